@@ -1,0 +1,3 @@
+from orderlink.cli import main
+
+main()

@@ -1,0 +1,90 @@
+"""Credentials -> Principal: who is calling, on which portal, with which scopes and store role.
+
+Webhooks (`local-integrations/local-webhooks.md`): `/rest/{user_id}/{code}/...` acts as the user
+who owns the code, limited to the webhook's scopes. Codes are stored as SHA-256 digests (they
+are 16+ random characters, so a fast hash is enough) and compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+from dataclasses import dataclass
+
+from orderlink.errors import NoAuthFound
+from orderlink.registry import Role
+from orderlink.storage.base import Store
+
+# Scopes orderlink knows; `basic` is implied for everyone (auth.md section 2).
+KNOWN_SCOPES = ("crm", "sale", "basic")
+_CODE_ALPHABET = string.ascii_lowercase + string.digits
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    portal_id: int
+    user_id: int
+    scopes: frozenset[str]
+    role: Role
+    is_admin: bool
+    # The credential limits are kept per: "webhook:<id>" (later "app:<id>").
+    credential: str
+    kind: str = "webhook"
+
+    def has_scope(self, scope: str) -> bool:
+        return scope == "basic" or scope in self.scopes
+
+
+def new_webhook_code() -> str:
+    """16 lower-case alphanumerics, the form the docs' examples show (`8g9l071eismy9q2l`)."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(16))
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+class Authenticator:
+    """Resolves webhook credentials, caching what it found until users or webhooks change."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._cache: dict[tuple[str, str], Principal] = {}
+        self._version = -1
+
+    async def webhook(self, user_id_text: str, code: str) -> Principal:
+        key = (user_id_text, code)
+        version = await self._store.auth_version()
+        if version != self._version:
+            self._cache.clear()
+            self._version = version
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        principal = await self._lookup(user_id_text, code)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key] = principal
+        return principal
+
+    async def _lookup(self, user_id_text: str, code: str) -> Principal:
+        if not user_id_text.isdigit() or len(user_id_text) > 18 or not code or len(code) > 128:
+            raise NoAuthFound()
+        digest = hash_secret(code)
+        found = None
+        for webhook, user in await self._store.webhooks_of_user(int(user_id_text)):
+            if hmac.compare_digest(webhook.code_hash, digest):
+                found = (webhook, user)
+        if found is None:
+            raise NoAuthFound()
+        webhook, user = found
+        return Principal(
+            portal_id=webhook.portal_id,
+            user_id=user.id,
+            scopes=frozenset(webhook.scopes),
+            role=Role(user.store_role),
+            is_admin=user.is_admin,
+            credential=f"webhook:{webhook.id}",
+        )

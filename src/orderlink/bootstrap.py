@@ -1,0 +1,87 @@
+"""First start: the default portal, user 1 (portal and store administrator) and an admin webhook.
+
+With `seed_examples`, an empty portal also gets the rows the docs' examples name, so that the
+curl examples on the crm.orderentity.* pages answer exactly as printed: orders 5125, 5127 and
+5128 bound to deals 6933, 6937 and 6938 (crm-order-entity-list.md's sample answer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orderlink.auth import hash_secret, new_webhook_code
+from orderlink.clock import Clock
+from orderlink.settings import Settings
+from orderlink.storage.base import Binding, Portal, Store
+
+ADMIN_SCOPES = ("crm", "sale")
+EXAMPLE_BINDINGS = ((5125, 6933), (5127, 6937), (5128, 6938))
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    portal: Portal
+    # The admin webhook's code, only when this start created it (only its hash is stored).
+    webhook_code: str | None
+
+
+async def ensure_portal(store: Store, settings: Settings, clock: Clock) -> Portal:
+    """The default portal, created with user 1 (and the example rows) on an empty database."""
+    portal, created = await store.bootstrap(now=clock.now())
+    if created and settings.seed_examples:
+        await seed_examples(store, portal.id, clock)
+    return portal
+
+
+async def bootstrap(store: Store, settings: Settings, clock: Clock) -> Started:
+    """What `orderlink serve` does first: the default portal, and an admin webhook for user 1
+    when the portal has no active webhook at all (its code is shown only now)."""
+    portal = await ensure_portal(store, settings, clock)
+    if any(w.active for w in await store.list_webhooks(portal.id)):
+        return Started(portal, None)
+    code = new_webhook_code()
+    await store.add_webhook(portal.id, 1, hash_secret(code), ADMIN_SCOPES, clock.now())
+    return Started(portal, code)
+
+
+async def seed_examples(store: Store, portal_id: int, clock: Clock) -> None:
+    now = int(clock.now())
+    for order_id, deal_id in EXAMPLE_BINDINGS:
+        await store.insert_with_id(
+            portal_id,
+            "orders",
+            {
+                "id": order_id,
+                "lid": "s1",
+                "person_type_id": 1,
+                "currency": "USD",
+                "account_number": str(order_id),
+                "date_insert": now,
+                "date_update": now,
+                "date_status": now,
+                "user_id": 1,
+                "responsible_id": 1,
+                "emp_status_id": 1,
+            },
+        )
+        await store.insert_with_id(
+            portal_id,
+            "deals",
+            {
+                "id": deal_id,
+                "title": f"Deal #{deal_id}",
+                "currency_id": "USD",
+                "assigned_by_id": 1,
+                "created_by_id": 1,
+                "modify_by_id": 1,
+                "date_create": now,
+                "date_modify": now,
+                "begindate": now,
+                "closedate": now + 7 * 86400,
+            },
+        )
+        await store.add_binding(portal_id, Binding(order_id, 2, deal_id), owner_table="deals")
+
+
+def webhook_url(base_url: str, user_id: int, code: str) -> str:
+    return f"{base_url.rstrip('/')}/rest/{user_id}/{code}/"

@@ -1,0 +1,113 @@
+"""Turning wire values into typed values: `"5125"` -> 5125, `"Y"` -> True.
+
+Form and query encodings carry every value as a string; JSON carries native types and clients
+send both (`protocol.md` section 2.3). Each function returns None for a value it cannot read, and
+the caller raises the error its method family documents.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+_INT = re.compile(r"\s*[+-]?\d{1,18}\s*\Z")
+_TRUE = frozenset({"y", "1", "true"})
+_FALSE = frozenset({"n", "0", "false", ""})
+# SQLite and PostgreSQL both store signed 64-bit integers.
+INT_MAX = 2**63 - 1
+
+
+def to_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if -INT_MAX <= value <= INT_MAX else None
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) <= INT_MAX else None
+    if isinstance(value, str) and _INT.match(value):
+        number = int(value)
+        return number if -INT_MAX <= number <= INT_MAX else None
+    return None
+
+
+def to_float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            return None
+        return float(number) if number.is_finite() else None
+    return None
+
+
+def to_flag(value: Any) -> bool | None:
+    """`Y`/`N`, `1`/`0`, `true`/`false`, as strings or JSON (api-reference/data-types.md)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value == 1 if value in (0, 1) else None
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    return None
+
+
+def to_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, int | float):
+        return str(value)
+    if value is None:
+        return ""
+    return None
+
+
+def to_datetime(value: Any, zone: tzinfo) -> datetime | None:
+    """ISO-8601 with or without offset, or a plain date; naive values are in the portal zone."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = datetime.combine(date.fromisoformat(text[:10]), datetime.min.time())
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment
+
+
+def parse_zone(name: str) -> tzinfo:
+    """`UTC`, an IANA name (`Europe/Berlin`) or a fixed offset (`+02:00`)."""
+    match = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", name.strip())
+    if match:
+        sign = 1 if match.group(1) == "+" else -1
+        return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
+    if name.strip().upper() in ("UTC", "Z", ""):
+        return timezone.utc
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def iso(moment: datetime | float, zone: tzinfo) -> str:
+    """`2024-06-25T13:43:26+02:00`: second precision, numeric offset (api-reference/data-types.md)."""
+    if not isinstance(moment, datetime):
+        moment = datetime.fromtimestamp(moment, zone)
+    else:
+        moment = moment.astimezone(zone)
+    text = moment.replace(microsecond=0).isoformat()
+    return text

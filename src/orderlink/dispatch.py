@@ -1,0 +1,114 @@
+"""One call of one method, for HTTP and for each `batch` command alike.
+
+lookup (case-insensitive) -> batch-ability -> scope -> operating-time limit -> store role ->
+handler -> `time` block. The order follows auth.md section 4 (the docs give none); the
+credential, HTTPS and the request-rate limit are the HTTP layer's, before this.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from orderlink import errors
+from orderlink.auth import Principal
+from orderlink.coerce import iso
+from orderlink.limits import Limits
+from orderlink.registry import Call, Context, Page, Registry
+from orderlink.storage.base import StoreUnavailable
+
+log = logging.getLogger("orderlink")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    result: Any
+    time: dict[str, Any]
+    total: int | None = None
+    next: int | None = None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        registry: Registry,
+        ctx: Context,
+        limits: Limits,
+        *,
+        operating_limit: float,
+        costs: dict[str, float],
+    ) -> None:
+        self.registry = registry
+        self.ctx = ctx
+        self.limits = limits
+        self.operating_limit = operating_limit
+        self.costs = costs
+
+    async def call(
+        self,
+        name: str,
+        params: dict[str, Any],
+        principal: Principal,
+        *,
+        started: float | None = None,
+        in_batch: bool = False,
+    ) -> Reply:
+        """Run `name`; raise a B24Error for anything a client should see as an error."""
+        clock = self.ctx.clock
+        start = clock.now() if started is None else started
+        method = self.registry.lookup(name)
+        if in_batch and not method.batchable:
+            raise errors.BatchMethodNotAllowed()
+        if not principal.has_scope(method.scope):
+            raise errors.InsufficientScope()
+        key = f"{principal.credential}|{method.name.lower()}"
+        if self.operating_limit > 0:
+            spent, _ = await self.limits.operating(key)
+            if spent > self.operating_limit:
+                raise errors.OperationTimeLimit()
+        try:
+            if principal.role < method.role:
+                raise method.denied()
+            begun = clock.monotonic()
+            value = await method.handler(Call(method, params, principal, self.ctx))
+            processing = clock.monotonic() - begun
+        except errors.B24Error as exc:
+            exc.numeric = method.numeric_codes
+            raise
+        except StoreUnavailable as exc:
+            log.warning("storage unavailable during %s: %s", method.name, exc)
+            raise errors.ServiceUnavailable() from None
+        except Exception:
+            log.exception("unhandled error in %s", method.name)
+            raise errors.InternalServerError() from None
+        cost = self.costs.get(method.name.lower(), processing)
+        operating, reset_at = await self.limits.record(key, cost)
+        time = time_block(start, clock.now(), processing, self.ctx)
+        time["operating_reset_at"] = reset_at
+        time["operating"] = round(operating, 6)
+        if isinstance(value, Page):
+            return Reply(value.result, time, value.total, value.next)
+        return Reply(value, time)
+
+
+def time_block(start: float, finish: float, processing: float, ctx: Context) -> dict[str, Any]:
+    """The `time` object (api-reference/data-types.md#time) without the operating keys."""
+    return {
+        "start": start,
+        "finish": finish,
+        "duration": finish - start,
+        "processing": processing,
+        "date_start": iso(start, ctx.zone),
+        "date_finish": iso(finish, ctx.zone),
+    }
+
+
+def success_body(reply: Reply) -> dict[str, Any]:
+    body: dict[str, Any] = {"result": reply.result}
+    if reply.total is not None:
+        body["total"] = reply.total
+        if reply.next is not None:
+            body["next"] = reply.next
+    body["time"] = reply.time
+    return body

@@ -1,0 +1,261 @@
+"""Every error orderlink answers with, one class per wire code, and the one place they are rendered.
+
+Handlers raise; `body()` builds the envelope, for HTTP and inside `batch` alike. The wire codes and
+texts come from `_includes/system-errors.md` and each method page's "Error Handling" section.
+
+B24Error                              {"error": code, "error_description": text}, HTTP `status`
+├── RequestError                      the request as a whole (HTTP layer, auth, limits)
+│   ├── InvalidRequest                400 INVALID_REQUEST (malformed body, bad parameters)
+│   │   ├── HttpsRequired             400 INVALID_REQUEST "Https required"
+│   │   └── BodyTooLarge              413 INVALID_REQUEST
+│   ├── NoAuthFound                   401 NO_AUTH_FOUND
+│   ├── ExpiredToken                  401 expired_token
+│   ├── InsufficientScope             403 insufficient_scope
+│   ├── UserAccessError               403 user_access_error
+│   ├── WrongAuthType                 403 WRONG_AUTH_TYPE
+│   ├── MethodNotFound                404 ERROR_METHOD_NOT_FOUND
+│   ├── BatchMethodNotAllowed         405 ERROR_BATCH_METHOD_NOT_ALLOWED
+│   ├── BatchLengthExceeded           400 ERROR_BATCH_LENGTH_EXCEEDED
+│   ├── OperationTimeLimit            429 OPERATION_TIME_LIMIT
+│   ├── QueryLimitExceeded            503 QUERY_LIMIT_EXCEEDED
+│   ├── ServiceUnavailable            503 INTERNAL_SERVER_ERROR (a backing service is down)
+│   └── InternalServerError           500 INTERNAL_SERVER_ERROR
+└── MethodError                       400, a method's own documented errors
+    ├── SaleError                     numeric codes of the sale module (orderentity, sale.order)
+    │   ├── ReadAccessDenied          200040300010 Access Denied
+    │   ├── WriteAccessDenied         200040300020 Access Denied
+    │   ├── OrderNotFound             200540400001 order does not exist
+    │   ├── DuplicateBinding          201650000001
+    │   ├── BindingNotFound           201640400004
+    │   ├── FieldsNotSpecified        100
+    │   ├── RequiredFields            0 Required fields: ...
+    │   └── SaveError                 0 (text varies)
+    ├── LegacyCrmError                "" + text (crm.deal.*, crm.invoice.*)
+    └── CrmItemError                  symbolic codes (crm.item.*)
+        ├── ItemNotFound              NOT_FOUND
+        ├── ItemAccessDenied          ACCESS_DENIED
+        ├── InvalidArgValue           INVALID_ARG_VALUE
+        ├── FieldValueNotValid        CRM_FIELD_ERROR_VALUE_NOT_VALID
+        └── EntityTypeNotSupported    ENTITY_TYPE_NOT_SUPPORTED
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class B24Error(Exception):
+    code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
+    status: ClassVar[int] = 500
+    description: ClassVar[str] = "Internal server error"
+
+    def __init__(self, description: str | None = None) -> None:
+        self.text = self.description if description is None else description
+        # Set by dispatch when the method's page prints digit codes as JSON numbers
+        # (`sale.order.*`: `"error":200040300020`; `crm.orderentity.*` prints strings).
+        self.numeric = False
+        super().__init__(self.text)
+
+
+def body(error: B24Error) -> dict[str, Any]:
+    """The error envelope, for HTTP and for a `batch` entry alike."""
+    code: str | int = error.code
+    if error.numeric and error.code.isdigit():
+        code = int(error.code)
+    return {"error": code, "error_description": error.text}
+
+
+# -- the request as a whole ------------------------------------------------------------------
+
+
+class RequestError(B24Error):
+    pass
+
+
+class InvalidRequest(RequestError):
+    code = "INVALID_REQUEST"
+    status = 400
+    description = "Invalid request"
+
+
+class HttpsRequired(InvalidRequest):
+    description = "Https required"
+
+
+class BodyTooLarge(InvalidRequest):
+    status = 413
+    description = "Request entity too large"
+
+
+class NoAuthFound(RequestError):
+    code = "NO_AUTH_FOUND"
+    status = 401
+    description = "Wrong authorization data"
+
+
+class ExpiredToken(RequestError):
+    code = "expired_token"
+    status = 401
+    description = "The access token provided has expired"
+
+
+class InsufficientScope(RequestError):
+    code = "insufficient_scope"
+    status = 403
+    description = "The request requires higher privileges than provided by the webhook token"
+
+
+class UserAccessError(RequestError):
+    code = "user_access_error"
+    status = 403
+    description = "The user does not have access to the application"
+
+
+class WrongAuthType(RequestError):
+    code = "WRONG_AUTH_TYPE"
+    status = 403
+    description = "Current authorization type is denied for this method"
+
+
+class MethodNotFound(RequestError):
+    # Text undocumented (protocol.md open point 4); CRest annotates this code "Method not found!".
+    code = "ERROR_METHOD_NOT_FOUND"
+    status = 404
+    description = "Method not found!"
+
+
+class BatchMethodNotAllowed(RequestError):
+    code = "ERROR_BATCH_METHOD_NOT_ALLOWED"
+    status = 405
+    description = "Method is not allowed for batch usage"
+
+
+class BatchLengthExceeded(RequestError):
+    code = "ERROR_BATCH_LENGTH_EXCEEDED"
+    status = 400
+    description = "Max batch length exceeded"
+
+
+class OperationTimeLimit(RequestError):
+    # Text undocumented (protocol.md open point 4); see docs/decisions.md.
+    code = "OPERATION_TIME_LIMIT"
+    status = 429
+    description = "Method is blocked due to operation time limit."
+
+
+class QueryLimitExceeded(RequestError):
+    code = "QUERY_LIMIT_EXCEEDED"
+    status = 503
+    description = "Too many requests"
+
+
+class ServiceUnavailable(RequestError):
+    code = "INTERNAL_SERVER_ERROR"
+    status = 503
+    description = "Storage is temporarily unavailable"
+
+
+class InternalServerError(RequestError):
+    code = "INTERNAL_SERVER_ERROR"
+    status = 500
+    description = "Internal server error"
+
+
+# -- a method's own errors -------------------------------------------------------------------
+
+
+class MethodError(B24Error):
+    status = 400
+
+
+class SaleError(MethodError):
+    """Codes of the sale-module controllers behind crm.orderentity.* and sale.order.*."""
+
+    code = "0"
+    description = "Internal error"
+
+
+class ReadAccessDenied(SaleError):
+    code = "200040300010"
+    description = "Access Denied"
+
+
+class WriteAccessDenied(SaleError):
+    code = "200040300020"
+    description = "Access Denied"
+
+
+class OrderNotFound(SaleError):
+    code = "200540400001"
+    description = "order does not exist"
+
+
+class DuplicateBinding(SaleError):
+    code = "201650000001"
+    description = "Duplicate entry for key [ownerId, ownerTypeId, orderId]"
+
+
+class BindingNotFound(SaleError):
+    code = "201640400004"
+    description = "entity relation is not exists"
+
+
+class FieldsNotSpecified(SaleError):
+    code = "100"
+    description = "Parameter `fields` is not specified or is empty"
+
+
+class IdNotSpecified(SaleError):
+    code = "100"
+    description = "Parameter `id` is not specified or is empty"
+
+
+class RequiredFields(SaleError):
+    code = "0"
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__("Required fields: " + ", ".join(missing))
+
+
+class SaveError(SaleError):
+    """Code 0, "various order saving errors": the text says what went wrong."""
+
+    code = "0"
+
+
+class LegacyCrmError(MethodError):
+    """crm.deal.* / crm.invoice.*: an empty code; the text carries the meaning."""
+
+    code = ""
+    description = "Failed to get list. General error."
+
+
+class CrmItemError(MethodError):
+    code = "INVALID_ARG_VALUE"
+    description = "Invalid argument"
+
+
+class ItemNotFound(CrmItemError):
+    code = "NOT_FOUND"
+    description = "Element not found"
+
+
+class ItemAccessDenied(CrmItemError):
+    code = "ACCESS_DENIED"
+    description = "Access denied"
+
+
+class InvalidArgValue(CrmItemError):
+    code = "INVALID_ARG_VALUE"
+
+
+class FieldValueNotValid(CrmItemError):
+    code = "CRM_FIELD_ERROR_VALUE_NOT_VALID"
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f'Invalid value for field "{field}"')
+
+
+class EntityTypeNotSupported(CrmItemError):
+    code = "ENTITY_TYPE_NOT_SUPPORTED"
+    description = "Entity type is not supported"

@@ -1,0 +1,267 @@
+"""One listing engine for every `*.list`: select, filter prefix operators, order, start paging.
+
+Rules (settings/how-to-call-rest-api/list-methods-pecularities.md and each family's list page):
+- `select` missing or empty selects every field; `*` too; unknown names are ignored.
+- `filter` keys are `<prefix><field>`; the longest prefix wins (`!%=` before `!`); conditions
+  are AND-ed. Unknown fields are refused with the family's error: a SQL-looking key is just an
+  unknown field and never reaches SQL.
+- `order` maps fields to `asc`/`desc` in any case; unknown fields are ignored (fast-bitrix24's
+  `get_all` always sends `ID: ASC`); the primary key breaks ties so pages never overlap.
+- `start` pages by 50; `next` only when more rows remain; `start=-1` (see docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any, Literal
+
+from orderlink import coerce
+from orderlink.errors import B24Error
+from orderlink.schema import Field, Schema
+from orderlink.storage.base import Condition, ListQuery, ListResult, Op, Table
+
+PAGE_SIZE = 50
+# Cap on IN-list length and filter size: far above any real client, far below a DoS.
+MAX_IN_VALUES = 1000
+MAX_CONDITIONS = 100
+
+StartMinusOne = Literal["page", "all"]
+
+_SIMPLE_OPS: dict[str, Op] = {
+    "": "=", "=": "=", "!=": "!=", "!": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<=",
+}  # fmt: skip
+_LIKE_OPS: dict[str, tuple[Op, bool]] = {
+    # prefix -> (operator, value carries its own % wildcards)
+    "%": ("like", False),
+    "=%": ("like", True),
+    "%=": ("like", True),
+    "!%": ("not like", False),
+    "!=%": ("not like", True),
+    "!%=": ("not like", True),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A parsed list request: the storage query plus what the handler needs to render it."""
+
+    query: ListQuery
+    select: tuple[Field, ...]
+    start: int
+
+    def page(self, result: ListResult) -> tuple[int, int | None]:
+        """(total, next) for the envelope."""
+        total = result.total if result.total is not None else 0
+        if self.query.limit is None or not self.query.count:
+            return total, None
+        following = self.start + PAGE_SIZE
+        return total, following if total > following else None
+
+
+ErrorFactory = Callable[[str], B24Error]
+
+
+def parse(
+    params: Mapping[str, Any],
+    schema: Schema,
+    *,
+    portal_id: int,
+    error: ErrorFactory,
+    zone: tzinfo,
+    default_order: tuple[tuple[str, bool], ...],
+    tie_breaker: str,
+    start_minus_one: StartMinusOne = "page",
+    base_conditions: tuple[Condition, ...] = (),
+) -> Listing:
+    """Turn `select`/`filter`/`order`/`start` into a query; raise `error(text)` on bad input."""
+    select = _select(params.get("select"), schema)
+    conditions = (*base_conditions, *_filter(params.get("filter"), schema, error, zone))
+    order = _order(params.get("order"), schema, error, default_order, tie_breaker)
+    start = coerce.to_int(params.get("start")) or 0
+    columns = list(dict.fromkeys([f.column for f in select]))
+    if start == -1:
+        # settings/performance/huge-data.md: up to 50 rows, no count. The orderentity page says
+        # "all records"; `start_minus_one = "all"` follows that page instead.
+        limit = None if start_minus_one == "all" else PAGE_SIZE
+        query = ListQuery(
+            table=_table(schema.table),
+            portal_id=portal_id,
+            columns=columns,
+            conditions=conditions,
+            order=order,
+            offset=0,
+            limit=limit,
+            count=start_minus_one == "all",
+        )
+        return Listing(query, select, 0)
+    start = max(start, 0)
+    query = ListQuery(
+        table=_table(schema.table),
+        portal_id=portal_id,
+        columns=columns,
+        conditions=conditions,
+        order=order,
+        offset=start,
+        limit=PAGE_SIZE,
+        count=True,
+    )
+    return Listing(query, select, start)
+
+
+def _table(name: str) -> Table:
+    if name not in ("orders", "deals", "invoices", "bindings"):
+        raise ValueError(name)
+    return name  # type: ignore[return-value]
+
+
+def _names(raw: Any) -> list[Any]:
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, str):
+        return [raw]
+    if isinstance(raw, dict):
+        return list(raw.values())
+    if isinstance(raw, list):
+        return raw
+    return []
+
+
+def _select(raw: Any, schema: Schema) -> tuple[Field, ...]:
+    names = [n for n in _names(raw) if isinstance(n, str)]
+    if not names or "*" in names:
+        return tuple(schema.fields)
+    picked: dict[str, Field] = {}
+    for name in names:
+        found = schema.get(name)
+        if found is not None:
+            picked.setdefault(found.name, found)
+    return tuple(picked.values()) if picked else tuple(schema.fields)
+
+
+def split_key(key: str, schema: Schema) -> tuple[str, str]:
+    """`>=orderId` -> (">=", "orderId"): the longest known prefix wins."""
+    for prefix in schema.filter_ops:
+        if key.startswith(prefix) and len(key) > len(prefix):
+            return prefix, key[len(prefix) :]
+    return "", key
+
+
+def _filter(raw: Any, schema: Schema, error: ErrorFactory, zone: tzinfo) -> list[Condition]:
+    if raw is None or raw == "" or raw == []:
+        return []
+    if not isinstance(raw, dict):
+        raise error("Parameter 'filter' must be array.")
+    if len(raw) > MAX_CONDITIONS:
+        raise error(f"Invalid filter: more than {MAX_CONDITIONS} conditions")
+    conditions: list[Condition] = []
+    for key, value in raw.items():
+        prefix, name = split_key(str(key), schema)
+        found = schema.get(name)
+        if found is None or not found.filterable:
+            raise error(f"Invalid filter: field '{_clip(name)}' is not allowed in filter")
+        conditions.append(_condition(prefix, found, value, error, zone))
+    return conditions
+
+
+def _condition(
+    prefix: str, field: Field, value: Any, error: ErrorFactory, zone: tzinfo
+) -> Condition:
+    invalid = f"Invalid filter: field '{field.name}' has invalid value"
+    if prefix in ("@", "!@"):
+        values = value if isinstance(value, list) else list(value.values()) if isinstance(
+            value, dict
+        ) else [value]
+        if len(values) > MAX_IN_VALUES:
+            raise error(f"Invalid filter: more than {MAX_IN_VALUES} values for '{field.name}'")
+        typed = []
+        for item in values:
+            converted = filter_value(field, item, zone)
+            if converted is _INVALID or converted is None:
+                raise error(invalid)
+            typed.append(converted)
+        return Condition(field.column, "in" if prefix == "@" else "not in", tuple(typed))
+    if prefix in _LIKE_OPS:
+        op, own_wildcards = _LIKE_OPS[prefix]
+        text = coerce.to_text(value)
+        if text is None:
+            raise error(invalid)
+        return Condition(
+            field.column,
+            op,
+            like_pattern(text, own_wildcards),
+            as_text=field.kind not in ("text", "flag"),
+        )
+    if isinstance(value, list | dict):
+        raise error(invalid)
+    converted = filter_value(field, value, zone)
+    if converted is _INVALID:
+        raise error(invalid)
+    return Condition(field.column, _SIMPLE_OPS[prefix], converted)
+
+
+_INVALID: Any = object()
+
+
+def filter_value(field: Field, value: Any, zone: tzinfo) -> Any:
+    """A filter value in the field's stored kind; None means "empty" (IS NULL); `_INVALID`."""
+    if value is None or (isinstance(value, str) and value == "" and field.kind != "text"):
+        return None
+    if field.kind == "int":
+        number = coerce.to_int(value)
+        return _INVALID if number is None else number
+    if field.kind == "float":
+        real = coerce.to_float(value)
+        return _INVALID if real is None else real
+    if field.kind == "flag":
+        flag = coerce.to_flag(value)
+        return _INVALID if flag is None else ("Y" if flag else "N")
+    if field.kind == "datetime":
+        moment = coerce.to_datetime(value, zone)
+        return _INVALID if moment is None else int(moment.timestamp())
+    text = coerce.to_text(value)
+    return _INVALID if text is None else text
+
+
+def like_pattern(text: str, own_wildcards: bool) -> str:
+    """A LIKE pattern with `\\` as escape: `_` is always literal; `%` is a wildcard only where
+    the prefix says the value carries its own (`=%`, `%=`, `!=%`, `!%=`)."""
+    escaped = text.replace("\\", "\\\\").replace("_", "\\_")
+    if own_wildcards:
+        return escaped
+    return "%" + escaped.replace("%", "\\%") + "%"
+
+
+def _order(
+    raw: Any,
+    schema: Schema,
+    error: ErrorFactory,
+    default: tuple[tuple[str, bool], ...],
+    tie_breaker: str,
+) -> tuple[tuple[str, bool], ...]:
+    if raw is None or raw == "" or raw == []:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise error("Parameter 'order' must be array.")
+    order: list[tuple[str, bool]] = []
+    for name, direction in raw.items():
+        found = schema.get(str(name))
+        if found is None or not found.sortable:
+            continue
+        text = direction.strip().upper() if isinstance(direction, str) else None
+        if text not in ("ASC", "DESC"):
+            raise error(
+                "Invalid order: allowed sort directions are ASC, DESC. "
+                f"But got '{_clip(str(direction))}' for field '{found.name}'"
+            )
+        order.append((found.column, text == "DESC"))
+    if not order:
+        order = list(default)
+    if tie_breaker not in (col for col, _ in order):
+        order.append((tie_breaker, False))
+    return tuple(dict.fromkeys(order))
+
+
+def _clip(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."

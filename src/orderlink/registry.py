@@ -1,0 +1,161 @@
+"""The method registry: every REST method orderlink answers, declared once with what guards it.
+
+Each `methods/<namespace>.py` owns a `MethodTable`; `methods/__init__.py` merges them into one
+`Registry`. Scope, store role and batch-ability are declared here and enforced only in `dispatch`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any
+
+from orderlink import errors
+
+if TYPE_CHECKING:
+    from orderlink.auth import Principal
+    from orderlink.clock import Clock
+    from orderlink.settings import Settings
+    from orderlink.storage.base import Store
+
+
+class Role(enum.IntEnum):
+    """Online-store roles (orderentity.md section 3); each includes the ones below it."""
+
+    NONE = 0
+    STORE_MANAGER = 1
+    STORE_ADMIN = 2
+
+    @classmethod
+    def parse(cls, text: str) -> Role:
+        return {"none": cls.NONE, "manager": cls.STORE_MANAGER, "admin": cls.STORE_ADMIN}[text]
+
+    @property
+    def label(self) -> str:
+        return {0: "none", 1: "manager", 2: "admin"}[int(self)]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every handler may use besides its parameters: passed in, never global."""
+
+    store: Store
+    settings: Settings
+    clock: Clock
+    zone: tzinfo
+
+
+@dataclass(slots=True)
+class Call:
+    method: Method
+    params: dict[str, Any]
+    principal: Principal
+    ctx: Context
+
+    @property
+    def store(self) -> Store:
+        return self.ctx.store
+
+    @property
+    def portal(self) -> int:
+        return self.principal.portal_id
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A list method's answer: `result`, `total`, and `next` only when more rows remain."""
+
+    result: Any
+    total: int
+    next: int | None = None
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    name: str
+    handler: Handler
+    scope: str
+    doc: str
+    role: Role = Role.NONE
+    denied: type[errors.B24Error] = errors.ReadAccessDenied
+    batchable: bool = True
+    # The page prints digit error codes as JSON numbers (sale.order.*), not strings.
+    numeric_codes: bool = False
+    # Names the method also answers to (b24pysdk's typed API calls `crm.orderentity.Fields`).
+    aliases: tuple[str, ...] = ()
+    summary: str = ""
+
+
+@dataclass
+class MethodTable:
+    """One namespace's methods; `@table.method(...)` registers a handler."""
+
+    methods: list[Method] = field(default_factory=list)
+
+    def method(
+        self,
+        name: str,
+        *,
+        scope: str,
+        doc: str,
+        role: Role = Role.NONE,
+        denied: type[errors.B24Error] = errors.ReadAccessDenied,
+        batchable: bool = True,
+        numeric_codes: bool = False,
+        aliases: tuple[str, ...] = (),
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            summary = (handler.__doc__ or "").strip().splitlines()[0] if handler.__doc__ else ""
+            self.methods.append(
+                Method(
+                    name=name,
+                    handler=handler,
+                    scope=scope,
+                    doc=doc,
+                    role=role,
+                    denied=denied,
+                    batchable=batchable,
+                    numeric_codes=numeric_codes,
+                    aliases=aliases,
+                    summary=summary,
+                )
+            )
+            return handler
+
+        return register
+
+
+class Registry:
+    """All methods by lower-cased name: method names are case-insensitive (protocol.md 1)."""
+
+    def __init__(self, *tables: MethodTable) -> None:
+        self._by_name: dict[str, Method] = {}
+        self._methods: list[Method] = []
+        for table in tables:
+            for method in table.methods:
+                self._methods.append(method)
+                for name in (method.name, *method.aliases):
+                    key = name.lower()
+                    if key in self._by_name:
+                        raise ValueError(f"method {name!r} is registered twice")
+                    self._by_name[key] = method
+
+    def lookup(self, name: str) -> Method:
+        method = self._by_name.get(name.lower())
+        if method is None:
+            raise errors.MethodNotFound()
+        return method
+
+    def get(self, name: str) -> Method | None:
+        return self._by_name.get(name.lower())
+
+    def __iter__(self) -> Iterator[Method]:
+        return iter(sorted(self._methods, key=lambda m: m.name.lower()))
+
+    def __len__(self) -> int:
+        return len(self._methods)

@@ -1,0 +1,77 @@
+"""Field schemas: what an entity's fields are called on the wire, where they are stored, their type.
+
+A method family renders the same stored value its own way (sale.order: numbers, crm.deal: strings,
+crm.item: typed), so a field records the stored kind and the documented descriptor, and each
+family's module does its rendering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# How a value is stored and compared: the listing engine coerces filter values by this.
+Kind = Literal["int", "float", "text", "flag", "datetime", "json"]
+
+FILTER_OPS: tuple[str, ...] = (
+    "!%=", "!=%", ">=", "<=", "!@", "=%", "%=", "!%", "!=", ">", "<", "@", "%", "=", "!",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str  # the wire name, as getFields/fields print it
+    column: str  # the storage column
+    kind: Kind
+    type: str  # the descriptor type (`integer`, `double`, `char`, `crm_status`, ...)
+    required: bool = False
+    read_only: bool = False
+    immutable: bool = False
+    multiple: bool = False
+    title: str = ""
+    # Other names accepted in select/filter/order/fields (e.g. `ORDER_ID` for `orderId`).
+    aliases: tuple[str, ...] = ()
+    filterable: bool = True
+    sortable: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Schema:
+    """An entity's fields in wire order, looked up by wire name or alias."""
+
+    def __init__(
+        self,
+        table: str,
+        fields: Iterable[Field],
+        *,
+        case_insensitive: bool = False,
+        filter_ops: tuple[str, ...] = FILTER_OPS,
+    ) -> None:
+        self.table = table
+        self.fields = tuple(fields)
+        self.case_insensitive = case_insensitive
+        self.filter_ops = tuple(sorted(filter_ops, key=len, reverse=True))
+        self._by_name: dict[str, Field] = {}
+        for f in self.fields:
+            for name in (f.name, *f.aliases):
+                self._by_name[self._key(name)] = f
+
+    def _key(self, name: str) -> str:
+        return name.upper() if self.case_insensitive else name
+
+    def get(self, name: str) -> Field | None:
+        return self._by_name.get(self._key(name))
+
+    def __getitem__(self, name: str) -> Field:
+        found = self.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def __iter__(self) -> Iterator[Field]:
+        return iter(self.fields)
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.column for f in self.fields]

@@ -1,0 +1,108 @@
+"""The one settings object. Built by the CLI from its flags or by `from_env()`; never at import.
+
+Every field has an environment variable `ORDERLINK_<FIELD>` and a CLI flag `--<field-with-dashes>`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+Plan = Literal["standard", "enterprise"]
+
+# limits.md: "Enterprise: 5 per sec, 250; Others: 2 per sec, 50".
+PLAN_BUCKETS: dict[str, tuple[int, float]] = {"standard": (50, 2.0), "enterprise": (250, 5.0)}
+
+_TRUE = {"1", "true", "yes", "y", "on"}
+_FALSE = {"0", "false", "no", "n", "off", ""}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything orderlink can be told. Defaults are what a fresh laptop install wants."""
+
+    database: str = "sqlite:///orderlink.db"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Public base URL used in printed webhook URLs and OAuth endpoints; derived from host/port
+    # when empty.
+    base_url: str = ""
+    # Request-rate limit (limits.md, leaky bucket). `bucket_size`/`drain_rate` of 0 take the plan's.
+    rate_limit: bool = True
+    plan: Plan = "standard"
+    bucket_size: int = 0
+    drain_rate: float = 0.0
+    # Operating-time limit (limits.md, "Resource Intensity Limits"): seconds per method per
+    # app/webhook over ten one-minute baskets; 0 disables it.
+    operating_limit: float = 480.0
+    # `POST /_orderlink/clock` to move the server clock (tests only).
+    test_clock: bool = False
+    # ownerTypeId 5 (legacy invoices) for bindings; see docs/decisions.md.
+    legacy_invoices: bool = False
+    # crm.orderentity.add refuses an owner (deal/invoice) that does not exist.
+    verify_owner: bool = True
+    # The portal's time zone: dates in answers carry its offset (IANA name or "+02:00").
+    timezone: str = "UTC"
+    # Bodies above this many bytes are refused before they are read whole.
+    max_body_bytes: int = 8 * 1024 * 1024
+    # Seed the documentation's example rows (orders 5125/5127/5128, deals 6933/6937/6938) on an
+    # empty database, so the docs' curl examples answer as printed.
+    seed_examples: bool = False
+    # Refuse plain-HTTP REST calls with INVALID_REQUEST "Https required", like a cloud portal.
+    require_https: bool = False
+    # `start=-1` on list methods: "page" = up to 50 rows without counting (huge-data.md);
+    # "all" = every matching row (crm-order-entity-list.md). See docs/decisions.md.
+    start_minus_one: Literal["page", "all"] = "page"
+    # Fixed operating seconds charged per call of a method ({"crm.item.list": 20.0}), so tests
+    # can reach the operating-time limit without waiting.
+    operating_costs: tuple[tuple[str, float], ...] = ()
+    # SQLite PRAGMA synchronous: NORMAL survives a killed process; FULL also survives power loss.
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+
+    def bucket(self) -> tuple[int, float]:
+        """(X, Y): the bucket size and its drain per second, plan defaults unless overridden."""
+        size, drain = PLAN_BUCKETS[self.plan]
+        return (self.bucket_size or size, self.drain_rate or drain)
+
+    def public_base_url(self) -> str:
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from `ORDERLINK_*` variables; the only place that reads the environment."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = env.get(env_name(field.name))
+            if raw is not None:
+                values[field.name] = _parse(field.type, raw, field.name)
+        return cls(**values)
+
+
+def env_name(field_name: str) -> str:
+    return "ORDERLINK_" + field_name.upper()
+
+
+def _parse(annotation: object, raw: str, name: str) -> Any:
+    kind = str(annotation)
+    if kind == "bool":
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ValueError(f"{env_name(name)}: expected a boolean, got {raw!r}")
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    return raw

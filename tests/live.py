@@ -1,0 +1,99 @@
+"""A real `orderlink serve` process on a real socket, for protocol and client tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    process: subprocess.Popen[str]
+    base_url: str
+    webhook_url: str  # ".../rest/1/<code>/"
+    database: Path
+    output: list[str] = field(default_factory=list)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def start_server(database: Path, *flags: str, port: int | None = None) -> LiveServer:
+    """Start `python -m orderlink serve` and wait until it answers; fail loudly if it cannot."""
+    port = port or free_port()
+    command = [
+        sys.executable, "-m", "orderlink", "serve", "--port", str(port),
+        "--database", f"sqlite:///{database}", *flags,
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERLINK_")}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    assert process.stdout is not None
+    base_url = f"http://127.0.0.1:{port}"
+    lines: list[str] = []
+    webhook = ""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        found = re.search(r"(http://\S+/rest/1/[a-z0-9]+/)", line)
+        if found:
+            webhook = found.group(1)
+        if "Uvicorn running" in line or "Application startup complete" in line:
+            break
+    else:
+        process.kill()
+        raise RuntimeError("orderlink serve did not start:\n" + "".join(lines))
+    _wait_ready(base_url, process, lines)
+    server = LiveServer(process, base_url, webhook, database, lines)
+    _drain(process, lines)
+    return server
+
+
+def _wait_ready(base_url: str, process: subprocess.Popen[str], lines: list[str]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("orderlink serve exited:\n" + "".join(lines))
+        try:
+            if httpx.get(base_url + "/_orderlink/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise RuntimeError("orderlink serve never answered:\n" + "".join(lines))
+
+
+def _drain(process: subprocess.Popen[str], lines: list[str]) -> None:
+    """Keep reading the server's output so its pipe never fills and blocks it."""
+    import threading
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+
+    threading.Thread(target=pump, daemon=True).start()
