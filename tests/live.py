@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ class LiveServer:
     webhook_url: str  # ".../rest/1/<code>/"
     database: Path
     output: list[str] = field(default_factory=list)
+    pump: threading.Thread | None = None
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process.poll() is None:
@@ -37,6 +39,10 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+        if self.pump is not None:
+            self.pump.join(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 def start_server(database: Path, *flags: str, port: int | None = None) -> LiveServer:
@@ -69,9 +75,7 @@ def start_server(database: Path, *flags: str, port: int | None = None) -> LiveSe
         process.kill()
         raise RuntimeError("orderlink serve did not start:\n" + "".join(lines))
     _wait_ready(base_url, process, lines)
-    server = LiveServer(process, base_url, webhook, database, lines)
-    _drain(process, lines)
-    return server
+    return LiveServer(process, base_url, webhook, database, lines, _drain(process, lines))
 
 
 def _wait_ready(base_url: str, process: subprocess.Popen[str], lines: list[str]) -> None:
@@ -87,13 +91,14 @@ def _wait_ready(base_url: str, process: subprocess.Popen[str], lines: list[str])
     raise RuntimeError("orderlink serve never answered:\n" + "".join(lines))
 
 
-def _drain(process: subprocess.Popen[str], lines: list[str]) -> None:
+def _drain(process: subprocess.Popen[str], lines: list[str]) -> threading.Thread:
     """Keep reading the server's output so its pipe never fills and blocks it."""
-    import threading
 
     def pump() -> None:
         assert process.stdout is not None
         for line in process.stdout:
             lines.append(line)
 
-    threading.Thread(target=pump, daemon=True).start()
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return thread

@@ -167,6 +167,15 @@ def _costs(pairs: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
     return tuple(costs)
 
 
+@main.command()
+def methods() -> None:
+    """Print the Markdown list of every method served (docs/methods.md)."""
+    from orderlink.catalog import methods_markdown
+    from orderlink.methods import build_registry
+
+    click.echo(methods_markdown(build_registry()), nl=False)
+
+
 @main.group()
 def user() -> None:
     """Portal users and their online-store roles."""

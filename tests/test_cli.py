@@ -1,0 +1,89 @@
+"""The `orderlink` command: its exact subcommands, flags, output lines and environment variables."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from orderlink.cli import main
+
+from .live import LiveServer
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> list[str]:
+    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output.strip().splitlines()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def test_user_add_prints_the_new_id_last(db: str) -> None:
+    assert run("user", "add", "--name", "Ann", "--store-role", "manager", "--database", db)[-1] == "2"
+    assert run("user", "add", "--name", "Bob", "--store-role", "none", "--database", db)[-1] == "3"
+
+
+def test_webhook_add_prints_url_ending_in_slash(db: str) -> None:
+    url = run(
+        "webhook", "add", "--user-id", "1", "--scope", "crm", "--scope", "sale",
+        "--database", db, "--base-url", "https://orders.example.com/",
+    )[-1]  # fmt: skip
+    assert re.fullmatch(r"https://orders\.example\.com/rest/1/[a-z0-9]{16}/", url)
+
+
+def test_webhook_list_and_revoke(db: str) -> None:
+    run("webhook", "add", "--user-id", "1", "--scope", "crm", "--database", db)
+    (line,) = run("webhook", "list", "--database", db)
+    webhook_id = line.split("\t")[0]
+    assert line.endswith("crm\tactive")
+    assert run("webhook", "revoke", webhook_id, "--database", db)[-1] == f"revoked {webhook_id}"
+    assert run("webhook", "list", "--database", db)[-1].endswith("revoked")
+
+
+def test_webhook_for_unknown_user_fails_clearly(db: str) -> None:
+    result = CliRunner().invoke(
+        main, ["webhook", "add", "--user-id", "9", "--scope", "crm", "--database", db]
+    )
+    assert result.exit_code != 0
+    assert "no user 9" in result.output
+
+
+def test_flags_read_orderlink_environment_variables(db: str) -> None:
+    env = {"ORDERLINK_DATABASE": db, "ORDERLINK_BASE_URL": "http://env.example:9000"}
+    url = run("webhook", "add", "--user-id", "1", "--scope", "crm", env=env)[-1]
+    assert url.startswith("http://env.example:9000/rest/1/")
+    assert len(run("webhook", "list", env={"ORDERLINK_DATABASE": db})) == 1
+
+
+def test_methods_prints_the_catalog() -> None:
+    assert run("methods")[0] == "# Methods orderlink serves"
+
+
+@pytest.mark.live
+def test_cli_works_while_a_server_runs_on_the_same_database(live_server: LiveServer) -> None:
+    database = f"sqlite:///{live_server.database}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERLINK_")}
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "orderlink", *args, "--database", database],
+            capture_output=True, text=True, env=env, timeout=60, check=True,
+        )  # fmt: skip
+        return done.stdout.strip().splitlines()[-1]
+
+    user_id = cli("user", "add", "--name", "Manager", "--store-role", "manager")
+    url = cli("webhook", "add", "--user-id", user_id, "--scope", "crm", "--base-url", live_server.base_url)
+    listed = httpx.post(url + "crm.orderentity.list", json={})
+    assert listed.status_code == 200
+    denied = httpx.post(url + "crm.orderentity.add", json={"fields": {"orderId": 5125, "ownerId": 6933, "ownerTypeId": 2}})
+    assert denied.json() == {"error": "200040300020", "error_description": "Access Denied"}
