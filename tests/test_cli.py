@@ -29,7 +29,9 @@ def db(tmp_path: Path) -> str:
 
 
 def test_user_add_prints_the_new_id_last(db: str) -> None:
-    assert run("user", "add", "--name", "Ann", "--store-role", "manager", "--database", db)[-1] == "2"
+    assert (
+        run("user", "add", "--name", "Ann", "--store-role", "manager", "--database", db)[-1] == "2"
+    )
     assert run("user", "add", "--name", "Bob", "--store-role", "none", "--database", db)[-1] == "3"
 
 
@@ -82,8 +84,13 @@ def test_cli_works_while_a_server_runs_on_the_same_database(live_server: LiveSer
         return done.stdout.strip().splitlines()[-1]
 
     user_id = cli("user", "add", "--name", "Manager", "--store-role", "manager")
-    url = cli("webhook", "add", "--user-id", user_id, "--scope", "crm", "--base-url", live_server.base_url)
+    url = cli(
+        "webhook", "add", "--user-id", user_id, "--scope", "crm", "--base-url", live_server.base_url
+    )
     listed = httpx.post(url + "crm.orderentity.list", json={})
     assert listed.status_code == 200
-    denied = httpx.post(url + "crm.orderentity.add", json={"fields": {"orderId": 5125, "ownerId": 6933, "ownerTypeId": 2}})
+    denied = httpx.post(
+        url + "crm.orderentity.add",
+        json={"fields": {"orderId": 5125, "ownerId": 6933, "ownerTypeId": 2}},
+    )
     assert denied.json() == {"error": "200040300020", "error_description": "Access Denied"}

@@ -17,9 +17,7 @@ from .live import LiveServer, start_server
 
 pytestmark = pytest.mark.live
 
-DOCS_PLACEHOLDER = (
-    "https://**put_your_bitrix24_address**/rest/**put_your_user_id_here**/**put_your_webhook_here**/"
-)
+DOCS_PLACEHOLDER = "https://**put_your_bitrix24_address**/rest/**put_your_user_id_here**/**put_your_webhook_here**/"
 EXAMPLES = json.loads((Path(__file__).parent / "data" / "docs_curl_examples.json").read_text())
 
 
@@ -31,7 +29,8 @@ def _same_shape(actual: object, documented: object) -> None:
         for key, value in documented.items():
             _same_shape(actual[key], value)
     elif isinstance(documented, float | int) and not isinstance(documented, bool):
-        assert isinstance(actual, float | int) and not isinstance(actual, bool)
+        assert isinstance(actual, float | int)
+        assert not isinstance(actual, bool)
     else:
         assert type(actual) is type(documented), (actual, documented)
 
@@ -41,7 +40,9 @@ class TestDocsCurlExamples:
     swapped, in the order deletebyfilter, add, list, getFields, on a portal seeded with the rows
     the examples name (`orderlink serve --seed-examples`)."""
 
-    @pytest.mark.parametrize("example", EXAMPLES, ids=[e["page"].rsplit("/", 1)[1] for e in EXAMPLES])
+    @pytest.mark.parametrize(
+        "example", EXAMPLES, ids=[e["page"].rsplit("/", 1)[1] for e in EXAMPLES]
+    )
     def test_curl_example_answers_as_documented(
         self, live_server: LiveServer, example: dict[str, object]
     ) -> None:
@@ -70,9 +71,13 @@ class TestFastBitrix24:
         deleted = await bx.call("crm.orderentity.deleteByFilter", fields, raw=True)
         assert deleted["result"] is True
         added = await bx.call("crm.orderentity.add", fields, raw=True)
-        assert added["result"] == {"dealOrder": {"orderId": 5127, "ownerId": 6937, "ownerTypeId": 2}}
+        assert added["result"] == {
+            "dealOrder": {"orderId": 5127, "ownerId": 6937, "ownerTypeId": 2}
+        }
         listed = await bx.call("crm.orderentity.list", {"filter": {"orderId": 5127}}, raw=True)
-        assert listed["result"]["orderEntity"] == [{"orderId": 5127, "ownerId": 6937, "ownerTypeId": 2}]
+        assert listed["result"]["orderEntity"] == [
+            {"orderId": 5127, "ownerId": 6937, "ownerTypeId": 2}
+        ]
         assert listed["total"] == 1
 
     async def test_raw_error_surfaces_as_client_error(self, live_server: LiveServer) -> None:
@@ -97,8 +102,12 @@ class TestDurability:
         restarted = start_server(database, "--no-rate-limit")
         try:
             hook = server.webhook_url.replace(server.base_url, restarted.base_url)
-            rows = httpx.post(hook + "crm.orderentity.list", json={"filter": {"orderId": 5128}}).json()
-            assert rows["result"]["orderEntity"] == [{"orderId": 5128, "ownerId": 6933, "ownerTypeId": 2}]
+            rows = httpx.post(
+                hook + "crm.orderentity.list", json={"filter": {"orderId": 5128}}
+            ).json()
+            assert rows["result"]["orderEntity"] == [
+                {"orderId": 5128, "ownerId": 6933, "ownerTypeId": 2}
+            ]
         finally:
             restarted.stop()
 

@@ -58,9 +58,15 @@ class TestAdd:
     async def test_add_for_bound_order_replaces_binding(self, portal: Portal) -> None:
         await bound(portal)
         other = await portal.add_deal()
-        await portal.ok("crm.orderentity.add", {"fields": {"orderId": 5125, "ownerId": 6933, "ownerTypeId": 2}})
-        await portal.ok("crm.orderentity.add", {"fields": {"orderId": 5125, "ownerId": other, "ownerTypeId": 2}})
-        rows = (await portal.ok("crm.orderentity.list", {"filter": {"orderId": 5125}}))["orderEntity"]
+        await portal.ok(
+            "crm.orderentity.add", {"fields": {"orderId": 5125, "ownerId": 6933, "ownerTypeId": 2}}
+        )
+        await portal.ok(
+            "crm.orderentity.add", {"fields": {"orderId": 5125, "ownerId": other, "ownerTypeId": 2}}
+        )
+        rows = (await portal.ok("crm.orderentity.list", {"filter": {"orderId": 5125}}))[
+            "orderEntity"
+        ]
         assert rows == [{"orderId": 5125, "ownerId": other, "ownerTypeId": 2}]
 
     async def test_unknown_order(self, portal: Portal) -> None:
@@ -69,7 +75,10 @@ class TestAdd:
             "crm.orderentity.add", {"fields": {"orderId": 999, "ownerId": 6933, "ownerTypeId": 2}}
         )
         assert response.status_code == 400
-        assert response.json() == {"error": "200540400001", "error_description": "order does not exist"}
+        assert response.json() == {
+            "error": "200540400001",
+            "error_description": "order does not exist",
+        }
 
     @pytest.mark.parametrize(
         ("fields", "text"),
@@ -99,14 +108,16 @@ class TestAdd:
         await portal.add_order(5125)
         invoice = await portal.add_invoice()
         result = await portal.ok(
-            "crm.orderentity.add", {"fields": {"orderId": 5125, "ownerId": invoice, "ownerTypeId": 31}}
+            "crm.orderentity.add",
+            {"fields": {"orderId": 5125, "ownerId": invoice, "ownerTypeId": 31}},
         )
         assert result == {"dealOrder": {"orderId": 5125, "ownerId": invoice, "ownerTypeId": 31}}
 
     async def test_missing_owner_is_refused_when_verified(self, portal: Portal) -> None:
         await portal.add_order(5125)
         response = await portal.call(
-            "crm.orderentity.add", {"fields": {"orderId": 5125, "ownerId": 424242, "ownerTypeId": 2}}
+            "crm.orderentity.add",
+            {"fields": {"orderId": 5125, "ownerId": 424242, "ownerTypeId": 2}},
         )
         assert response.status_code == 400
         assert response.json() == {"error": "0", "error_description": "deal does not exist"}
@@ -156,7 +167,10 @@ class TestList:
         deal = await portal.add_deal()
         for _ in range(120):
             order = await portal.add_order()
-            await portal.ok("crm.orderentity.add", {"fields": {"orderId": order, "ownerId": deal, "ownerTypeId": 2}})
+            await portal.ok(
+                "crm.orderentity.add",
+                {"fields": {"orderId": order, "ownerId": deal, "ownerTypeId": 2}},
+            )
         first = (await portal.call("crm.orderentity.list", {})).json()
         assert (len(first["result"]["orderEntity"]), first["total"], first["next"]) == (50, 120, 50)
         last = (await portal.call("crm.orderentity.list", {"start": 100})).json()
@@ -174,10 +188,16 @@ class TestGetFields:
     """crm-order-entity-get-fields.md"""
 
     @pytest.mark.parametrize(
-        "method", ["crm.orderentity.getFields", "crm.orderentity.getfields", "crm.orderentity.Fields"]
+        "method",
+        ["crm.orderentity.getFields", "crm.orderentity.getfields", "crm.orderentity.Fields"],
     )
     async def test_descriptors_exactly(self, portal: Portal, method: str) -> None:
-        descriptor = {"isImmutable": True, "isReadOnly": False, "isRequired": True, "type": "integer"}
+        descriptor = {
+            "isImmutable": True,
+            "isReadOnly": False,
+            "isRequired": True,
+            "type": "integer",
+        }
         assert await portal.ok(method) == {
             "orderEntity": {"orderId": descriptor, "ownerId": descriptor, "ownerTypeId": descriptor}
         }
@@ -199,12 +219,21 @@ class TestDeleteByFilter:
         }
 
     async def test_docs_sample_required_fields_error(self, portal: Portal) -> None:
-        response = await portal.call("CRM.ORDERENTITY.DELETEBYFILTER", {"fields": {"ownerTypeId": 2}})
+        response = await portal.call(
+            "CRM.ORDERENTITY.DELETEBYFILTER", {"fields": {"ownerTypeId": 2}}
+        )
         assert response.status_code == 400
-        assert response.json() == {"error": "0", "error_description": "Required fields: ownerId, orderId"}
+        assert response.json() == {
+            "error": "0",
+            "error_description": "Required fields: ownerId, orderId",
+        }
 
     async def test_order_checked_before_binding(self, portal: Portal) -> None:
         response = await portal.call(
-            "crm.orderentity.deletebyfilter", {"fields": {"orderId": 1, "ownerId": 2, "ownerTypeId": 2}}
+            "crm.orderentity.deletebyfilter",
+            {"fields": {"orderId": 1, "ownerId": 2, "ownerTypeId": 2}},
         )
-        assert response.json() == {"error": "200540400001", "error_description": "order does not exist"}
+        assert response.json() == {
+            "error": "200540400001",
+            "error_description": "order does not exist",
+        }

@@ -23,7 +23,9 @@ class TestBrackets:
         }
 
     def test_percent_encoded_brackets_and_plus_as_space(self) -> None:
-        assert parse_query("fields%5BTITLE%5D=New+deal%20%231") == {"fields": {"TITLE": "New deal #1"}}
+        assert parse_query("fields%5BTITLE%5D=New+deal%20%231") == {
+            "fields": {"TITLE": "New deal #1"}
+        }
 
     def test_explicit_indexes_become_a_list(self) -> None:
         # CRest's http_build_query writes select%5B0%5D=ID.
@@ -79,8 +81,8 @@ class TestBodies:
 
     def test_multipart(self) -> None:
         body = (
-            b"--xx\r\nContent-Disposition: form-data; name=\"fields[orderId]\"\r\n\r\n5125\r\n"
-            b"--xx\r\nContent-Disposition: form-data; name=\"select[]\"\r\n\r\norderId\r\n--xx--\r\n"
+            b'--xx\r\nContent-Disposition: form-data; name="fields[orderId]"\r\n\r\n5125\r\n'
+            b'--xx\r\nContent-Disposition: form-data; name="select[]"\r\n\r\norderId\r\n--xx--\r\n'
         )
         assert parse_body(body, "multipart/form-data; boundary=xx") == {
             "fields": {"orderId": "5125"},

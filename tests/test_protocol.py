@@ -34,7 +34,9 @@ class TestRoutes:
         assert response.status_code == 200
 
     async def test_get_with_query_string(self, portal: Portal) -> None:
-        response = await portal.client.get(portal.hook + "crm.orderentity.list?start=0&select[]=orderId")
+        response = await portal.client.get(
+            portal.hook + "crm.orderentity.list?start=0&select[]=orderId"
+        )
         assert response.status_code == 200
         assert response.json()["result"] == {"orderEntity": []}
 
@@ -61,13 +63,17 @@ class TestRoutes:
 
 class TestAuth:
     @pytest.mark.parametrize(
-        "hook", ["/rest/1/wrongcode123456/", "/rest/2/{code}/", "/rest/abc/{code}/", "/rest/1/{code}x/"]
+        "hook",
+        ["/rest/1/wrongcode123456/", "/rest/2/{code}/", "/rest/abc/{code}/", "/rest/1/{code}x/"],
     )
     async def test_bad_webhook_is_401(self, portal: Portal, hook: str) -> None:
         code = portal.hook.split("/")[3]
         response = await portal.call("crm.orderentity.list", hook=hook.format(code=code))
         assert response.status_code == 401
-        assert response.json() == {"error": "NO_AUTH_FOUND", "error_description": "Wrong authorization data"}
+        assert response.json() == {
+            "error": "NO_AUTH_FOUND",
+            "error_description": "Wrong authorization data",
+        }
 
     async def test_token_route_without_a_token_is_401(self, portal: Portal) -> None:
         response = await portal.client.post("/rest/crm.orderentity.list", json={})
@@ -121,7 +127,9 @@ class TestBadInput:
     )
     async def test_malformed_json_is_400(self, portal: Portal, body: bytes) -> None:
         response = await portal.client.post(
-            portal.hook + "crm.orderentity.add", content=body, headers={"content-type": "application/json"}
+            portal.hook + "crm.orderentity.add",
+            content=body,
+            headers={"content-type": "application/json"},
         )
         assert response.status_code == 400
         assert response.json()["error"] == "INVALID_REQUEST"
@@ -181,7 +189,8 @@ class TestBadInput:
 
     async def test_absurdly_long_values_are_refused(self, portal: Portal) -> None:
         response = await portal.call(
-            "crm.orderentity.add", {"fields": {"orderId": "1" * 100_000, "ownerId": 1, "ownerTypeId": 2}}
+            "crm.orderentity.add",
+            {"fields": {"orderId": "1" * 100_000, "ownerId": 1, "ownerTypeId": 2}},
         )
         assert response.status_code == 400
 

@@ -123,8 +123,8 @@ class OrderlinkApp:
             status, body = exc.status, errors.body(exc)
         except Exception:
             log.exception("unhandled error for %s", path)
-            exc = errors.InternalServerError()
-            status, body = exc.status, errors.body(exc)
+            internal = errors.InternalServerError()
+            status, body = internal.status, errors.body(internal)
         payload = orjson.dumps(body)
         await send(
             {
@@ -144,7 +144,9 @@ class OrderlinkApp:
         if self.settings.require_https and _scheme(scope) != "https":
             raise errors.HttpsRequired()
         query = params.parse_query(scope.get("query_string", b""))
-        body = params.parse_body(await self._read_body(scope, receive), _header(scope, b"content-type"))
+        body = params.parse_body(
+            await self._read_body(scope, receive), _header(scope, b"content-type")
+        )
         merged = params.merge(query, body)
         if len(parts) == 3:
             principal = await self._webhook(parts[0], parts[1])
@@ -205,6 +207,14 @@ class OrderlinkApp:
             if seconds is None or seconds < 0:
                 raise errors.InvalidRequest("`advance` must be a non-negative number of seconds")
             return 200, {"now": self.clock.advance(seconds)}
+        if route == "/_orderlink/operating-cost" and isinstance(self.clock, AdjustableClock):
+            # Charge a method a fixed operating time per call, to reach the limit in tests.
+            body = params.parse_body(await self._read_body(scope, receive), "application/json")
+            method, seconds = body.get("method"), to_float(body.get("seconds"))
+            if not isinstance(method, str) or seconds is None or seconds < 0:
+                raise errors.InvalidRequest('expected {"method": NAME, "seconds": SECONDS}')
+            self.dispatcher.costs[method.lower()] = seconds
+            return 200, {"method": method, "seconds": seconds}
         raise errors.MethodNotFound("Not found")
 
 

@@ -6,7 +6,11 @@ from orderlink.registry import Registry, Role
 
 DOCS_BASE = "https://github.com/bitrix24/b24restdocs/blob/main/"
 
-_ROLE = {Role.NONE: "any user", Role.STORE_MANAGER: "store manager", Role.STORE_ADMIN: "store admin"}
+_ROLE = {
+    Role.NONE: "any user",
+    Role.STORE_MANAGER: "store manager",
+    Role.STORE_ADMIN: "store admin",
+}
 
 
 def methods_markdown(registry: Registry) -> str:

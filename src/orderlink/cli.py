@@ -66,47 +66,133 @@ def main() -> None:
 @_option("--port", field="port", type=int, default=DEFAULTS.port, show_default=True)
 @database_option
 @base_url_option
-@_option("--rate-limit/--no-rate-limit", field="rate_limit", default=True, show_default=True,
-         help="The leaky-bucket request-rate limit.")
-@_option("--plan", field="plan", type=click.Choice(["standard", "enterprise"]),
-         default=DEFAULTS.plan, show_default=True, help="Bucket 50/2 per s, or 250/5 per s.")
-@_option("--bucket-size", field="bucket_size", type=int, default=0,
-         help="X: requests a burst may make [default: the plan's]")
-@_option("--drain-rate", field="drain_rate", type=float, default=0.0,
-         help="Y: requests per second the bucket drains [default: the plan's]")
-@_option("--operating-limit", field="operating_limit", type=float,
-         default=DEFAULTS.operating_limit, show_default=True,
-         help="Operating seconds per method per webhook/app in 10 minutes; 0 turns it off.")
-@_option("--operating-cost", field="operating_costs", multiple=True,
-         metavar="METHOD=SECONDS",
-         help="Charge METHOD a fixed operating time per call (tests). Repeatable.")
-@_option("--test-clock", field="test_clock", is_flag=True,
-         help="Enable POST /_orderlink/clock {\"advance\": SECONDS}.")
-@_option("--legacy-invoices", field="legacy_invoices", is_flag=True,
-         help="Accept ownerTypeId 5 (old invoices) in bindings.")
-@_option("--verify-owner/--no-verify-owner", field="verify_owner", default=True,
-         show_default=True, help="crm.orderentity.add refuses a deal/invoice that does not exist.")
-@_option("--start-minus-one", field="start_minus_one", type=click.Choice(["page", "all"]),
-         default=DEFAULTS.start_minus_one, show_default=True,
-         help="start=-1 returns one uncounted page (page) or every matching row (all).")
-@_option("--timezone", field="timezone", default=DEFAULTS.timezone, show_default=True,
-         help="Portal time zone for dates in answers (IANA name or +02:00).")
-@_option("--max-body-bytes", field="max_body_bytes", type=int, default=DEFAULTS.max_body_bytes,
-         show_default=True)
-@_option("--seed-examples", field="seed_examples", is_flag=True,
-         help="On an empty database, add the rows the docs' examples use.")
-@_option("--require-https", field="require_https", is_flag=True,
-         help="Refuse plain-HTTP REST calls with INVALID_REQUEST 'Https required'.")
-@_option("--sqlite-synchronous", field="sqlite_synchronous",
-         type=click.Choice(["NORMAL", "FULL"]), default=DEFAULTS.sqlite_synchronous,
-         show_default=True)
-@click.option("--forwarded-allow-ips", envvar="ORDERLINK_FORWARDED_ALLOW_IPS", show_envvar=True,
-              default="127.0.0.1", show_default=True,
-              help="Proxies trusted for X-Forwarded-Proto/-For.")
-@click.option("--access-log/--no-access-log", envvar="ORDERLINK_ACCESS_LOG", show_envvar=True,
-              default=False, show_default=True)
-@click.option("--log-level", envvar="ORDERLINK_LOG_LEVEL", show_envvar=True, default="info",
-              type=click.Choice(["debug", "info", "warning", "error"]), show_default=True)
+@_option(
+    "--rate-limit/--no-rate-limit",
+    field="rate_limit",
+    default=True,
+    show_default=True,
+    help="The leaky-bucket request-rate limit.",
+)
+@_option(
+    "--plan",
+    field="plan",
+    type=click.Choice(["standard", "enterprise"]),
+    default=DEFAULTS.plan,
+    show_default=True,
+    help="Bucket 50/2 per s, or 250/5 per s.",
+)
+@_option(
+    "--bucket-size",
+    field="bucket_size",
+    type=int,
+    default=0,
+    help="X: requests a burst may make [default: the plan's]",
+)
+@_option(
+    "--drain-rate",
+    field="drain_rate",
+    type=float,
+    default=0.0,
+    help="Y: requests per second the bucket drains [default: the plan's]",
+)
+@_option(
+    "--operating-limit",
+    field="operating_limit",
+    type=float,
+    default=DEFAULTS.operating_limit,
+    show_default=True,
+    help="Operating seconds per method per webhook/app in 10 minutes; 0 turns it off.",
+)
+@_option(
+    "--operating-cost",
+    field="operating_costs",
+    multiple=True,
+    metavar="METHOD=SECONDS",
+    help="Charge METHOD a fixed operating time per call (tests). Repeatable.",
+)
+@_option(
+    "--test-clock",
+    field="test_clock",
+    is_flag=True,
+    help='Enable POST /_orderlink/clock {"advance": SECONDS}.',
+)
+@_option(
+    "--legacy-invoices",
+    field="legacy_invoices",
+    is_flag=True,
+    help="Accept ownerTypeId 5 (old invoices) in bindings.",
+)
+@_option(
+    "--verify-owner/--no-verify-owner",
+    field="verify_owner",
+    default=True,
+    show_default=True,
+    help="crm.orderentity.add refuses a deal/invoice that does not exist.",
+)
+@_option(
+    "--start-minus-one",
+    field="start_minus_one",
+    type=click.Choice(["page", "all"]),
+    default=DEFAULTS.start_minus_one,
+    show_default=True,
+    help="start=-1 returns one uncounted page (page) or every matching row (all).",
+)
+@_option(
+    "--timezone",
+    field="timezone",
+    default=DEFAULTS.timezone,
+    show_default=True,
+    help="Portal time zone for dates in answers (IANA name or +02:00).",
+)
+@_option(
+    "--max-body-bytes",
+    field="max_body_bytes",
+    type=int,
+    default=DEFAULTS.max_body_bytes,
+    show_default=True,
+)
+@_option(
+    "--seed-examples",
+    field="seed_examples",
+    is_flag=True,
+    help="On an empty database, add the rows the docs' examples use.",
+)
+@_option(
+    "--require-https",
+    field="require_https",
+    is_flag=True,
+    help="Refuse plain-HTTP REST calls with INVALID_REQUEST 'Https required'.",
+)
+@_option(
+    "--sqlite-synchronous",
+    field="sqlite_synchronous",
+    type=click.Choice(["NORMAL", "FULL"]),
+    default=DEFAULTS.sqlite_synchronous,
+    show_default=True,
+)
+@click.option(
+    "--forwarded-allow-ips",
+    envvar="ORDERLINK_FORWARDED_ALLOW_IPS",
+    show_envvar=True,
+    default="127.0.0.1",
+    show_default=True,
+    help="Proxies trusted for X-Forwarded-Proto/-For.",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    envvar="ORDERLINK_ACCESS_LOG",
+    show_envvar=True,
+    default=False,
+    show_default=True,
+)
+@click.option(
+    "--log-level",
+    envvar="ORDERLINK_LOG_LEVEL",
+    show_envvar=True,
+    default="info",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    show_default=True,
+)
 def serve(
     forwarded_allow_ips: str, access_log: bool, log_level: str, operating_costs: tuple[str, ...],
     **fields: Any,
@@ -183,8 +269,12 @@ def user() -> None:
 
 @user.command("add")
 @click.option("--name", required=True)
-@click.option("--store-role", type=click.Choice(["admin", "manager", "none"]), required=True,
-              help="admin: every crm.orderentity method; manager: list and getFields only.")
+@click.option(
+    "--store-role",
+    type=click.Choice(["admin", "manager", "none"]),
+    required=True,
+    help="admin: every crm.orderentity method; manager: list and getFields only.",
+)
 @database_option
 def user_add(name: str, store_role: str, database: str) -> None:
     """Add a user; prints the new user id as the last line."""
@@ -205,8 +295,14 @@ def webhook() -> None:
 
 @webhook.command("add")
 @click.option("--user-id", type=int, required=True)
-@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(KNOWN_SCOPES),
-              help="Repeatable: --scope crm --scope sale.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(KNOWN_SCOPES),
+    help="Repeatable: --scope crm --scope sale.",
+)
 @database_option
 @base_url_option
 @_option("--host", field="host", default=DEFAULTS.host, show_default=True, hidden=True)
@@ -238,8 +334,7 @@ def webhook_list(database: str) -> None:
     async def go(store: Store) -> list[str]:
         portal = await first_start.ensure_portal(store, settings, SystemClock())
         return [
-            f"{w.id}\tuser {w.user_id}\t{','.join(w.scopes)}\t"
-            f"{'active' if w.active else 'revoked'}"
+            f"{w.id}\tuser {w.user_id}\t{','.join(w.scopes)}\t{'active' if w.active else 'revoked'}"
             for w in await store.list_webhooks(portal.id)
         ]
 

@@ -1,4 +1,4 @@
-"""Injected time: every limit, `time` block and token expiry reads one of these, never `time` directly."""
+"""Injected time: limits, `time` blocks and token expiry read one of these, never `time` itself."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ the caller raises the error its method family documents.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -97,14 +97,14 @@ def parse_zone(name: str) -> tzinfo:
         sign = 1 if match.group(1) == "+" else -1
         return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
     if name.strip().upper() in ("UTC", "Z", ""):
-        return timezone.utc
+        return UTC
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(name)
 
 
 def iso(moment: datetime | float, zone: tzinfo) -> str:
-    """`2024-06-25T13:43:26+02:00`: second precision, numeric offset (api-reference/data-types.md)."""
+    """`2024-06-25T13:43:26+02:00`: seconds, numeric offset (api-reference/data-types.md)."""
     if not isinstance(moment, datetime):
         moment = datetime.fromtimestamp(moment, zone)
     else:

@@ -61,17 +61,23 @@ class Dispatcher:
         if in_batch and not method.batchable:
             raise errors.BatchMethodNotAllowed()
         if not principal.has_scope(method.scope):
-            raise errors.InsufficientScope()
+            # settings/how-to-call-rest-api/batch.md prints this code with an empty
+            # description inside `result_error`.
+            raise errors.InsufficientScope("") if in_batch else errors.InsufficientScope()
         key = f"{principal.credential}|{method.name.lower()}"
-        if self.operating_limit > 0:
+        if method.charged and self.operating_limit > 0:
             spent, _ = await self.limits.operating(key)
             if spent > self.operating_limit:
                 raise errors.OperationTimeLimit()
+
+        async def run(name: str, params: dict[str, Any], *, started: float) -> Reply:
+            return await self.call(name, params, principal, started=started, in_batch=True)
+
         try:
             if principal.role < method.role:
                 raise method.denied()
             begun = clock.monotonic()
-            value = await method.handler(Call(method, params, principal, self.ctx))
+            value = await method.handler(Call(method, params, principal, self.ctx, run))
             processing = clock.monotonic() - begun
         except errors.B24Error as exc:
             exc.numeric = method.numeric_codes
@@ -82,10 +88,15 @@ class Dispatcher:
         except Exception:
             log.exception("unhandled error in %s", method.name)
             raise errors.InternalServerError() from None
-        cost = self.costs.get(method.name.lower(), processing)
-        operating, reset_at = await self.limits.record(key, cost)
+        if method.charged:
+            cost = self.costs.get(method.name.lower(), processing)
+            operating, reset_at = await self.limits.record(key, cost)
+        else:
+            operating, reset_at = 0.0, None
         time = time_block(start, clock.now(), processing, self.ctx)
-        time["operating_reset_at"] = reset_at
+        # An empty window resets a full window after this call (the docs' crm.enum example:
+        # operating 0, operating_reset_at = start + 600).
+        time["operating_reset_at"] = reset_at if reset_at is not None else int(start) + 600
         time["operating"] = round(operating, 6)
         if isinstance(value, Page):
             return Reply(value.result, time, value.total, value.next)

@@ -5,6 +5,7 @@ texts come from `_includes/system-errors.md` and each method page's "Error Handl
 
 B24Error                              {"error": code, "error_description": text}, HTTP `status`
 ├── RequestError                      the request as a whole (HTTP layer, auth, limits)
+│   ├── ArgumentError                 400 ERROR_ARGUMENT (batch `cmd`, `$result` references)
 │   ├── InvalidRequest                400 INVALID_REQUEST (malformed body, bad parameters)
 │   │   ├── HttpsRequired             400 INVALID_REQUEST "Https required"
 │   │   └── BodyTooLarge              413 INVALID_REQUEST
@@ -32,11 +33,14 @@ B24Error                              {"error": code, "error_description": text}
     │   └── SaveError                 0 (text varies)
     ├── LegacyCrmError                "" + text (crm.deal.*, crm.invoice.*)
     └── CrmItemError                  symbolic codes (crm.item.*)
-        ├── ItemNotFound              NOT_FOUND
+        ├── ItemNotFound              NOT_FOUND Element not found
+        ├── SmartProcessNotFound      NOT_FOUND Smart process not found
         ├── ItemAccessDenied          ACCESS_DENIED
         ├── InvalidArgValue           INVALID_ARG_VALUE
         ├── FieldValueNotValid        CRM_FIELD_ERROR_VALUE_NOT_VALID
-        └── EntityTypeNotSupported    ENTITY_TYPE_NOT_SUPPORTED
+        ├── EntityTypeNotSupported    ENTITY_TYPE_NOT_SUPPORTED
+        ├── MissingParameter          100 Could not find value for parameter {name}
+        └── MultipleValueExpected     100 Expected iterable value for multiple field, ...
 """
 
 from __future__ import annotations
@@ -76,6 +80,14 @@ class InvalidRequest(RequestError):
     code = "INVALID_REQUEST"
     status = 400
     description = "Invalid request"
+
+
+class ArgumentError(RequestError):
+    """A parameter the protocol itself needs is unusable (batch `cmd`, a `$result` reference)."""
+
+    code = "ERROR_ARGUMENT"
+    status = 400
+    description = "Invalid argument"
 
 
 class HttpsRequired(InvalidRequest):
@@ -259,3 +271,26 @@ class FieldValueNotValid(CrmItemError):
 class EntityTypeNotSupported(CrmItemError):
     code = "ENTITY_TYPE_NOT_SUPPORTED"
     description = "Entity type is not supported"
+
+
+class SmartProcessNotFound(CrmItemError):
+    # crm-item-add.md's example body; its table says "SPA not found".
+    code = "NOT_FOUND"
+    description = "Smart process not found"
+
+
+class MissingParameter(CrmItemError):
+    """A required controller parameter is absent (the binder's code 100, as the booking.*
+    pages print it: `Could not find value for parameter {id}`)."""
+
+    code = "100"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Could not find value for parameter {{{name}}}")
+
+
+class MultipleValueExpected(CrmItemError):
+    code = "100"
+
+    def __init__(self, got: str) -> None:
+        super().__init__(f"Expected iterable value for multiple field, but got {got} instead")

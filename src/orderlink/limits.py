@@ -15,7 +15,6 @@ in this process; a shared store (Redis) implements the same `Limits` protocol.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -66,7 +65,9 @@ class Baskets:
     minutes: dict[int, list[float]] = field(default_factory=dict)
 
     def expire(self, now: float) -> None:
-        for minute in [m for m, (first, _) in self.minutes.items() if first + WINDOW_SECONDS <= now]:
+        for minute in [
+            m for m, (first, _) in self.minutes.items() if first + WINDOW_SECONDS <= now
+        ]:
             del self.minutes[minute]
 
     def total(self, now: float) -> tuple[float, int | None]:
@@ -74,7 +75,7 @@ class Baskets:
         if not self.minutes:
             return 0.0, None
         oldest = min(first for first, _ in self.minutes.values())
-        return sum(s for _, s in self.minutes.values()), math.ceil(oldest + WINDOW_SECONDS)
+        return sum(s for _, s in self.minutes.values()), int(oldest + WINDOW_SECONDS)
 
     def add(self, started: float, seconds: float) -> None:
         basket = self.minutes.setdefault(int(started // BASKET_SECONDS), [started, 0.0])

@@ -170,9 +170,13 @@ def _condition(
 ) -> Condition:
     invalid = f"Invalid filter: field '{field.name}' has invalid value"
     if prefix in ("@", "!@"):
-        values = value if isinstance(value, list) else list(value.values()) if isinstance(
-            value, dict
-        ) else [value]
+        values = (
+            value
+            if isinstance(value, list)
+            else list(value.values())
+            if isinstance(value, dict)
+            else [value]
+        )
         if len(values) > MAX_IN_VALUES:
             raise error(f"Invalid filter: more than {MAX_IN_VALUES} values for '{field.name}'")
         typed = []

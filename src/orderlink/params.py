@@ -45,7 +45,7 @@ def parse_query(raw: str | bytes) -> Params:
             continue
         key, sep, value = pair.partition("=")
         _assign(root, unquote_plus(key), unquote_plus(value) if sep else "")
-    return _listify(root)
+    return _top(root)
 
 
 def parse_pairs(pairs: list[tuple[str, str]]) -> Params:
@@ -55,7 +55,7 @@ def parse_pairs(pairs: list[tuple[str, str]]) -> Params:
     root: dict[Any, Any] = {}
     for key, value in pairs:
         _assign(root, key, value)
-    return _listify(root)
+    return _top(root)
 
 
 def _assign(root: dict[Any, Any], key: str, value: str) -> None:
@@ -104,6 +104,11 @@ def _php_key(segment: str) -> int | str:
 def _next_index(container: dict[Any, Any]) -> int:
     ints = [k for k in container if isinstance(k, int)]
     return max(ints) + 1 if ints and max(ints) >= 0 else 0
+
+
+def _top(root: dict[Any, Any]) -> Params:
+    """The top level stays a map even when keyed 0..n-1 (positional parameters)."""
+    return {str(key): _listify(value) for key, value in root.items()}
 
 
 def _listify(node: Any) -> Any:

@@ -10,7 +10,7 @@ import enum
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orderlink import errors
 
@@ -47,12 +47,19 @@ class Context:
     zone: tzinfo
 
 
+class SubCall(Protocol):
+    """Runs another method with the same caller: how `batch` runs its commands."""
+
+    def __call__(self, name: str, params: dict[str, Any], *, started: float) -> Awaitable[Any]: ...
+
+
 @dataclass(slots=True)
 class Call:
     method: Method
     params: dict[str, Any]
     principal: Principal
     ctx: Context
+    run: SubCall | None = None
 
     @property
     def store(self) -> Store:
@@ -88,6 +95,8 @@ class Method:
     numeric_codes: bool = False
     # Names the method also answers to (b24pysdk's typed API calls `crm.orderentity.Fields`).
     aliases: tuple[str, ...] = ()
+    # Counted against the operating-time limit (limits.md: the outer `batch` call is not).
+    charged: bool = True
     summary: str = ""
 
 
@@ -108,6 +117,7 @@ class MethodTable:
         batchable: bool = True,
         numeric_codes: bool = False,
         aliases: tuple[str, ...] = (),
+        charged: bool = True,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             summary = (handler.__doc__ or "").strip().splitlines()[0] if handler.__doc__ else ""
@@ -122,6 +132,7 @@ class MethodTable:
                     batchable=batchable,
                     numeric_codes=numeric_codes,
                     aliases=aliases,
+                    charged=charged,
                     summary=summary,
                 )
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orderlink import batch
 from orderlink.methods import orderentity
 from orderlink.registry import Registry
 
@@ -10,4 +11,4 @@ TABLES = (orderentity.table,)
 
 def build_registry() -> Registry:
     """The one registry; a name registered twice fails here, at start-up."""
-    return Registry(*TABLES)
+    return Registry(batch.table, *TABLES)

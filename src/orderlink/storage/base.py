@@ -128,16 +128,13 @@ class Store(Protocol):
     async def add_user(self, portal_id: int, name: str, store_role: int) -> User:
         """A new user of the portal with the next free id."""
 
-    async def get_user(self, portal_id: int, user_id: int) -> User | None:
-        ...
+    async def get_user(self, portal_id: int, user_id: int) -> User | None: ...
 
     async def add_webhook(
         self, portal_id: int, user_id: int, code_hash: str, scopes: Sequence[str], now: float
-    ) -> Webhook:
-        ...
+    ) -> Webhook: ...
 
-    async def list_webhooks(self, portal_id: int) -> list[Webhook]:
-        ...
+    async def list_webhooks(self, portal_id: int) -> list[Webhook]: ...
 
     async def revoke_webhook(self, portal_id: int, webhook_id: int) -> bool:
         """Deactivate a webhook; False when there is none with that id."""
@@ -168,8 +165,7 @@ class Store(Protocol):
     async def insert_with_id(self, portal_id: int, table: Table, values: Row) -> None:
         """Insert a row whose `id` is given (seeding fixed example ids)."""
 
-    async def get(self, portal_id: int, table: Table, row_id: int) -> Row | None:
-        ...
+    async def get(self, portal_id: int, table: Table, row_id: int) -> Row | None: ...
 
     async def update(self, portal_id: int, table: Table, row_id: int, values: Row) -> Row | None:
         """Change some columns of a row; returns the row after the change, None if absent."""

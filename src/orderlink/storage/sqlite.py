@@ -229,7 +229,9 @@ class SQLiteStore:
                 (portal_id, user_id, code_hash, ",".join(scopes), now),
             )
             self._bump_auth(conn)
-        return Webhook(int(cur.lastrowid or 0), portal_id, user_id, code_hash, tuple(scopes), True, now)
+        return Webhook(
+            int(cur.lastrowid or 0), portal_id, user_id, code_hash, tuple(scopes), True, now
+        )
 
     async def list_webhooks(self, portal_id: int) -> list[Webhook]:
         cur = self.conn.execute(
@@ -278,10 +280,13 @@ class SQLiteStore:
                 "SELECT 1 FROM orders WHERE portal_id = ? AND id = ?", (portal_id, binding.order_id)
             ).fetchone():
                 return AddBinding.NO_ORDER
-            if owner_table is not None and not conn.execute(
-                f"SELECT 1 FROM {ident(owner_table)} WHERE portal_id = ? AND id = ?",
-                (portal_id, binding.owner_id),
-            ).fetchone():
+            if (
+                owner_table is not None
+                and not conn.execute(
+                    f"SELECT 1 FROM {ident(owner_table)} WHERE portal_id = ? AND id = ?",
+                    (portal_id, binding.owner_id),
+                ).fetchone()
+            ):
                 return AddBinding.NO_OWNER
             current = conn.execute(
                 "SELECT owner_type_id, owner_id FROM bindings WHERE portal_id = ? AND order_id = ?",

@@ -33,7 +33,9 @@ def migrations(engine: Engine) -> list[Migration]:
     found.sort(key=lambda m: m.version)
     for expected, migration in enumerate(found, start=1):
         if migration.version != expected:
-            raise RuntimeError(f"{engine} migrations skip from {expected - 1} to {migration.version}")
+            raise RuntimeError(
+                f"{engine} migrations skip from {expected - 1} to {migration.version}"
+            )
     return found
 
 
