@@ -19,7 +19,7 @@ import orjson
 from orderlink import errors, params
 from orderlink.auth import Authenticator, Principal
 from orderlink.clock import AdjustableClock, Clock, SystemClock
-from orderlink.coerce import parse_zone, to_float
+from orderlink.coerce import UnixIso, parse_zone, to_float
 from orderlink.dispatch import Dispatcher, success_body
 from orderlink.limits import Limits, LocalLimits, parse_costs
 from orderlink.methods import build_registry
@@ -59,7 +59,8 @@ class OrderlinkApp:
         size, rate = settings.bucket()
         self.limits = limits if limits is not None else LocalLimits(clock, size=size, rate=rate)
         self.registry = registry if registry is not None else build_registry()
-        self.ctx = Context(self.store, settings, clock, parse_zone(settings.timezone))
+        zone = parse_zone(settings.timezone)
+        self.ctx = Context(self.store, settings, clock, zone, UnixIso(zone))
         self.dispatcher = Dispatcher(
             self.registry,
             self.ctx,

@@ -52,7 +52,7 @@ class Authenticator:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._cache: dict[tuple[str, str], Principal] = {}
-        self._version = -1
+        self._version: object = None
 
     async def webhook(self, user_id_text: str, code: str) -> Principal:
         key = (user_id_text, code)

@@ -111,3 +111,23 @@ def iso(moment: datetime | float, zone: tzinfo) -> str:
         moment = moment.astimezone(zone)
     text = moment.replace(microsecond=0).isoformat()
     return text
+
+
+class UnixIso:
+    """`iso()` for Unix times in one zone, remembering the last second it wrote: a request
+    formats `date_start` and `date_finish`, almost always the same second."""
+
+    __slots__ = ("_last", "zone")
+
+    def __init__(self, zone: tzinfo) -> None:
+        self.zone = zone
+        self._last: tuple[int, str] = (-1, "")
+
+    def __call__(self, moment: float) -> str:
+        second = int(moment // 1)
+        last = self._last
+        if last[0] == second:
+            return last[1]
+        text = iso(float(second), self.zone)
+        self._last = (second, text)
+        return text

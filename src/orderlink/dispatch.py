@@ -13,7 +13,6 @@ from typing import Any
 
 from orderlink import errors
 from orderlink.auth import Principal
-from orderlink.coerce import iso
 from orderlink.limits import Limits
 from orderlink.registry import Call, Context, Page, Registry
 from orderlink.storage.base import StoreUnavailable
@@ -110,8 +109,8 @@ def time_block(start: float, finish: float, processing: float, ctx: Context) -> 
         "finish": finish,
         "duration": finish - start,
         "processing": processing,
-        "date_start": iso(start, ctx.zone),
-        "date_finish": iso(finish, ctx.zone),
+        "date_start": ctx.iso(start),
+        "date_finish": ctx.iso(finish),
     }
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from orderlink.clock import Clock
@@ -58,28 +58,41 @@ def try_admit(bucket: Bucket, now: float, size: int, rate: float) -> bool:
     return True
 
 
-@dataclass(slots=True)
 class Baskets:
-    """Per-minute sums: minute number -> [first call's time, seconds]."""
+    """Per-minute sums, oldest first: minute number -> [first call's time, seconds].
 
-    minutes: dict[int, list[float]] = field(default_factory=dict)
+    Minutes arrive in time order, so expiry only ever looks at the front, and the running total
+    is kept instead of summed on every call.
+    """
+
+    __slots__ = ("minutes", "seconds")
+
+    def __init__(self) -> None:
+        self.minutes: dict[int, list[float]] = {}
+        self.seconds = 0.0
 
     def expire(self, now: float) -> None:
-        for minute in [
-            m for m, (first, _) in self.minutes.items() if first + WINDOW_SECONDS <= now
-        ]:
-            del self.minutes[minute]
+        minutes = self.minutes
+        while minutes:
+            minute, (first, seconds) = next(iter(minutes.items()))
+            if first + WINDOW_SECONDS > now:
+                break
+            del minutes[minute]
+            self.seconds -= seconds
+        if not minutes:
+            self.seconds = 0.0
 
     def total(self, now: float) -> tuple[float, int | None]:
         self.expire(now)
         if not self.minutes:
             return 0.0, None
-        oldest = min(first for first, _ in self.minutes.values())
-        return sum(s for _, s in self.minutes.values()), int(oldest + WINDOW_SECONDS)
+        oldest = next(iter(self.minutes.values()))[0]
+        return max(self.seconds, 0.0), int(oldest + WINDOW_SECONDS)
 
     def add(self, started: float, seconds: float) -> None:
         basket = self.minutes.setdefault(int(started // BASKET_SECONDS), [started, 0.0])
         basket[1] += seconds
+        self.seconds += seconds
 
 
 class LocalLimits:

@@ -13,6 +13,7 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
 from orderlink import errors
+from orderlink.coerce import UnixIso
 
 if TYPE_CHECKING:
     from orderlink.auth import Principal
@@ -45,6 +46,7 @@ class Context:
     settings: Settings
     clock: Clock
     zone: tzinfo
+    iso: UnixIso
 
 
 class SubCall(Protocol):

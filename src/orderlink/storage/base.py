@@ -142,8 +142,9 @@ class Store(Protocol):
     async def webhooks_of_user(self, user_id: int) -> list[tuple[Webhook, User]]:
         """Active webhooks owned by this user id (any portal), with the owner; for auth."""
 
-    async def auth_version(self) -> int:
-        """A number that changes whenever users or webhooks change (for auth caches)."""
+    async def auth_version(self) -> object:
+        """An opaque value that changes whenever users or webhooks may have changed, in this
+        process or another (auth caches compare it before trusting what they hold)."""
 
     # -- bindings ---------------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ class SQLiteStore:
         self._synchronous = synchronous if synchronous in ("NORMAL", "FULL") else "NORMAL"
         self._checkpoint_every = checkpoint_every
         self._conn: sqlite3.Connection | None = None
+        self._auth_writes = 0
         self._stop = threading.Event()
         self._checkpointer: threading.Thread | None = None
 
@@ -193,9 +194,9 @@ class SQLiteStore:
     async def default_portal(self) -> Portal | None:
         return self._default_portal()
 
-    @staticmethod
-    def _bump_auth(conn: sqlite3.Connection) -> None:
+    def _bump_auth(self, conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE auth_version SET version = version + 1 WHERE id = 1")
+        self._auth_writes += 1
 
     async def add_user(self, portal_id: int, name: str, store_role: int) -> User:
         with self._write() as conn:
@@ -267,8 +268,10 @@ class SQLiteStore:
             (_webhook(row[:7]), User(row[2], row[1], row[7], row[8], bool(row[9]))) for row in rows
         ]
 
-    async def auth_version(self) -> int:
-        return int(self._one("SELECT version FROM auth_version WHERE id = 1")[0])
+    async def auth_version(self) -> object:
+        # `data_version` changes when another connection (the CLI, another worker) commits;
+        # this connection's own user/webhook writes count in `_auth_writes`.
+        return (self._one("PRAGMA data_version")[0], self._auth_writes)
 
     # -- bindings -----------------------------------------------------------------------------
 
@@ -299,7 +302,7 @@ class SQLiteStore:
                     (portal_id, binding.order_id, binding.owner_type_id, binding.owner_id),
                 )
                 return AddBinding.ADDED
-            if tuple(current) == (binding.owner_type_id, binding.owner_id):
+            if current == (binding.owner_type_id, binding.owner_id):
                 return AddBinding.DUPLICATE
             conn.execute(
                 "UPDATE bindings SET owner_type_id = ?, owner_id = ? "
