@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -30,6 +31,11 @@ class LiveServer:
     database: Path
     output: list[str] = field(default_factory=list)
     pump: threading.Thread | None = None
+    ca_file: Path | None = None  # with --tls: the local CA that signed the server certificate
+
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process.poll() is None:
@@ -45,7 +51,9 @@ class LiveServer:
             self.process.stdout.close()
 
 
-def start_server(database: Path, *flags: str, port: int | None = None) -> LiveServer:
+def start_server(
+    database: Path, *flags: str, port: int | None = None, ca_file: Path | None = None
+) -> LiveServer:
     """Start `python -m orderlink serve` and wait until it answers; fail loudly if it cannot."""
     port = port or free_port()
     command = [
@@ -57,7 +65,8 @@ def start_server(database: Path, *flags: str, port: int | None = None) -> LiveSe
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
     assert process.stdout is not None
-    base_url = f"http://127.0.0.1:{port}"
+    tls = "--tls" in flags or "--tls-cert" in flags
+    base_url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     lines: list[str] = []
     webhook = ""
     deadline = time.monotonic() + 20
@@ -66,25 +75,44 @@ def start_server(database: Path, *flags: str, port: int | None = None) -> LiveSe
         if not line:
             break
         lines.append(line)
-        found = re.search(r"(http://\S+/rest/1/[a-z0-9]+/)", line)
+        found = re.search(r"(https?://\S+/rest/1/[a-z0-9]+/)", line)
         if found:
             webhook = found.group(1)
         if "Uvicorn running" in line or "Application startup complete" in line:
             break
     else:
         process.kill()
+        process.wait()
+        process.stdout.close()
         raise RuntimeError("orderlink serve did not start:\n" + "".join(lines))
-    _wait_ready(base_url, process, lines)
-    return LiveServer(process, base_url, webhook, database, lines, _drain(process, lines))
+    if tls and ca_file is None:
+        ca_file = database.parent / "orderlink-tls" / "orderlink-ca.pem"
+    try:
+        _wait_ready(base_url, process, lines, ca_file)
+    except RuntimeError:
+        process.kill()
+        process.wait()
+        assert process.stdout is not None
+        process.stdout.close()
+        raise
+    server = LiveServer(process, base_url, webhook, database, lines, None, ca_file)
+    server.pump = _drain(process, lines)
+    return server
 
 
-def _wait_ready(base_url: str, process: subprocess.Popen[str], lines: list[str]) -> None:
+def _wait_ready(
+    base_url: str, process: subprocess.Popen[str], lines: list[str], ca_file: Path | None
+) -> None:
     deadline = time.monotonic() + 20
+    verify: ssl.SSLContext | bool = (
+        ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
+    )
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError("orderlink serve exited:\n" + "".join(lines))
         try:
-            if httpx.get(base_url + "/_orderlink/health", timeout=1).status_code == 200:
+            health = httpx.get(base_url + "/_orderlink/health", timeout=1, verify=verify)
+            if health.status_code == 200:
                 return
         except httpx.HTTPError:
             time.sleep(0.05)

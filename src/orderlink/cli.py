@@ -164,6 +164,20 @@ def main() -> None:
     help="Refuse plain-HTTP REST calls with INVALID_REQUEST 'Https required'.",
 )
 @_option(
+    "--tls",
+    field="tls",
+    is_flag=True,
+    help="Serve HTTPS (with a local CA made once, unless --tls-cert/--tls-key are given).",
+)
+@_option("--tls-cert", field="tls_cert", default="", help="PEM certificate chain for --tls.")
+@_option("--tls-key", field="tls_key", default="", help="PEM private key for --tls.")
+@_option(
+    "--tls-dir",
+    field="tls_dir",
+    default="",
+    help="Where the local CA lives [default: orderlink-tls/ beside the SQLite file]",
+)
+@_option(
     "--sqlite-synchronous",
     field="sqlite_synchronous",
     type=click.Choice(["NORMAL", "FULL"]),
@@ -204,6 +218,10 @@ def serve(
     from orderlink.app import create_app
 
     settings = Settings(**fields, operating_costs=_costs(operating_costs))
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    if settings.tls_cert and not settings.tls:
+        settings = settings.replace(tls=True)
     clock = SystemClock()
     started = _run(lambda store: first_start.bootstrap(store, settings, clock), settings)
     base = settings.public_base_url()
@@ -220,6 +238,7 @@ def serve(
             "Webhooks already exist (their codes are shown only when created); make another "
             "with: orderlink webhook add --user-id 1 --scope crm --scope sale"
         )
+    ssl = _tls_files(settings)
     click.echo(f"orderlink listening on {base} (database {settings.database})", err=True)
     sys.stdout.flush()
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -234,7 +253,32 @@ def serve(
         lifespan="on",
         server_header=False,
         date_header=True,
+        **ssl,
     )
+
+
+def _tls_files(settings: Settings) -> dict[str, str]:
+    """uvicorn's ssl arguments; with a local CA, also tell the user how to trust it."""
+    if not settings.tls:
+        return {}
+    if settings.tls_cert:
+        return {"ssl_certfile": settings.tls_cert, "ssl_keyfile": settings.tls_key}
+    from pathlib import Path
+
+    from orderlink import tls
+
+    directory = Path(settings.tls_dir) if settings.tls_dir else tls.tls_dir_for(settings.database)
+    hosts = [settings.host]
+    if settings.base_url:
+        from urllib.parse import urlsplit
+
+        hosts.append(urlsplit(settings.base_url).hostname or "")
+    certs = tls.ensure(directory, hosts)
+    click.echo(f"TLS: certificates from the local CA {certs.ca_file}")
+    click.echo("Trust it in clients with one of:")
+    for variable in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS"):
+        click.echo(f"  export {variable}={certs.ca_file}")
+    return {"ssl_certfile": str(certs.cert_file), "ssl_keyfile": str(certs.key_file)}
 
 
 def _costs(pairs: tuple[str, ...]) -> tuple[tuple[str, float], ...]:

@@ -53,6 +53,12 @@ class Settings:
     seed_examples: bool = False
     # Refuse plain-HTTP REST calls with INVALID_REQUEST "Https required", like a cloud portal.
     require_https: bool = False
+    # Serve HTTPS: with `tls_cert`/`tls_key` from those files, else from a local CA orderlink
+    # creates once in `tls_dir` (default: beside the SQLite file).
+    tls: bool = False
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_dir: str = ""
     # `start=-1` on list methods: "page" = up to 50 rows without counting (huge-data.md);
     # "all" = every matching row (crm-order-entity-list.md). See docs/decisions.md.
     start_minus_one: Literal["page", "all"] = "page"
@@ -71,7 +77,8 @@ class Settings:
         if self.base_url:
             return self.base_url.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
