@@ -238,7 +238,7 @@ def serve(
             "Webhooks already exist (their codes are shown only when created); make another "
             "with: orderlink webhook add --user-id 1 --scope crm --scope sale"
         )
-    ssl = _tls_files(settings)
+    certfile, keyfile = _tls_files(settings)
     click.echo(f"orderlink listening on {base} (database {settings.database})", err=True)
     sys.stdout.flush()
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -253,16 +253,17 @@ def serve(
         lifespan="on",
         server_header=False,
         date_header=True,
-        **ssl,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
 
 
-def _tls_files(settings: Settings) -> dict[str, str]:
-    """uvicorn's ssl arguments; with a local CA, also tell the user how to trust it."""
+def _tls_files(settings: Settings) -> tuple[str | None, str | None]:
+    """(certificate, key) for uvicorn; with a local CA, also tell the user how to trust it."""
     if not settings.tls:
-        return {}
+        return None, None
     if settings.tls_cert:
-        return {"ssl_certfile": settings.tls_cert, "ssl_keyfile": settings.tls_key}
+        return settings.tls_cert, settings.tls_key
     from pathlib import Path
 
     from orderlink import tls
@@ -278,7 +279,7 @@ def _tls_files(settings: Settings) -> dict[str, str]:
     click.echo("Trust it in clients with one of:")
     for variable in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS"):
         click.echo(f"  export {variable}={certs.ca_file}")
-    return {"ssl_certfile": str(certs.cert_file), "ssl_keyfile": str(certs.key_file)}
+    return str(certs.cert_file), str(certs.key_file)
 
 
 def _costs(pairs: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
