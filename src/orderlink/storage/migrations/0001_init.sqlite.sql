@@ -64,7 +64,7 @@ CREATE TABLE orders (
     recurring_id        TEXT    NOT NULL DEFAULT '',
     locked_by           TEXT    NOT NULL DEFAULT '',
     date_lock           INTEGER,
-    recount_flag        TEXT    NOT NULL DEFAULT 'N',
+    recount_flag        TEXT    NOT NULL DEFAULT 'Y',
     affiliate_id        INTEGER,
     updated1c           TEXT    NOT NULL DEFAULT 'N',
     order_topic         TEXT    NOT NULL DEFAULT '',
@@ -104,7 +104,7 @@ CREATE TABLE deals (
     is_manual_opportunity   TEXT    NOT NULL DEFAULT 'N',
     tax_value               REAL    NOT NULL DEFAULT 0,
     company_id              INTEGER NOT NULL DEFAULT 0,
-    contact_id              INTEGER,
+    contact_id              INTEGER NOT NULL DEFAULT 0,
     contact_ids             TEXT    NOT NULL DEFAULT '[]',
     quote_id                INTEGER,
     begindate               INTEGER,
@@ -133,8 +133,12 @@ CREATE TABLE deals (
     utm_term                TEXT,
     last_activity_time      INTEGER,
     last_activity_by        INTEGER,
+    webform_id              INTEGER,
     observers               TEXT    NOT NULL DEFAULT '[]',
+    -- Custom fields by original name ({"UF_CRM_1721244482250": "Hello"}) and parent links by
+    -- parent entityTypeId ({"1220": 22}): JSON objects.
     user_fields             TEXT    NOT NULL DEFAULT '{}',
+    parents                 TEXT    NOT NULL DEFAULT '{}',
     UNIQUE (portal_id, id)
 );
 
@@ -150,7 +154,7 @@ CREATE TABLE invoices (
     begindate               INTEGER,
     closedate               INTEGER,
     company_id              INTEGER NOT NULL DEFAULT 0,
-    contact_id              INTEGER,
+    contact_id              INTEGER NOT NULL DEFAULT 0,
     contact_ids             TEXT    NOT NULL DEFAULT '[]',
     opportunity             REAL    NOT NULL DEFAULT 0,
     is_manual_opportunity   TEXT    NOT NULL DEFAULT 'N',
@@ -178,11 +182,14 @@ CREATE TABLE invoices (
     utm_campaign            TEXT,
     utm_content             TEXT,
     utm_term                TEXT,
+    -- The deal the invoice belongs to (crm.item `parentId2`, api-reference/crm/universal/invoice.md).
     parent_id2              INTEGER,
     observers               TEXT    NOT NULL DEFAULT '[]',
     user_fields             TEXT    NOT NULL DEFAULT '{}',
+    parents                 TEXT    NOT NULL DEFAULT '{}',
     UNIQUE (portal_id, id)
 );
+CREATE INDEX invoices_by_deal ON invoices (portal_id, parent_id2);
 
 -- crm.orderentity: at most one binding per order, so (portal, order) is the key; replacing a
 -- binding is an update of that row. Deleting an order deletes its binding.
