@@ -15,7 +15,7 @@ from orderlink import coerce, errors, listing, records
 from orderlink.methods.sale_order import BASE_CURRENCY, CURRENCY_CODES
 from orderlink.registry import Call, MethodTable, Page
 from orderlink.schema import Field, Kind, Schema
-from orderlink.storage.base import Condition, ListQuery, Row, Store, Table
+from orderlink.storage.base import Row, Store
 
 table = MethodTable()
 
@@ -211,26 +211,14 @@ def changed_deal(old: Row, columns: Row, *, user: int, now: float) -> Row:
     return values
 
 
-async def titled(store: Store, portal: int, table_: Table, row_id: int, title: str) -> Row | None:
-    """`Deal #{id}` / `Invoice #{id}` for an untitled new row (the id exists only after insert)."""
-    return await store.update(portal, table_, row_id, {"title": title.format(id=row_id)})
+def title_template(values: Row, name: str) -> dict[str, str]:
+    """`Deal #{id}` / `Invoice #{id}` for an untitled new row, filled in by the insert."""
+    return {} if values.get("title") else {"title": name + " #{id}"}
 
 
 async def delete_deal(store: Store, portal: int, deal_id: int) -> bool:
-    """Delete a deal: its bindings go with it (Store.delete); invoices lose their link to it."""
-    if not await store.delete(portal, "deals", deal_id):
-        return False
-    query = ListQuery(
-        table="invoices",
-        portal_id=portal,
-        columns=["id"],
-        conditions=(Condition("parent_id2", "=", deal_id),),
-        limit=None,
-        count=False,
-    )
-    for row in (await store.list(query)).rows:
-        await store.update(portal, "invoices", int(row["id"]), {"parent_id2": None})
-    return True
+    """Delete a deal: its bindings go with it, invoices lose their link to it (Store.delete)."""
+    return await store.delete(portal, "deals", deal_id)
 
 
 # -- crm.deal.* --------------------------------------------------------------------------------
@@ -300,10 +288,9 @@ async def add(call: Call) -> Any:
         now=call.ctx.clock.now(),
         zone=call.ctx.zone,
     )
-    deal_id = await call.store.insert(call.portal, "deals", values)
-    if not values.get("title"):
-        await titled(call.store, call.portal, "deals", deal_id, "Deal #{id}")
-    return deal_id
+    return await call.store.insert(
+        call.portal, "deals", values, templates=title_template(values, "Deal")
+    )
 
 
 @table.method("crm.deal.get", scope="crm", doc=DOCS + "crm-deal-get.md")

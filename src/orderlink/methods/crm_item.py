@@ -385,11 +385,9 @@ async def add(call: Call) -> Any:
         values = crm_deal.new_deal(merged, user=user, now=now, zone=zone)
     else:
         values = new_invoice(merged, user=user, now=now, zone=zone)
-    item_id = await call.store.insert(call.portal, entity.table, values)
-    if not values.get("title"):
-        await crm_deal.titled(
-            call.store, call.portal, entity.table, item_id, entity.name + " #{id}"
-        )
+    item_id = await call.store.insert(
+        call.portal, entity.table, values, templates=crm_deal.title_template(values, entity.name)
+    )
     row = await call.store.get(call.portal, entity.table, item_id)
     if row is None:
         raise errors.ItemNotFound()

@@ -211,10 +211,10 @@ async def add(call: Call) -> Any:
     values.setdefault("emp_status_id", user)
     values["date_status"] = now
     _stamp(values, {}, user, now)
-    order_id = await call.store.insert(call.portal, "orders", values)
-    row = await call.store.update(
-        call.portal, "orders", order_id, {"account_number": str(order_id)}
+    order_id = await call.store.insert(
+        call.portal, "orders", values, templates={"account_number": "{id}"}
     )
+    row = await call.store.get(call.portal, "orders", order_id)
     if row is None:
         raise errors.OrderNotFound()
     return {"order": _render(row, call, _SAVED)}

@@ -7,7 +7,7 @@ means on the wire. Every operation is scoped to a portal; no query ever crosses 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -160,8 +160,16 @@ class Store(Protocol):
 
     # -- entities and listing ---------------------------------------------------------------
 
-    async def insert(self, portal_id: int, table: Table, values: Row) -> int:
-        """Insert a row; returns its new id."""
+    async def insert(
+        self,
+        portal_id: int,
+        table: Table,
+        values: Row,
+        *,
+        templates: Mapping[str, str] | None = None,
+    ) -> int:
+        """Insert a row; returns its new id. `templates` fill columns from the new id in the same
+        transaction (`{"account_number": "{id}"}`, `{"title": "Deal #{id}"}`)."""
 
     async def insert_with_id(self, portal_id: int, table: Table, values: Row) -> None:
         """Insert a row whose `id` is given (seeding fixed example ids)."""
@@ -172,7 +180,8 @@ class Store(Protocol):
         """Change some columns of a row; returns the row after the change, None if absent."""
 
     async def delete(self, portal_id: int, table: Table, row_id: int) -> bool:
-        """Delete a row and every binding that points at it, in one transaction."""
+        """Delete a row and, in the same transaction, every binding that points at it (and, for a
+        deal, the `parent_id2` links of invoices to it)."""
 
     async def list(self, query: ListQuery) -> ListResult:
         """Rows matching the query, with the total count when `query.count`."""

@@ -14,7 +14,8 @@ import contextlib
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ from orderlink.storage.base import (
 )
 from orderlink.storage.sql import SQLITE, count_sql, ident, select_sql
 
+# Statistics are refreshed this often (seconds) as tables grow.
+ANALYZE_EVERY = 300.0
 _ENTITY_TABLES = frozenset({"orders", "deals", "invoices"})
 # Entities whose rows a binding may point at, by owner type (the `bindings` owner columns).
 _OWNER_TYPES: dict[str, tuple[int, ...]] = {"deals": (2,), "invoices": (31,)}
@@ -77,6 +80,10 @@ class SQLiteStore:
         conn.execute("PRAGMA foreign_keys = ON")
         self._conn = conn
         self._migrate()
+        # The planner needs row statistics to prefer a selective index over the primary key
+        # (a list filtered by ownerId and ordered by orderId otherwise scans every binding).
+        with contextlib.suppress(sqlite3.OperationalError):
+            _analyze(conn)
         if not memory:
             self._stop.clear()
             self._checkpointer = threading.Thread(
@@ -98,10 +105,15 @@ class SQLiteStore:
 
     def _checkpoint_loop(self) -> None:
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+        analyzed = time.monotonic()
         try:
             while not self._stop.wait(self._checkpoint_every):
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                if time.monotonic() - analyzed > ANALYZE_EVERY:
+                    analyzed = time.monotonic()
+                    with contextlib.suppress(sqlite3.Error):
+                        _analyze(conn)
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
@@ -330,11 +342,26 @@ class SQLiteStore:
 
     # -- entities -----------------------------------------------------------------------------
 
-    async def insert(self, portal_id: int, table: Table, values: Row) -> int:
+    async def insert(
+        self,
+        portal_id: int,
+        table: Table,
+        values: Row,
+        *,
+        templates: Mapping[str, str] | None = None,
+    ) -> int:
         columns, marks, args = _insert_parts(portal_id, values)
         with self._write() as conn:
             cur = conn.execute(f"INSERT INTO {_entity(table)} ({columns}) VALUES ({marks})", args)
-        return int(cur.lastrowid or 0)
+            row_id = int(cur.lastrowid or 0)
+            if templates:
+                filled = {col: text.format(id=row_id) for col, text in templates.items()}
+                assignments = ", ".join(f"{ident(col)} = ?" for col in filled)
+                conn.execute(
+                    f"UPDATE {_entity(table)} SET {assignments} WHERE id = ?",
+                    (*filled.values(), row_id),
+                )
+        return row_id
 
     async def insert_with_id(self, portal_id: int, table: Table, values: Row) -> None:
         columns, marks, args = _insert_parts(portal_id, values)
@@ -370,6 +397,11 @@ class SQLiteStore:
                     "AND owner_id = ?",
                     (portal_id, owner_type, row_id),
                 )
+            if table == "deals":
+                conn.execute(
+                    "UPDATE invoices SET parent_id2 = NULL WHERE portal_id = ? AND parent_id2 = ?",
+                    (portal_id, row_id),
+                )
             # A deleted order takes its binding with it through the foreign key.
             cur = conn.execute(
                 f"DELETE FROM {_entity(table)} WHERE portal_id = ? AND id = ?", (portal_id, row_id)
@@ -397,6 +429,12 @@ class SQLiteStore:
         with self._write() as conn:
             for table in ("bindings", "orders", "deals", "invoices"):
                 conn.execute(f"DELETE FROM {table}")
+
+
+def _analyze(conn: sqlite3.Connection) -> None:
+    """Refresh the planner's statistics from a sample of each index (milliseconds)."""
+    conn.execute("PRAGMA analysis_limit = 1000")
+    conn.execute("ANALYZE")
 
 
 def _entity(table: str) -> str:
