@@ -136,24 +136,27 @@ async def batch(call: Call) -> Any:
         "result": {}, "result_error": {}, "result_total": {}, "result_next": {}, "result_time": {},
     }  # fmt: skip
     earlier: set[str] = set()
-    for index, (key, value) in enumerate(pairs):
-        try:
-            if index >= MAX_COMMANDS:
-                raise errors.BatchLengthExceeded()
-            method, sub_params = split_command(value)
-            sub_params = resolve(sub_params, maps, earlier)
-            reply: Reply = await call.run(method, sub_params, started=call.ctx.clock.now())
-        except errors.B24Error as exc:
-            maps["result_error"][key] = errors.body(exc)
+    # One store transaction for the whole batch, a savepoint per command: a failed command
+    # leaves nothing behind, and the answer is sent only after everything is committed.
+    async with call.store.group() as group:
+        for index, (key, value) in enumerate(pairs):
             earlier.add(key)
-            if halt:
-                break
-            continue
-        earlier.add(key)
-        maps["result"][key] = reply.result
-        if reply.total is not None:
-            maps["result_total"][key] = reply.total
-        if reply.next is not None:
-            maps["result_next"][key] = reply.next
-        maps["result_time"][key] = reply.time
+            try:
+                async with group.step():
+                    if index >= MAX_COMMANDS:
+                        raise errors.BatchLengthExceeded()
+                    method, sub_params = split_command(value)
+                    sub_params = resolve(sub_params, maps, earlier - {key})
+                    reply: Reply = await call.run(method, sub_params, started=call.ctx.clock.now())
+            except errors.B24Error as exc:
+                maps["result_error"][key] = errors.body(exc)
+                if halt:
+                    break
+                continue
+            maps["result"][key] = reply.result
+            if reply.total is not None:
+                maps["result_total"][key] = reply.total
+            if reply.next is not None:
+                maps["result_next"][key] = reply.next
+            maps["result_time"][key] = reply.time
     return {name: php_array(entries) for name, entries in maps.items()}

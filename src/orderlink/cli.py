@@ -164,6 +164,14 @@ def main() -> None:
     help="Refuse plain-HTTP REST calls with INVALID_REQUEST 'Https required'.",
 )
 @_option(
+    "--sqlite-cache-mb",
+    field="sqlite_cache_mb",
+    type=int,
+    default=DEFAULTS.sqlite_cache_mb,
+    show_default=True,
+    help="SQLite page cache in MiB.",
+)
+@_option(
     "--tls",
     field="tls",
     is_flag=True,

@@ -40,11 +40,14 @@ def parse_query(raw: str | bytes) -> Params:
     pairs = raw.split("&")
     if len(pairs) > MAX_VARS:
         raise InvalidRequest(f"Too many parameters (more than {MAX_VARS})")
+    encoded = "%" in raw or "+" in raw
     for pair in pairs:
         if not pair:
             continue
         key, sep, value = pair.partition("=")
-        _assign(root, unquote_plus(key), unquote_plus(value) if sep else "")
+        if encoded:
+            key, value = unquote_plus(key), unquote_plus(value)
+        _assign(root, key, value if sep else "")
     return _top(root)
 
 

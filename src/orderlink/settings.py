@@ -67,6 +67,8 @@ class Settings:
     operating_costs: tuple[tuple[str, float], ...] = ()
     # SQLite PRAGMA synchronous: NORMAL survives a killed process; FULL also survives power loss.
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    # SQLite page cache per connection, in MiB.
+    sqlite_cache_mb: int = 64
 
     def bucket(self) -> tuple[int, float]:
         """(X, Y): the bucket size and its drain per second, plan defaults unless overridden."""

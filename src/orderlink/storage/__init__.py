@@ -11,5 +11,7 @@ def create_store(settings: Settings) -> Store:
     if url.startswith("sqlite:"):
         from orderlink.storage.sqlite import SQLiteStore
 
-        return SQLiteStore(url, synchronous=settings.sqlite_synchronous)
+        return SQLiteStore(
+            url, synchronous=settings.sqlite_synchronous, cache_mb=settings.sqlite_cache_mb
+        )
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path.db")

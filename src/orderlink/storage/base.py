@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -107,6 +108,13 @@ class ListResult:
     total: int | None = None
 
 
+class Group(Protocol):
+    """Steps of one store transaction (see `Store.group`)."""
+
+    def step(self) -> AbstractAsyncContextManager[None]:
+        """A savepoint: the operations inside it are undone if it raises, kept otherwise."""
+
+
 class Store(Protocol):
     """What orderlink needs from a database. All methods are coroutines; each is atomic."""
 
@@ -188,3 +196,7 @@ class Store(Protocol):
 
     async def reset(self) -> None:
         """Delete every row of every table (tests)."""
+
+    def group(self) -> AbstractAsyncContextManager[Group]:
+        """One transaction for many operations (`batch`): each `step()` succeeds or fails alone;
+        nothing is durable before the group ends; an exception out of the group undoes it all."""

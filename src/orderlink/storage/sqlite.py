@@ -10,12 +10,13 @@ so it survives a killed process (`synchronous=NORMAL`; `FULL` also survives powe
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from orderlink.storage.base import (
     AddBinding,
     Binding,
     DeleteBinding,
+    Group,
     ListQuery,
     ListResult,
     Portal,
@@ -50,12 +52,23 @@ def path_from_url(url: str) -> str:
 
 
 class SQLiteStore:
-    def __init__(self, url: str, *, synchronous: str = "NORMAL", checkpoint_every: float = 1.0):
+    def __init__(
+        self,
+        url: str,
+        *,
+        synchronous: str = "NORMAL",
+        cache_mb: int = 64,
+        checkpoint_every: float = 1.0,
+    ):
         self.path = path_from_url(url)
         self._synchronous = synchronous if synchronous in ("NORMAL", "FULL") else "NORMAL"
         self._checkpoint_every = checkpoint_every
+        self._cache_kib = max(cache_mb, 1) * 1024
         self._conn: sqlite3.Connection | None = None
         self._auth_writes = 0
+        self._grouped = False
+        self._group_task: asyncio.Task[Any] | None = None
+        self._group_lock = asyncio.Lock()
         self._stop = threading.Event()
         self._checkpointer: threading.Thread | None = None
 
@@ -77,6 +90,9 @@ class SQLiteStore:
             # Checkpoints run on the background thread instead of inside some request's COMMIT.
             conn.execute("PRAGMA wal_autocheckpoint = 0")
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        # A page cache that holds the hot part of the bindings and their indexes; the default
+        # (2 MB) makes random order ids miss on nearly every lookup.
+        conn.execute(f"PRAGMA cache_size = -{self._cache_kib}")
         conn.execute("PRAGMA foreign_keys = ON")
         self._conn = conn
         self._migrate()
@@ -153,9 +169,50 @@ class SQLiteStore:
                     (step.version, step.name),
                 )
 
+    @contextlib.asynccontextmanager
+    async def group(self) -> AsyncIterator[Group]:
+        """One transaction for several operations (a `batch`): each step is a savepoint that
+        succeeds or fails alone, and nothing is durable, or answered, before the final COMMIT.
+        Other requests of this process wait at their next store call until the group ends."""
+        await self._group_lock.acquire()
+        self._group_task = asyncio.current_task()
+        try:
+            conn = self.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailable(str(exc)) from exc
+            self._grouped = True
+            try:
+                yield _SavepointGroup(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise StoreUnavailable(str(exc)) from exc
+        finally:
+            self._grouped = False
+            self._group_task = None
+            self._group_lock.release()
+
+    async def _turn(self) -> None:
+        """Wait while another task's group holds the connection (its own steps pass)."""
+        while self._grouped and asyncio.current_task() is not self._group_task:
+            async with self._group_lock:
+                pass
+
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         conn = self.conn
+        if self._grouped:
+            # Inside a group the transaction is open and the group's step is a savepoint that
+            # undoes this write if the step fails.
+            yield conn
+            return
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -181,6 +238,8 @@ class SQLiteStore:
     # -- portals, users, webhooks -------------------------------------------------------------
 
     async def bootstrap(self, *, now: float) -> tuple[Portal, bool]:
+        if self._grouped:
+            await self._turn()
         with self._write() as conn:
             existing = self._default_portal()
             if existing is not None:
@@ -204,6 +263,8 @@ class SQLiteStore:
         return Portal(int(row[0]), row[1], row[2]) if row else None
 
     async def default_portal(self) -> Portal | None:
+        if self._grouped:
+            await self._turn()
         return self._default_portal()
 
     def _bump_auth(self, conn: sqlite3.Connection) -> None:
@@ -211,6 +272,8 @@ class SQLiteStore:
         self._auth_writes += 1
 
     async def add_user(self, portal_id: int, name: str, store_role: int) -> User:
+        if self._grouped:
+            await self._turn()
         with self._write() as conn:
             row = conn.execute(
                 "SELECT COALESCE(MAX(id), 0) + 1 FROM users WHERE portal_id = ?", (portal_id,)
@@ -225,6 +288,8 @@ class SQLiteStore:
         return User(user_id, portal_id, name, store_role, False)
 
     async def get_user(self, portal_id: int, user_id: int) -> User | None:
+        if self._grouped:
+            await self._turn()
         row = self._one(
             "SELECT id, portal_id, name, store_role, is_admin FROM users "
             "WHERE portal_id = ? AND id = ?",
@@ -235,6 +300,8 @@ class SQLiteStore:
     async def add_webhook(
         self, portal_id: int, user_id: int, code_hash: str, scopes: Sequence[str], now: float
     ) -> Webhook:
+        if self._grouped:
+            await self._turn()
         with self._write() as conn:
             cur = conn.execute(
                 "INSERT INTO webhooks (portal_id, user_id, code_hash, scopes, created_at) "
@@ -247,6 +314,8 @@ class SQLiteStore:
         )
 
     async def list_webhooks(self, portal_id: int) -> list[Webhook]:
+        if self._grouped:
+            await self._turn()
         cur = self.conn.execute(
             "SELECT id, portal_id, user_id, code_hash, scopes, active, created_at FROM webhooks "
             "WHERE portal_id = ? ORDER BY id",
@@ -255,6 +324,8 @@ class SQLiteStore:
         return [_webhook(row) for row in cur.fetchall()]
 
     async def revoke_webhook(self, portal_id: int, webhook_id: int) -> bool:
+        if self._grouped:
+            await self._turn()
         with self._write() as conn:
             cur = conn.execute(
                 "UPDATE webhooks SET active = 0 WHERE portal_id = ? AND id = ? AND active = 1",
@@ -265,6 +336,8 @@ class SQLiteStore:
             return cur.rowcount > 0
 
     async def webhooks_of_user(self, user_id: int) -> list[tuple[Webhook, User]]:
+        if self._grouped:
+            await self._turn()
         try:
             cur = self.conn.execute(
                 "SELECT w.id, w.portal_id, w.user_id, w.code_hash, w.scopes, w.active, "
@@ -281,6 +354,8 @@ class SQLiteStore:
         ]
 
     async def auth_version(self) -> object:
+        if self._grouped:
+            await self._turn()
         # `data_version` changes when another connection (the CLI, another worker) commits;
         # this connection's own user/webhook writes count in `_auth_writes`.
         return (self._one("PRAGMA data_version")[0], self._auth_writes)
@@ -290,6 +365,8 @@ class SQLiteStore:
     async def add_binding(
         self, portal_id: int, binding: Binding, *, owner_table: Table | None
     ) -> AddBinding:
+        if self._grouped:
+            await self._turn()
         with self._write() as conn:
             if not conn.execute(
                 "SELECT 1 FROM orders WHERE portal_id = ? AND id = ?", (portal_id, binding.order_id)
@@ -324,6 +401,8 @@ class SQLiteStore:
             return AddBinding.REPLACED
 
     async def delete_binding(self, portal_id: int, binding: Binding) -> DeleteBinding:
+        if self._grouped:
+            await self._turn()
         try:
             cur = self.conn.execute(
                 "DELETE FROM bindings WHERE portal_id = ? AND order_id = ? "
@@ -350,6 +429,8 @@ class SQLiteStore:
         *,
         templates: Mapping[str, str] | None = None,
     ) -> int:
+        if self._grouped:
+            await self._turn()
         columns, marks, args = _insert_parts(portal_id, values)
         with self._write() as conn:
             cur = conn.execute(f"INSERT INTO {_entity(table)} ({columns}) VALUES ({marks})", args)
@@ -364,11 +445,15 @@ class SQLiteStore:
         return row_id
 
     async def insert_with_id(self, portal_id: int, table: Table, values: Row) -> None:
+        if self._grouped:
+            await self._turn()
         columns, marks, args = _insert_parts(portal_id, values)
         with self._write() as conn:
             conn.execute(f"INSERT INTO {_entity(table)} ({columns}) VALUES ({marks})", args)
 
     async def get(self, portal_id: int, table: Table, row_id: int) -> Row | None:
+        if self._grouped:
+            await self._turn()
         cur = self.conn.execute(
             f"SELECT * FROM {_entity(table)} WHERE portal_id = ? AND id = ?", (portal_id, row_id)
         )
@@ -378,6 +463,8 @@ class SQLiteStore:
         return dict(zip([d[0] for d in cur.description], row, strict=True))
 
     async def update(self, portal_id: int, table: Table, row_id: int, values: Row) -> Row | None:
+        if self._grouped:
+            await self._turn()
         if values:
             assignments = ", ".join(f"{ident(col)} = ?" for col in values)
             with self._write() as conn:
@@ -390,6 +477,8 @@ class SQLiteStore:
         return await self.get(portal_id, table, row_id)
 
     async def delete(self, portal_id: int, table: Table, row_id: int) -> bool:
+        if self._grouped:
+            await self._turn()
         with self._write() as conn:
             for owner_type in _OWNER_TYPES.get(table, ()):
                 conn.execute(
@@ -409,6 +498,8 @@ class SQLiteStore:
             return cur.rowcount > 0
 
     async def list(self, query: ListQuery) -> ListResult:
+        if self._grouped:
+            await self._turn()
         sql, args = select_sql(query, SQLITE)
         try:
             cur = self.conn.execute(sql, args)
@@ -426,9 +517,33 @@ class SQLiteStore:
         return ListResult(rows, total)
 
     async def reset(self) -> None:
+        if self._grouped:
+            await self._turn()
         with self._write() as conn:
             for table in ("bindings", "orders", "deals", "invoices"):
                 conn.execute(f"DELETE FROM {table}")
+
+
+@contextlib.contextmanager
+def _savepoint(conn: sqlite3.Connection, name: str) -> Iterator[None]:
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        conn.execute(f"ROLLBACK TO {name}")
+        conn.execute(f"RELEASE {name}")
+        raise
+    conn.execute(f"RELEASE {name}")
+
+
+class _SavepointGroup:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    @contextlib.asynccontextmanager
+    async def step(self) -> AsyncIterator[None]:
+        with _savepoint(self._conn, "step"):
+            yield
 
 
 def _analyze(conn: sqlite3.Connection) -> None:
