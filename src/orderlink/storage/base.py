@@ -6,6 +6,7 @@ means on the wire. Every operation is scoped to a portal; no query ever crosses 
 
 from __future__ import annotations
 
+import builtins
 import enum
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -17,6 +18,17 @@ Row = dict[str, Any]
 # Entity tables a list query or a generic CRUD call may name. Column names come from the
 # schemas in code (methods/), never from a request.
 Table = Literal["orders", "deals", "invoices", "bindings"]
+
+# Tables `orderlink db copy` moves, parents first, with the key columns that order them.
+COPY_TABLES: dict[str, tuple[str, ...]] = {
+    "portals": ("id",),
+    "users": ("portal_id", "id"),
+    "webhooks": ("id",),
+    "orders": ("id",),
+    "deals": ("id",),
+    "invoices": ("id",),
+    "bindings": ("portal_id", "order_id"),
+}
 
 # The CRM owner types a binding may point at, and the table that holds each.
 OWNER_TABLES: dict[int, Table] = {2: "deals", 31: "invoices"}
@@ -118,8 +130,15 @@ class Group(Protocol):
 class Store(Protocol):
     """What orderlink needs from a database. All methods are coroutines; each is atomic."""
 
-    async def open(self) -> None:
-        """Connect and apply pending migrations."""
+    async def open(self, *, upgrade: bool = True) -> None:
+        """Connect and apply pending migrations (`upgrade=False`: refuse with `SchemaTooOld`
+        instead). A database newer than this code is refused with `SchemaTooNew`."""
+
+    async def ping(self) -> None:
+        """Return once the database answers a trivial query; raise StoreUnavailable otherwise."""
+
+    async def schema(self) -> tuple[int, int]:
+        """(schema version applied to the database, latest version this code knows)."""
 
     async def close(self) -> None:
         """Release connections; pending acknowledged writes are already durable."""
@@ -196,6 +215,20 @@ class Store(Protocol):
 
     async def reset(self) -> None:
         """Delete every row of every table (tests)."""
+
+    # -- moving data between stores (`orderlink db copy`) --------------------------------------
+
+    async def dump(
+        self, table: str, after: tuple[Any, ...] | None, limit: int
+    ) -> builtins.list[Row]:
+        """Up to `limit` rows of a `COPY_TABLES` table in key order, after the key `after`."""
+
+    async def load(self, table: str, rows: Sequence[Row]) -> int:
+        """Insert rows keeping their keys, skipping keys already present; returns how many were
+        new. Id sequences move past the largest id loaded."""
+
+    async def count(self, table: str) -> int:
+        """Rows in a `COPY_TABLES` table, every portal."""
 
     def group(self) -> AbstractAsyncContextManager[Group]:
         """One transaction for many operations (`batch`): each `step()` succeeds or fails alone;

@@ -11,6 +11,7 @@ so it survives a killed process (`synchronous=NORMAL`; `FULL` also survives powe
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import secrets
 import sqlite3
@@ -22,6 +23,7 @@ from typing import Any
 
 from orderlink.storage import migrations
 from orderlink.storage.base import (
+    COPY_TABLES,
     AddBinding,
     Binding,
     DeleteBinding,
@@ -74,10 +76,10 @@ class SQLiteStore:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    async def open(self) -> None:
-        self.open_sync()
+    async def open(self, *, upgrade: bool = True) -> None:
+        self.open_sync(upgrade=upgrade)
 
-    def open_sync(self) -> None:
+    def open_sync(self, *, upgrade: bool = True) -> None:
         memory = self.path == ":memory:"
         if not memory:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -95,7 +97,12 @@ class SQLiteStore:
         conn.execute(f"PRAGMA cache_size = -{self._cache_kib}")
         conn.execute("PRAGMA foreign_keys = ON")
         self._conn = conn
-        self._migrate()
+        try:
+            self._migrate(upgrade)
+        except BaseException:
+            conn.close()
+            self._conn = None
+            raise
         # The planner needs row statistics to prefer a selective index over the primary key
         # (a list filtered by ownerId and ordered by orderId otherwise scans every binding).
         with contextlib.suppress(sqlite3.OperationalError):
@@ -150,7 +157,7 @@ class SQLiteStore:
         row = self.conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
         return int(row[0] or 0)
 
-    def _migrate(self) -> None:
+    def _migrate(self, upgrade: bool) -> None:
         steps = migrations.migrations("sqlite")
         with self._write():
             self.conn.execute(
@@ -160,6 +167,8 @@ class SQLiteStore:
             current = self.schema_version()
             if current > len(steps):
                 raise migrations.SchemaTooNew(current, len(steps))
+            if current < len(steps) and current > 0 and not upgrade:
+                raise migrations.SchemaTooOld(current, len(steps))
             for step in steps[current:]:
                 for statement in _statements(step.sql):
                     self.conn.execute(statement)
@@ -515,6 +524,51 @@ class SQLiteStore:
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(str(exc)) from exc
         return ListResult(rows, total)
+
+    async def ping(self) -> None:
+        self._one("SELECT 1")
+
+    async def schema(self) -> tuple[int, int]:
+        return self.schema_version(), migrations.latest("sqlite")
+
+    async def dump(
+        self, table: str, after: tuple[Any, ...] | None, limit: int
+    ) -> builtins.list[Row]:
+        keys = COPY_TABLES[table]
+        key_list = ", ".join(keys)
+        where = ""
+        args: list[Any] = []
+        if after is not None:
+            where = f"WHERE ({key_list}) > ({', '.join('?' for _ in keys)})"
+            args.extend(after)
+        cur = self.conn.execute(
+            f"SELECT * FROM {ident(table)} {where} ORDER BY {key_list} LIMIT ?", (*args, limit)
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    async def load(self, table: str, rows: Sequence[Row]) -> int:
+        if table not in COPY_TABLES:
+            raise ValueError(table)
+        if not rows:
+            return 0
+        columns = list(rows[0])
+        sql = (
+            f"INSERT OR IGNORE INTO {ident(table)} ({', '.join(ident(c) for c in columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})"
+        )
+        with self._write() as conn:
+            before = conn.total_changes
+            conn.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
+            if table in ("portals", "users", "webhooks"):
+                self._bump_auth(conn)
+                return conn.total_changes - before - 1
+            return conn.total_changes - before
+
+    async def count(self, table: str) -> int:
+        if table not in COPY_TABLES:
+            raise ValueError(table)
+        return int(self._one(f"SELECT COUNT(*) FROM {ident(table)}")[0])
 
     async def reset(self) -> None:
         if self._grouped:

@@ -51,3 +51,13 @@ class SchemaTooNew(Exception):
             f"the database is at schema version {found}, but this orderlink knows only up to "
             f"{known}: upgrade orderlink (or point it at another database)"
         )
+
+
+class SchemaTooOld(Exception):
+    """The database lacks migrations and automatic upgrade is off."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(
+            f"the database is at schema version {found} and this orderlink needs {known}: "
+            "run `orderlink db upgrade` (or start without --no-auto-upgrade)"
+        )
