@@ -21,7 +21,7 @@ from orderlink.auth import Authenticator, Principal
 from orderlink.clock import AdjustableClock, Clock, SystemClock
 from orderlink.coerce import UnixIso, parse_zone, to_float
 from orderlink.dispatch import Dispatcher, success_body
-from orderlink.limits import Limits, LocalLimits, parse_costs
+from orderlink.limits import Limits, LimitsUnavailable, LocalLimits, RedisLimits, parse_costs
 from orderlink.methods import build_registry
 from orderlink.registry import Context, Registry
 from orderlink.settings import Settings
@@ -56,8 +56,7 @@ class OrderlinkApp:
         self.clock = clock
         self.store = store if store is not None else create_store(settings)
         self._owns_store = store is None
-        size, rate = settings.bucket()
-        self.limits = limits if limits is not None else LocalLimits(clock, size=size, rate=rate)
+        self.limits = limits if limits is not None else create_limits(settings, clock)
         self.registry = registry if registry is not None else build_registry()
         zone = parse_zone(settings.timezone)
         self.ctx = Context(self.store, settings, clock, zone, UnixIso(zone))
@@ -75,10 +74,11 @@ class OrderlinkApp:
 
     async def startup(self) -> None:
         if self._owns_store and not self._opened:
-            await self.store.open()
+            await self.store.open(upgrade=self.settings.auto_upgrade)
             self._opened = True
 
     async def shutdown(self) -> None:
+        await self.limits.close()
         if self._owns_store and self._opened:
             await self.store.close()
             self._opened = False
@@ -116,6 +116,8 @@ class OrderlinkApp:
         try:
             if path.startswith("/rest/") or path == "/rest":
                 status, body = await self._rest(scope, receive, path, started)
+            elif path in ("/healthz", "/readyz"):
+                status, body = await self._health(path == "/readyz")
             elif path.startswith("/_orderlink/"):
                 status, body = await self._admin(scope, receive, path)
             else:
@@ -159,7 +161,11 @@ class OrderlinkApp:
             raise errors.MethodNotFound()
         if self.settings.rate_limit:
             client = scope.get("client") or ("local", 0)
-            if not await self.limits.admit(f"{principal.portal_id}|{client[0]}"):
+            try:
+                admitted = await self.limits.admit(f"{principal.portal_id}|{client[0]}")
+            except LimitsUnavailable:
+                raise errors.ServiceUnavailable("Limits store is temporarily unavailable") from None
+            if not admitted:
                 raise errors.QueryLimitExceeded()
         reply = await self.dispatcher.call(method, merged, principal, started=started)
         return 200, success_body(reply)
@@ -193,6 +199,27 @@ class OrderlinkApp:
             chunks.append(chunk)
             more = message.get("more_body", False)
         return b"".join(chunks)
+
+    async def _health(self, ready: bool) -> tuple[int, Any]:
+        """/healthz: the process answers. /readyz: and its database and limits store do too."""
+        if not ready:
+            return 200, {"status": "ok"}
+        checks: dict[str, str] = {}
+        try:
+            await self.store.ping()
+            checks["database"] = "ok"
+        except StoreUnavailable as exc:
+            checks["database"] = f"unavailable: {exc}"
+        try:
+            await self.limits.ping()
+            checks["limits"] = "ok"
+        except LimitsUnavailable as exc:
+            checks["limits"] = f"unavailable: {exc}"
+        ready_now = all(value == "ok" for value in checks.values())
+        return (200 if ready_now else 503), {
+            "status": "ok" if ready_now else "unavailable",
+            **checks,
+        }
 
     # -- /_orderlink/ -------------------------------------------------------------------------
 
@@ -230,6 +257,13 @@ def _scheme(scope: Scope) -> str:
     # Behind a proxy, uvicorn's proxy-headers support has already applied X-Forwarded-Proto
     # from trusted addresses (`--forwarded-allow-ips`), so the scope's scheme is the original.
     return str(scope.get("scheme", "http"))
+
+
+def create_limits(settings: Settings, clock: Clock) -> Limits:
+    size, rate = settings.bucket()
+    if settings.redis:
+        return RedisLimits(settings.redis, clock, size=size, rate=rate)
+    return LocalLimits(clock, size=size, rate=rate)
 
 
 def create_app(settings: Settings, **kwargs: Any) -> OrderlinkApp:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -15,7 +16,7 @@ from orderlink import bootstrap as first_start
 from orderlink.auth import KNOWN_SCOPES, hash_secret, new_webhook_code
 from orderlink.clock import SystemClock
 from orderlink.registry import Role
-from orderlink.settings import Settings, env_name
+from orderlink.settings import Settings, env_name, parse_costs
 from orderlink.storage import create_store
 from orderlink.storage.base import Store
 
@@ -43,7 +44,7 @@ base_url_option = _option(
 def _run(factory: Callable[[Store], Coroutine[Any, Any, T]], settings: Settings) -> T:
     async def go() -> T:
         store = create_store(settings)
-        await store.open()
+        await store.open(upgrade=settings.auto_upgrade)
         try:
             return await factory(store)
         finally:
@@ -192,6 +193,35 @@ def main() -> None:
     default=DEFAULTS.sqlite_synchronous,
     show_default=True,
 )
+@_option(
+    "--redis",
+    field="redis",
+    default="",
+    help="Share the limits between workers through Redis: redis://127.0.0.1:6379/0",
+)
+@_option(
+    "--workers",
+    field="workers",
+    type=click.IntRange(1, 64),
+    default=DEFAULTS.workers,
+    show_default=True,
+    help="Worker processes on one port (more than one needs --redis while a limit is on).",
+)
+@_option(
+    "--auto-upgrade/--no-auto-upgrade",
+    field="auto_upgrade",
+    default=True,
+    show_default=True,
+    help="Apply pending database migrations on start.",
+)
+@_option(
+    "--graceful-timeout",
+    field="graceful_timeout",
+    type=float,
+    default=DEFAULTS.graceful_timeout,
+    show_default=True,
+    help="Seconds in-flight requests get to finish after SIGTERM.",
+)
 @click.option(
     "--forwarded-allow-ips",
     envvar="ORDERLINK_FORWARDED_ALLOW_IPS",
@@ -230,6 +260,7 @@ def serve(
         raise click.UsageError("--tls-cert and --tls-key go together")
     if settings.tls_cert and not settings.tls:
         settings = settings.replace(tls=True)
+    _check_workers(settings)
     clock = SystemClock()
     started = _run(lambda store: first_start.bootstrap(store, settings, clock), settings)
     base = settings.public_base_url()
@@ -250,20 +281,40 @@ def serve(
     click.echo(f"orderlink listening on {base} (database {settings.database})", err=True)
     sys.stdout.flush()
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        access_log=access_log,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
-        lifespan="on",
-        server_header=False,
-        date_header=True,
-        ssl_certfile=certfile,
-        ssl_keyfile=keyfile,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": log_level,
+        "access_log": access_log,
+        "proxy_headers": True,
+        "forwarded_allow_ips": forwarded_allow_ips,
+        "lifespan": "on",
+        "server_header": False,
+        "date_header": True,
+        "ssl_certfile": certfile,
+        "ssl_keyfile": keyfile,
+        "timeout_graceful_shutdown": settings.graceful_timeout,
+    }
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    # Worker processes build their own app from the same settings, passed in the environment.
+    os.environ.update(settings.to_env())
+    uvicorn.run("orderlink.app:app_from_env", factory=True, workers=settings.workers, **options)
+
+
+def _check_workers(settings: Settings) -> None:
+    if settings.workers == 1:
+        return
+    limited = settings.rate_limit or settings.operating_limit > 0
+    if limited and not settings.redis:
+        raise click.UsageError(
+            f"--workers {settings.workers} would give each worker its own limits (the portal "
+            "would allow N times the requests): add --redis redis://HOST:6379/0 to share them, "
+            "or turn the limits off with --no-rate-limit --operating-limit 0"
+        )
+    if settings.test_clock:
+        raise click.UsageError("--test-clock moves one process's clock: use it with --workers 1")
 
 
 def _tls_files(settings: Settings) -> tuple[str | None, str | None]:
@@ -291,19 +342,10 @@ def _tls_files(settings: Settings) -> tuple[str | None, str | None]:
 
 
 def _costs(pairs: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
-    costs = []
-    for pair in pairs:
-        for item in pair.split(","):
-            if not item.strip():
-                continue
-            name, sep, seconds = item.partition("=")
-            try:
-                costs.append((name.strip(), float(seconds)))
-            except ValueError:
-                sep = ""
-            if not sep:
-                raise click.BadParameter(f"expected METHOD=SECONDS, got {item!r}")
-    return tuple(costs)
+    try:
+        return parse_costs(",".join(pairs))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--operating-cost") from None
 
 
 @main.command()
@@ -409,3 +451,76 @@ def webhook_revoke(webhook_id: int, database: str) -> None:
     if not _run(go, settings):
         raise click.ClickException(f"no active webhook {webhook_id}")
     click.echo(f"revoked {webhook_id}")
+
+
+@main.group()
+def db() -> None:
+    """The database: migrations and moving data between stores."""
+
+
+@db.command("upgrade")
+@database_option
+def db_upgrade(database: str) -> None:
+    """Apply pending migrations (what `serve` does on start unless --no-auto-upgrade)."""
+    settings = Settings(database=database)
+
+    async def go(store: Store) -> tuple[int, int]:
+        return await store.schema()
+
+    applied, known = _run(go, settings)
+    click.echo(f"schema version {applied} (latest {known})")
+
+
+@db.command("status")
+@database_option
+def db_status(database: str) -> None:
+    """Print the schema version and the row count of every table."""
+    from orderlink.storage.base import COPY_TABLES
+
+    settings = Settings(database=database, auto_upgrade=False)
+
+    async def go(store: Store) -> list[str]:
+        applied, known = await store.schema()
+        lines = [f"schema version {applied} (latest {known})"]
+        lines += [f"{table}\t{await store.count(table)}" for table in COPY_TABLES]
+        return lines
+
+    for line in _run(go, settings):
+        click.echo(line)
+
+
+@db.command("copy")
+@click.option("--from", "source", required=True, help="Source database URL.")
+@click.option("--to", "destination", required=True, help="Destination database URL.")
+def db_copy(source: str, destination: str) -> None:
+    """Copy every portal's data to another store; safe to re-run; verifies the counts."""
+    from orderlink.storage import transfer
+
+    async def go() -> list[transfer.Copied]:
+        src = create_store(Settings(database=source))
+        dst = create_store(Settings(database=destination))
+        await src.open()
+        try:
+            await dst.open()
+            try:
+                with click.progressbar(
+                    length=sum([await src.count(t) for t in transfer.COPY_TABLES]),
+                    label="copying",
+                    file=sys.stderr,
+                ) as bar:
+                    return await transfer.copy(src, dst, lambda _t, n: bar.update(n))
+            finally:
+                await dst.close()
+        finally:
+            await src.close()
+
+    try:
+        report = asyncio.run(go())
+    except Exception as exc:
+        raise click.ClickException(str(exc)) from exc
+    for row in report:
+        state = "ok" if row.complete else "MISSING ROWS"
+        click.echo(f"{row.table}\t{row.source} in source\t{row.added} added\t"
+                   f"{row.destination} in destination\t{state}")  # fmt: skip
+    if not all(row.complete for row in report):
+        raise click.ClickException("the destination holds fewer rows than the source")

@@ -13,7 +13,7 @@ from typing import Any
 
 from orderlink import errors
 from orderlink.auth import Principal
-from orderlink.limits import Limits
+from orderlink.limits import Limits, LimitsUnavailable
 from orderlink.registry import Call, Context, Page, Registry
 from orderlink.storage.base import StoreUnavailable
 
@@ -65,7 +65,10 @@ class Dispatcher:
             raise errors.InsufficientScope("") if in_batch else errors.InsufficientScope()
         key = f"{principal.credential}|{method.name.lower()}"
         if method.charged and self.operating_limit > 0:
-            spent, _ = await self.limits.operating(key)
+            try:
+                spent, _ = await self.limits.operating(key)
+            except LimitsUnavailable:
+                raise errors.ServiceUnavailable("Limits store is temporarily unavailable") from None
             if spent > self.operating_limit:
                 raise errors.OperationTimeLimit()
 
@@ -87,11 +90,15 @@ class Dispatcher:
         except Exception:
             log.exception("unhandled error in %s", method.name)
             raise errors.InternalServerError() from None
+        operating, reset_at = 0.0, None
         if method.charged:
             cost = self.costs.get(method.name.lower(), processing)
-            operating, reset_at = await self.limits.record(key, cost)
-        else:
-            operating, reset_at = 0.0, None
+            try:
+                operating, reset_at = await self.limits.record(key, cost)
+            except LimitsUnavailable as exc:
+                # The call is done (and its writes committed): answer it rather than make the
+                # client retry a write; only its time goes uncounted.
+                log.warning("could not record operating time of %s: %s", method.name, exc)
         time = time_block(start, clock.now(), processing, self.ctx)
         # An empty window resets a full window after this call (the docs' crm.enum example:
         # operating 0, operating_reset_at = start + 600).

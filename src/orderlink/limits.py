@@ -18,13 +18,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from orderlink.clock import Clock
 
 BASKET_SECONDS = 60
 WINDOW_BASKETS = 10
 WINDOW_SECONDS = BASKET_SECONDS * WINDOW_BASKETS
+
+
+class LimitsUnavailable(Exception):
+    """The shared limits store (Redis) cannot be reached."""
 
 
 class Limits(Protocol):
@@ -36,6 +40,12 @@ class Limits(Protocol):
 
     async def record(self, key: str, seconds: float) -> tuple[float, int | None]:
         """Add a finished call's seconds; returns the state after it, as `operating()` does."""
+
+    async def ping(self) -> None:
+        """Return if the limits' store answers; raise LimitsUnavailable otherwise."""
+
+    async def close(self) -> None:
+        """Release connections."""
 
 
 @dataclass(slots=True)
@@ -134,6 +144,126 @@ class LocalLimits:
             baskets = self._baskets.setdefault(key, Baskets())
             baskets.add(now, seconds)
             return baskets.total(now)
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+# The same two algorithms as Lua scripts, so that every worker sharing one Redis admits exactly
+# what a single process would: each script runs atomically inside Redis. Times are the workers'
+# injected wall clock (Unix seconds), passed in.
+_ADMIT = """
+local size, rate, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'level', 'at')
+local level, at = tonumber(state[1]) or 0, tonumber(state[2]) or now
+if now > at then
+  level = math.max(0, level - (now - at) * rate)
+  at = now
+end
+if level + 1 > size then
+  redis.call('HSET', KEYS[1], 'level', tostring(level), 'at', tostring(at))
+  return 0
+end
+redis.call('HSET', KEYS[1], 'level', tostring(level + 1), 'at', tostring(at))
+redis.call('EXPIRE', KEYS[1], math.ceil(size / rate) + 60)
+return 1
+"""
+
+# KEYS[1]: minute -> first call's time; KEYS[2]: minute -> seconds. ARGV: now, window, seconds
+# to add (0 to only read), basket length. Returns {total as text, oldest expiry or -1}.
+_BASKETS = """
+local now, window, add, length = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
+  tonumber(ARGV[4])
+if add > 0 then
+  local minute = tostring(math.floor(now / length))
+  redis.call('HSETNX', KEYS[1], minute, tostring(now))
+  redis.call('HINCRBYFLOAT', KEYS[2], minute, tostring(add))
+  redis.call('EXPIRE', KEYS[1], window + 60)
+  redis.call('EXPIRE', KEYS[2], window + 60)
+end
+local firsts = redis.call('HGETALL', KEYS[1])
+local total, oldest = 0, nil
+for i = 1, #firsts, 2 do
+  local minute, first = firsts[i], tonumber(firsts[i + 1])
+  if first + window <= now then
+    redis.call('HDEL', KEYS[1], minute)
+    redis.call('HDEL', KEYS[2], minute)
+  else
+    total = total + (tonumber(redis.call('HGET', KEYS[2], minute)) or 0)
+    if oldest == nil or first < oldest then oldest = first end
+  end
+end
+if oldest == nil then return {'0', -1} end
+return {tostring(total), math.floor(oldest + window)}
+"""
+
+
+class RedisLimits:
+    """Both limits in Redis, shared by every worker (`orderlink serve --redis URL`)."""
+
+    def __init__(self, url: str, clock: Clock, *, size: int, rate: float) -> None:
+        try:
+            import redis.asyncio as aioredis
+        except ImportError:
+            raise RuntimeError(
+                "--redis needs the redis extra: pip install 'orderlink[redis]'"
+            ) from None
+
+        self._redis = aioredis.Redis.from_url(
+            url,
+            socket_timeout=0.5,
+            socket_connect_timeout=0.5,
+            retry_on_timeout=False,
+            health_check_interval=5,
+        )
+        self._clock = clock
+        self._size = size
+        self._rate = rate
+        self._admit = self._redis.register_script(_ADMIT)
+        self._baskets = self._redis.register_script(_BASKETS)
+
+    async def _run(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        from redis.exceptions import RedisError
+
+        try:
+            return await script(keys=keys, args=args)
+        except (RedisError, OSError) as exc:
+            raise LimitsUnavailable(str(exc)) from exc
+
+    async def admit(self, key: str) -> bool:
+        answer = await self._run(
+            self._admit, [f"orderlink:bucket:{key}"], [self._size, self._rate, self._clock.now()]
+        )
+        return bool(answer)
+
+    async def _window(self, key: str, seconds: float) -> tuple[float, int | None]:
+        total, reset_at = await self._run(
+            self._baskets,
+            [f"orderlink:op:{key}:first", f"orderlink:op:{key}:sum"],
+            [self._clock.now(), WINDOW_SECONDS, seconds, BASKET_SECONDS],
+        )
+        return float(total), None if int(reset_at) < 0 else int(reset_at)
+
+    async def operating(self, key: str) -> tuple[float, int | None]:
+        return await self._window(key, 0.0)
+
+    async def record(self, key: str, seconds: float) -> tuple[float, int | None]:
+        # A zero-second call still opens its minute's basket, as it does in-process.
+        return await self._window(key, max(seconds, 1e-9))
+
+    async def ping(self) -> None:
+        from redis.exceptions import RedisError
+
+        try:
+            await self._redis.ping()
+        except (RedisError, OSError) as exc:
+            raise LimitsUnavailable(str(exc)) from exc
+
+    async def close(self) -> None:
+        await self._redis.aclose()
 
 
 def parse_costs(pairs: Mapping[str, float] | None) -> dict[str, float]:

@@ -65,6 +65,14 @@ class Settings:
     # Fixed operating seconds charged per call of a method ({"crm.item.list": 20.0}), so tests
     # can reach the operating-time limit without waiting.
     operating_costs: tuple[tuple[str, float], ...] = ()
+    # Shared limits for several workers: `redis://127.0.0.1:6379/0`. Empty: in-process limits.
+    redis: str = ""
+    # Worker processes on one port; more than one needs `redis` while a limit is on.
+    workers: int = 1
+    # Apply pending migrations on start; off: refuse to start until `orderlink db upgrade`.
+    auto_upgrade: bool = True
+    # Seconds in-flight requests get to finish after SIGTERM.
+    graceful_timeout: float = 30.0
     # SQLite PRAGMA synchronous: NORMAL survives a killed process; FULL also survives power loss.
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     # SQLite page cache per connection, in MiB.
@@ -85,6 +93,21 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
+    def to_env(self) -> dict[str, str]:
+        """`ORDERLINK_*` variables that `from_env()` turns back into these settings: how worker
+        processes receive the settings of `orderlink serve`."""
+        env = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.name == "operating_costs":
+                text = ",".join(f"{name}={cost}" for name, cost in value)
+            elif isinstance(value, bool):
+                text = "true" if value else "false"
+            else:
+                text = str(value)
+            env[env_name(field.name)] = text
+        return env
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from `ORDERLINK_*` variables; the only place that reads the environment."""
@@ -103,6 +126,8 @@ def env_name(field_name: str) -> str:
 
 def _parse(annotation: object, raw: str, name: str) -> Any:
     kind = str(annotation)
+    if name == "operating_costs":
+        return parse_costs(raw)
     if kind == "bool":
         lowered = raw.strip().lower()
         if lowered in _TRUE:
@@ -115,3 +140,16 @@ def _parse(annotation: object, raw: str, name: str) -> Any:
     if kind == "float":
         return float(raw)
     return raw
+
+
+def parse_costs(text: str) -> tuple[tuple[str, float], ...]:
+    """`crm.item.list=20,crm.deal.list=5` -> ((method, seconds), ...)."""
+    costs = []
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        name, sep, seconds = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"expected METHOD=SECONDS, got {item!r}")
+        costs.append((name.strip(), float(seconds)))
+    return tuple(costs)

@@ -167,7 +167,7 @@ class SQLiteStore:
             current = self.schema_version()
             if current > len(steps):
                 raise migrations.SchemaTooNew(current, len(steps))
-            if current < len(steps) and current > 0 and not upgrade:
+            if current < len(steps) and not upgrade:
                 raise migrations.SchemaTooOld(current, len(steps))
             for step in steps[current:]:
                 for statement in _statements(step.sql):

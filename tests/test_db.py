@@ -1,0 +1,147 @@
+"""`orderlink db ...`, migrations on start, and the health endpoints."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from orderlink.cli import main
+
+from .live import start_server
+
+
+def run(*args: str) -> list[str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output.strip().splitlines()
+
+
+def seed(url: str) -> None:
+    run("user", "add", "--name", "Ann", "--store-role", "manager", "--database", url)
+    run("webhook", "add", "--user-id", "2", "--scope", "crm", "--database", url)
+
+
+class TestCopy:
+    def test_copies_every_table_verifies_and_is_safe_to_rerun(self, tmp_path: Path) -> None:
+        source, target = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+        seed(source)
+        conn = sqlite3.connect(tmp_path / "a.db")
+        with conn:
+            conn.execute(
+                "INSERT INTO orders (id, portal_id, lid, person_type_id, currency) VALUES (7, 1, 's1', 1, 'USD')"
+            )
+            conn.execute("INSERT INTO deals (id, portal_id, title) VALUES (9, 1, 'd')")
+            conn.execute("INSERT INTO bindings VALUES (1, 7, 2, 9)")
+        conn.close()
+        first = run("db", "copy", "--from", source, "--to", target)
+        assert "bindings\t1 in source\t1 added\t1 in destination\tok" in first
+        assert "users\t2 in source\t2 added\t2 in destination\tok" in first
+        again = run("db", "copy", "--from", source, "--to", target)
+        assert "bindings\t1 in source\t0 added\t1 in destination\tok" in again
+        status = run("db", "status", "--database", target)
+        assert "bindings\t1" in status
+        assert "webhooks\t1" in status
+
+    def test_a_copied_webhook_keeps_working(self, tmp_path: Path) -> None:
+        source, target = f"sqlite:///{tmp_path / 'a.db'}", tmp_path / "b.db"
+        url = run("webhook", "add", "--user-id", "1", "--scope", "crm", "--database", source)[-1]
+        run("db", "copy", "--from", source, "--to", f"sqlite:///{target}")
+        server = start_server(target, "--no-rate-limit")
+        try:
+            hook = url.replace("http://127.0.0.1:8080", server.base_url)
+            assert httpx.post(hook + "crm.orderentity.getFields", json={}).status_code == 200
+        finally:
+            server.stop()
+
+
+class TestMigrations:
+    def test_upgrade_and_status(self, tmp_path: Path) -> None:
+        url = f"sqlite:///{tmp_path / 'm.db'}"
+        assert run("db", "upgrade", "--database", url)[-1] == "schema version 1 (latest 1)"
+        assert run("db", "status", "--database", url)[0] == "schema version 1 (latest 1)"
+
+    def test_a_database_newer_than_the_code_is_refused(self, tmp_path: Path) -> None:
+        url = f"sqlite:///{tmp_path / 'n.db'}"
+        run("db", "upgrade", "--database", url)
+        conn = sqlite3.connect(tmp_path / "n.db")
+        with conn:
+            conn.execute("INSERT INTO schema_version VALUES (99, 'future', 0)")
+        conn.close()
+        result = CliRunner().invoke(main, ["db", "status", "--database", url])
+        assert result.exit_code == 1
+        assert "schema version 99" in result.output
+        assert "upgrade orderlink" in result.output
+
+    def test_serve_without_auto_upgrade_refuses_pending_migrations(self, tmp_path: Path) -> None:
+        path = tmp_path / "old.db"  # no migration applied yet
+        done = subprocess.run(
+            [sys.executable, "-m", "orderlink", "serve", "--no-auto-upgrade",
+             "--database", f"sqlite:///{path}"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 1
+        assert "orderlink db upgrade" in done.stderr
+        assert run("db", "upgrade", "--database", f"sqlite:///{path}")[-1].startswith(
+            "schema version 1"
+        )
+
+
+@pytest.mark.live
+def test_health_endpoints(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "h.db", "--no-rate-limit")
+    try:
+        assert httpx.get(server.base_url + "/healthz").json() == {"status": "ok"}
+        ready = httpx.get(server.base_url + "/readyz")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ok", "database": "ok", "limits": "ok"}
+    finally:
+        server.stop()
+
+
+@pytest.mark.live
+def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
+    import signal
+    import threading
+    import time
+
+    path = tmp_path / "g.db"
+    run("db", "upgrade", "--database", f"sqlite:///{path}")
+    run("user", "add", "--name", "x", "--store-role", "none", "--database", f"sqlite:///{path}")
+    conn = sqlite3.connect(path)
+    with conn:
+        rows = range(1, 150_001)
+        conn.executemany(
+            "INSERT INTO orders (id, portal_id, lid, person_type_id, currency) VALUES (?, 1, 's1', 1, 'USD')",
+            ((i,) for i in rows),
+        )
+        conn.executemany("INSERT INTO bindings VALUES (1, ?, 2, ?)", ((i, i) for i in rows))
+    conn.close()
+    server = start_server(path, "--no-rate-limit", "--start-minus-one", "all")
+    answers: list[tuple[httpx.Response, float]] = []
+
+    def slow_list() -> None:
+        url = server.webhook_url + "crm.orderentity.list"
+        answers.append((httpx.post(url, json={"start": -1}, timeout=60), time.monotonic()))
+
+    try:
+        thread = threading.Thread(target=slow_list)
+        thread.start()
+        time.sleep(0.1)  # the request is being served
+        signalled = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        thread.join(timeout=60)
+        # uvicorn re-raises SIGTERM once it has shut down gracefully.
+        assert server.process.wait(timeout=60) in (0, -signal.SIGTERM)
+    finally:
+        server.stop()
+    response, answered = answers[0]
+    assert answered > signalled, "the request finished before the signal: make it slower"
+    assert response.status_code == 200
+    assert response.json()["total"] == 150_000
+    assert any("Finished server process" in line for line in server.output)
