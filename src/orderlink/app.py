@@ -59,7 +59,7 @@ class OrderlinkApp:
         self.limits = limits if limits is not None else create_limits(settings, clock)
         self.registry = registry if registry is not None else build_registry()
         zone = parse_zone(settings.timezone)
-        self.ctx = Context(self.store, settings, clock, zone, UnixIso(zone))
+        self.ctx = Context(self.store, settings, clock, zone, UnixIso(zone), self.registry)
         self.dispatcher = Dispatcher(
             self.registry,
             self.ctx,

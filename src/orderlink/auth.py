@@ -17,8 +17,9 @@ from orderlink.errors import NoAuthFound
 from orderlink.registry import Role
 from orderlink.storage.base import Store
 
-# Scopes orderlink knows; `basic` is implied for everyone (auth.md section 2).
-KNOWN_SCOPES = ("crm", "sale", "basic")
+# Scopes orderlink knows; `basic` is implied for everyone (auth.md section 2); `user` covers
+# user.current (api-reference/user/user-current.md).
+KNOWN_SCOPES = ("crm", "sale", "user", "basic")
 _CODE_ALPHABET = string.ascii_lowercase + string.digits
 
 

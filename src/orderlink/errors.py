@@ -20,6 +20,7 @@ B24Error                              {"error": code, "error_description": text}
 │   ├── OperationTimeLimit            429 OPERATION_TIME_LIMIT
 │   ├── QueryLimitExceeded            503 QUERY_LIMIT_EXCEEDED
 │   ├── ServiceUnavailable            503 INTERNAL_SERVER_ERROR (a backing service is down)
+│   ├── AppContextRequired            400 ACCESS_DENIED (app.info via a webhook)
 │   └── InternalServerError           500 INTERNAL_SERVER_ERROR
 └── MethodError                       400, a method's own documented errors
     ├── SaleError                     numeric codes of the sale module (orderentity, sale.order)
@@ -165,6 +166,14 @@ class ServiceUnavailable(RequestError):
     code = "INTERNAL_SERVER_ERROR"
     status = 503
     description = "Storage is temporarily unavailable"
+
+
+class AppContextRequired(RequestError):
+    """app.info outside an application (api-reference/common/system/app-info.md)."""
+
+    code = "ACCESS_DENIED"
+    status = 400
+    description = "Access denied! Application context required"
 
 
 class InternalServerError(RequestError):

@@ -47,6 +47,8 @@ class Context:
     clock: Clock
     zone: tzinfo
     iso: UnixIso
+    # The methods served, for introspection (`methods`, `method.get`).
+    registry: Registry
 
 
 class SubCall(Protocol):

@@ -1,0 +1,107 @@
+"""What real clients call first: who am I, what may I call, what time is it.
+
+Pages: api-reference/common/users/profile.md, api-reference/user/user-current.md,
+api-reference/common/system/{scope,methods,method-get,server-time,app-info}.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orderlink import coerce, errors
+from orderlink.auth import KNOWN_SCOPES
+from orderlink.registry import Call, MethodTable
+
+table = MethodTable()
+
+SYSTEM = "api-reference/common/system/"
+
+
+async def _user_names(call: Call) -> tuple[str, str]:
+    user = await call.store.get_user(call.portal, call.principal.user_id)
+    first, _, last = (user.name if user else "").partition(" ")
+    return first, last
+
+
+@table.method("profile", scope="basic", doc="api-reference/common/users/profile.md")
+async def profile(call: Call) -> Any:
+    """The calling user: id, admin flag, name."""
+    first, last = await _user_names(call)
+    return {
+        "ID": str(call.principal.user_id),
+        "ADMIN": call.principal.is_admin,
+        "NAME": first,
+        "LAST_NAME": last,
+        "PERSONAL_GENDER": "",
+        "TIME_ZONE": "",
+    }
+
+
+@table.method("user.current", scope="user", doc="api-reference/user/user-current.md")
+async def user_current(call: Call) -> Any:
+    """The calling user's record (needs the `user` scope)."""
+    first, last = await _user_names(call)
+    return {
+        "ID": str(call.principal.user_id),
+        "ACTIVE": True,
+        "NAME": first,
+        "LAST_NAME": last,
+        "EMAIL": "",
+        "LAST_LOGIN": None,
+        "DATE_REGISTER": None,
+        "IS_ONLINE": "Y",
+        "PERSONAL_GENDER": "",
+        "PERSONAL_BIRTHDAY": "",
+        "WORK_POSITION": "",
+        "UF_EMPLOYMENT_DATE": "",
+        "UF_DEPARTMENT": [1],
+    }
+
+
+@table.method("scope", scope="basic", doc=SYSTEM + "scope.md")
+async def scope(call: Call) -> Any:
+    """Scopes granted to the caller, or with `full=true` every scope the portal has."""
+    if coerce.to_flag(call.params.get("full")):
+        return sorted(s for s in KNOWN_SCOPES if s != "basic")
+    return sorted(call.principal.scopes)
+
+
+def _available(call: Call, method_scope: str) -> bool:
+    return call.principal.has_scope(method_scope)
+
+
+@table.method("methods", scope="basic", doc=SYSTEM + "methods.md")
+async def methods(call: Call) -> Any:
+    """Method names: the caller's (no parameters), all (`full`), or one scope's (`scope`)."""
+    registry = call.ctx.registry
+    if coerce.to_flag(call.params.get("full")):
+        return [m.name.lower() for m in registry]
+    wanted = call.params.get("scope")
+    if isinstance(wanted, str):
+        # methods.md: an empty `scope` lists the methods every application has.
+        wanted = wanted.strip() or "basic"
+        return [m.name.lower() for m in registry if m.scope == wanted]
+    return [m.name.lower() for m in registry if _available(call, m.scope)]
+
+
+@table.method("method.get", scope="basic", doc=SYSTEM + "method-get.md")
+async def method_get(call: Call) -> Any:
+    """Whether a method exists, and whether the caller may call it."""
+    name = call.params.get("name")
+    found = call.ctx.registry.get(name) if isinstance(name, str) and name else None
+    return {
+        "isExisting": found is not None,
+        "isAvailable": found is not None and _available(call, found.scope),
+    }
+
+
+@table.method("server.time", scope="basic", doc=SYSTEM + "server-time.md")
+async def server_time(call: Call) -> Any:
+    """The server's time in the portal's zone."""
+    return coerce.iso(call.ctx.clock.now(), call.ctx.zone)
+
+
+@table.method("app.info", scope="basic", doc=SYSTEM + "app-info.md")
+async def app_info(call: Call) -> Any:
+    """The calling application's card; a webhook is no application (the page's error)."""
+    raise errors.AppContextRequired()

@@ -1,0 +1,82 @@
+"""Portal basics real clients call first (api-reference/common/system/*, profile, user.current)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from orderlink.registry import Role
+
+from .conftest import Portal
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_profile_of_the_admin(portal: Portal) -> None:
+    assert await portal.ok("profile") == {
+        "ID": "1", "ADMIN": True, "NAME": "Administrator", "LAST_NAME": "",
+        "PERSONAL_GENDER": "", "TIME_ZONE": "",
+    }  # fmt: skip
+
+
+async def test_profile_of_another_user_is_not_admin(portal: Portal) -> None:
+    hook = await portal.webhook_for(Role.STORE_MANAGER)
+    result = await portal.ok("profile", hook=hook)
+    assert result["ADMIN"] is False
+    assert result["ID"] != "1"
+
+
+async def test_user_current_needs_the_user_scope(portal: Portal) -> None:
+    denied = await portal.call("user.current")
+    assert denied.status_code == 403
+    assert denied.json()["error"] == "insufficient_scope"
+    hook = await portal.webhook_for(Role.NONE, scopes=("user",))
+    result = await portal.ok("user.current", hook=hook)
+    assert result["ID"].isdigit()
+    assert result["ACTIVE"] is True
+    assert result["UF_DEPARTMENT"] == [1]
+
+
+async def test_scope_lists_the_callers_scopes_or_all(portal: Portal) -> None:
+    assert await portal.ok("scope") == ["crm", "sale"]
+    assert await portal.ok("scope", {"full": True}) == ["crm", "sale", "user"]
+    assert await portal.ok("scope", query="full=true") == ["crm", "sale", "user"]
+
+
+async def test_methods_by_scope_and_in_full(portal: Portal) -> None:
+    crm = await portal.ok("methods", {"scope": "crm"})
+    assert "crm.orderentity.add" in crm
+    assert "sale.order.add" not in crm
+    assert "batch" in await portal.ok("methods", {"scope": ""})
+    assert "user.current" not in await portal.ok("methods")
+    assert "user.current" in await portal.ok("methods", {"full": True})
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("crm.orderentity.add", {"isExisting": True, "isAvailable": True}),
+        ("CRM.ORDERENTITY.DELETEBYFILTER", {"isExisting": True, "isAvailable": True}),
+        ("user.current", {"isExisting": True, "isAvailable": False}),
+        ("no.such.method", {"isExisting": False, "isAvailable": False}),
+        ("", {"isExisting": False, "isAvailable": False}),
+    ],
+)
+async def test_method_get(portal: Portal, name: str, expected: dict[str, bool]) -> None:
+    assert await portal.ok("method.get", {"name": name}) == expected
+
+
+async def test_server_time_is_iso_with_offset(portal: Portal) -> None:
+    text = await portal.ok("server.time")
+    assert datetime.fromisoformat(text).utcoffset() is not None
+    assert text.endswith("+00:00")
+
+
+async def test_app_info_through_a_webhook_is_refused_as_the_page_shows(portal: Portal) -> None:
+    response = await portal.call("app.info")
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "ACCESS_DENIED",
+        "error_description": "Access denied! Application context required",
+    }
