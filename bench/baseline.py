@@ -79,8 +79,12 @@ def create(path: str) -> Any:
                         "finish": finish,
                         "duration": finish - start,
                         "processing": finish - start,
-                        "date_start": datetime.fromtimestamp(start, UTC).isoformat(timespec="seconds"),
-                        "date_finish": datetime.fromtimestamp(finish, UTC).isoformat(timespec="seconds"),
+                        "date_start": datetime.fromtimestamp(start, UTC).isoformat(
+                            timespec="seconds"
+                        ),
+                        "date_finish": datetime.fromtimestamp(finish, UTC).isoformat(
+                            timespec="seconds"
+                        ),
                         "operating_reset_at": int(start) + 600,
                         "operating": 0,
                     },

@@ -1,4 +1,4 @@
-"""Build a benchmark database: orderlink's own schema, a known webhook, N orders, deals and bindings.
+"""A benchmark database: orderlink's own schema, a known webhook, N orders, deals and bindings.
 
 Order i is bound to deal i (ownerTypeId 2). Rows are bulk-inserted in one transaction (a fixture,
 not a code path under test).
@@ -15,7 +15,6 @@ import time
 
 from orderlink.auth import hash_secret
 from orderlink.clock import SystemClock
-from orderlink.settings import Settings
 from orderlink.storage.sqlite import SQLiteStore
 
 WEBHOOK_CODE = "benchbenchbench1"
@@ -63,7 +62,6 @@ def main() -> None:
     parser.add_argument("--bindings", type=int, default=100_000)
     args = parser.parse_args()
     populate(args.database, args.bindings)
-    Settings()  # imported for symmetry with the server's defaults
 
 
 if __name__ == "__main__":

@@ -1,10 +1,18 @@
-"""Shared fixtures: an in-process portal for wire tests, a live server for client tests."""
+"""Shared fixtures: an in-process portal for wire tests, a live server for client tests.
+
+Every store-backed test runs twice, on SQLite and on PostgreSQL (`database_url`); each
+PostgreSQL run gets a schema of its own in the `TEST_POSTGRES_URL` database, dropped afterwards.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+import os
+import secrets
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -95,10 +103,109 @@ class Portal:
         return invoice_id
 
 
+# The PostgreSQL the tests use (trust auth on this machine and in CI).
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+STORES = ["sqlite", "postgres"]
+
+T = TypeVar("T")
+
+
+def run_aside(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine on a private event loop in a thread of its own: sync fixtures reach
+    PostgreSQL this way without touching the event loop the test runs on."""
+    found: list[T] = []
+    failed: list[BaseException] = []
+
+    def main() -> None:
+        async def go() -> T:
+            return await make()
+
+        try:
+            found.append(asyncio.run(go()))
+        except BaseException as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=main, name="run-aside")
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
+    return found[0]
+
+
+async def pg_execute(sql: str, *args: Any, url: str = POSTGRES_URL) -> Any:
+    """One statement on a fresh connection of its own; returns what `fetch` returns."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url, timeout=3)
+    try:
+        return await conn.fetch(sql, *args)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test database's URL once it answers. Without it, CI fails and a laptop skips."""
+    try:
+        import asyncpg  # noqa: F401
+
+        run_aside(lambda: pg_execute("SELECT 1"))
+    except Exception as exc:
+        reason = f"PostgreSQL at {POSTGRES_URL} is not usable ({type(exc).__name__}: {exc})"
+        if os.environ.get("CI"):
+            pytest.fail(reason + "; CI runs every store", pytrace=False)
+        pytest.skip(reason + "; set TEST_POSTGRES_URL or start PostgreSQL to run these")
+    return POSTGRES_URL
+
+
+def fresh_schema_url(base: str) -> tuple[str, str]:
+    """(a URL whose tables live in a new, unused schema; that schema's name)."""
+    schema = f"t_{secrets.token_hex(6)}"
+    return f"{base}{'&' if '?' in base else '?'}schema={schema}", schema
+
+
+def drop_schema(schema: str) -> None:
+    run_aside(lambda: pg_execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+
+
+@pytest.fixture(params=STORES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of each kind: a SQLite file, or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'orderlink.db'}"
+        return
+    url, schema = fresh_schema_url(request.getfixturevalue("postgres_url"))
+    try:
+        yield url
+    finally:
+        drop_schema(schema)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """An isolated SQLite file; the rate limit off so tests may call freely."""
-    return Settings(database=f"sqlite:///{tmp_path / 'orderlink.db'}", rate_limit=False)
+def more_databases(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path
+) -> Iterator[Callable[[], str]]:
+    """Makes further fresh databases of the kind `database_url` is (to copy into)."""
+    schemas: list[str] = []
+    files = iter(range(1, 1000))
+
+    def make() -> str:
+        if database_url.startswith("sqlite:"):
+            return f"sqlite:///{tmp_path / f'more{next(files)}.db'}"
+        url, schema = fresh_schema_url(request.getfixturevalue("postgres_url"))
+        schemas.append(schema)
+        return url
+
+    yield make
+    for schema in schemas:
+        drop_schema(schema)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """A fresh database of each kind; the rate limit off so tests may call freely."""
+    return Settings(database=database_url, rate_limit=False)
 
 
 @pytest.fixture

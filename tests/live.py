@@ -28,10 +28,11 @@ class LiveServer:
     process: subprocess.Popen[str]
     base_url: str
     webhook_url: str  # ".../rest/1/<code>/"
-    database: Path
+    database: Path | None  # the SQLite file (None for another database URL)
     output: list[str] = field(default_factory=list)
     pump: threading.Thread | None = None
     ca_file: Path | None = None  # with --tls: the local CA that signed the server certificate
+    database_url: str = ""  # what `--database` was given
 
     @property
     def port(self) -> int:
@@ -52,13 +53,16 @@ class LiveServer:
 
 
 def start_server(
-    database: Path, *flags: str, port: int | None = None, ca_file: Path | None = None
+    database: Path | str, *flags: str, port: int | None = None, ca_file: Path | None = None
 ) -> LiveServer:
-    """Start `python -m orderlink serve` and wait until it answers; fail loudly if it cannot."""
+    """Start `python -m orderlink serve` and wait until it answers; fail loudly if it cannot.
+    `database` is a SQLite file, or any database URL (`postgresql://...`)."""
     port = port or free_port()
+    sqlite_file = None if isinstance(database, str) else database
+    url = database if isinstance(database, str) else f"sqlite:///{database}"
     command = [
         sys.executable, "-m", "orderlink", "serve", "--port", str(port),
-        "--database", f"sqlite:///{database}", *flags,
+        "--database", url, *flags,
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERLINK_")}
     process = subprocess.Popen(
@@ -86,7 +90,8 @@ def start_server(
         process.stdout.close()
         raise RuntimeError("orderlink serve did not start:\n" + "".join(lines))
     if tls and ca_file is None:
-        ca_file = database.parent / "orderlink-tls" / "orderlink-ca.pem"
+        assert sqlite_file is not None, "--tls on a database URL: pass ca_file"
+        ca_file = sqlite_file.parent / "orderlink-tls" / "orderlink-ca.pem"
     try:
         _wait_ready(base_url, process, lines, ca_file)
     except RuntimeError:
@@ -95,7 +100,7 @@ def start_server(
         assert process.stdout is not None
         process.stdout.close()
         raise
-    server = LiveServer(process, base_url, webhook, database, lines, None, ca_file)
+    server = LiveServer(process, base_url, webhook, sqlite_file, lines, None, ca_file, url)
     server.pump = _drain(process, lines)
     return server
 

@@ -244,7 +244,10 @@ class TestWire:
 
     async def test_empty_cmd_is_an_empty_answer(self, portal: Portal) -> None:
         outer = (await portal.call("batch", {"cmd": {}})).json()["result"]
-        assert outer == {key: [] for key in ("result", "result_error", "result_total", "result_next", "result_time")}
+        assert outer == {
+            key: []
+            for key in ("result", "result_error", "result_total", "result_next", "result_time")
+        }
 
     async def test_commands_run_with_the_callers_role(self, portal: Portal) -> None:
         hook = await portal.webhook_for(Role.STORE_MANAGER)

@@ -5,7 +5,6 @@ Pages: api-reference/crm/deals/crm-deal-{add,get,list,update,delete,fields}.md.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,11 +21,9 @@ NOW = "2024-06-25T13:43:26+02:00"  # the frozen clock in the portal zone
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(database_url: str) -> Settings:
     """A portal two hours east of UTC, as the docs' examples are."""
-    return Settings(
-        database=f"sqlite:///{tmp_path / 'orderlink.db'}", rate_limit=False, timezone="+02:00"
-    )
+    return Settings(database=database_url, rate_limit=False, timezone="+02:00")
 
 
 # crm-deal-add.md, cURL (Webhook); the shell's `$(date ...)` splices replaced by fixed dates.

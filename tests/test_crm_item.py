@@ -6,7 +6,6 @@ api-reference/crm/universal/{object-fields,invoice,index}.md.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,11 +23,9 @@ LATER = "2024-06-25T13:44:26+02:00"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(database_url: str) -> Settings:
     """A portal two hours east of UTC, as the docs' examples are."""
-    return Settings(
-        database=f"sqlite:///{tmp_path / 'orderlink.db'}", rate_limit=False, timezone="+02:00"
-    )
+    return Settings(database=database_url, rate_limit=False, timezone="+02:00")
 
 
 # crm-item-add.md, example 1, cURL (Webhook). `isReccurring` is the page's typo; its placeholder
@@ -533,3 +530,25 @@ class TestFields:
         }  # fmt: skip
         assert fields["contactIds"]["isMultiple"] is True
         assert set(fields) < set(DEAL_KEYS)
+
+
+class TestListOrder:
+    """crm-item-list.md: an order field the entity lacks is refused; upper-case names (what
+    fast-bitrix24's get_all sends: `{"ID": "ASC"}`) are the fields' other names."""
+
+    async def test_unknown_order_field_is_refused(self, portal: Portal) -> None:
+        response = await portal.call(
+            "crm.item.list", {"entityTypeId": 31, "order": {"nope": "ASC"}}
+        )
+        assert response.status_code == 400
+        assert response.json() == {
+            "error": "INVALID_ARG_VALUE",
+            "error_description": "Invalid order: field 'nope' is not allowed in order",
+        }
+
+    async def test_upper_case_id_sorts(self, portal: Portal) -> None:
+        for _ in range(3):
+            await portal.ok("crm.item.add", {"entityTypeId": 31, "fields": {"title": "x"}})
+        result = await portal.ok("crm.item.list", {"entityTypeId": 31, "order": {"ID": "DESC"}})
+        ids = [item["id"] for item in result["items"]]
+        assert ids == sorted(ids, reverse=True)

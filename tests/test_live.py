@@ -1,5 +1,6 @@
-"""A real `orderlink serve` on a real socket: the docs' curl examples verbatim, fast-bitrix24,
-durability across `kill -9`, and the one-binding-per-order invariant under concurrency."""
+"""A real `orderlink serve` on a real socket: the docs' curl examples verbatim (curl is a client
+too: marked `clients`), durability across `kill -9`, and the one-binding-per-order invariant under
+concurrency. fast-bitrix24 and the other client libraries: tests/test_clients_*.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fast_bitrix24 import BitrixAsync
 
 from .live import LiveServer, start_server
 
@@ -35,6 +35,7 @@ def _same_shape(actual: object, documented: object) -> None:
         assert type(actual) is type(documented), (actual, documented)
 
 
+@pytest.mark.clients
 class TestDocsCurlExamples:
     """Each crm.orderentity.* page's cURL (Webhook) example, run by curl with only the address
     swapped, in the order deletebyfilter, add, list, getFields, on a portal seeded with the rows
@@ -59,34 +60,6 @@ class TestDocsCurlExamples:
         assert answer["result"] == documented["result"]
         assert set(answer) == set(documented)
         _same_shape(answer["time"], documented["time"])
-
-
-@pytest.mark.anyio
-class TestFastBitrix24:
-    """fast-bitrix24 from PyPI in its direct-call mode (`call(raw=True)`), unchanged."""
-
-    async def test_raw_add_list_delete(self, live_server: LiveServer) -> None:
-        bx = BitrixAsync(live_server.webhook_url, ssl=False, verbose=False)
-        fields = {"fields": {"orderId": 5127, "ownerId": 6937, "ownerTypeId": 2}}
-        deleted = await bx.call("crm.orderentity.deleteByFilter", fields, raw=True)
-        assert deleted["result"] is True
-        added = await bx.call("crm.orderentity.add", fields, raw=True)
-        assert added["result"] == {
-            "dealOrder": {"orderId": 5127, "ownerId": 6937, "ownerTypeId": 2}
-        }
-        listed = await bx.call("crm.orderentity.list", {"filter": {"orderId": 5127}}, raw=True)
-        assert listed["result"]["orderEntity"] == [
-            {"orderId": 5127, "ownerId": 6937, "ownerTypeId": 2}
-        ]
-        assert listed["total"] == 1
-
-    async def test_raw_error_surfaces_as_client_error(self, live_server: LiveServer) -> None:
-        import aiohttp
-
-        bx = BitrixAsync(live_server.webhook_url, ssl=False, verbose=False)
-        with pytest.raises(aiohttp.ClientResponseError) as caught:
-            await bx.call("crm.orderentity.add", {"fields": {"orderId": 1}}, raw=True)
-        assert caught.value.status == 400
 
 
 class TestDurability:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -205,3 +206,51 @@ class TestBadInput:
         response = await portal.client.get("/favicon.ico")
         assert response.status_code == 404
         assert set(response.json()) == {"error", "error_description"}
+
+
+class TestAccessLog:
+    """`--access-log` never writes a webhook code, a token or a client secret."""
+
+    @pytest.mark.parametrize(
+        ("path", "query", "expected"),
+        [
+            (
+                "/rest/1/k3x9q2m7a1b4c8d0/crm.orderentity.list",
+                b"",
+                "/rest/1/***/crm.orderentity.list",
+            ),
+            (
+                "/rest/crm.orderentity.list",
+                b"auth=abc&start=50",
+                "/rest/crm.orderentity.list?auth=***&start=50",
+            ),
+            (
+                "/oauth/token/",
+                b"grant_type=refresh_token&client_id=local.x&client_secret=S3cret&refresh_token=r",
+                "/oauth/token/?grant_type=refresh_token&client_id=local.x&client_secret=***&refresh_token=***",
+            ),
+        ],
+    )
+    def test_masked(self, path: str, query: bytes, expected: str) -> None:
+        from orderlink.app import masked
+
+        assert masked({"path": path, "query_string": query}) == expected
+
+    @pytest.mark.live
+    def test_live_access_log_masks_secrets(self, tmp_path: Path) -> None:
+        import httpx
+
+        from .live import start_server
+
+        server = start_server(tmp_path / "log.db", "--access-log", "--no-rate-limit")
+        try:
+            code = server.webhook_url.rstrip("/").rsplit("/", 1)[1]
+            httpx.post(server.webhook_url + "crm.orderentity.getFields", json={})
+            httpx.get(server.base_url + "/oauth/token/?client_secret=TopSecret1&refresh_token=R")
+        finally:
+            server.stop()
+        logged = "".join(line for line in server.output if "orderlink.access" in line)
+        assert '"POST /rest/1/***/crm.orderentity.getFields HTTP/1.1" 200' in logged
+        assert "client_secret=***" in logged
+        assert code not in logged
+        assert "TopSecret1" not in "".join(server.output)

@@ -70,10 +70,8 @@ def test_serve_tls_with_given_certificate(tmp_path: Path) -> None:
 @pytest.mark.anyio
 class TestHttpsRequired:
     @pytest.fixture
-    def settings(self, tmp_path: Path) -> Settings:
-        return Settings(
-            database=f"sqlite:///{tmp_path / 'h.db'}", rate_limit=False, require_https=True
-        )
+    def settings(self, database_url: str) -> Settings:
+        return Settings(database=database_url, rate_limit=False, require_https=True)
 
     async def test_plain_http_is_refused_like_a_cloud_portal(self, portal: Portal) -> None:
         response = await portal.call("crm.orderentity.getFields")

@@ -10,25 +10,36 @@ Repeated slashes collapse and nothing ever redirects (clients do not follow redi
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import unquote_plus
 
 import orjson
 
 from orderlink import errors, params
 from orderlink.auth import Authenticator, Principal
 from orderlink.clock import AdjustableClock, Clock, SystemClock
-from orderlink.coerce import UnixIso, parse_zone, to_float
+from orderlink.coerce import UnixIso, parse_zone, to_float, to_int
 from orderlink.dispatch import Dispatcher, success_body
+from orderlink.events import Deliverer
 from orderlink.limits import Limits, LimitsUnavailable, LocalLimits, RedisLimits, parse_costs
 from orderlink.methods import build_registry
+from orderlink.oauth import Endpoints, OAuth, OAuthError
 from orderlink.registry import Context, Registry
 from orderlink.settings import Settings
 from orderlink.storage import create_store
-from orderlink.storage.base import Store, StoreUnavailable
+from orderlink.storage.base import App, Delivery, Store, StoreUnavailable
 
 log = logging.getLogger("orderlink")
+access = logging.getLogger("orderlink.access")
+
+# Query parameters whose values an access log must never show.
+_SECRET_PARAMS = frozenset({"auth", "client_secret", "refresh_token", "code", "access_token"})
+_WEBHOOK_PATH = re.compile(r"^(/+rest/+\d+/+)[^/]+")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -36,6 +47,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _JSON_HEADERS = [(b"content-type", b"application/json; charset=utf-8")]
+_HTML_HEADERS = [(b"content-type", b"text/html; charset=utf-8")]
 
 
 class OrderlinkApp:
@@ -68,6 +80,8 @@ class OrderlinkApp:
             costs=parse_costs(dict(settings.operating_costs)),
         )
         self.auth = Authenticator(self.store)
+        self.oauth = OAuth(self.store, settings, clock)
+        self.deliverer = Deliverer(self.store, clock, self._event_auth)
         self._opened = False
 
     # -- lifespan -----------------------------------------------------------------------------
@@ -76,8 +90,10 @@ class OrderlinkApp:
         if self._owns_store and not self._opened:
             await self.store.open(upgrade=self.settings.auto_upgrade)
             self._opened = True
+        self.deliverer.start()
 
     async def shutdown(self) -> None:
+        await self.deliverer.stop()
         await self.limits.close()
         if self._owns_store and self._opened:
             await self.store.close()
@@ -113,11 +129,14 @@ class OrderlinkApp:
         path: str = scope["path"]
         if "//" in path:
             path = "/" + "/".join(part for part in path.split("/") if part)
+        headers = _JSON_HEADERS
         try:
             if path.startswith("/rest/") or path == "/rest":
                 status, body = await self._rest(scope, receive, path, started)
             elif path in ("/healthz", "/readyz"):
                 status, body = await self._health(path == "/readyz")
+            elif path.startswith("/oauth/"):
+                status, body, headers = await self._oauth(scope, receive, path)
             elif path.startswith("/_orderlink/"):
                 status, body = await self._admin(scope, receive, path)
             else:
@@ -128,12 +147,19 @@ class OrderlinkApp:
             log.exception("unhandled error for %s", path)
             internal = errors.InternalServerError()
             status, body = internal.status, errors.body(internal)
-        payload = orjson.dumps(body)
+        payload = body if isinstance(body, bytes) else orjson.dumps(body)
+        if self.settings.access_log:
+            # uvicorn's access-log format, with secrets masked.
+            access.info(
+                '%s - "%s %s HTTP/%s" %d %s',
+                _client(scope), scope["method"], masked(scope), scope.get("http_version", "1.1"),
+                status, _phrase(status),
+            )  # fmt: skip
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())],
+                "headers": [*headers, (b"content-length", str(len(payload)).encode())],
             }
         )
         await send({"type": "http.response.body", "body": payload})
@@ -177,8 +203,70 @@ class OrderlinkApp:
             raise errors.ServiceUnavailable() from None
 
     async def _token(self, merged: dict[str, Any]) -> Principal:
-        # OAuth applications arrive with the applications issue; until then no token is valid.
-        raise errors.NoAuthFound()
+        """`auth=<access token>` from the query string or the body (settings/oauth/index.md)."""
+        token = merged.get("auth")
+        if not isinstance(token, str) or not token:
+            raise errors.NoAuthFound()
+        try:
+            return await self.auth.token(token, self.clock.now())
+        except StoreUnavailable:
+            raise errors.ServiceUnavailable() from None
+
+    # -- /oauth/ --------------------------------------------------------------------------------
+
+    def endpoints(self, scope: Scope) -> Endpoints:
+        """Where the client reached us: `--base-url`, else the scheme and `Host` it used (behind a
+        trusted proxy uvicorn has already applied X-Forwarded-Proto)."""
+        if self.settings.base_url:
+            return Endpoints(self.settings.base_url)
+        host = _header(scope, b"host") or f"{self.settings.host}:{self.settings.port}"
+        return Endpoints(f"{_scheme(scope)}://{host}")
+
+    async def _oauth(
+        self, scope: Scope, receive: Receive, path: str
+    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        route = path.rstrip("/")
+        merged = params.merge(
+            params.parse_query(scope.get("query_string", b"")),
+            params.parse_body(
+                await self._read_body(scope, receive), _header(scope, b"content-type")
+            ),
+        )
+        endpoints = self.endpoints(scope)
+        try:
+            if route == "/oauth/token":
+                return 200, await self.oauth.token(merged, endpoints), _JSON_HEADERS
+            if route == "/oauth/authorize":
+                return await self._authorize(scope, merged, endpoints)
+        except OAuthError as exc:
+            return exc.status, exc.body(), _JSON_HEADERS
+        except StoreUnavailable:
+            raise errors.ServiceUnavailable() from None
+        raise errors.MethodNotFound("Not found")
+
+    async def _authorize(
+        self, scope: Scope, merged: dict[str, Any], endpoints: Endpoints
+    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        """The consent step of settings/oauth/index.md: the portal user approves, the browser is
+        sent to the app's redirect_uri with a 30-second code. orderlink has no sign-in page, so
+        the user proves who they are with a webhook code of theirs; `--oauth-auto-approve` skips
+        the form (tests)."""
+        client_id = merged.get("client_id")
+        app = await self.oauth.store.app(client_id) if isinstance(client_id, str) else None
+        if app is None:
+            raise OAuthError("invalid_client", "Unknown client_id")
+        state = str(merged.get("state") or "")
+        if self.settings.oauth_auto_approve:
+            user_id = to_int(merged.get("user_id")) or 1
+        elif scope["method"] == "POST":
+            principal = await self._webhook(
+                str(merged.get("user_id", "")), str(merged.get("code", ""))
+            )
+            user_id = principal.user_id
+        else:
+            return 200, consent_page(app, state), _HTML_HEADERS
+        target = await self.oauth.authorize(app, user_id, state, endpoints)
+        return 302, b"", [(b"location", target.encode())]
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.settings.max_body_bytes
@@ -245,6 +333,68 @@ class OrderlinkApp:
             return 200, {"method": method, "seconds": seconds}
         raise errors.MethodNotFound("Not found")
 
+    async def _event_auth(self, delivery: Delivery) -> dict[str, Any]:
+        """The `auth` block of an event (_includes/auth-params-in-events.md): fresh tokens of
+        the user when the event carries them, and always the app's `application_token`."""
+        endpoints = Endpoints(self.settings.public_base_url())
+        portal = await self.oauth.portal()
+        install = await self.store.install_of(delivery.portal_id, delivery.app_id)
+        token = install.application_token if install else ""
+        if delivery.with_tokens and install is not None and install.installed:
+            grant = await self.store.grant_for(
+                delivery.portal_id, delivery.app_id, delivery.user_id
+            )
+            if grant is not None:
+                return {**await self.oauth.issue(grant, endpoints), "application_token": token}
+        # Without a user to issue for (on-app-uninstall.md): where, and the app's token.
+        return {
+            "domain": endpoints.host,
+            "server_endpoint": endpoints.rest,
+            "client_endpoint": endpoints.rest,
+            "member_id": portal.member_id,
+            "application_token": token,
+        }
+
+
+def consent_page(app: App, state: str) -> bytes:
+    fields = "".join(
+        f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
+        for name, value in (("client_id", app.client_id), ("state", state))
+    )
+    return (
+        "<!doctype html><title>orderlink: authorize</title>"
+        f"<h1>{html.escape(app.name)}</h1><p>asks for: {html.escape(', '.join(app.scopes))}</p>"
+        '<form method="post">' + fields + '<label>User id <input name="user_id"></label> '
+        '<label>A webhook code of that user <input name="code" type="password"></label> '
+        "<button>Allow</button></form>"
+    ).encode()
+
+
+def masked(scope: Scope) -> str:
+    """The request target with webhook codes and secret parameters replaced by `***`."""
+    path = _WEBHOOK_PATH.sub(r"\1***", scope["path"])
+    raw = scope.get("query_string", b"").decode("latin-1")
+    if not raw:
+        return path
+    pairs = []
+    for pair in raw.split("&"):
+        key, sep, _ = pair.partition("=")
+        secret = unquote_plus(key) in _SECRET_PARAMS
+        pairs.append(f"{key}=***" if secret and sep else pair)
+    return f"{path}?{'&'.join(pairs)}"
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"{client[0]}:{client[1]}" if client else "-"
+
 
 def _header(scope: Scope, name: bytes) -> str:
     for key, value in scope.get("headers", ()):
@@ -271,5 +421,8 @@ def create_app(settings: Settings, **kwargs: Any) -> OrderlinkApp:
 
 
 def app_from_env() -> OrderlinkApp:
-    """`uvicorn --factory orderlink.app:app_from_env` builds the app from ORDERLINK_* variables."""
+    """`uvicorn --factory orderlink.app:app_from_env` builds the app from ORDERLINK_* variables
+    (how `orderlink serve --workers N` starts each worker)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     return create_app(Settings.from_env())

@@ -13,7 +13,7 @@ import secrets
 import string
 from dataclasses import dataclass
 
-from orderlink.errors import NoAuthFound
+from orderlink.errors import ExpiredToken, NoAuthFound, UserAccessError
 from orderlink.registry import Role
 from orderlink.storage.base import Store
 
@@ -33,6 +33,9 @@ class Principal:
     # The credential limits are kept per: "webhook:<id>" (later "app:<id>").
     credential: str
     kind: str = "webhook"
+    # For OAuth calls: the application's id and client id.
+    app_id: int | None = None
+    client_id: str = ""
 
     def has_scope(self, scope: str) -> bool:
         return scope == "basic" or scope in self.scopes
@@ -53,6 +56,7 @@ class Authenticator:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._cache: dict[tuple[str, str], Principal] = {}
+        self._tokens: dict[str, tuple[Principal, float, bool]] = {}
         self._version: object = None
 
     async def webhook(self, user_id_text: str, code: str) -> Principal:
@@ -60,6 +64,7 @@ class Authenticator:
         version = await self._store.auth_version()
         if version != self._version:
             self._cache.clear()
+            self._tokens.clear()
             self._version = version
         cached = self._cache.get(key)
         if cached is not None:
@@ -68,6 +73,45 @@ class Authenticator:
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[key] = principal
+        return principal
+
+    async def token(self, token: str, now: float) -> Principal:
+        """An OAuth access token (settings/oauth/index.md): unknown or revoked -> NO_AUTH_FOUND,
+        past its hour -> expired_token (clients refresh on exactly that), an app limited to
+        other users -> user_access_error."""
+        version = await self._store.auth_version()
+        if version != self._version:
+            self._cache.clear()
+            self._tokens.clear()
+            self._version = version
+        found = self._tokens.get(token)
+        if found is None:
+            if not token or len(token) > 256:
+                raise NoAuthFound()
+            grant = await self._store.grant(hash_secret(token))
+            if grant is None or not grant.install.installed:
+                raise NoAuthFound()
+            principal = Principal(
+                portal_id=grant.portal_id,
+                user_id=grant.user.id,
+                scopes=frozenset(grant.app.scopes),
+                role=Role(grant.user.store_role),
+                is_admin=grant.user.is_admin,
+                credential=f"app:{grant.app.id}",
+                kind="oauth",
+                app_id=grant.app.id,
+                client_id=grant.app.client_id,
+            )
+            allowed = grant.install.allowed_users
+            found = (principal, grant.access_expires_at, not allowed or grant.user.id in allowed)
+            if len(self._tokens) > 10_000:
+                self._tokens.clear()
+            self._tokens[token] = found
+        principal, expires_at, allowed_user = found
+        if now >= expires_at:
+            raise ExpiredToken()
+        if not allowed_user:
+            raise UserAccessError()
         return principal
 
     async def _lookup(self, user_id_text: str, code: str) -> Principal:

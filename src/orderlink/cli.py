@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -18,7 +19,7 @@ from orderlink.clock import SystemClock
 from orderlink.registry import Role
 from orderlink.settings import Settings, env_name, parse_costs
 from orderlink.storage import create_store
-from orderlink.storage.base import Store
+from orderlink.storage.base import App, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -194,6 +195,28 @@ def main() -> None:
     show_default=True,
 )
 @_option(
+    "--access-token-ttl",
+    field="access_token_ttl",
+    type=float,
+    default=DEFAULTS.access_token_ttl,
+    show_default=True,
+    help="Seconds an OAuth access token lives.",
+)
+@_option(
+    "--refresh-token-ttl",
+    field="refresh_token_ttl",
+    type=float,
+    default=DEFAULTS.refresh_token_ttl,
+    show_default=True,
+    help="Seconds an OAuth refresh token lives.",
+)
+@_option(
+    "--oauth-auto-approve",
+    field="oauth_auto_approve",
+    is_flag=True,
+    help="/oauth/authorize/ approves at once for ?user_id= (default 1): tests only.",
+)
+@_option(
     "--redis",
     field="redis",
     default="",
@@ -230,12 +253,12 @@ def main() -> None:
     show_default=True,
     help="Proxies trusted for X-Forwarded-Proto/-For.",
 )
-@click.option(
+@_option(
     "--access-log/--no-access-log",
-    envvar="ORDERLINK_ACCESS_LOG",
-    show_envvar=True,
+    field="access_log",
     default=False,
     show_default=True,
+    help="Log every request (webhook codes, tokens and secrets masked).",
 )
 @click.option(
     "--log-level",
@@ -246,7 +269,7 @@ def main() -> None:
     show_default=True,
 )
 def serve(
-    forwarded_allow_ips: str, access_log: bool, log_level: str, operating_costs: tuple[str, ...],
+    forwarded_allow_ips: str, log_level: str, operating_costs: tuple[str, ...],
     **fields: Any,
 ) -> None:  # fmt: skip
     """Run the server. On an empty database, create the default portal, user 1 and an admin
@@ -285,7 +308,8 @@ def serve(
         "host": settings.host,
         "port": settings.port,
         "log_level": log_level,
-        "access_log": access_log,
+        # orderlink writes its own access log, with secrets masked (app.py).
+        "access_log": False,
         "proxy_headers": True,
         "forwarded_allow_ips": forwarded_allow_ips,
         "lifespan": "on",
@@ -451,6 +475,189 @@ def webhook_revoke(webhook_id: int, database: str) -> None:
     if not _run(go, settings):
         raise click.ClickException(f"no active webhook {webhook_id}")
     click.echo(f"revoked {webhook_id}")
+
+
+@main.group()
+def app() -> None:
+    """OAuth applications: register, install, limit, and tokens for tests and scripts."""
+
+
+@app.command("add")
+@click.option("--name", required=True)
+@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(KNOWN_SCOPES),
+              help="Repeatable: --scope crm --scope sale.")  # fmt: skip
+@click.option("--redirect-uri", required=True, help="Where /oauth/authorize/ sends the browser.")
+@click.option("--handler-url", default="", help="Install handler: gets ONAPPINSTALL.")
+@click.option("--json", "as_json", is_flag=True, help="Last line: the credentials as JSON.")
+@database_option
+def app_add(
+    name: str, scopes: tuple[str, ...], redirect_uri: str, handler_url: str, as_json: bool,
+    database: str,
+) -> None:  # fmt: skip
+    """Register a local application; prints its client_id and client_secret (shown once)."""
+    from orderlink import oauth
+
+    settings = Settings(database=database)
+    client_id, secret = oauth.new_client_id(), oauth.new_client_secret()
+
+    async def go(store: Store) -> None:
+        portal = await first_start.ensure_portal(store, settings, SystemClock())
+        await store.add_app(
+            portal.id, name=name, client_id=client_id, secret_hash=hash_secret(secret),
+            scopes=tuple(dict.fromkeys(scopes)), redirect_uri=redirect_uri,
+            handler_url=handler_url, now=SystemClock().now(),
+        )  # fmt: skip
+
+    _run(go, settings)
+    if as_json:
+        click.echo(json.dumps({"client_id": client_id, "client_secret": secret}))
+    else:
+        click.echo(f"client_id: {client_id}")
+        click.echo(f"client_secret: {secret}")
+
+
+async def _find_app(store: Store, client_id: str) -> App:
+    found = await store.app(client_id)
+    if found is None:
+        raise click.ClickException(f"no application {client_id}")
+    return found
+
+
+@app.command("install")
+@click.option("--client-id", required=True)
+@click.option("--user-id", type=int, default=1, show_default=True, help="The installing user.")
+@database_option
+def app_install(client_id: str, user_id: int, database: str) -> None:
+    """Install an application on the portal (its install handler gets ONAPPINSTALL)."""
+    from orderlink.oauth import OAuth
+
+    settings = Settings(database=database)
+
+    async def go(store: Store) -> str:
+        found = await _find_app(store, client_id)
+        install = await OAuth(store, settings, SystemClock()).install(found, user_id)
+        return install.application_token
+
+    click.echo(f"installed; application_token: {_run(go, settings)}")
+
+
+@app.command("uninstall")
+@click.option("--client-id", required=True)
+@database_option
+def app_uninstall(client_id: str, database: str) -> None:
+    """Uninstall: tokens revoked, handlers removed, ONAPPUNINSTALL sent."""
+    from orderlink.oauth import OAuth
+
+    settings = Settings(database=database)
+
+    async def go(store: Store) -> bool:
+        found = await _find_app(store, client_id)
+        return await OAuth(store, settings, SystemClock()).uninstall(found, 1)
+
+    if not _run(go, settings):
+        raise click.ClickException(f"{client_id} is not installed")
+    click.echo("uninstalled")
+
+
+@app.command("limit")
+@click.option("--client-id", required=True)
+@click.option("--user-id", "users", type=int, multiple=True,
+              help="Repeatable; none: every user may use the app.")  # fmt: skip
+@database_option
+def app_limit(client_id: str, users: tuple[int, ...], database: str) -> None:
+    """Limit an installed application to some users (others get user_access_error)."""
+    settings = Settings(database=database)
+
+    async def go(store: Store) -> bool:
+        found = await _find_app(store, client_id)
+        return await store.limit_app(found.portal_id, found.id, users)
+
+    if not _run(go, settings):
+        raise click.ClickException(f"{client_id} is not installed")
+    click.echo("limited to " + (", ".join(map(str, users)) or "every user"))
+
+
+@app.command("list")
+@database_option
+def app_list(database: str) -> None:
+    """Applications of the default portal: client_id, name, scopes, installed."""
+    settings = Settings(database=database)
+
+    async def go(store: Store) -> list[str]:
+        portal = await first_start.ensure_portal(store, settings, SystemClock())
+        lines = []
+        for found in await store.apps(portal.id):
+            install = await store.install_of(portal.id, found.id)
+            state = "installed" if install and install.installed else "not installed"
+            lines.append(f"{found.client_id}\t{found.name}\t{','.join(found.scopes)}\t{state}")
+        return lines
+
+    for line in _run(go, settings):
+        click.echo(line)
+
+
+@main.group()
+def token() -> None:
+    """OAuth tokens without the browser flow."""
+
+
+@token.command("issue")
+@click.option("--client-id", required=True)
+@click.option("--user-id", type=int, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Last line: the /oauth/token/ reply.")
+@database_option
+@base_url_option
+@_option("--access-token-ttl", field="access_token_ttl", type=float,
+         default=DEFAULTS.access_token_ttl, show_default=True)  # fmt: skip
+def token_issue(
+    client_id: str, user_id: int, as_json: bool, database: str, base_url: str,
+    access_token_ttl: float,
+) -> None:  # fmt: skip
+    """A fresh token pair for a user of an application (installed for them if it is not)."""
+    from orderlink.oauth import Endpoints, OAuth
+
+    settings = Settings(database=database, base_url=base_url, access_token_ttl=access_token_ttl)
+
+    async def go(store: Store) -> dict[str, Any]:
+        found = await _find_app(store, client_id)
+        flow = OAuth(store, settings, SystemClock())
+        install = await store.install_of(found.portal_id, found.id)
+        if install is None or not install.installed:
+            await flow.install(found, user_id)
+        grant = await store.grant_for(found.portal_id, found.id, user_id)
+        if grant is None:
+            raise click.ClickException(f"no user {user_id}")
+        return await flow.issue(grant, Endpoints(settings.public_base_url()))
+
+    reply = _run(go, settings)
+    if as_json:
+        click.echo(json.dumps(reply))
+    else:
+        click.echo(f"access_token: {reply['access_token']}")
+        click.echo(f"refresh_token: {reply['refresh_token']}")
+        click.echo(f"client_endpoint: {reply['client_endpoint']}")
+
+
+@main.group()
+def events() -> None:
+    """Event deliveries to application handlers."""
+
+
+@events.command("log")
+@click.option("--limit", type=int, default=50, show_default=True)
+@database_option
+def events_log(limit: int, database: str) -> None:
+    """The latest deliveries: id, event, handler, attempts, status, last answer."""
+    settings = Settings(database=database)
+
+    async def go(store: Store) -> list[str]:
+        return [
+            f"{d.id}\t{d.event}\t{d.handler}\t{d.attempts} attempt(s)\t{d.status}\t{d.last_status}"
+            for d in await store.deliveries(None, limit)
+        ]
+
+    for line in _run(go, settings):
+        click.echo(line)
 
 
 @main.group()

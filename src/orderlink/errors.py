@@ -21,6 +21,9 @@ B24Error                              {"error": code, "error_description": text}
 │   ├── QueryLimitExceeded            503 QUERY_LIMIT_EXCEEDED
 │   ├── ServiceUnavailable            503 INTERNAL_SERVER_ERROR (a backing service is down)
 │   ├── AppContextRequired            400 ACCESS_DENIED (app.info via a webhook)
+│   ├── EventNotFound                 400 ERROR_EVENT_NOT_FOUND
+│   ├── HandlerAlreadyExists          400 ERROR_HANDLER_ALREADY_EXIST
+│   ├── EventAccessDenied             403 ACCESS_DENIED (offline events, auth_type)
 │   └── InternalServerError           500 INTERNAL_SERVER_ERROR
 └── MethodError                       400, a method's own documented errors
     ├── SaleError                     numeric codes of the sale module (orderentity, sale.order)
@@ -174,6 +177,30 @@ class AppContextRequired(RequestError):
     code = "ACCESS_DENIED"
     status = 400
     description = "Access denied! Application context required"
+
+
+class EventNotFound(RequestError):
+    """event.bind for an event that does not exist (api-reference/events/event-bind.md)."""
+
+    code = "ERROR_EVENT_NOT_FOUND"
+    status = 400
+    description = "Event not found"
+
+
+class HandlerAlreadyExists(RequestError):
+    """The sample error of error-codes.md, for binding the same handler twice."""
+
+    code = "ERROR_HANDLER_ALREADY_EXIST"
+    status = 400
+    description = "Handler already exists!"
+
+
+class EventAccessDenied(RequestError):
+    """event.bind/unbind beyond a non-administrator's rights (event-bind.md, event-unbind.md)."""
+
+    code = "ACCESS_DENIED"
+    status = 403
+    description = "Access denied!"
 
 
 class InternalServerError(RequestError):

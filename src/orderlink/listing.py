@@ -74,11 +74,14 @@ def parse(
     tie_breaker: str,
     start_minus_one: StartMinusOne = "page",
     base_conditions: tuple[Condition, ...] = (),
+    refuse_unknown_order: bool = False,
 ) -> Listing:
     """Turn `select`/`filter`/`order`/`start` into a query; raise `error(text)` on bad input."""
     select = _select(params.get("select"), schema)
     conditions = (*base_conditions, *_filter(params.get("filter"), schema, error, zone))
-    order = _order(params.get("order"), schema, error, default_order, tie_breaker)
+    order = _order(
+        params.get("order"), schema, error, default_order, tie_breaker, refuse_unknown_order
+    )
     start = coerce.to_int(params.get("start")) or 0
     columns = list(dict.fromkeys([f.column for f in select]))
     if start == -1:
@@ -243,6 +246,7 @@ def _order(
     error: ErrorFactory,
     default: tuple[tuple[str, bool], ...],
     tie_breaker: str,
+    refuse_unknown: bool = False,
 ) -> tuple[tuple[str, bool], ...]:
     if raw is None or raw == "" or raw == []:
         raw = {}
@@ -252,6 +256,9 @@ def _order(
     for name, direction in raw.items():
         found = schema.get(str(name))
         if found is None or not found.sortable:
+            if refuse_unknown:
+                # crm-item-list.md documents this error; other families ignore the field.
+                raise error(f"Invalid order: field '{_clip(str(name))}' is not allowed in order")
             continue
         text = direction.strip().upper() if isinstance(direction, str) else None
         if text not in ("ASC", "DESC"):

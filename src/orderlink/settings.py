@@ -71,8 +71,15 @@ class Settings:
     workers: int = 1
     # Apply pending migrations on start; off: refuse to start until `orderlink db upgrade`.
     auto_upgrade: bool = True
+    # Log every request; webhook codes, tokens and client secrets are masked.
+    access_log: bool = False
     # Seconds in-flight requests get to finish after SIGTERM.
     graceful_timeout: float = 30.0
+    # OAuth lifetimes (settings/oauth/index.md: an hour; 180 days).
+    access_token_ttl: float = 3600.0
+    refresh_token_ttl: float = 180 * 86400.0
+    # /oauth/authorize/ approves at once for `user_id` (default 1) without a consent form: tests.
+    oauth_auto_approve: bool = False
     # SQLite PRAGMA synchronous: NORMAL survives a killed process; FULL also survives power loss.
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     # SQLite page cache per connection, in MiB.

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from orderlink import batch
-from orderlink.methods import crm_deal, crm_item, orderentity, portal, sale_order
+from orderlink.methods import crm_deal, crm_item, events, orderentity, portal, sale_order
 from orderlink.registry import Registry
 
-TABLES = (orderentity.table, sale_order.table, crm_deal.table, crm_item.table, portal.table)
+TABLES = (
+    orderentity.table,
+    sale_order.table,
+    crm_deal.table,
+    crm_item.table,
+    portal.table,
+    events.table,
+)
 
 
 def build_registry() -> Registry:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
-from orderlink import coerce, errors, listing, records
+from orderlink import coerce, errors, events, listing, records
 from orderlink.methods.sale_order import BASE_CURRENCY, CURRENCY_CODES
 from orderlink.registry import Call, MethodTable, Page
 from orderlink.schema import Field, Kind, Schema
@@ -216,9 +216,10 @@ def title_template(values: Row, name: str) -> dict[str, str]:
     return {} if values.get("title") else {"title": name + " #{id}"}
 
 
-async def delete_deal(store: Store, portal: int, deal_id: int) -> bool:
+async def delete_deal(store: Store, portal: int, deal_id: int, user: int, at: float) -> bool:
     """Delete a deal: its bindings go with it, invoices lose their link to it (Store.delete)."""
-    return await store.delete(portal, "deals", deal_id)
+    emits = await events.wanted(store, portal, (events.deal("DELETE", user, at, deal_id),))
+    return await store.delete(portal, "deals", deal_id, events=emits)
 
 
 # -- crm.deal.* --------------------------------------------------------------------------------
@@ -288,8 +289,13 @@ async def add(call: Call) -> Any:
         now=call.ctx.clock.now(),
         zone=call.ctx.zone,
     )
+    emits = (events.deal("ADD", call.principal.user_id, call.ctx.clock.now()),)
     return await call.store.insert(
-        call.portal, "deals", values, templates=title_template(values, "Deal")
+        call.portal,
+        "deals",
+        values,
+        templates=title_template(values, "Deal"),
+        events=await events.wanted(call.store, call.portal, emits),
     )
 
 
@@ -315,7 +321,9 @@ async def update(call: Call) -> Any:
     values = changed_deal(
         old, changes.merged(old), user=call.principal.user_id, now=call.ctx.clock.now()
     )
-    if await call.store.update(call.portal, "deals", deal_id, values) is None:
+    emits = (events.deal("UPDATE", call.principal.user_id, call.ctx.clock.now(), deal_id),)
+    wanted = await events.wanted(call.store, call.portal, emits)
+    if await call.store.update(call.portal, "deals", deal_id, values, events=wanted) is None:
         raise errors.LegacyCrmError("Not found")
     return True
 
@@ -323,7 +331,8 @@ async def update(call: Call) -> Any:
 @table.method("crm.deal.delete", scope="crm", doc=DOCS + "crm-deal-delete.md")
 async def delete(call: Call) -> Any:
     """Delete a deal and the bindings of orders to it."""
-    if not await delete_deal(call.store, call.portal, _id(_params(call.params))):
+    user, at = call.principal.user_id, call.ctx.clock.now()
+    if not await delete_deal(call.store, call.portal, _id(_params(call.params)), user, at):
         raise errors.LegacyCrmError("Not found")
     return True
 

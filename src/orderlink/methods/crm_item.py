@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from orderlink import coerce, errors, listing, records
+from orderlink import coerce, errors, events, listing, records
 from orderlink.methods import crm_deal
 from orderlink.methods.sale_order import BASE_CURRENCY, CURRENCY_CODES
 from orderlink.registry import Call, MethodTable, Page
@@ -385,8 +385,13 @@ async def add(call: Call) -> Any:
         values = crm_deal.new_deal(merged, user=user, now=now, zone=zone)
     else:
         values = new_invoice(merged, user=user, now=now, zone=zone)
+    emits = (events.crm_item(entity.id, "ADD", user, now),)
     item_id = await call.store.insert(
-        call.portal, entity.table, values, templates=crm_deal.title_template(values, entity.name)
+        call.portal,
+        entity.table,
+        values,
+        templates=crm_deal.title_template(values, entity.name),
+        events=await events.wanted(call.store, call.portal, emits),
     )
     row = await call.store.get(call.portal, entity.table, item_id)
     if row is None:
@@ -424,7 +429,14 @@ async def update(call: Call) -> Any:
         values = crm_deal.changed_deal(old, values, user=user, now=now)
     else:
         values = changed_invoice(old, values, user=user, now=now)
-    row = await call.store.update(call.portal, entity.table, item_id, values)
+    emits = (events.crm_item(entity.id, "UPDATE", user, now, item_id),)
+    row = await call.store.update(
+        call.portal,
+        entity.table,
+        item_id,
+        values,
+        events=await events.wanted(call.store, call.portal, emits),
+    )
     if row is None:
         raise errors.ItemNotFound()
     return _answer(entity, row, call)
@@ -435,10 +447,17 @@ async def delete(call: Call) -> Any:
     """Delete an item and the bindings of orders to it; answers an empty array."""
     entity = _entity(call.params)
     item_id = _id(call.params)
+    user, now = call.principal.user_id, call.ctx.clock.now()
     if entity.id == DEAL:
-        deleted = await crm_deal.delete_deal(call.store, call.portal, item_id)
+        deleted = await crm_deal.delete_deal(call.store, call.portal, item_id, user, now)
     else:
-        deleted = await call.store.delete(call.portal, entity.table, item_id)
+        emits = (events.crm_item(entity.id, "DELETE", user, now, item_id),)
+        deleted = await call.store.delete(
+            call.portal,
+            entity.table,
+            item_id,
+            events=await events.wanted(call.store, call.portal, emits),
+        )
     if not deleted:
         raise errors.ItemNotFound()
     return []
@@ -463,6 +482,7 @@ async def list_(call: Call) -> Any:
         zone=call.ctx.zone,
         default_order=(("id", False),),
         tie_breaker="id",
+        refuse_unknown_order=True,
         start_minus_one=call.ctx.settings.start_minus_one,
     )
     found = await call.store.list(parsed.query)

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from orderlink import coerce, errors, listing
+from orderlink import coerce, errors, events, listing
 from orderlink.registry import Call, MethodTable, Page, Role
 from orderlink.schema import Field, Schema
-from orderlink.storage.base import OWNER_TABLES, AddBinding, Binding, DeleteBinding, Table
+from orderlink.storage.base import (
+    OWNER_TABLES,
+    AddBinding,
+    Binding,
+    DeleteBinding,
+    Emit,
+    Table,
+)
 
 table = MethodTable()
 
@@ -68,6 +75,13 @@ def _binding(params: dict[str, Any]) -> Binding:
     return Binding(ints["orderId"], ints["ownerTypeId"], ints["ownerId"])
 
 
+async def _order_saved(call: Call, binding: Binding) -> tuple[Emit, ...]:
+    """A binding is saved with its order ("various order saving errors" on the add page), so
+    changing one raises the order-saved events (docs/decisions.md)."""
+    emits = events.order_saved(binding.order_id, call.principal.user_id, call.ctx.clock.now())
+    return await events.wanted(call.store, call.portal, emits)
+
+
 def allowed_owner_types(call: Call) -> tuple[int, ...]:
     if call.ctx.settings.legacy_invoices:
         return (DEAL, SMART_INVOICE, LEGACY_INVOICE)
@@ -102,7 +116,10 @@ async def add(call: Call) -> Any:
     owner_table: Table | None = None
     if call.ctx.settings.verify_owner:
         owner_table = OWNER_TABLES.get(binding.owner_type_id)
-    outcome = await call.store.add_binding(call.portal, binding, owner_table=owner_table)
+    emits = await _order_saved(call, binding)
+    outcome = await call.store.add_binding(
+        call.portal, binding, owner_table=owner_table, events=emits
+    )
     if outcome is AddBinding.NO_ORDER:
         raise errors.OrderNotFound()
     if outcome is AddBinding.NO_OWNER:
@@ -170,7 +187,9 @@ async def get_fields(call: Call) -> Any:
 async def delete_by_filter(call: Call) -> Any:
     """Delete the one binding named by all three fields (not a filter, despite the name)."""
     binding = _binding(call.params)
-    outcome = await call.store.delete_binding(call.portal, binding)
+    outcome = await call.store.delete_binding(
+        call.portal, binding, events=await _order_saved(call, binding)
+    )
     if outcome is DeleteBinding.NO_ORDER:
         raise errors.OrderNotFound()
     if outcome is DeleteBinding.NO_BINDING:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from orderlink import coerce, errors, listing, records
+from orderlink import coerce, errors, events, listing, records
 from orderlink.registry import Call, MethodTable, Page, Role
 from orderlink.schema import Field, Kind, Schema
 from orderlink.storage.base import Row
@@ -211,8 +211,13 @@ async def add(call: Call) -> Any:
     values.setdefault("emp_status_id", user)
     values["date_status"] = now
     _stamp(values, {}, user, now)
+    emits = events.order_saved("{id}", user, now, str(values.get("xml_id") or ""))
     order_id = await call.store.insert(
-        call.portal, "orders", values, templates={"account_number": "{id}"}
+        call.portal,
+        "orders",
+        values,
+        templates={"account_number": "{id}"},
+        events=await events.wanted(call.store, call.portal, emits),
     )
     row = await call.store.get(call.portal, "orders", order_id)
     if row is None:
@@ -267,7 +272,14 @@ async def update(call: Call) -> Any:
     _stamp(values, old, call.principal.user_id, now)
     values["date_update"] = now
     values["version"] = int(old["version"]) + 1
-    row = await call.store.update(call.portal, "orders", order_id, values)
+    emits = events.order_saved(order_id, call.principal.user_id, now, str(old["xml_id"]))
+    row = await call.store.update(
+        call.portal,
+        "orders",
+        order_id,
+        values,
+        events=await events.wanted(call.store, call.portal, emits),
+    )
     if row is None:
         raise errors.OrderNotFound()
     return {"order": _render(row, call, _SAVED)}
@@ -283,7 +295,10 @@ async def update(call: Call) -> Any:
 )
 async def delete(call: Call) -> Any:
     """Delete an order; its binding to a deal or invoice goes with it."""
-    if not await call.store.delete(call.portal, "orders", _id(call.params)):
+    order_id = _id(call.params)
+    emits = events.order_deleted(order_id, call.principal.user_id, call.ctx.clock.now())
+    wanted = await events.wanted(call.store, call.portal, emits)
+    if not await call.store.delete(call.portal, "orders", order_id, events=wanted):
         raise errors.OrderNotFound()
     return True
 

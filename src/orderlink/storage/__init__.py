@@ -1,4 +1,4 @@
-"""Stores by URL: `sqlite:///path.db` (default, embedded) and, later, `postgresql://...`."""
+"""Stores by URL: `sqlite:///path.db` (default, embedded) and `postgresql://...` (a server)."""
 
 from __future__ import annotations
 
@@ -14,4 +14,17 @@ def create_store(settings: Settings) -> Store:
         return SQLiteStore(
             url, synchronous=settings.sqlite_synchronous, cache_mb=settings.sqlite_cache_mb
         )
-    raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path.db")
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            from orderlink.storage.postgres import PostgresStore
+        except ModuleNotFoundError as exc:
+            if exc.name != "asyncpg":
+                raise
+            raise RuntimeError(
+                "a postgresql:// database needs the asyncpg driver: "
+                "pip install 'orderlink[postgres]'"
+            ) from None
+        return PostgresStore(url)
+    raise ValueError(
+        f"unsupported database URL {url!r}: use sqlite:///path.db or postgresql://user@host/db"
+    )

@@ -28,6 +28,10 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "deals": ("id",),
     "invoices": ("id",),
     "bindings": ("portal_id", "order_id"),
+    "apps": ("id",),
+    "app_installs": ("portal_id", "app_id"),
+    "tokens": ("access_hash",),
+    "event_handlers": ("id",),
 }
 
 # The CRM owner types a binding may point at, and the table that holds each.
@@ -70,6 +74,113 @@ class Binding:
     order_id: int
     owner_type_id: int
     owner_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """A local application registered on a portal (`orderlink app add`)."""
+
+    id: int
+    portal_id: int
+    name: str
+    client_id: str
+    secret_hash: str
+    scopes: tuple[str, ...]
+    redirect_uri: str
+    handler_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Install:
+    portal_id: int
+    app_id: int
+    installed: bool
+    application_token: str
+    installed_by: int
+    # The users the app is limited to; empty: every user of the portal.
+    allowed_users: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    """A stored token pair (digests, never the tokens themselves)."""
+
+    access_hash: str
+    refresh_hash: str
+    portal_id: int
+    app_id: int
+    user_id: int
+    access_expires_at: float
+    refresh_expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What an access token or authorization code stands for, with what auth checks need."""
+
+    portal_id: int
+    app: App
+    install: Install
+    user: User
+    access_expires_at: float = 0.0
+    refresh_expires_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """An event to put in the outbox in the same transaction as the change that caused it.
+
+    By default every handler bound to `event` on the portal gets it (only `app_id`'s handlers
+    when given); with `url` exactly one delivery goes to that address (the app's install
+    handler). Strings equal to "{id}" in `data` become the id an insert creates."""
+
+    event: str
+    data: dict[str, Any]
+    user_id: int
+    at: float  # when the change happened
+    app_id: int | None = None
+    url: str | None = None
+    tokens: bool = True
+
+
+def fill_id(data: Any, new_id: int | None) -> Any:
+    """`data` with every string "{id}" replaced by the new row's id (as text)."""
+    if new_id is None:
+        return data
+    if isinstance(data, dict):
+        return {key: fill_id(value, new_id) for key, value in data.items()}
+    if isinstance(data, list):
+        return [fill_id(value, new_id) for value in data]
+    return str(new_id) if data == "{id}" else data
+
+
+@dataclass(frozen=True, slots=True)
+class Handler:
+    id: int
+    portal_id: int
+    app_id: int
+    event: str
+    handler: str
+    auth_type: int
+    offline: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    portal_id: int
+    app_id: int
+    handler_id: int | None
+    handler: str
+    event: str
+    data: dict[str, Any]
+    user_id: int
+    with_tokens: bool
+    created_at: float
+    attempts: int
+    status: str
+    last_status: str
+    delivered_at: float | None
 
 
 class AddBinding(enum.Enum):
@@ -176,14 +287,23 @@ class Store(Protocol):
     # -- bindings ---------------------------------------------------------------------------
 
     async def add_binding(
-        self, portal_id: int, binding: Binding, *, owner_table: Table | None
+        self,
+        portal_id: int,
+        binding: Binding,
+        *,
+        owner_table: Table | None,
+        events: Sequence[Emit] = (),
     ) -> AddBinding:
         """Bind an order: at most one binding per order, the identical triple is a DUPLICATE,
         another owner replaces the old binding. Checks the order exists and, when
-        `owner_table` is given, that the owner row exists there."""
+        `owner_table` is given, that the owner row exists there. `events` are queued only when
+        the binding changed (ADDED or REPLACED)."""
 
-    async def delete_binding(self, portal_id: int, binding: Binding) -> DeleteBinding:
-        """Delete exactly this triple, after checking the order exists."""
+    async def delete_binding(
+        self, portal_id: int, binding: Binding, *, events: Sequence[Emit] = ()
+    ) -> DeleteBinding:
+        """Delete exactly this triple, after checking the order exists; `events` are queued only
+        when something was deleted."""
 
     # -- entities and listing ---------------------------------------------------------------
 
@@ -194,19 +314,30 @@ class Store(Protocol):
         values: Row,
         *,
         templates: Mapping[str, str] | None = None,
+        events: Sequence[Emit] = (),
     ) -> int:
         """Insert a row; returns its new id. `templates` fill columns from the new id in the same
-        transaction (`{"account_number": "{id}"}`, `{"title": "Deal #{id}"}`)."""
+        transaction (`{"account_number": "{id}"}`, `{"title": "Deal #{id}"}`); so do `events`."""
 
     async def insert_with_id(self, portal_id: int, table: Table, values: Row) -> None:
         """Insert a row whose `id` is given (seeding fixed example ids)."""
 
     async def get(self, portal_id: int, table: Table, row_id: int) -> Row | None: ...
 
-    async def update(self, portal_id: int, table: Table, row_id: int, values: Row) -> Row | None:
+    async def update(
+        self,
+        portal_id: int,
+        table: Table,
+        row_id: int,
+        values: Row,
+        *,
+        events: Sequence[Emit] = (),
+    ) -> Row | None:
         """Change some columns of a row; returns the row after the change, None if absent."""
 
-    async def delete(self, portal_id: int, table: Table, row_id: int) -> bool:
+    async def delete(
+        self, portal_id: int, table: Table, row_id: int, *, events: Sequence[Emit] = ()
+    ) -> bool:
         """Delete a row and, in the same transaction, every binding that points at it (and, for a
         deal, the `parent_id2` links of invoices to it)."""
 
@@ -215,6 +346,112 @@ class Store(Protocol):
 
     async def reset(self) -> None:
         """Delete every row of every table (tests)."""
+
+    # -- applications and tokens ---------------------------------------------------------------
+
+    async def add_app(
+        self,
+        portal_id: int,
+        *,
+        name: str,
+        client_id: str,
+        secret_hash: str,
+        scopes: Sequence[str],
+        redirect_uri: str,
+        handler_url: str,
+        now: float,
+    ) -> App: ...
+
+    async def app(self, client_id: str) -> App | None:
+        """The application with this client id, on any portal."""
+
+    async def apps(self, portal_id: int) -> builtins.list[App]: ...
+
+    async def install_app(
+        self,
+        portal_id: int,
+        app_id: int,
+        user_id: int,
+        application_token: str,
+        now: float,
+        *,
+        events: Sequence[Emit] = (),
+    ) -> Install:
+        """Install (or re-install) an app; keeps the application token of an earlier install."""
+
+    async def uninstall_app(
+        self, portal_id: int, app_id: int, *, events: Sequence[Emit] = ()
+    ) -> bool:
+        """Queue `events` (to the app's handlers), then revoke its tokens and codes, remove its
+        handlers and mark it not installed; False if it was not installed."""
+
+    async def install_of(self, portal_id: int, app_id: int) -> Install | None: ...
+
+    async def limit_app(self, portal_id: int, app_id: int, users: Sequence[int]) -> bool:
+        """Limit an installed app to these users (empty: everyone)."""
+
+    async def save_code(
+        self, code_hash: str, portal_id: int, app_id: int, user_id: int, expires_at: float
+    ) -> None: ...
+
+    async def take_code(self, code_hash: str) -> tuple[Grant, float] | None:
+        """Use an authorization code once: (what it grants, when it expires), or None."""
+
+    async def save_tokens(self, pair: TokenPair, now: float) -> None: ...
+
+    async def grant(self, access_hash: str) -> Grant | None:
+        """What an access token stands for (expired ones included: the caller decides)."""
+
+    async def refresh(self, refresh_hash: str, app_id: int, pair: TokenPair, now: float) -> bool:
+        """Store `pair` in place of the pair whose refresh token is `refresh_hash` (of this app),
+        atomically: the old refresh token works exactly once, its access token lives out its
+        lifetime. False if the refresh token is unknown, used or expired."""
+
+    async def refresh_grant(self, refresh_hash: str) -> Grant | None:
+        """What a refresh token stands for, to build the next pair."""
+
+    async def grant_for(self, portal_id: int, app_id: int, user_id: int) -> Grant | None:
+        """What a new token for this user of an installed app would stand for (events)."""
+
+    # -- events -------------------------------------------------------------------------------
+
+    async def bind_handler(
+        self,
+        portal_id: int,
+        app_id: int,
+        event: str,
+        handler: str,
+        *,
+        auth_type: int,
+        offline: bool,
+        user_id: int,
+        now: float,
+    ) -> Handler | None:
+        """Bind a handler; None when the same (event, handler, auth_type) is already bound."""
+
+    async def unbind_handlers(
+        self, portal_id: int, app_id: int, event: str, handler: str, auth_type: int | None
+    ) -> int:
+        """Remove matching handlers (any auth_type when None); returns how many."""
+
+    async def handlers(self, portal_id: int, app_id: int) -> builtins.list[Handler]: ...
+
+    async def bound_events(self, portal_id: int) -> frozenset[str]:
+        """Events some handler of the portal listens to (cached; kept fresh like auth)."""
+
+    async def claim_deliveries(
+        self, now: float, limit: int, lease: float
+    ) -> builtins.list[Delivery]:
+        """Due pending deliveries, leased for `lease` seconds so no other worker takes them;
+        each claim counts as an attempt."""
+
+    async def finish_delivery(
+        self, delivery_id: int, *, delivered: bool, status: str, retry_at: float | None, now: float
+    ) -> None:
+        """Record an attempt: delivered, due again at `retry_at`, or failed for good (None)."""
+
+    async def deliveries(self, portal_id: int | None, limit: int) -> builtins.list[Delivery]:
+        """The delivery log, newest first."""
 
     # -- moving data between stores (`orderlink db copy`) --------------------------------------
 

@@ -29,10 +29,18 @@ class Dialect:
     placeholder: Callable[[int], str]  # 1-based parameter number -> "?" or "$1"
     text_cast: Callable[[str], str]  # column -> its text form
     like: str  # case-insensitive LIKE: "LIKE" (SQLite, ASCII) or "ILIKE" (PostgreSQL)
+    # SQLite's NULL placement (first ascending, last descending) spelled out as ORDER BY suffixes
+    # (ascending, descending) for engines that default to the opposite, so both stores page
+    # alike. Left off the (table, column) pairs in `not_null`: on a NOT NULL column the clause
+    # changes nothing but stops PostgreSQL from reading an index in order.
+    nulls: tuple[str, str] = ("", "")
+    not_null: frozenset[tuple[str, str]] = frozenset()
 
 
 SQLITE = Dialect(lambda n: "?", lambda col: f"CAST({col} AS TEXT)", "LIKE")
-POSTGRES = Dialect(lambda n: f"${n}", lambda col: f"{col}::text", "ILIKE")
+POSTGRES = Dialect(
+    lambda n: f"${n}", lambda col: f"{col}::text", "ILIKE", (" NULLS FIRST", " NULLS LAST")
+)
 
 
 class _Builder:
@@ -77,13 +85,18 @@ def select_sql(query: ListQuery, dialect: Dialect) -> tuple[str, list[Any]]:
     sql = f"SELECT {columns} FROM {ident(query.table)} WHERE {builder.where(query)}"
     if query.order:
         sql += " ORDER BY " + ", ".join(
-            f"{ident(col)} {'DESC' if desc else 'ASC'}" for col, desc in query.order
+            _order_term(query.table, col, desc, dialect) for col, desc in query.order
         )
     if query.limit is not None:
         sql += f" LIMIT {builder.bind(query.limit)}"
     if query.offset:
         sql += f" OFFSET {builder.bind(query.offset)}"
     return sql, builder.args
+
+
+def _order_term(table: str, column: str, desc: bool, dialect: Dialect) -> str:
+    nulls = "" if (table, column) in dialect.not_null else dialect.nulls[desc]
+    return f"{ident(column)} {'DESC' if desc else 'ASC'}{nulls}"
 
 
 def count_sql(query: ListQuery, dialect: Dialect) -> tuple[str, list[Any]]:

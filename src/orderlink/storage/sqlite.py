@@ -21,21 +21,31 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from orderlink.storage import migrations
 from orderlink.storage.base import (
     COPY_TABLES,
     AddBinding,
+    App,
     Binding,
     DeleteBinding,
+    Delivery,
+    Emit,
+    Grant,
     Group,
+    Handler,
+    Install,
     ListQuery,
     ListResult,
     Portal,
     Row,
     StoreUnavailable,
     Table,
+    TokenPair,
     User,
     Webhook,
+    fill_id,
 )
 from orderlink.storage.sql import SQLITE, count_sql, ident, select_sql
 
@@ -68,6 +78,8 @@ class SQLiteStore:
         self._cache_kib = max(cache_mb, 1) * 1024
         self._conn: sqlite3.Connection | None = None
         self._auth_writes = 0
+        self._bound: dict[int, frozenset[str]] = {}
+        self._bound_version: object = None
         self._grouped = False
         self._group_task: asyncio.Task[Any] | None = None
         self._group_lock = asyncio.Lock()
@@ -372,14 +384,23 @@ class SQLiteStore:
     # -- bindings -----------------------------------------------------------------------------
 
     async def add_binding(
-        self, portal_id: int, binding: Binding, *, owner_table: Table | None
+        self,
+        portal_id: int,
+        binding: Binding,
+        *,
+        owner_table: Table | None,
+        events: Sequence[Emit] = (),
     ) -> AddBinding:
         if self._grouped:
             await self._turn()
         with self._write() as conn:
-            if not conn.execute(
-                "SELECT 1 FROM orders WHERE portal_id = ? AND id = ?", (portal_id, binding.order_id)
-            ).fetchone():
+            found = conn.execute(
+                "SELECT b.owner_type_id, b.owner_id FROM orders o LEFT JOIN bindings b "
+                "ON b.portal_id = o.portal_id AND b.order_id = o.id "
+                "WHERE o.portal_id = ? AND o.id = ?",
+                (portal_id, binding.order_id),
+            ).fetchone()
+            if found is None:
                 return AddBinding.NO_ORDER
             if (
                 owner_table is not None
@@ -389,16 +410,14 @@ class SQLiteStore:
                 ).fetchone()
             ):
                 return AddBinding.NO_OWNER
-            current = conn.execute(
-                "SELECT owner_type_id, owner_id FROM bindings WHERE portal_id = ? AND order_id = ?",
-                (portal_id, binding.order_id),
-            ).fetchone()
+            current = None if found[0] is None else tuple(found)
             if current is None:
                 conn.execute(
                     "INSERT INTO bindings (portal_id, order_id, owner_type_id, owner_id) "
                     "VALUES (?, ?, ?, ?)",
                     (portal_id, binding.order_id, binding.owner_type_id, binding.owner_id),
                 )
+                _emit(conn, portal_id, events)
                 return AddBinding.ADDED
             if current == (binding.owner_type_id, binding.owner_id):
                 return AddBinding.DUPLICATE
@@ -407,20 +426,30 @@ class SQLiteStore:
                 "WHERE portal_id = ? AND order_id = ?",
                 (binding.owner_type_id, binding.owner_id, portal_id, binding.order_id),
             )
+            _emit(conn, portal_id, events)
             return AddBinding.REPLACED
 
-    async def delete_binding(self, portal_id: int, binding: Binding) -> DeleteBinding:
+    async def delete_binding(
+        self, portal_id: int, binding: Binding, *, events: Sequence[Emit] = ()
+    ) -> DeleteBinding:
         if self._grouped:
             await self._turn()
-        try:
-            cur = self.conn.execute(
-                "DELETE FROM bindings WHERE portal_id = ? AND order_id = ? "
-                "AND owner_type_id = ? AND owner_id = ?",
-                (portal_id, binding.order_id, binding.owner_type_id, binding.owner_id),
-            )
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(str(exc)) from exc
-        if cur.rowcount:
+        delete = (
+            "DELETE FROM bindings WHERE portal_id = ? AND order_id = ? "
+            "AND owner_type_id = ? AND owner_id = ?"
+        )
+        args = (portal_id, binding.order_id, binding.owner_type_id, binding.owner_id)
+        if events:
+            with self._write() as conn:
+                deleted = conn.execute(delete, args).rowcount > 0
+                if deleted:
+                    _emit(conn, portal_id, events)
+        else:
+            try:  # the hot path: one autocommitted statement
+                deleted = self.conn.execute(delete, args).rowcount > 0
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailable(str(exc)) from exc
+        if deleted:
             return DeleteBinding.DELETED
         if self._one(
             "SELECT 1 FROM orders WHERE portal_id = ? AND id = ?", (portal_id, binding.order_id)
@@ -437,6 +466,7 @@ class SQLiteStore:
         values: Row,
         *,
         templates: Mapping[str, str] | None = None,
+        events: Sequence[Emit] = (),
     ) -> int:
         if self._grouped:
             await self._turn()
@@ -451,6 +481,7 @@ class SQLiteStore:
                     f"UPDATE {_entity(table)} SET {assignments} WHERE id = ?",
                     (*filled.values(), row_id),
                 )
+            _emit(conn, portal_id, events, row_id)
         return row_id
 
     async def insert_with_id(self, portal_id: int, table: Table, values: Row) -> None:
@@ -471,7 +502,15 @@ class SQLiteStore:
             return None
         return dict(zip([d[0] for d in cur.description], row, strict=True))
 
-    async def update(self, portal_id: int, table: Table, row_id: int, values: Row) -> Row | None:
+    async def update(
+        self,
+        portal_id: int,
+        table: Table,
+        row_id: int,
+        values: Row,
+        *,
+        events: Sequence[Emit] = (),
+    ) -> Row | None:
         if self._grouped:
             await self._turn()
         if values:
@@ -483,9 +522,12 @@ class SQLiteStore:
                 )
                 if not cur.rowcount:
                     return None
+                _emit(conn, portal_id, events, row_id)
         return await self.get(portal_id, table, row_id)
 
-    async def delete(self, portal_id: int, table: Table, row_id: int) -> bool:
+    async def delete(
+        self, portal_id: int, table: Table, row_id: int, *, events: Sequence[Emit] = ()
+    ) -> bool:
         if self._grouped:
             await self._turn()
         with self._write() as conn:
@@ -504,6 +546,8 @@ class SQLiteStore:
             cur = conn.execute(
                 f"DELETE FROM {_entity(table)} WHERE portal_id = ? AND id = ?", (portal_id, row_id)
             )
+            if cur.rowcount:
+                _emit(conn, portal_id, events, row_id)
             return cur.rowcount > 0
 
     async def list(self, query: ListQuery) -> ListResult:
@@ -524,6 +568,330 @@ class SQLiteStore:
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(str(exc)) from exc
         return ListResult(rows, total)
+
+    # -- applications and tokens -------------------------------------------------------------
+
+    async def add_app(
+        self,
+        portal_id: int,
+        *,
+        name: str,
+        client_id: str,
+        secret_hash: str,
+        scopes: Sequence[str],
+        redirect_uri: str,
+        handler_url: str,
+        now: float,
+    ) -> App:
+        if self._grouped:
+            await self._turn()
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO apps (portal_id, name, client_id, secret_hash, scopes, redirect_uri, "
+                "handler_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (portal_id, name, client_id, secret_hash, ",".join(scopes), redirect_uri,
+                 handler_url, now),
+            )  # fmt: skip
+            self._bump_auth(conn)
+        return App(int(cur.lastrowid or 0), portal_id, name, client_id, secret_hash,
+                   tuple(scopes), redirect_uri, handler_url)  # fmt: skip
+
+    async def app(self, client_id: str) -> App | None:
+        if self._grouped:
+            await self._turn()
+        row = self._one(f"SELECT {_APP_COLUMNS} FROM apps WHERE client_id = ?", (client_id,))
+        return _app(row) if row else None
+
+    async def apps(self, portal_id: int) -> builtins.list[App]:
+        if self._grouped:
+            await self._turn()
+        cur = self.conn.execute(
+            f"SELECT {_APP_COLUMNS} FROM apps WHERE portal_id = ? ORDER BY id", (portal_id,)
+        )
+        return [_app(row) for row in cur.fetchall()]
+
+    async def install_app(
+        self,
+        portal_id: int,
+        app_id: int,
+        user_id: int,
+        application_token: str,
+        now: float,
+        *,
+        events: Sequence[Emit] = (),
+    ) -> Install:
+        if self._grouped:
+            await self._turn()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO app_installs (portal_id, app_id, installed, application_token, "
+                "installed_by, installed_at) VALUES (?, ?, 1, ?, ?, ?) "
+                "ON CONFLICT (portal_id, app_id) DO UPDATE SET installed = 1, "
+                "installed_by = excluded.installed_by, installed_at = excluded.installed_at",
+                (portal_id, app_id, application_token, user_id, now),
+            )
+            _emit(conn, portal_id, events)
+            self._bump_auth(conn)
+            row = conn.execute(
+                f"SELECT {_INSTALL_COLUMNS} FROM app_installs WHERE portal_id = ? AND app_id = ?",
+                (portal_id, app_id),
+            ).fetchone()
+        return _install(row)
+
+    async def uninstall_app(
+        self, portal_id: int, app_id: int, *, events: Sequence[Emit] = ()
+    ) -> bool:
+        if self._grouped:
+            await self._turn()
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE app_installs SET installed = 0 WHERE portal_id = ? AND app_id = ? "
+                "AND installed = 1",
+                (portal_id, app_id),
+            )
+            if not cur.rowcount:
+                return False
+            _emit(conn, portal_id, events)
+            for table in ("tokens", "oauth_codes", "event_handlers"):
+                conn.execute(
+                    f"DELETE FROM {table} WHERE portal_id = ? AND app_id = ?", (portal_id, app_id)
+                )
+            self._bump_auth(conn)
+            return True
+
+    async def install_of(self, portal_id: int, app_id: int) -> Install | None:
+        if self._grouped:
+            await self._turn()
+        row = self._one(
+            f"SELECT {_INSTALL_COLUMNS} FROM app_installs WHERE portal_id = ? AND app_id = ?",
+            (portal_id, app_id),
+        )
+        return _install(row) if row else None
+
+    async def limit_app(self, portal_id: int, app_id: int, users: Sequence[int]) -> bool:
+        if self._grouped:
+            await self._turn()
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE app_installs SET allowed_users = ? WHERE portal_id = ? AND app_id = ?",
+                (",".join(str(u) for u in users), portal_id, app_id),
+            )
+            self._bump_auth(conn)
+            return cur.rowcount > 0
+
+    async def save_code(
+        self, code_hash: str, portal_id: int, app_id: int, user_id: int, expires_at: float
+    ) -> None:
+        if self._grouped:
+            await self._turn()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO oauth_codes (code_hash, portal_id, app_id, user_id, expires_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (code_hash, portal_id, app_id, user_id, expires_at),
+            )
+
+    async def take_code(self, code_hash: str) -> tuple[Grant, float] | None:
+        if self._grouped:
+            await self._turn()
+        with self._write() as conn:
+            row = conn.execute(
+                "DELETE FROM oauth_codes WHERE code_hash = ? "
+                "RETURNING portal_id, app_id, user_id, expires_at",
+                (code_hash,),
+            ).fetchone()
+        if row is None:
+            return None
+        grant = self._grant(row[0], row[1], row[2])
+        return (grant, float(row[3])) if grant else None
+
+    def _grant(
+        self, portal_id: int, app_id: int, user_id: int, access: float = 0, refresh: float = 0
+    ) -> Grant | None:
+        row = self._one(
+            f"SELECT {_APP_COLUMNS_A}, {_INSTALL_COLUMNS_I}, u.id, u.portal_id, u.name, "
+            "u.store_role, u.is_admin FROM apps a "
+            "JOIN app_installs i ON i.app_id = a.id AND i.portal_id = ? "
+            "JOIN users u ON u.portal_id = i.portal_id AND u.id = ? WHERE a.id = ?",
+            (portal_id, user_id, app_id),
+        )
+        if row is None:
+            return None
+        user = User(row[14], row[15], row[16], row[17], bool(row[18]))
+        return Grant(portal_id, _app(row[:8]), _install(row[8:14]), user, access, refresh)
+
+    async def save_tokens(self, pair: TokenPair, now: float) -> None:
+        if self._grouped:
+            await self._turn()
+        with self._write() as conn:
+            _insert_tokens(conn, pair, now)
+
+    async def grant(self, access_hash: str) -> Grant | None:
+        if self._grouped:
+            await self._turn()
+        row = self._one(
+            "SELECT portal_id, app_id, user_id, access_expires_at, refresh_expires_at "
+            "FROM tokens WHERE access_hash = ?",
+            (access_hash,),
+        )
+        return self._grant(*row) if row else None
+
+    async def refresh_grant(self, refresh_hash: str) -> Grant | None:
+        if self._grouped:
+            await self._turn()
+        row = self._one(
+            "SELECT portal_id, app_id, user_id, access_expires_at, refresh_expires_at "
+            "FROM tokens WHERE refresh_hash = ?",
+            (refresh_hash,),
+        )
+        return self._grant(*row) if row else None
+
+    async def grant_for(self, portal_id: int, app_id: int, user_id: int) -> Grant | None:
+        if self._grouped:
+            await self._turn()
+        return self._grant(portal_id, app_id, user_id)
+
+    async def refresh(self, refresh_hash: str, app_id: int, pair: TokenPair, now: float) -> bool:
+        if self._grouped:
+            await self._turn()
+        with self._write() as conn:
+            # The old refresh token dies; its access token lives out its hour (decisions.md).
+            cur = conn.execute(
+                "UPDATE tokens SET refresh_hash = 'used:' || access_hash, refresh_expires_at = 0 "
+                "WHERE refresh_hash = ? AND app_id = ? AND refresh_expires_at > ?",
+                (refresh_hash, app_id, now),
+            )
+            if not cur.rowcount:
+                return False
+            _insert_tokens(conn, pair, now)
+            return True
+
+    # -- events -------------------------------------------------------------------------------
+
+    async def bind_handler(
+        self,
+        portal_id: int,
+        app_id: int,
+        event: str,
+        handler: str,
+        *,
+        auth_type: int,
+        offline: bool,
+        user_id: int,
+        now: float,
+    ) -> Handler | None:
+        if self._grouped:
+            await self._turn()
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO event_handlers (portal_id, app_id, event, handler, auth_type, "
+                "offline, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (portal_id, app_id, event, handler, auth_type) DO NOTHING",
+                (portal_id, app_id, event, handler, auth_type, int(offline), user_id, now),
+            )
+            if not cur.rowcount:
+                return None
+            self._bump_auth(conn)
+        return Handler(int(cur.lastrowid or 0), portal_id, app_id, event, handler, auth_type,
+                       offline)  # fmt: skip
+
+    async def unbind_handlers(
+        self, portal_id: int, app_id: int, event: str, handler: str, auth_type: int | None
+    ) -> int:
+        if self._grouped:
+            await self._turn()
+        sql = (
+            "DELETE FROM event_handlers WHERE portal_id = ? AND app_id = ? AND event = ? "
+            "AND handler = ?"
+        )
+        args: list[Any] = [portal_id, app_id, event, handler]
+        if auth_type is not None:
+            sql += " AND auth_type = ?"
+            args.append(auth_type)
+        with self._write() as conn:
+            count = int(conn.execute(sql, args).rowcount)
+            if count:
+                self._bump_auth(conn)
+            return count
+
+    async def handlers(self, portal_id: int, app_id: int) -> builtins.list[Handler]:
+        if self._grouped:
+            await self._turn()
+        cur = self.conn.execute(
+            "SELECT id, portal_id, app_id, event, handler, auth_type, offline "
+            "FROM event_handlers WHERE portal_id = ? AND app_id = ? ORDER BY id",
+            (portal_id, app_id),
+        )
+        return [
+            Handler(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]))
+            for row in cur.fetchall()
+        ]
+
+    async def bound_events(self, portal_id: int) -> frozenset[str]:
+        if self._grouped:
+            await self._turn()
+        version = await self.auth_version()
+        if version != self._bound_version:
+            self._bound.clear()
+            self._bound_version = version
+        found = self._bound.get(portal_id)
+        if found is None:
+            cur = self.conn.execute(
+                "SELECT DISTINCT event FROM event_handlers WHERE portal_id = ?", (portal_id,)
+            )
+            found = self._bound[portal_id] = frozenset(row[0] for row in cur.fetchall())
+        return found
+
+    async def claim_deliveries(
+        self, now: float, limit: int, lease: float
+    ) -> builtins.list[Delivery]:
+        if self._grouped:
+            await self._turn()
+        with self._write() as conn:
+            rows = conn.execute(
+                f"UPDATE event_outbox SET claimed_until = ?, attempts = attempts + 1 "
+                f"WHERE id IN (SELECT id FROM event_outbox WHERE status = 'pending' "
+                f"AND next_attempt_at <= ? AND claimed_until <= ? ORDER BY id LIMIT ?) "
+                f"RETURNING {_DELIVERY_COLUMNS}",
+                (now + lease, now, now, limit),
+            ).fetchall()
+        return sorted((_delivery(row) for row in rows), key=lambda d: d.id)
+
+    async def finish_delivery(
+        self, delivery_id: int, *, delivered: bool, status: str, retry_at: float | None, now: float
+    ) -> None:
+        if self._grouped:
+            await self._turn()
+        args: tuple[Any, ...]
+        if delivered:
+            sql, args = (
+                "UPDATE event_outbox SET status = 'delivered', last_status = ?, delivered_at = ? "
+                "WHERE id = ?",
+                (status, now, delivery_id),
+            )
+        elif retry_at is None:
+            sql, args = (
+                "UPDATE event_outbox SET status = 'failed', last_status = ? WHERE id = ?",
+                (status, delivery_id),
+            )
+        else:
+            sql, args = (
+                "UPDATE event_outbox SET last_status = ?, next_attempt_at = ?, claimed_until = 0 "
+                "WHERE id = ?",
+                (status, retry_at, delivery_id),
+            )
+        with self._write() as conn:
+            conn.execute(sql, args)
+
+    async def deliveries(self, portal_id: int | None, limit: int) -> builtins.list[Delivery]:
+        if self._grouped:
+            await self._turn()
+        where, args = ("WHERE portal_id = ?", [portal_id]) if portal_id is not None else ("", [])
+        cur = self.conn.execute(
+            f"SELECT {_DELIVERY_COLUMNS} FROM event_outbox {where} ORDER BY id DESC LIMIT ?",
+            (*args, limit),
+        )
+        return [_delivery(row) for row in cur.fetchall()]
 
     async def ping(self) -> None:
         self._one("SELECT 1")
@@ -598,6 +966,74 @@ class _SavepointGroup:
     async def step(self) -> AsyncIterator[None]:
         with _savepoint(self._conn, "step"):
             yield
+
+
+_APP_COLUMNS = "id, portal_id, name, client_id, secret_hash, scopes, redirect_uri, handler_url"
+_APP_COLUMNS_A = ", ".join("a." + c.strip() for c in _APP_COLUMNS.split(","))
+_INSTALL_COLUMNS = "portal_id, app_id, installed, application_token, installed_by, allowed_users"
+_INSTALL_COLUMNS_I = ", ".join("i." + c.strip() for c in _INSTALL_COLUMNS.split(","))
+_DELIVERY_COLUMNS = (
+    "id, portal_id, app_id, handler_id, handler, event, data, user_id, with_tokens, created_at, "
+    "attempts, status, last_status, delivered_at"
+)
+
+
+def _app(row: Sequence[Any]) -> App:
+    scopes = tuple(s for s in str(row[5]).split(",") if s)
+    return App(int(row[0]), int(row[1]), row[2], row[3], row[4], scopes, row[6], row[7])
+
+
+def _install(row: Sequence[Any]) -> Install:
+    users = tuple(int(u) for u in str(row[5]).split(",") if u)
+    return Install(int(row[0]), int(row[1]), bool(row[2]), row[3], int(row[4]), users)
+
+
+def _delivery(row: Sequence[Any]) -> Delivery:
+    return Delivery(
+        id=int(row[0]), portal_id=int(row[1]), app_id=int(row[2]), handler_id=row[3],
+        handler=row[4], event=row[5], data=orjson.loads(row[6]), user_id=int(row[7]),
+        with_tokens=bool(row[8]), created_at=float(row[9]), attempts=int(row[10]),
+        status=row[11], last_status=row[12], delivered_at=row[13],
+    )  # fmt: skip
+
+
+def _insert_tokens(conn: sqlite3.Connection, pair: TokenPair, now: float) -> None:
+    conn.execute(
+        "INSERT INTO tokens (access_hash, refresh_hash, portal_id, app_id, user_id, "
+        "access_expires_at, refresh_expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (pair.access_hash, pair.refresh_hash, pair.portal_id, pair.app_id, pair.user_id,
+         pair.access_expires_at, pair.refresh_expires_at, now),
+    )  # fmt: skip
+
+
+def _emit(
+    conn: sqlite3.Connection, portal_id: int, events: Sequence[Emit], new_id: int | None = None
+) -> None:
+    """Queue each event for its handlers, inside the caller's transaction."""
+    for emit in events:
+        data = orjson.dumps(fill_id(emit.data, new_id)).decode()
+        if emit.url is not None:
+            conn.execute(
+                "INSERT INTO event_outbox (portal_id, app_id, handler_id, handler, event, data, "
+                "user_id, with_tokens, created_at, next_attempt_at) "
+                "VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
+                (portal_id, emit.app_id, emit.url, emit.event, data, emit.user_id,
+                 int(emit.tokens), emit.at, emit.at),
+            )  # fmt: skip
+            continue
+        sql = (
+            "INSERT INTO event_outbox (portal_id, app_id, handler_id, handler, event, data, "
+            "user_id, with_tokens, created_at, next_attempt_at) "
+            "SELECT portal_id, app_id, id, handler, event, ?, "
+            "CASE WHEN auth_type > 0 THEN auth_type ELSE ? END, ?, ?, ? "
+            "FROM event_handlers WHERE portal_id = ? AND event = ?"
+        )
+        args: list[Any] = [data, emit.user_id, int(emit.tokens), emit.at, emit.at, portal_id,
+                           emit.event]  # fmt: skip
+        if emit.app_id is not None:
+            sql += " AND app_id = ?"
+            args.append(emit.app_id)
+        conn.execute(sql, args)
 
 
 def _analyze(conn: sqlite3.Connection) -> None:

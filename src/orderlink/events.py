@@ -1,0 +1,201 @@
+"""Events: which exist, what each carries, and delivering them to handlers.
+
+The catalog and payloads follow api-reference/crm/deals/events/, api-reference/crm/universal/
+events/, api-reference/sale/events/ and api-reference/common/events/. A change and its events are
+written in one transaction (the outbox, `Store` methods' `events=`); `Deliverer` then POSTs each
+one, form-encoded with PHP bracket keys as `api-reference/events/index.md` shows, at least once:
+failures and timeouts retry with backoff, and a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+from orderlink.clock import Clock
+from orderlink.storage.base import Delivery, Emit, Store, StoreUnavailable
+
+log = logging.getLogger("orderlink.events")
+
+# Event name -> the scope an app needs to bind it (auth.md section 5; events.md lists per scope).
+CATALOG: dict[str, str] = {
+    "ONCRMDEALADD": "crm",
+    "ONCRMDEALUPDATE": "crm",
+    "ONCRMDEALDELETE": "crm",
+    "ONCRMDYNAMICITEMADD": "crm",
+    "ONCRMDYNAMICITEMUPDATE": "crm",
+    "ONCRMDYNAMICITEMDELETE": "crm",
+    "ONSALEORDERSAVED": "sale",
+    "ONORDERENTITYSAVED": "sale",
+    "ONSALEBEFOREORDERDELETE": "sale",
+    "ONORDERDELETED": "sale",
+    "ONAPPINSTALL": "basic",
+    "ONAPPUNINSTALL": "basic",
+}
+
+# Attempts before a delivery is given up, and the first pause between them (doubling).
+MAX_ATTEMPTS = 8
+FIRST_RETRY = 2.0
+LONGEST_RETRY = 600.0
+TIMEOUT = 5.0
+
+
+def deal(action: str, user_id: int, at: float, deal_id: int | str = "{id}") -> Emit:
+    """ONCRMDEALADD / UPDATE / DELETE: `{"FIELDS": {"ID": "6641"}}`."""
+    return Emit(f"ONCRMDEAL{action}", {"FIELDS": {"ID": str(deal_id)}}, user_id, at)
+
+
+def dynamic_item(
+    action: str, entity_type_id: int, user_id: int, at: float, item_id: int | str = "{id}"
+) -> Emit:
+    """ONCRMDYNAMICITEM*: `{"FIELDS": {"ID": "22", "ENTITY_TYPE_ID": "31"}}`."""
+    fields = {"ID": str(item_id), "ENTITY_TYPE_ID": str(entity_type_id)}
+    return Emit(f"ONCRMDYNAMICITEM{action}", {"FIELDS": fields}, user_id, at)
+
+
+def crm_item(
+    entity_type_id: int, action: str, user_id: int, at: float, item_id: int | str = "{id}"
+) -> Emit:
+    """Deals raise the deal events whichever family changed them; others the dynamic ones."""
+    if entity_type_id == 2:
+        return deal(action, user_id, at, item_id)
+    return dynamic_item(action, entity_type_id, user_id, at, item_id)
+
+
+def order_saved(order_id: int | str, user_id: int, at: float, xml_id: str = "") -> tuple[Emit, ...]:
+    """An order was saved: ONSALEORDERSAVED and ONORDERENTITYSAVED (sale/events/*)."""
+    return (
+        Emit("ONSALEORDERSAVED", {"FIELDS": {"ID": str(order_id), "XML_ID": xml_id,
+                                             "ACTION": "save"}}, user_id, at),
+        Emit("ONORDERENTITYSAVED", {"FIELDS": {"ID": str(order_id)}}, user_id, at),
+    )  # fmt: skip
+
+
+def order_deleted(order_id: int, user_id: int, at: float, xml_id: str = "") -> tuple[Emit, ...]:
+    return (
+        Emit("ONSALEBEFOREORDERDELETE", {"FIELDS": {"ID": str(order_id), "XML_ID": xml_id,
+                                                    "ACTION": "delete"}}, user_id, at),
+        Emit("ONORDERDELETED", {"FIELDS": {"ID": str(order_id)}}, user_id, at),
+    )  # fmt: skip
+
+
+async def wanted(store: Store, portal_id: int, emits: tuple[Emit, ...]) -> tuple[Emit, ...]:
+    """Only the events some handler listens to, so writes nobody listens to stay cheap."""
+    if not emits:
+        return emits
+    bound = await store.bound_events(portal_id)
+    return tuple(e for e in emits if e.event in bound or e.url is not None)
+
+
+def form_encode(value: Any, prefix: str = "") -> Iterator[str]:
+    """`{"data": {"FIELDS": {"ID": 1}}}` -> `data[FIELDS][ID]=1`, the way PHP posts arrays."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from form_encode(item, f"{prefix}[{key}]" if prefix else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from form_encode(item, f"{prefix}[{index}]")
+    else:
+        text = "" if value is None else ("1" if value is True else "" if value is False else value)
+        yield f"{quote(prefix, safe='[]')}={quote(str(text), safe='')}"
+
+
+Authorizer = Callable[[Delivery], Any]
+
+
+class Deliverer:
+    """Delivers the outbox in the background: claims due rows (so two workers never send the
+    same attempt), POSTs them, and records each attempt."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        auth_block: Callable[[Delivery], Any],
+        *,
+        poll: float = 0.5,
+        batch: int = 20,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.auth_block = auth_block
+        self.poll = poll
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._client: Any = None
+
+    def start(self) -> None:
+        import httpx
+
+        self._client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="orderlink-events")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.deliver_due()
+            except StoreUnavailable as exc:
+                log.warning("event delivery paused: %s", exc)
+                sent = 0
+            except Exception:
+                log.exception("event delivery failed")
+                sent = 0
+            if sent:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll)
+
+    async def deliver_due(self) -> int:
+        """Send every delivery that is due now; returns how many were attempted."""
+        claimed = await self.store.claim_deliveries(self.clock.now(), self.batch, TIMEOUT * 4)
+        if claimed:
+            await asyncio.gather(*(self._send(d) for d in claimed))
+        return len(claimed)
+
+    async def _send(self, delivery: Delivery) -> None:
+        body = await self.body(delivery)
+        try:
+            response = await self._client.post(
+                delivery.handler,
+                content=body.encode(),
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            )
+            ok, status = 200 <= response.status_code < 300, f"HTTP {response.status_code}"
+        except Exception as exc:  # every transport failure is an attempt that failed
+            ok, status = False, type(exc).__name__
+        now = self.clock.now()
+        retry_at = None
+        if not ok and delivery.attempts < MAX_ATTEMPTS:
+            retry_at = now + min(FIRST_RETRY * 2 ** (delivery.attempts - 1), LONGEST_RETRY)
+        await self.store.finish_delivery(
+            delivery.id, delivered=ok, status=status, retry_at=retry_at, now=now
+        )
+
+    async def body(self, delivery: Delivery) -> str:
+        payload: dict[str, Any] = {
+            "event": delivery.event,
+            "event_handler_id": delivery.handler_id or 0,
+            "data": delivery.data,
+            "ts": int(self.clock.now()),
+            "auth": await self.auth_block(delivery),
+        }
+        return "&".join(form_encode(payload))

@@ -1,0 +1,219 @@
+"""OAuth 2.0 for applications, as a Bitrix24 portal and its authorization server do it.
+
+settings/oauth/index.md: authorization codes live 30 s; access tokens an hour; refresh tokens 180
+days, and each refresh issues a new refresh token and kills the old one. orderlink is portal and
+authorization server at once, so `server_endpoint` and `client_endpoint` both point at it.
+Tokens, codes and secrets are opaque random strings, stored only as SHA-256 digests.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from orderlink.auth import hash_secret
+from orderlink.clock import Clock
+from orderlink.settings import Settings
+from orderlink.storage.base import App, Emit, Grant, Install, Portal, Store, TokenPair
+
+CODE_TTL = 30.0
+_ALNUM = string.ascii_letters + string.digits
+
+
+def new_token() -> str:
+    """70 lower-case hex characters, the form today's portals issue."""
+    return secrets.token_hex(35)
+
+
+def new_client_id() -> str:
+    """`local.<14 hex>.<8 digits>`, the form of a portal's local-application ids."""
+    return f"local.{secrets.token_hex(7)}.{secrets.randbelow(10**8):08d}"
+
+
+def new_client_secret() -> str:
+    return "".join(secrets.choice(_ALNUM) for _ in range(50))
+
+
+def new_application_token() -> str:
+    """32 hex characters: what handlers compare `auth[application_token]` with."""
+    return secrets.token_hex(16)
+
+
+class OAuthError(Exception):
+    """An error of the authorization server: `{"error", "error_description"}` with a status.
+    b24phpsdk reads `invalid_grant` under 400 as "authorize again", `invalid_client` under 401."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.error, "error_description": self.description}
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Where this orderlink answers, as the client reached it (scheme, host, port)."""
+
+    base: str  # "https://orders.example.com"
+
+    @property
+    def rest(self) -> str:
+        return self.base.rstrip("/") + "/rest/"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base).netloc
+
+
+class OAuth:
+    def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+
+    async def portal(self) -> Portal:
+        portal = await self.store.default_portal()
+        if portal is None:
+            raise OAuthError("invalid_request", "The portal is not set up")
+        return portal
+
+    async def issue(self, grant: Grant, endpoints: Endpoints) -> dict[str, Any]:
+        """A new token pair for what `grant` allows; the reply /oauth/token/ gives."""
+        access, refresh = new_token(), new_token()
+        pair = self._pair(grant, access, refresh)
+        await self.store.save_tokens(pair, self.clock.now())
+        return await self.reply(grant, access, refresh, pair, endpoints)
+
+    def _pair(self, grant: Grant, access: str, refresh: str) -> TokenPair:
+        now = self.clock.now()
+        return TokenPair(
+            access_hash=hash_secret(access),
+            refresh_hash=hash_secret(refresh),
+            portal_id=grant.portal_id,
+            app_id=grant.app.id,
+            user_id=grant.user.id,
+            access_expires_at=now + self.settings.access_token_ttl,
+            refresh_expires_at=now + self.settings.refresh_token_ttl,
+        )
+
+    async def reply(
+        self, grant: Grant, access: str, refresh: str, pair: TokenPair, endpoints: Endpoints
+    ) -> dict[str, Any]:
+        # settings/oauth/index.md, the refresh example: every key, in this order.
+        portal = await self.portal()
+        return {
+            "access_token": access,
+            "expires": int(pair.access_expires_at),
+            "expires_in": int(self.settings.access_token_ttl),
+            "scope": ",".join(grant.app.scopes),
+            "domain": endpoints.host,
+            "server_endpoint": endpoints.rest,
+            "status": "L",
+            "client_endpoint": endpoints.rest,
+            "member_id": portal.member_id,
+            "user_id": grant.user.id,
+            "refresh_token": refresh,
+        }
+
+    async def client(self, params: dict[str, Any]) -> App:
+        client_id, secret = params.get("client_id"), params.get("client_secret")
+        if not isinstance(client_id, str) or not client_id:
+            raise OAuthError("invalid_request", "client_id is required")
+        app = await self.store.app(client_id)
+        if app is None or not isinstance(secret, str):
+            raise OAuthError("invalid_client", "Invalid client credentials", 401)
+        if not secrets.compare_digest(app.secret_hash, hash_secret(secret)):
+            raise OAuthError("invalid_client", "Invalid client credentials", 401)
+        return app
+
+    async def token(self, params: dict[str, Any], endpoints: Endpoints) -> dict[str, Any]:
+        """/oauth/token/: `authorization_code` and `refresh_token` grants."""
+        grant_type = params.get("grant_type")
+        if grant_type not in ("authorization_code", "refresh_token"):
+            raise OAuthError("unsupported_grant_type", "Unsupported grant type")
+        app = await self.client(params)
+        if grant_type == "authorization_code":
+            return await self._from_code(app, params.get("code"), endpoints)
+        return await self._from_refresh(app, params.get("refresh_token"), endpoints)
+
+    async def _from_code(self, app: App, code: Any, endpoints: Endpoints) -> dict[str, Any]:
+        if not isinstance(code, str) or not code:
+            raise OAuthError("invalid_request", "code is required")
+        taken = await self.store.take_code(hash_secret(code))
+        if taken is None:
+            raise OAuthError("invalid_grant", "Invalid authorization code")
+        grant, expires_at = taken
+        if grant.app.id != app.id or expires_at <= self.clock.now():
+            raise OAuthError("invalid_grant", "Invalid authorization code")
+        self._installed(grant.install)
+        return await self.issue(grant, endpoints)
+
+    async def _from_refresh(self, app: App, token: Any, endpoints: Endpoints) -> dict[str, Any]:
+        if not isinstance(token, str) or not token:
+            raise OAuthError("invalid_request", "refresh_token is required")
+        old_hash = hash_secret(token)
+        grant = await self.store.refresh_grant(old_hash)
+        if grant is None or grant.app.id != app.id:
+            raise OAuthError("invalid_grant", "Invalid refresh token")
+        self._installed(grant.install)
+        access, refresh = new_token(), new_token()
+        pair = self._pair(grant, access, refresh)
+        if not await self.store.refresh(old_hash, app.id, pair, self.clock.now()):
+            raise OAuthError("invalid_grant", "Invalid refresh token")
+        return await self.reply(grant, access, refresh, pair, endpoints)
+
+    @staticmethod
+    def _installed(install: Install) -> None:
+        if not install.installed:
+            raise OAuthError("invalid_client", "The application is not installed", 401)
+
+    async def install(self, app: App, user_id: int) -> Install:
+        """Install (or re-install) an app for a user; its install handler gets ONAPPINSTALL
+        with the user's tokens (api-reference/common/events/on-app-install.md)."""
+        portal = await self.portal()
+        now = self.clock.now()
+        earlier = await self.store.install_of(portal.id, app.id)
+        token = earlier.application_token if earlier else new_application_token()
+        emits: tuple[Emit, ...] = ()
+        if app.handler_url:
+            data = {"VERSION": "1", "ACTIVE": "Y", "INSTALLED": "Y", "LANGUAGE_ID": "en"}
+            emits = (Emit("ONAPPINSTALL", data, user_id, now, app.id, app.handler_url),)
+        return await self.store.install_app(portal.id, app.id, user_id, token, now, events=emits)
+
+    async def uninstall(self, app: App, user_id: int) -> bool:
+        """Uninstall: ONAPPUNINSTALL to the app's handlers (no tokens, on-app-uninstall.md),
+        then its tokens, codes and handlers are gone."""
+        portal = await self.portal()
+        data = {"LANGUAGE_ID": "en", "CLEAN": "0"}
+        emit = Emit("ONAPPUNINSTALL", data, user_id, self.clock.now(), app.id, tokens=False)
+        return await self.store.uninstall_app(portal.id, app.id, events=(emit,))
+
+    async def authorize(self, app: App, user_id: int, state: str, endpoints: Endpoints) -> str:
+        """The redirect that ends a consent: `redirect_uri?code=...&state=...&domain=...`
+        (settings/oauth/index.md, step 2)."""
+        portal = await self.portal()
+        install = await self.store.install_of(portal.id, app.id)
+        if install is None or not install.installed:
+            raise OAuthError("invalid_client", "The application is not installed on the portal")
+        code = new_token()
+        await self.store.save_code(
+            hash_secret(code), portal.id, app.id, user_id, self.clock.now() + CODE_TTL
+        )
+        query = urlencode(
+            {
+                "code": code,
+                "state": state,
+                "domain": endpoints.host,
+                "member_id": portal.member_id,
+                "scope": ",".join(app.scopes),
+                "server_domain": endpoints.host,
+            }
+        )
+        separator = "&" if "?" in app.redirect_uri else "?"
+        return f"{app.redirect_uri}{separator}{query}"
