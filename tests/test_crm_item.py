@@ -342,7 +342,6 @@ class TestList:
         assert body["result"] == {"items": [{"id": deal, "createdTime": NOW, "title": "T"}]}
         assert body["total"] == 1
 
-    @pytest.mark.xfail(reason="the listing engine has no nested `logic: OR` groups yet")
     async def test_docs_example_with_or_groups(self, portal: Portal) -> None:
         inside = await portal.add_deal(date_create=1730325600)  # 2024-10-31 00:00 +02:00
         await portal.add_deal(date_create=1719315806)
@@ -355,6 +354,24 @@ class TestList:
         }}}  # fmt: skip
         result = await portal.ok("crm.item.list", params)
         assert [i["id"] for i in result["items"]] == [inside]
+
+    async def test_groups_nest_and_combine_with_plain_conditions(self, portal: Portal) -> None:
+        a = await portal.add_deal(title="alpha", opportunity=10)
+        b = await portal.add_deal(title="beta", opportunity=20)
+        await portal.add_deal(title="gamma", opportunity=30)
+        params = {"entityTypeId": 2, "select": ["id"], "order": {"id": "ASC"}, "filter": {
+            "<opportunity": 30,
+            "0": {"logic": "or", "0": {"title": "alpha"}, "1": {"logic": "and", "0": {"title": "beta"},
+                                                               "1": {">opportunity": 15}}},
+        }}  # fmt: skip
+        result = await portal.ok("crm.item.list", params)
+        assert [i["id"] for i in result["items"]] == [a, b]
+
+    @pytest.mark.parametrize("logic", ["XOR", ""])
+    async def test_unknown_logic_is_refused(self, portal: Portal, logic: str) -> None:
+        body = await error_of(portal, "crm.item.list", {
+            "entityTypeId": 2, "filter": {"0": {"logic": logic, "title": "x"}}})  # fmt: skip
+        assert body["error"] == "INVALID_ARG_VALUE"
 
     async def test_custom_fields_by_name_and_with_star(self, portal: Portal) -> None:
         await new_invoice(portal, ufCrm_9=[1, 2], title="A")

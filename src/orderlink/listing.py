@@ -20,12 +20,20 @@ from typing import Any, Literal
 from orderlink import coerce
 from orderlink.errors import B24Error
 from orderlink.schema import Field, Schema
-from orderlink.storage.base import Condition, ListQuery, ListResult, Op, Table
+from orderlink.storage.base import (
+    Condition,
+    ConditionGroup,
+    ListQuery,
+    ListResult,
+    Op,
+    Table,
+)
 
 PAGE_SIZE = 50
 # Cap on IN-list length and filter size: far above any real client, far below a DoS.
 MAX_IN_VALUES = 1000
 MAX_CONDITIONS = 100
+MAX_GROUP_DEPTH = 5
 
 StartMinusOne = Literal["page", "all"]
 
@@ -75,10 +83,12 @@ def parse(
     start_minus_one: StartMinusOne = "page",
     base_conditions: tuple[Condition, ...] = (),
     refuse_unknown_order: bool = False,
+    filter_groups: bool = False,
 ) -> Listing:
     """Turn `select`/`filter`/`order`/`start` into a query; raise `error(text)` on bad input."""
     select = _select(params.get("select"), schema)
-    conditions = (*base_conditions, *_filter(params.get("filter"), schema, error, zone))
+    found = _filter(params.get("filter"), schema, error, zone, filter_groups)
+    conditions = (*base_conditions, *found)
     order = _order(
         params.get("order"), schema, error, default_order, tie_breaker, refuse_unknown_order
     )
@@ -151,21 +161,53 @@ def split_key(key: str, schema: Schema) -> tuple[str, str]:
     return "", key
 
 
-def _filter(raw: Any, schema: Schema, error: ErrorFactory, zone: tzinfo) -> list[Condition]:
+def _filter(
+    raw: Any,
+    schema: Schema,
+    error: ErrorFactory,
+    zone: tzinfo,
+    groups: bool = False,
+    depth: int = 0,
+) -> list[Condition | ConditionGroup]:
+    """The conditions of a filter. With `groups` (crm-item-list.md), a numeric key holds a nested
+    filter whose `logic` is AND (default) or OR: `{"0": {"logic": "OR", "0": {...}, ...}}`."""
     if raw is None or raw == "" or raw == []:
         return []
+    if groups and isinstance(raw, list):  # `{"0": ..., "1": ...}` arrives as a list
+        raw = {str(index): item for index, item in enumerate(raw)}
     if not isinstance(raw, dict):
         raise error("Parameter 'filter' must be array.")
     if len(raw) > MAX_CONDITIONS:
         raise error(f"Invalid filter: more than {MAX_CONDITIONS} conditions")
-    conditions: list[Condition] = []
+    conditions: list[Condition | ConditionGroup] = []
     for key, value in raw.items():
-        prefix, name = split_key(str(key), schema)
+        text = str(key)
+        if groups and text.lower() == "logic":
+            continue
+        if groups and text.isdigit() and isinstance(value, dict | list):
+            conditions.append(_group(value, schema, error, zone, depth + 1))
+            continue
+        prefix, name = split_key(text, schema)
         found = schema.get(name)
         if found is None or not found.filterable:
             raise error(f"Invalid filter: field '{_clip(name)}' is not allowed in filter")
         conditions.append(_condition(prefix, found, value, error, zone))
     return conditions
+
+
+def _group(
+    raw: Any, schema: Schema, error: ErrorFactory, zone: tzinfo, depth: int
+) -> ConditionGroup:
+    if depth > MAX_GROUP_DEPTH:
+        raise error(f"Invalid filter: groups nested deeper than {MAX_GROUP_DEPTH} levels")
+    logic = "and"
+    if isinstance(raw, dict):
+        found = next((v for k, v in raw.items() if str(k).lower() == "logic"), "AND")
+        logic = str(found).strip().lower()
+        if logic not in ("and", "or"):
+            raise error(f"Invalid filter: logic must be AND or OR, got '{_clip(str(found))}'")
+    items = _filter(raw, schema, error, zone, True, depth)
+    return ConditionGroup("or" if logic == "or" else "and", tuple(items))
 
 
 def _condition(

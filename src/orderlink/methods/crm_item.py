@@ -483,6 +483,7 @@ async def list_(call: Call) -> Any:
         default_order=(("id", False),),
         tie_breaker="id",
         refuse_unknown_order=True,
+        filter_groups=True,
         start_minus_one=call.ctx.settings.start_minus_one,
     )
     found = await call.store.list(parsed.query)

@@ -214,11 +214,19 @@ class Condition:
 
 
 @dataclass(frozen=True, slots=True)
+class ConditionGroup:
+    """Conditions joined by AND or OR (crm.item.list's nested filters with `"logic": "OR"`)."""
+
+    logic: Literal["and", "or"]
+    items: Sequence[Condition | ConditionGroup]
+
+
+@dataclass(frozen=True, slots=True)
 class ListQuery:
     table: Table
     portal_id: int
     columns: Sequence[str]
-    conditions: Sequence[Condition] = ()
+    conditions: Sequence[Condition | ConditionGroup] = ()
     order: Sequence[tuple[str, bool]] = ()  # (column, descending)
     offset: int = 0
     limit: int | None = 50

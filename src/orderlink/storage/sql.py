@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from orderlink.storage.base import Condition, ListQuery
+from orderlink.storage.base import Condition, ConditionGroup, ListQuery
 
 _IDENT = re.compile(r"[a-z_][a-z0-9_]*\Z")
 
@@ -52,7 +52,12 @@ class _Builder:
         self.args.append(value)
         return self.dialect.placeholder(len(self.args))
 
-    def condition(self, cond: Condition) -> str:
+    def condition(self, cond: Condition | ConditionGroup) -> str:
+        if isinstance(cond, ConditionGroup):
+            if not cond.items:
+                return "1=1"
+            joined = f" {cond.logic.upper()} ".join(self.condition(c) for c in cond.items)
+            return f"({joined})"
         col = ident(cond.column)
         target = self.dialect.text_cast(col) if cond.as_text else col
         op = cond.op
