@@ -1,24 +1,27 @@
 """orderlink's benchmarks, in one command, with a baseline measured in the same run.
 
-    python bench/run.py            # full: 5 rounds of 10 s, 100k and 1M bindings
-    python bench/run.py --quick    # under a minute: 2 rounds of 3 s, 100k bindings
+    python bench/run.py            # full: 5 rounds of 10 s; 100k and 1M bindings; scale-out
+    python bench/run.py --quick    # under a minute: 2 rounds of 3 s, 100k bindings, c32 only
 
 The server under test is pinned to CPU 0 and wrk (the load generator, from Debian: `apt-get
 install wrk`) to CPU 1. Every scenario is warmed up, then run several rounds at 1 and 32
-connections; the median round is reported. Every orderlink figure is also given as a ratio to the
-baseline (bench/baseline.py: a minimal hand-written ASGI + stdlib sqlite3 deleteByFilter) measured
-in the same run, so results compare across noisy machines. Results also go to
-bench/results/<time>.json.
+connections; the median round is reported. Every orderlink figure is also given as a ratio to
+the baseline (bench/baseline.py: a minimal hand-written ASGI + stdlib sqlite3 deleteByFilter)
+measured in the same run, so results compare across noisy machines. The scale-out section runs
+1 and 2 workers on PostgreSQL + Redis against 1 worker on SQLite (unpinned: the workers, the
+database and wrk share the machine). Results also go to bench/results/<time>.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import socket
 import sqlite3
@@ -27,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,6 +41,8 @@ SCENARIOS = HERE / "scenarios"
 CODE = "benchbenchbench1"  # the webhook bench/populate.py stores
 HOOK = f"/rest/1/{CODE}/"
 SERVER_CPU, LOAD_CPU = "0", "1"
+POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 @dataclass
@@ -56,20 +61,57 @@ class Result:
         return self.rps * self.unit_per_request
 
 
+@dataclass
+class Run:
+    rounds: int
+    seconds: float
+    results: list[Result] = field(default_factory=list)
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def measure(
+        self,
+        name: str,
+        url: str,
+        script: str,
+        *,
+        connections: int,
+        env: dict[str, str],
+        restore: Callable[[], None] | None = None,
+        unit: int = 1,
+        pinned: bool = True,
+    ) -> Result:
+        wrk(url, script, connections, min(2.0, self.seconds), env, pinned)  # warm-up
+        runs = []
+        for _ in range(self.rounds):
+            if restore is not None:
+                restore()
+            runs.append(wrk(url, script, connections, self.seconds, env, pinned))
+        runs.sort(key=lambda r: r[0])
+        median = runs[len(runs) // 2]
+        result = Result(name, connections, *median, [r[0] for r in runs], unit)
+        self.results.append(result)
+        print(
+            f"  {name:<40} c{connections:<3} {result.per_second:>9.0f}/s  "
+            f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  errors {result.errors}",
+            flush=True,
+        )
+        return result
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def pinned(cpu: str, command: list[str]) -> list[str]:
-    return ["taskset", "-c", cpu, *command] if shutil.which("taskset") else command
+def on_cpu(cpu: str, command: list[str], pinned: bool = True) -> list[str]:
+    return ["taskset", "-c", cpu, *command] if pinned and shutil.which("taskset") else command
 
 
 @contextlib.contextmanager
-def server(command: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+def server(command: list[str], port: int, pinned: bool = True) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
-        pinned(SERVER_CPU, command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        on_cpu(SERVER_CPU, command, pinned), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         wait_answering(f"http://127.0.0.1:{port}{HOOK}crm.orderentity.getFields", process)
@@ -77,12 +119,12 @@ def server(command: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
     finally:
         process.terminate()
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
 
 
-def wait_answering(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> float:
+def wait_answering(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> float:
     began = time.monotonic()
     while time.monotonic() - began < timeout:
         if process.poll() is not None:
@@ -94,34 +136,44 @@ def wait_answering(url: str, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError(f"no answer from {url}")
 
 
-def orderlink_command(database: Path, port: int, *flags: str) -> list[str]:
+def orderlink(database: str, port: int, *flags: str) -> list[str]:
     return [
-        sys.executable, "-m", "orderlink", "serve", "--database", f"sqlite:///{database}",
+        sys.executable, "-m", "orderlink", "serve", "--database", database,
         "--port", str(port), "--log-level", "warning", *flags,
     ]  # fmt: skip
 
 
-def baseline_command(database: Path, port: int) -> list[str]:
-    return [sys.executable, str(HERE / "baseline.py"), "--database", f"sqlite:///{database}",
-            "--port", str(port)]  # fmt: skip
+def baseline(database: Path, port: int) -> list[str]:
+    return [
+        sys.executable, str(HERE / "baseline.py"), "--database", f"sqlite:///{database}",
+        "--port", str(port),
+    ]  # fmt: skip
 
 
 def wrk(
-    url: str, script: str, connections: int, seconds: float, env: dict[str, str]
+    url: str, script: str, connections: int, seconds: float, env: dict[str, str], pinned: bool
 ) -> tuple[float, float, float, int]:
-    command = pinned(
+    command = on_cpu(
         LOAD_CPU,
-        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s",
-         str(SCENARIOS / script), url],
+        [
+            "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
+            "-s", str(SCENARIOS / script), url,
+        ],
+        pinned,
     )  # fmt: skip
     out = subprocess.run(
         command, capture_output=True, text=True, env={**os.environ, **env}, check=True
     ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _latency(out, "50%")
-    p99 = _latency(out, "99%")
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if found is None:
+        raise RuntimeError("wrk printed no rate:\n" + out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, p50, p99, int(errors.group(1)) if errors else 0
+    return (
+        float(found.group(1)),
+        _latency(out, "50%"),
+        _latency(out, "99%"),
+        (int(errors.group(1)) if errors else 0),
+    )
 
 
 def _latency(out: str, label: str) -> float:
@@ -132,44 +184,40 @@ def _latency(out: str, label: str) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-def restore_bindings(database: Path) -> None:
-    """Put back every binding a run left deleted (each order i is bound to deal i)."""
-    conn = sqlite3.connect(database, timeout=30)
-    with conn:
-        conn.execute(
-            "INSERT OR IGNORE INTO bindings (portal_id, order_id, owner_type_id, owner_id) "
-            "SELECT portal_id, id, 2, id FROM orders"
-        )
-    conn.close()
+def restore_sqlite(database: Path) -> Callable[[], None]:
+    """Put back every binding a run left deleted (order i is bound to deal i)."""
+
+    def restore() -> None:
+        conn = sqlite3.connect(database, timeout=30)
+        with conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO bindings (portal_id, order_id, owner_type_id, owner_id) "
+                "SELECT portal_id, id, 2, id FROM orders"
+            )
+        conn.close()
+
+    return restore
 
 
-def measure(
-    name: str,
-    url: str,
-    script: str,
-    *,
-    connections: int,
-    rounds: int,
-    seconds: float,
-    env: dict[str, str],
-    database: Path | None = None,
-    unit: int = 1,
-) -> Result:
-    wrk(url, script, connections, min(2.0, seconds), env)  # warm-up
-    runs = []
-    for _ in range(rounds):
-        if database is not None:
-            restore_bindings(database)
-        runs.append(wrk(url, script, connections, seconds, env))
-    runs.sort(key=lambda r: r[0])
-    median = runs[len(runs) // 2]
-    result = Result(name, connections, *median, rounds=[r[0] for r in runs], unit_per_request=unit)
-    print(
-        f"  {name:<34} c{connections:<3} {result.per_second:>9.0f}/s  p50 {result.p50_ms:6.2f} ms"
-        f"  p99 {result.p99_ms:6.2f} ms  errors {result.errors}",
-        flush=True,
-    )
-    return result
+def restore_postgres(url: str) -> Callable[[], None]:
+    base, _, schema = url.partition("?schema=")
+
+    def restore() -> None:
+        import asyncpg
+
+        async def go() -> None:
+            conn = await asyncpg.connect(base)
+            try:
+                await conn.execute(
+                    f"INSERT INTO {schema}.bindings (portal_id, order_id, owner_type_id, owner_id) "
+                    f"SELECT portal_id, id, 2, id FROM {schema}.orders ON CONFLICT DO NOTHING"
+                )
+            finally:
+                await conn.close()
+
+        asyncio.run(go())
+
+    return restore
 
 
 def rss_mb(pid: int) -> float:
@@ -186,9 +234,10 @@ def cold_start(database: Path, tries: int = 3) -> float:
         port = free_port()
         began = time.monotonic()
         process = subprocess.Popen(
-            orderlink_command(database, port, "--no-rate-limit"),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            orderlink(f"sqlite:///{database}", port, "--no-rate-limit"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             wait_answering(f"http://127.0.0.1:{port}{HOOK}crm.orderentity.getFields", process)
             times.append(time.monotonic() - began)
@@ -206,148 +255,162 @@ def populate(database: Path, bindings: int) -> None:
     )  # fmt: skip
 
 
+def core(run: Run, work: Path, small: Path, connections: tuple[int, ...]) -> None:
+    """One pinned core, SQLite, 100k bindings: the baseline and every orderlink scenario."""
+    env = {"ORDERS": "100000"}
+    for c in connections:
+        base_db = work / f"baseline-{c}.db"
+        shutil.copy(small, base_db)
+        port = free_port()
+        with server(baseline(base_db, port), port):
+            run.measure(
+                "baseline deleteByFilter", f"http://127.0.0.1:{port}{HOOK}",
+                "deletebyfilter.lua", connections=c, env={**env, "MODE": "single"},
+                restore=restore_sqlite(base_db),
+            )  # fmt: skip
+        variants = {
+            "deleteByFilter": ("--no-rate-limit",),
+            "deleteByFilter, limiter on": ("--bucket-size", "1000000000", "--drain-rate", "1e6"),
+        }
+        for label, flags in variants.items():
+            db = work / f"ol-{c}.db"
+            shutil.copy(small, db)
+            port = free_port()
+            with server(orderlink(f"sqlite:///{db}", port, *flags), port):
+                run.measure(
+                    label, f"http://127.0.0.1:{port}{HOOK}", "deletebyfilter.lua",
+                    connections=c, env={**env, "MODE": "pair"}, restore=restore_sqlite(db),
+                )  # fmt: skip
+        db = work / f"ol-other-{c}.db"
+        shutil.copy(small, db)
+        port = free_port()
+        with server(orderlink(f"sqlite:///{db}", port, "--no-rate-limit"), port):
+            url = f"http://127.0.0.1:{port}{HOOK}"
+            for label, script, scenario_env, unit in (
+                ("add", "add.lua", {}, 1),
+                ("batch of 50 adds (bindings/s)", "batch_add.lua", {}, 50),
+                ("getFields", "getfields.lua", {}, 1),
+                ("list docs filter, 100k", "list.lua", {"MODE": "docs"}, 1),
+                ("list cursor page, 100k", "list.lua", {"MODE": "cursor"}, 1),
+            ):
+                run.measure(
+                    label, url, script, connections=c, env={**env, **scenario_env}, unit=unit
+                )
+
+
+def million(run: Run, work: Path, connections: tuple[int, ...]) -> None:
+    big = work / "1m.db"
+    populate(big, 1_000_000)
+    port = free_port()
+    with server(orderlink(f"sqlite:///{big}", port, "--no-rate-limit"), port) as process:
+        url = f"http://127.0.0.1:{port}{HOOK}"
+        for c in connections:
+            for label, mode in (
+                ("list docs filter, 1M", "docs"),
+                ("list cursor page, 1M", "cursor"),
+            ):
+                run.measure(
+                    label, url, "list.lua", connections=c, env={"ORDERS": "1000000", "MODE": mode}
+                )
+        run.extra["rss_mb_1m"] = rss_mb(process.pid)
+    print(f"  RSS with 1M bindings after the list runs: {run.extra['rss_mb_1m']:.0f} MB")
+
+
+def scale_out(run: Run, work: Path, small: Path) -> None:
+    """deleteByFilter and list with 1 and 2 workers on PostgreSQL + Redis, 1 worker on SQLite."""
+    schema = f"bench_{secrets.token_hex(4)}"
+    url = f"{POSTGRES}?schema={schema}"
+    subprocess.run(
+        [sys.executable, "-m", "orderlink", "db", "copy", "--from", f"sqlite:///{small}",
+         "--to", url],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    env = {"ORDERS": "100000"}
+    setups: list[tuple[str, str, tuple[str, ...], Callable[[], None]]] = []
+    sqlite_db = work / "scale-sqlite.db"
+    shutil.copy(small, sqlite_db)
+    setups.append(("SQLite, 1 worker", f"sqlite:///{sqlite_db}", (), restore_sqlite(sqlite_db)))
+    for workers in (1, 2):
+        flags = ("--redis", REDIS, "--workers", str(workers))
+        setups.append((f"PostgreSQL + Redis, {workers} worker(s)", url, flags,
+                       restore_postgres(url)))  # fmt: skip
+    limits = ("--bucket-size", "1000000000", "--drain-rate", "1e6")
+    try:
+        for label, database, flags, restore in setups:
+            port = free_port()
+            with server(orderlink(database, port, *limits, *flags), port, pinned=False):
+                hook = f"http://127.0.0.1:{port}{HOOK}"
+                run.measure(
+                    f"scale: deleteByFilter, {label}", hook, "deletebyfilter.lua",
+                    connections=32, env={**env, "MODE": "pair"}, restore=restore, pinned=False,
+                )  # fmt: skip
+                run.measure(
+                    f"scale: list docs filter, {label}", hook, "list.lua",
+                    connections=32, env={**env, "MODE": "docs"}, pinned=False,
+                )  # fmt: skip
+    finally:
+        drop = f"DROP SCHEMA IF EXISTS {schema} CASCADE"
+        subprocess.run(["psql", POSTGRES, "-q", "-c", drop], check=False, capture_output=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument(
-        "--quick", action="store_true", help="under a minute: 2 rounds of 3 s, 100k"
-    )
+    parser.add_argument("--quick", action="store_true", help="under a minute")
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--seconds", type=float)
+    parser.add_argument("--no-scale", action="store_true", help="skip PostgreSQL + Redis")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
-    rounds = args.rounds or (2 if args.quick else 5)
-    seconds = args.seconds or (3.0 if args.quick else 10.0)
+    run = Run(
+        args.rounds or (2 if args.quick else 5), args.seconds or (3.0 if args.quick else 10.0)
+    )
     connections = (32,) if args.quick else (1, 32)
-    results: list[Result] = []
-    extra: dict[str, float] = {}
-    print(f"orderlink benchmarks: {rounds} rounds x {seconds:g} s, server on CPU {SERVER_CPU}, "
-          f"wrk on CPU {LOAD_CPU}", flush=True)  # fmt: skip
+    print(
+        f"orderlink benchmarks: {run.rounds} rounds x {run.seconds:g} s, "
+        f"server on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="orderlink-bench-") as tmp:
         work = Path(tmp)
         small = work / "100k.db"
         populate(small, 100_000)
-        env = {"ORDERS": "100000"}
-        for c in connections:
-            base_db = work / f"baseline-{c}.db"
-            shutil.copy(small, base_db)
-            port = free_port()
-            with server(baseline_command(base_db, port), port):
-                results.append(
-                    measure(
-                        "baseline deleteByFilter",
-                        f"http://127.0.0.1:{port}{HOOK}",
-                        "deletebyfilter.lua",
-                        connections=c,
-                        rounds=rounds,
-                        seconds=seconds,
-                        env={**env, "MODE": "single"},
-                    )
-                )
-            variants = {
-                "deleteByFilter": ("--no-rate-limit",),
-                "deleteByFilter, limiter on": (
-                    "--bucket-size",
-                    "1000000000",
-                    "--drain-rate",
-                    "1000000",
-                ),
-            }
-            for label, flags in variants.items():
-                db = work / f"ol-{c}.db"
-                shutil.copy(small, db)
-                port = free_port()
-                with server(orderlink_command(db, port, *flags), port):
-                    results.append(
-                        measure(
-                            label,
-                            f"http://127.0.0.1:{port}{HOOK}",
-                            "deletebyfilter.lua",
-                            connections=c,
-                            rounds=rounds,
-                            seconds=seconds,
-                            env={**env, "MODE": "pair"},
-                            database=db,
-                        )
-                    )
-            db = work / f"ol-other-{c}.db"
-            shutil.copy(small, db)
-            port = free_port()
-            with server(orderlink_command(db, port, "--no-rate-limit"), port):
-                url = f"http://127.0.0.1:{port}{HOOK}"
-                for label, script, scenario_env, unit in (
-                    ("add", "add.lua", {}, 1),
-                    ("batch of 50 adds (bindings/s)", "batch_add.lua", {}, 50),
-                    ("getFields", "getfields.lua", {}, 1),
-                    ("list docs filter, 100k", "list.lua", {"MODE": "docs"}, 1),
-                    ("list cursor page, 100k", "list.lua", {"MODE": "cursor"}, 1),
-                ):
-                    results.append(
-                        measure(
-                            label,
-                            url,
-                            script,
-                            connections=c,
-                            rounds=rounds,
-                            seconds=seconds,
-                            env={**env, **scenario_env},
-                            unit=unit,
-                        )
-                    )
-        extra["cold_start_s"] = cold_start(small)
-        print(f"  cold start (process start -> first answer): {extra['cold_start_s']:.3f} s")
+        core(run, work, small, connections)
+        run.extra["cold_start_s"] = cold_start(small)
+        print(f"  cold start (process start -> first answer): {run.extra['cold_start_s']:.3f} s")
         if not args.quick:
-            big = work / "1m.db"
-            populate(big, 1_000_000)
-            port = free_port()
-            with server(orderlink_command(big, port, "--no-rate-limit"), port) as process:
-                url = f"http://127.0.0.1:{port}{HOOK}"
-                for c in connections:
-                    for label, mode in (
-                        ("list docs filter, 1M", "docs"),
-                        ("list cursor page, 1M", "cursor"),
-                    ):
-                        results.append(
-                            measure(
-                                label,
-                                url,
-                                "list.lua",
-                                connections=c,
-                                rounds=rounds,
-                                seconds=seconds,
-                                env={"ORDERS": "1000000", "MODE": mode},
-                            )
-                        )
-                extra["rss_mb_1m"] = rss_mb(process.pid)
-                print(f"  RSS with 1M bindings after the list runs: {extra['rss_mb_1m']:.0f} MB")
-    report(results, extra, rounds, seconds)
+            million(run, work, connections)
+            if not args.no_scale:
+                scale_out(run, work, small)
+    report(run)
 
 
-def report(results: list[Result], extra: dict[str, float], rounds: int, seconds: float) -> None:
+def report(run: Run) -> None:
     print("\nRatios to the baseline's deleteByFilter req/s at the same connection count:")
-    baselines = {r.connections: r.rps for r in results if r.name.startswith("baseline")}
-    for r in results:
-        if r.name.startswith("baseline"):
+    baselines = {r.connections: r.rps for r in run.results if r.name.startswith("baseline")}
+    for r in run.results:
+        if r.name.startswith(("baseline", "scale:")):
             continue
-        ratio = r.per_second / baselines[r.connections]
-        print(f"  {r.name:<34} c{r.connections:<3} {ratio:6.2f}x")
-    adds = {r.connections: r.per_second for r in results if r.name == "add"}
-    for r in results:
+        print(f"  {r.name:<40} c{r.connections:<3} {r.per_second / baselines[r.connections]:6.2f}x")
+    adds = {r.connections: r.per_second for r in run.results if r.name == "add"}
+    for r in run.results:
         if r.name.startswith("batch"):
-            print(f"  batch of 50 adds vs single adds, c{r.connections}: "
-                  f"{r.per_second / adds[r.connections]:.1f}x bindings/s")  # fmt: skip
+            print(
+                f"  batch of 50 adds vs single adds, c{r.connections}: "
+                f"{r.per_second / adds[r.connections]:.1f}x bindings/s"
+            )
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     payload = {
         "when": stamp,
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": sys.version},
-        "rounds": rounds,
-        "seconds": seconds,
-        "results": [asdict(r) | {"per_second": r.per_second} for r in results],
-        "extra": extra,
+        "rounds": run.rounds,
+        "seconds": run.seconds,
+        "results": [asdict(r) | {"per_second": r.per_second} for r in run.results],
+        "extra": run.extra,
     }
     (out / f"{stamp}.json").write_text(json.dumps(payload, indent=2))
     print(f"\nwritten to bench/results/{stamp}.json")
