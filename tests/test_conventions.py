@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from pathlib import Path
 
 from orderlink.catalog import methods_markdown
 from orderlink.methods import build_registry
+from orderlink.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "orderlink"
@@ -24,6 +26,14 @@ def test_every_method_names_its_scope_doc_page_and_summary() -> None:
         assert method.scope in {"crm", "sale", "user", "basic"}, method.name
         assert re.fullmatch(r"[a-z0-9_\-/.]+\.md", method.doc), method.name
         assert method.summary, f"{method.name}: handler docstring needs a one-line summary"
+
+
+def test_a_method_switched_by_a_setting_names_a_boolean_setting() -> None:
+    flags = {f.name for f in dataclasses.fields(Settings) if f.type == "bool"}
+    switched = [m for m in build_registry() if m.setting is not None]
+    assert {m.name for m in switched} >= {"crm.invoice.add", "crm.invoice.fields"}
+    for method in switched:
+        assert method.setting in flags, method.name
 
 
 def test_methods_never_import_the_http_layer() -> None:

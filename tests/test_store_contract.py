@@ -73,6 +73,12 @@ async def deal(store: Store, portal: int) -> int:
     return await store.insert(portal, "deals", {"title": "d"})
 
 
+async def legacy_invoice(store: Store, portal: int) -> int:
+    values = {"lid": "s1", "currency": "USD", "order_topic": "t", "pay_system_id": 6,
+              "person_type_id": 1}  # fmt: skip
+    return await store.insert(portal, "legacy_invoices", values)
+
+
 class TestPortalsUsersWebhooks:
     async def test_bootstrap_creates_the_default_portal_once(self, store: Store) -> None:
         first, created = await store.bootstrap(now=1.0)
@@ -155,6 +161,35 @@ class TestBindings:
         assert await store.delete(portal, "orders", o2)
         rows = await store.list(ListQuery("bindings", portal, ["order_id"], limit=None))
         assert rows.rows == []
+
+    async def test_deleting_an_old_invoice_deletes_only_the_bindings_to_it(
+        self, store: Store
+    ) -> None:
+        portal = await portal_of(store)
+        o1, o2, o3 = [await order(store, portal) for _ in range(3)]
+        invoice, other = await legacy_invoice(store, portal), await legacy_invoice(store, portal)
+        await store.insert_with_id(portal, "deals", {"id": invoice, "title": "same id"})
+        for o, binding_owner in ((o1, invoice), (o2, other)):
+            assert (
+                await store.add_binding(
+                    portal, Binding(o, 5, binding_owner), owner_table="legacy_invoices"
+                )
+                is AddBinding.ADDED
+            )
+        await store.add_binding(portal, Binding(o3, 2, invoice), owner_table="deals")
+        assert await store.delete(portal, "legacy_invoices", invoice)
+        assert await store.get(portal, "legacy_invoices", invoice) is None
+        columns = ["order_id", "owner_type_id"]
+        order_by = (("order_id", False),)
+        rows = await store.list(ListQuery("bindings", portal, columns, order=order_by, limit=None))
+        assert rows.rows == [
+            {"order_id": o2, "owner_type_id": 5},
+            {"order_id": o3, "owner_type_id": 2},
+        ]
+        assert (
+            await store.add_binding(portal, Binding(o1, 5, invoice), owner_table="legacy_invoices")
+            is AddBinding.NO_OWNER
+        )
 
     async def test_portals_never_see_each_others_rows(self, store: Store) -> None:
         portal = await portal_of(store)
@@ -526,6 +561,7 @@ class TestCopy:
         )
         await store.add_binding(portal, Binding(o1, 2, d), owner_table="deals")
         await store.add_binding(portal, Binding(o2, 2, d), owner_table="deals")
+        invoice = await legacy_invoice(store, portal)
         await store.add_webhook(portal, 1, "w" * 64, ("crm",), 5.0)
         target = create_store(Settings(database=more_databases()))
         await target.open()
@@ -545,6 +581,7 @@ class TestCopy:
             ]
             # Id sequences moved past the loaded ids.
             assert await order(target, portal) > o2
+            assert await legacy_invoice(target, portal) > invoice
             assert (await target.add_user(portal, "next", 0)).id == 2
         finally:
             await target.close()

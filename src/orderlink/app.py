@@ -69,7 +69,8 @@ class OrderlinkApp:
         self.store = store if store is not None else create_store(settings)
         self._owns_store = store is None
         self.limits = limits if limits is not None else create_limits(settings, clock)
-        self.registry = registry if registry is not None else build_registry()
+        # Methods a setting switches off are not served at all (registry.py).
+        self.registry = (registry if registry is not None else build_registry()).enabled(settings)
         zone = parse_zone(settings.timezone)
         self.ctx = Context(self.store, settings, clock, zone, UnixIso(zone), self.registry)
         self.dispatcher = Dispatcher(

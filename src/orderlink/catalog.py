@@ -26,6 +26,9 @@ def methods_markdown(registry: Registry) -> str:
     ]
     for method in registry:
         names = f"`{method.name}`" + "".join(f" (also `{a}`)" for a in method.aliases)
+        if method.setting is not None:
+            # settings.py: every field has the flag `--<field-with-dashes>`.
+            names += f" (with `--{method.setting.replace('_', '-')}`)"
         lines.append(
             f"| {names} | `{method.scope}` | {_ROLE[method.role]} | "
             f"{'yes' if method.batchable else 'no'} | [{method.doc}]({DOCS_BASE}{method.doc}) | "

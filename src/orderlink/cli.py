@@ -34,7 +34,8 @@ def _option(*decls: str, field: str, **kwargs: Any) -> Callable[[F], F]:
 
 database_option = _option(
     "--database", field="database", default=DEFAULTS.database, show_default=True,
-    help="Database URL: sqlite:///path.db",
+    help="sqlite:///path.db, or postgresql://user@host:5432/db[?schema=NAME] (pip install "
+    "'orderlink[postgres]')",
 )  # fmt: skip
 base_url_option = _option(
     "--base-url", field="base_url", default="",
@@ -122,7 +123,7 @@ def main() -> None:
     "--legacy-invoices",
     field="legacy_invoices",
     is_flag=True,
-    help="Accept ownerTypeId 5 (old invoices) in bindings.",
+    help="Serve crm.invoice.* (old invoices) and accept ownerTypeId 5 in bindings.",
 )
 @_option(
     "--verify-owner/--no-verify-owner",

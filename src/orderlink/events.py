@@ -1,10 +1,11 @@
 """Events: which exist, what each carries, and delivering them to handlers.
 
 The catalog and payloads follow api-reference/crm/deals/events/, api-reference/crm/universal/
-events/, api-reference/sale/events/ and api-reference/common/events/. A change and its events are
-written in one transaction (the outbox, `Store` methods' `events=`); `Deliverer` then POSTs each
-one, form-encoded with PHP bracket keys as `api-reference/events/index.md` shows, at least once:
-failures and timeouts retry with backoff, and a restart loses nothing.
+events/, api-reference/crm/outdated/invoice/events-invoice/, api-reference/sale/events/ and
+api-reference/common/events/. A change and its events are written in one transaction (the
+outbox, `Store` methods' `events=`); `Deliverer` then POSTs each one, form-encoded with PHP
+bracket keys as `api-reference/events/index.md` shows, at least once: failures and timeouts
+retry with backoff, and a restart loses nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ CATALOG: dict[str, str] = {
     "ONCRMDYNAMICITEMADD": "crm",
     "ONCRMDYNAMICITEMUPDATE": "crm",
     "ONCRMDYNAMICITEMDELETE": "crm",
+    "ONCRMINVOICEADD": "crm",
+    "ONCRMINVOICEUPDATE": "crm",
+    "ONCRMINVOICEDELETE": "crm",
     "ONSALEORDERSAVED": "sale",
     "ONORDERENTITYSAVED": "sale",
     "ONSALEBEFOREORDERDELETE": "sale",
@@ -47,6 +51,12 @@ TIMEOUT = 5.0
 def deal(action: str, user_id: int, at: float, deal_id: int | str = "{id}") -> Emit:
     """ONCRMDEALADD / UPDATE / DELETE: `{"FIELDS": {"ID": "6641"}}`."""
     return Emit(f"ONCRMDEAL{action}", {"FIELDS": {"ID": str(deal_id)}}, user_id, at)
+
+
+def legacy_invoice(action: str, user_id: int, at: float, invoice_id: int | str = "{id}") -> Emit:
+    """ONCRMINVOICEADD / UPDATE / DELETE (old invoices): `{"FIELDS": {"ID": "42"}}`, the
+    invoice's id as the event pages describe `FIELDS`."""
+    return Emit(f"ONCRMINVOICE{action}", {"FIELDS": {"ID": str(invoice_id)}}, user_id, at)
 
 
 def dynamic_item(

@@ -124,7 +124,7 @@ def parse(
 
 
 def _table(name: str) -> Table:
-    if name not in ("orders", "deals", "invoices", "bindings"):
+    if name not in ("orders", "deals", "invoices", "legacy_invoices", "bindings"):
         raise ValueError(name)
     return name  # type: ignore[return-value]
 

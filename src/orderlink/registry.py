@@ -2,6 +2,8 @@
 
 Each `methods/<namespace>.py` owns a `MethodTable`; `methods/__init__.py` merges them into one
 `Registry`. Scope, store role and batch-ability are declared here and enforced only in `dispatch`.
+A method switched on by a setting (`setting="legacy_invoices"`) is left out of the registry an app
+serves when that setting is off (`Registry.enabled`), so it is unknown everywhere at once.
 """
 
 from __future__ import annotations
@@ -102,6 +104,8 @@ class Method:
     # Counted against the operating-time limit (limits.md: the outer `batch` call is not).
     charged: bool = True
     summary: str = ""
+    # A boolean `Settings` field that must be on for the method to exist (`legacy_invoices`).
+    setting: str | None = None
 
 
 @dataclass
@@ -122,6 +126,7 @@ class MethodTable:
         numeric_codes: bool = False,
         aliases: tuple[str, ...] = (),
         charged: bool = True,
+        setting: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             summary = (handler.__doc__ or "").strip().splitlines()[0] if handler.__doc__ else ""
@@ -138,6 +143,7 @@ class MethodTable:
                     aliases=aliases,
                     charged=charged,
                     summary=summary,
+                    setting=setting,
                 )
             )
             return handler
@@ -159,6 +165,12 @@ class Registry:
                     if key in self._by_name:
                         raise ValueError(f"method {name!r} is registered twice")
                     self._by_name[key] = method
+
+    def enabled(self, settings: Settings) -> Registry:
+        """The methods these settings serve: one whose `setting` is off is left out, so dispatch,
+        `batch`, `methods` and `method.get` all answer for it as for an unknown name."""
+        on = [m for m in self._methods if m.setting is None or getattr(settings, m.setting)]
+        return Registry(MethodTable(on))
 
     def lookup(self, name: str) -> Method:
         method = self._by_name.get(name.lower())

@@ -40,7 +40,8 @@ class Settings:
     operating_limit: float = 480.0
     # `POST /_orderlink/clock` to move the server clock (tests only).
     test_clock: bool = False
-    # ownerTypeId 5 (legacy invoices) for bindings; see docs/decisions.md.
+    # Old invoices (entityTypeId 5): crm.invoice.* and ownerTypeId 5 for bindings; see
+    # docs/decisions.md.
     legacy_invoices: bool = False
     # crm.orderentity.add refuses an owner (deal/invoice) that does not exist.
     verify_owner: bool = True

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from orderlink import batch
-from orderlink.methods import crm_deal, crm_item, events, orderentity, portal, sale_order
+from orderlink.methods import (
+    crm_deal,
+    crm_invoice,
+    crm_item,
+    events,
+    orderentity,
+    portal,
+    sale_order,
+)
 from orderlink.registry import Registry
 
 TABLES = (
     orderentity.table,
     sale_order.table,
     crm_deal.table,
+    crm_invoice.table,
     crm_item.table,
     portal.table,
     events.table,

@@ -222,10 +222,10 @@ async def delete_deal(store: Store, portal: int, deal_id: int, user: int, at: fl
     return await store.delete(portal, "deals", deal_id, events=emits)
 
 
-# -- crm.deal.* --------------------------------------------------------------------------------
+# -- parameters of the legacy families (crm.deal.*, crm.invoice.*) ----------------------------
 
 
-def _params(params: dict[str, Any]) -> dict[str, Any]:
+def top_level(params: dict[str, Any]) -> dict[str, Any]:
     """Top-level names in any case: the cURL examples send `FIELDS`/`ID`, the tables `fields`."""
     out: dict[str, Any] = {}
     for key, value in params.items():
@@ -235,7 +235,7 @@ def _params(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _id(params: dict[str, Any]) -> int:
+def legacy_id(params: dict[str, Any]) -> int:
     number = coerce.to_int(params.get("id"))
     if number is None or number <= 0:
         # crm-deal-delete.md's example prints the period the tables leave out.
@@ -243,7 +243,7 @@ def _id(params: dict[str, Any]) -> int:
     return number
 
 
-def _fields(params: dict[str, Any]) -> dict[str, Any]:
+def legacy_fields(params: dict[str, Any]) -> dict[str, Any]:
     fields = records.fields_object(params.get("fields"))
     if fields is None:
         raise errors.LegacyCrmError("Parameter 'fields' must be array.")
@@ -251,6 +251,9 @@ def _fields(params: dict[str, Any]) -> dict[str, Any]:
     if extra not in (None, "") and records.fields_object(extra) is None:
         raise errors.LegacyCrmError("Parameter 'params' must be array.")
     return fields
+
+
+# -- crm.deal.* --------------------------------------------------------------------------------
 
 
 def _invalid(name: str, exc: records.Unreadable) -> errors.B24Error:
@@ -281,8 +284,8 @@ def _read(call: Call, fields: dict[str, Any], *, update: bool) -> records.Change
 @table.method("crm.deal.add", scope="crm", doc=DOCS + "crm-deal-add.md")
 async def add(call: Call) -> Any:
     """Create a deal; answers its id as a number."""
-    params = _params(call.params)
-    changes = _read(call, _fields(params), update=False)
+    params = top_level(call.params)
+    changes = _read(call, legacy_fields(params), update=False)
     values = new_deal(
         changes.merged({}),
         user=call.principal.user_id,
@@ -302,7 +305,7 @@ async def add(call: Call) -> Any:
 @table.method("crm.deal.get", scope="crm", doc=DOCS + "crm-deal-get.md")
 async def get(call: Call) -> Any:
     """One deal, every value a string, with its custom fields."""
-    row = await call.store.get(call.portal, "deals", _id(_params(call.params)))
+    row = await call.store.get(call.portal, "deals", legacy_id(top_level(call.params)))
     if row is None:
         raise errors.LegacyCrmError("Not found")
     return VIEW.render(row, call.ctx.zone)
@@ -311,9 +314,9 @@ async def get(call: Call) -> Any:
 @table.method("crm.deal.update", scope="crm", doc=DOCS + "crm-deal-update.md")
 async def update(call: Call) -> Any:
     """Change the fields given; others stay as they are."""
-    params = _params(call.params)
-    deal_id = _id(params)
-    fields = _fields(params)
+    params = top_level(call.params)
+    deal_id = legacy_id(params)
+    fields = legacy_fields(params)
     old = await call.store.get(call.portal, "deals", deal_id)
     if old is None:
         raise errors.LegacyCrmError("Not found")
@@ -332,7 +335,7 @@ async def update(call: Call) -> Any:
 async def delete(call: Call) -> Any:
     """Delete a deal and the bindings of orders to it."""
     user, at = call.principal.user_id, call.ctx.clock.now()
-    if not await delete_deal(call.store, call.portal, _id(_params(call.params)), user, at):
+    if not await delete_deal(call.store, call.portal, legacy_id(top_level(call.params)), user, at):
         raise errors.LegacyCrmError("Not found")
     return True
 
@@ -340,7 +343,7 @@ async def delete(call: Call) -> Any:
 @table.method("crm.deal.list", scope="crm", doc=DOCS + "crm-deal-list.md")
 async def list_(call: Call) -> Any:
     """Deals matching a filter, 50 per page: a bare array, `*` and `UF_*` selected by default."""
-    params = _params(call.params)
+    params = top_level(call.params)
     selection = VIEW.selection(params.get("select"), uf_mask="UF_*")
     # crm-deal-list.md lists no `!%`, `!=%`, `!%=` prefixes; they are accepted here as on every
     # other list page (crm-item-list.md, sale-order-list.md) rather than read as field names.

@@ -90,12 +90,21 @@ _USERS_LOCK_CLASS = 0x6F6C0001
 # How often the auth listener proves its connection is alive between notifications (seconds).
 LISTENER_PING_EVERY = 5.0
 
-_ENTITY_TABLES = frozenset({"orders", "deals", "invoices"})
+_ENTITY_TABLES = frozenset({"orders", "deals", "invoices", "legacy_invoices"})
 # Entities whose rows a binding may point at, with their owner type (`bindings.owner_type_id`).
-_OWNER_TYPES: dict[str, int] = {"deals": 2, "invoices": 31}
+_OWNER_TYPES: dict[str, int] = {"deals": 2, "invoices": 31, "legacy_invoices": 5}
 # Tables whose `id` comes from an identity sequence.
 _SEQUENCED = frozenset(
-    {"portals", "webhooks", "orders", "deals", "invoices", "apps", "event_handlers"}
+    {
+        "portals",
+        "webhooks",
+        "orders",
+        "deals",
+        "invoices",
+        "legacy_invoices",
+        "apps",
+        "event_handlers",
+    }
 )
 # Tables whose rows auth caches (and `bound_events`) hold on to: a change to them notifies.
 _AUTH_TABLES = frozenset({"portals", "users", "webhooks", "apps", "app_installs", "event_handlers"})
@@ -719,7 +728,7 @@ class PostgresStore:
 
     async def reset(self) -> None:
         async with self._transaction() as conn:
-            for table in ("bindings", "orders", "deals", "invoices"):
+            for table in ("bindings", "orders", "deals", "invoices", "legacy_invoices"):
                 await conn.execute(f"DELETE FROM {table}")
 
     # -- applications and tokens -------------------------------------------------------------
@@ -1071,6 +1080,12 @@ class PostgresStore:
             raise ValueError(table)
         async with self._connection() as conn:
             return int(await conn.fetchval(f"SELECT COUNT(*) FROM {ident(table)}"))
+
+    async def analyze(self) -> None:
+        # Autovacuum analyzes in time for steady growth; a bulk load needs it at once.
+        async with self._connection() as conn:
+            for table in COPY_TABLES:
+                await conn.execute(f"ANALYZE {ident(table)}")
 
 
 class _PgGroup:

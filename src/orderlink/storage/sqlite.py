@@ -49,11 +49,17 @@ from orderlink.storage.base import (
 )
 from orderlink.storage.sql import SQLITE, count_sql, ident, select_sql
 
+# Another process's commit is noticed within this many seconds (auth and event-handler caches).
+DATA_VERSION_TTL = 0.005
 # Statistics are refreshed this often (seconds) as tables grow.
 ANALYZE_EVERY = 300.0
-_ENTITY_TABLES = frozenset({"orders", "deals", "invoices"})
+_ENTITY_TABLES = frozenset({"orders", "deals", "invoices", "legacy_invoices"})
 # Entities whose rows a binding may point at, by owner type (the `bindings` owner columns).
-_OWNER_TYPES: dict[str, tuple[int, ...]] = {"deals": (2,), "invoices": (31,)}
+_OWNER_TYPES: dict[str, tuple[int, ...]] = {
+    "deals": (2,),
+    "invoices": (31,),
+    "legacy_invoices": (5,),
+}
 
 
 def path_from_url(url: str) -> str:
@@ -78,6 +84,8 @@ class SQLiteStore:
         self._cache_kib = max(cache_mb, 1) * 1024
         self._conn: sqlite3.Connection | None = None
         self._auth_writes = 0
+        self._data_version: object = None
+        self._data_version_at = -1.0
         self._bound: dict[int, frozenset[str]] = {}
         self._bound_version: object = None
         self._grouped = False
@@ -378,8 +386,14 @@ class SQLiteStore:
         if self._grouped:
             await self._turn()
         # `data_version` changes when another connection (the CLI, another worker) commits;
-        # this connection's own user/webhook writes count in `_auth_writes`.
-        return (self._one("PRAGMA data_version")[0], self._auth_writes)
+        # this connection's own user/webhook writes count in `_auth_writes`. Reading it at most
+        # every few milliseconds keeps it off the per-request path; another process's change
+        # (a revoked webhook) is seen that much later, this process's at once.
+        now = time.monotonic()
+        if now - self._data_version_at > DATA_VERSION_TTL:
+            self._data_version = self._one("PRAGMA data_version")[0]
+            self._data_version_at = now
+        return (self._data_version, self._auth_writes)
 
     # -- bindings -----------------------------------------------------------------------------
 
@@ -933,6 +947,11 @@ class SQLiteStore:
                 return conn.total_changes - before - 1
             return conn.total_changes - before
 
+    async def analyze(self) -> None:
+        if self._grouped:
+            await self._turn()
+        _analyze(self.conn)
+
     async def count(self, table: str) -> int:
         if table not in COPY_TABLES:
             raise ValueError(table)
@@ -942,7 +961,7 @@ class SQLiteStore:
         if self._grouped:
             await self._turn()
         with self._write() as conn:
-            for table in ("bindings", "orders", "deals", "invoices"):
+            for table in ("bindings", "orders", "deals", "invoices", "legacy_invoices"):
                 conn.execute(f"DELETE FROM {table}")
 
 

@@ -47,4 +47,5 @@ async def copy(source: Store, destination: Store, progress: Progress | None = No
             if progress is not None:
                 progress(table, len(rows))
         report.append(Copied(table, total, added, await destination.count(table)))
+    await destination.analyze()
     return report

@@ -1,0 +1,56 @@
+-- Old invoices (entityTypeId 5): crm.invoice.* (api-reference/crm/outdated/invoice/), enabled with
+-- --legacy-invoices. Columns follow crm-invoice-fields.md and crm-invoice-list.md in their order;
+-- dates are unix seconds (a `date` field holds the midnight of its day in the portal zone).
+-- Invoice properties and product rows are JSON (a map of strings; a list of row objects), and
+-- custom fields by original name ({"UF_CRM_1721244482250": "Hello"}), as on deals.
+
+CREATE TABLE legacy_invoices (
+    id                          INTEGER PRIMARY KEY AUTOINCREMENT,
+    portal_id                   INTEGER NOT NULL REFERENCES portals (id),
+    account_number              TEXT    NOT NULL DEFAULT '',
+    comments                    TEXT,
+    created_by                  INTEGER,
+    currency                    TEXT    NOT NULL,
+    date_bill                   INTEGER,
+    date_insert                 INTEGER,
+    date_marked                 INTEGER,
+    date_pay_before             INTEGER,
+    date_payed                  INTEGER,
+    date_status                 INTEGER,
+    date_update                 INTEGER,
+    emp_payed_id                INTEGER,
+    emp_status_id               INTEGER,
+    lid                         TEXT    NOT NULL,
+    is_recurring                TEXT    NOT NULL DEFAULT 'N',
+    xml_id                      TEXT,
+    order_topic                 TEXT    NOT NULL,
+    pay_system_id               INTEGER NOT NULL,
+    pay_voucher_date            INTEGER,
+    pay_voucher_num             TEXT,
+    payed                       TEXT    NOT NULL DEFAULT 'N',
+    person_type_id              INTEGER NOT NULL,
+    price                       REAL    NOT NULL DEFAULT 0,
+    reason_marked               TEXT,
+    responsible_email           TEXT,
+    responsible_id              INTEGER,
+    responsible_last_name       TEXT,
+    responsible_login           TEXT,
+    responsible_name            TEXT,
+    responsible_personal_photo  INTEGER,
+    responsible_second_name     TEXT,
+    responsible_work_position   TEXT,
+    status_id                   TEXT    NOT NULL DEFAULT 'N',
+    tax_value                   REAL    NOT NULL DEFAULT 0,
+    uf_company_id               INTEGER NOT NULL DEFAULT 0,
+    uf_contact_id               INTEGER NOT NULL DEFAULT 0,
+    uf_mycompany_id             INTEGER NOT NULL DEFAULT 0,
+    uf_deal_id                  INTEGER NOT NULL DEFAULT 0,
+    uf_quote_id                 INTEGER NOT NULL DEFAULT 0,
+    user_description            TEXT,
+    pr_location                 INTEGER,
+    invoice_properties          TEXT    NOT NULL DEFAULT '{}',
+    product_rows                TEXT    NOT NULL DEFAULT '[]',
+    user_fields                 TEXT    NOT NULL DEFAULT '{}',
+    UNIQUE (portal_id, id)
+);
+CREATE INDEX legacy_invoices_by_deal ON legacy_invoices (portal_id, uf_deal_id);
