@@ -94,3 +94,12 @@ def test_cli_works_while_a_server_runs_on_the_same_database(live_server: LiveSer
         json={"fields": {"orderId": 5125, "ownerId": 6933, "ownerTypeId": 2}},
     )
     assert denied.json() == {"error": "200040300020", "error_description": "Access Denied"}
+
+
+def test_every_flag_of_every_command_reads_an_environment_variable(db: str) -> None:
+    env = {"ORDERLINK_DATABASE": db, "ORDERLINK_NAME": "Env user", "ORDERLINK_STORE_ROLE": "admin"}
+    assert run("user", "add", env=env)[-1] == "2"
+    hook = run("webhook", "add", env={"ORDERLINK_DATABASE": db, "ORDERLINK_USER_ID": "2",
+                                      "ORDERLINK_SCOPE": "crm sale"})[-1]  # fmt: skip
+    assert "/rest/2/" in hook
+    assert run("webhook", "list", "--database", db)[-1].split("\t")[2] == "crm,sale"

@@ -732,3 +732,19 @@ def db_copy(source: str, destination: str) -> None:
                    f"{row.destination} in destination\t{state}")  # fmt: skip
     if not all(row.complete for row in report):
         raise click.ClickException("the destination holds fewer rows than the source")
+
+
+def _environment_for_every_flag(command: click.Command) -> None:
+    """Every flag of every command also reads `ORDERLINK_<FLAG>` (`--user-id` ->
+    `ORDERLINK_USER_ID`), unless it names its variable itself."""
+    for param in command.params:
+        if isinstance(param, click.Option) and param.envvar is None:
+            flag = next(o for o in param.opts if o.startswith("--"))
+            param.envvar = env_name(flag[2:].replace("-", "_"))
+            param.show_envvar = True
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _environment_for_every_flag(sub)
+
+
+_environment_for_every_flag(main)

@@ -159,11 +159,17 @@ class Deliverer:
             self._client = None
 
     async def _run(self) -> None:
+        paused = False
         while True:
             try:
                 sent = await self.deliver_due()
+                if paused:
+                    log.warning("event delivery resumed")
+                    paused = False
             except StoreUnavailable as exc:
-                log.warning("event delivery paused: %s", exc)
+                if not paused:  # once per outage, not every poll
+                    log.warning("event delivery paused: %s", exc)
+                    paused = True
                 sent = 0
             except Exception:
                 log.exception("event delivery failed")
