@@ -4,6 +4,8 @@ Raw ASGI on purpose: `/rest/...` is the hot path and a framework costs 30-45% th
 (STYLE.md pattern 5). Routes (protocol.md section 1, clients.md point 1):
   /rest/{user_id}/{code}/{method}[.json][/]   incoming webhook
   /rest/{method}[.json][/]                    OAuth token in `auth` (query or body)
+  /oauth/authorize/, /oauth/token/            the authorization server (oauth.py)
+  /healthz, /readyz                           liveness and readiness for a load balancer
   /_orderlink/...                             admin and test endpoints
 Repeated slashes collapse and nothing ever redirects (clients do not follow redirects).
 """

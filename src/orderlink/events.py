@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -114,9 +114,6 @@ def form_encode(value: Any, prefix: str = "") -> Iterator[str]:
         yield f"{quote(prefix, safe='[]')}={quote(str(text), safe='')}"
 
 
-Authorizer = Callable[[Delivery], Any]
-
-
 class Deliverer:
     """Delivers the outbox in the background: claims due rows (so two workers never send the
     same attempt), POSTs them, and records each attempt."""
@@ -125,7 +122,7 @@ class Deliverer:
         self,
         store: Store,
         clock: Clock,
-        auth_block: Callable[[Delivery], Any],
+        auth_block: Callable[[Delivery], Awaitable[dict[str, Any]]],
         *,
         poll: float = 0.5,
         batch: int = 20,
