@@ -135,3 +135,22 @@ def _drain(process: subprocess.Popen[str], lines: list[str]) -> threading.Thread
     thread = threading.Thread(target=pump, daemon=True)
     thread.start()
     return thread
+
+
+def hammer(url: str, *, seconds: float, clients: int = 12) -> tuple[list[int], float]:
+    """`clients` threads POST `{}` to `url` back to back for `seconds`: every status, and how
+    long it took from the first request to the last answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    began = time.monotonic()
+
+    def one(_: int) -> list[int]:
+        codes = []
+        with httpx.Client() as client:
+            while time.monotonic() - began < seconds:
+                codes.append(client.post(url, json={}).status_code)
+        return codes
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        codes = [code for batch in pool.map(one, range(clients)) for code in batch]
+    return codes, time.monotonic() - began

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -14,7 +13,7 @@ from orderlink.limits import Baskets, Bucket, LocalLimits, try_admit
 from orderlink.settings import Settings
 
 from .conftest import Portal
-from .live import start_server
+from .live import hammer, start_server
 
 
 class TestBucketMaths:
@@ -193,18 +192,7 @@ class TestLive:
         try:
             with httpx.Client() as client:
                 client.post(url, json={})  # warm-up, counted
-            began = time.monotonic()
-
-            def hammer(_: int) -> list[int]:
-                codes = []
-                with httpx.Client() as client:
-                    while time.monotonic() - began < 2.0:
-                        codes.append(client.post(url, json={}).status_code)
-                return codes
-
-            with ThreadPoolExecutor(max_workers=12) as pool:
-                codes = [c for batch in pool.map(hammer, range(12)) for c in batch]
-            elapsed = time.monotonic() - began
+            codes, elapsed = hammer(url, seconds=2.0)
         finally:
             server.stop()
         admitted = codes.count(200) + 1

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -18,7 +17,7 @@ from orderlink.limits import Limits, LimitsUnavailable, LocalLimits, RedisLimits
 from orderlink.settings import Settings
 
 from .conftest import Portal
-from .live import start_server
+from .live import hammer, start_server
 from .services import REDIS_URL, PrivateRedis, require
 
 
@@ -142,18 +141,7 @@ def test_two_workers_admit_no_more_than_one_process_would(tmp_path: Path, redis_
     )  # fmt: skip
     url = server.webhook_url + "crm.orderentity.getFields"
     try:
-        began = time.monotonic()
-
-        def hammer(_: int) -> list[int]:
-            codes = []
-            with httpx.Client() as client:
-                while time.monotonic() - began < 2.0:
-                    codes.append(client.post(url, json={}).status_code)
-            return codes
-
-        with ThreadPoolExecutor(max_workers=12) as pool:
-            codes = [c for batch in pool.map(hammer, range(12)) for c in batch]
-        elapsed = time.monotonic() - began
+        codes, elapsed = hammer(url, seconds=2.0)
     finally:
         server.stop()
     assert set(codes) == {200, 503}

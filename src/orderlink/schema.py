@@ -75,3 +75,37 @@ class Schema:
     @property
     def columns(self) -> list[str]:
         return [f.column for f in self.fields]
+
+
+def described(
+    name: str,
+    column: str,
+    kind: Kind,
+    type_: str,
+    title: str,
+    flags: str = "",
+    empty: Any = None,
+    aliases: tuple[str, ...] = (),
+    **extra: Any,
+) -> Field:
+    """A field as a family's `*.fields` method lists it: `flags` holds R(equired), O (read-only),
+    I(mmutable), M(ultiple); `empty` is what a row without a value shows."""
+    return Field(
+        name, column, kind, type_, title=title, aliases=aliases, required="R" in flags,
+        read_only="O" in flags, immutable="I" in flags, multiple="M" in flags,
+        extra={"empty": empty, **extra},
+    )  # fmt: skip
+
+
+def flag_descriptors(fields: Iterable[Field]) -> dict[str, dict[str, Any]]:
+    """The sale module's four-key field descriptors, as crm-order-entity-get-fields.md and
+    sale-order-get-fields.md print them (alphabetical keys)."""
+    return {
+        f.name: {
+            "isImmutable": f.immutable,
+            "isReadOnly": f.read_only,
+            "isRequired": f.required,
+            "type": f.type,
+        }
+        for f in fields
+    }

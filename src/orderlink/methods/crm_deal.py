@@ -14,7 +14,7 @@ from typing import Any
 from orderlink import coerce, errors, events, listing, records
 from orderlink.methods.sale_order import BASE_CURRENCY, CURRENCY_CODES
 from orderlink.registry import Call, MethodTable, Page
-from orderlink.schema import Field, Kind, Schema
+from orderlink.schema import Field, Schema, described
 from orderlink.storage.base import Row, Store
 
 table = MethodTable()
@@ -23,22 +23,7 @@ DOCS = "api-reference/crm/deals/"
 DAY = 86400
 
 
-def _f(
-    name: str,
-    column: str,
-    kind: Kind,
-    type_: str,
-    title: str,
-    flags: str = "",
-    empty: Any = None,
-    **extra: Any,
-) -> Field:
-    """A crm.deal.fields entry; `flags` holds O (read-only), I(mmutable), M(ultiple)."""
-    return Field(
-        name, column, kind, type_, title=title,
-        read_only="O" in flags, immutable="I" in flags, multiple="M" in flags,
-        extra={"empty": empty, **extra},
-    )  # fmt: skip
+_f = described  # the crm.*.fields entries of this family
 
 
 # crm-deal-fields.md, in its order, with its titles, statusType and settings.

@@ -15,7 +15,7 @@ from orderlink import coerce, errors, events, listing, records
 from orderlink.methods.crm_deal import legacy_fields, top_level
 from orderlink.methods.sale_order import BASE_CURRENCY, SITE
 from orderlink.registry import Call, MethodTable, Page
-from orderlink.schema import Field, Kind, Schema
+from orderlink.schema import Field, Schema, described
 from orderlink.storage.base import Row, Table
 
 table = MethodTable()
@@ -32,21 +32,7 @@ NEW_STATUS, PAID_STATUS = "N", "P"
 INDIVIDUAL, LEGAL_ENTITY = 1, 2
 
 
-def _f(
-    name: str,
-    column: str,
-    kind: Kind,
-    type_: str,
-    title: str,
-    flags: str = "",
-    empty: Any = None,
-    **extra: Any,
-) -> Field:
-    """A crm.invoice.fields entry; `flags` holds R(equired) and O (read-only)."""
-    return Field(
-        name, column, kind, type_, title=title, required="R" in flags, read_only="O" in flags,
-        extra={"empty": empty, **extra},
-    )  # fmt: skip
+_f = described  # the crm.*.fields entries of this family
 
 
 NOT_FOUND = "Not found."

@@ -18,7 +18,7 @@ from orderlink import coerce, errors, events, listing, records
 from orderlink.methods import crm_deal
 from orderlink.methods.sale_order import BASE_CURRENCY, CURRENCY_CODES
 from orderlink.registry import Call, MethodTable, Page
-from orderlink.schema import Field, Kind, Schema
+from orderlink.schema import Field, Kind, Schema, described
 from orderlink.storage.base import Row, Table
 
 table = MethodTable()
@@ -38,13 +38,8 @@ def _f(
     empty: Any = None,
     **extra: Any,
 ) -> Field:
-    """A crm.item.fields entry; `upper` is its `upperName`; `flags`: R(equired), O (read-only),
-    M(ultiple)."""
-    return Field(
-        name, column, kind, type_, title=title, aliases=(upper,),
-        required="R" in flags, read_only="O" in flags, multiple="M" in flags,
-        extra={"empty": empty, **extra},
-    )  # fmt: skip
+    """A crm.item.fields entry; `upper` is its `upperName` (and another name it answers to)."""
+    return described(name, column, kind, type_, title, flags, empty, (upper,), **extra)
 
 
 _UTM = [

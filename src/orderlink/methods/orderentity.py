@@ -11,7 +11,7 @@ from typing import Any
 
 from orderlink import coerce, errors, events, listing
 from orderlink.registry import Call, MethodTable, Page, Role
-from orderlink.schema import Field, Schema
+from orderlink.schema import Field, Schema, flag_descriptors
 from orderlink.storage.base import (
     OWNER_TABLES,
     AddBinding,
@@ -166,17 +166,7 @@ async def list_(call: Call) -> Any:
 )
 async def get_fields(call: Call) -> Any:
     """The three binding fields and their descriptors."""
-    return {
-        "orderEntity": {
-            f.name: {
-                "isImmutable": f.immutable,
-                "isReadOnly": f.read_only,
-                "isRequired": f.required,
-                "type": f.type,
-            }
-            for f in SCHEMA
-        }
-    }
+    return {"orderEntity": flag_descriptors(SCHEMA)}
 
 
 @table.method(

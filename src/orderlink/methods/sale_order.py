@@ -15,7 +15,7 @@ from typing import Any
 
 from orderlink import coerce, errors, events, listing, records
 from orderlink.registry import Call, MethodTable, Page, Role
-from orderlink.schema import Field, Kind, Schema
+from orderlink.schema import Field, Kind, Schema, flag_descriptors
 from orderlink.storage.base import Row
 
 table = MethodTable()
@@ -341,17 +341,7 @@ async def list_(call: Call) -> Any:
 )
 async def get_fields(call: Call) -> Any:
     """Every order field with its four descriptor flags."""
-    return {
-        "order": {
-            f.name: {
-                "isImmutable": f.immutable,
-                "isReadOnly": f.read_only,
-                "isRequired": f.required,
-                "type": f.type,
-            }
-            for f in SCHEMA
-        }
-    }
+    return {"order": flag_descriptors(SCHEMA)}
 
 
 # -- reference lists -----------------------------------------------------------------------------

@@ -206,23 +206,9 @@ class SQLiteStore:
         await self._group_lock.acquire()
         self._group_task = asyncio.current_task()
         try:
-            conn = self.conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise StoreUnavailable(str(exc)) from exc
-            self._grouped = True
-            try:
+            with _transaction(self.conn) as conn:
+                self._grouped = True
                 yield _SavepointGroup(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise StoreUnavailable(str(exc)) from exc
         finally:
             self._grouped = False
             self._group_task = None
@@ -242,21 +228,8 @@ class SQLiteStore:
             # undoes this write if the step fails.
             yield conn
             return
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(str(exc)) from exc
-        try:
+        with _transaction(conn):
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise StoreUnavailable(str(exc)) from exc
 
     def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
         try:
@@ -963,6 +936,27 @@ class SQLiteStore:
         with self._write() as conn:
             for table in ("bindings", "orders", "deals", "invoices", "legacy_invoices"):
                 conn.execute(f"DELETE FROM {table}")
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE (the write lock up front, so no other process slips in between a check
+    and the write) ... COMMIT, or ROLLBACK on any exception."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise StoreUnavailable(str(exc)) from exc
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise StoreUnavailable(str(exc)) from exc
 
 
 @contextlib.contextmanager
