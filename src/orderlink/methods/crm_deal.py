@@ -325,32 +325,39 @@ async def delete(call: Call) -> Any:
     return True
 
 
-@table.method("crm.deal.list", scope="crm", doc=DOCS + "crm-deal-list.md")
-async def list_(call: Call) -> Any:
-    """Deals matching a filter, 50 per page: a bare array, `*` and `UF_*` selected by default."""
+async def legacy_list(
+    call: Call, view: records.View, schema: Schema, *, newest_first: bool
+) -> Page:
+    """One page of a legacy `crm.*.list`: a bare array, `*` and `UF_*` selected by default."""
     params = top_level(call.params)
-    selection = VIEW.selection(params.get("select"), uf_mask="UF_*")
-    # crm-deal-list.md lists no `!%`, `!=%`, `!%=` prefixes; they are accepted here as on every
-    # other list page (crm-item-list.md, sale-order-list.md) rather than read as field names.
+    selection = view.selection(params.get("select"), uf_mask="UF_*")
     parsed = listing.parse(
         {
-            "select": VIEW.engine_select(selection),
+            "select": view.engine_select(selection),
             "filter": params.get("filter"),
             "order": params.get("order"),
             "start": params.get("start"),
         },
-        LIST_SCHEMA,
+        schema,
         portal_id=call.portal,
         error=errors.LegacyCrmError,
         zone=call.ctx.zone,
-        default_order=(("id", False),),
+        default_order=(("id", newest_first),),
         tie_breaker="id",
         start_minus_one=call.ctx.settings.start_minus_one,
     )
     found = await call.store.list(parsed.query)
-    deals = [VIEW.render(row, call.ctx.zone, selection) for row in found.rows]
+    rows = [view.render(row, call.ctx.zone, selection) for row in found.rows]
     total, following = parsed.page(found)
-    return Page(deals, total, following)
+    return Page(rows, total, following)
+
+
+@table.method("crm.deal.list", scope="crm", doc=DOCS + "crm-deal-list.md")
+async def list_(call: Call) -> Any:
+    """Deals matching a filter, 50 per page, oldest first: a bare array, `*`, `UF_*` by default."""
+    # crm-deal-list.md lists no `!%`, `!=%`, `!%=` prefixes; they are accepted here as on every
+    # other list page (crm-item-list.md, sale-order-list.md) rather than read as field names.
+    return await legacy_list(call, VIEW, LIST_SCHEMA, newest_first=False)
 
 
 @table.method("crm.deal.fields", scope="crm", doc=DOCS + "crm-deal-fields.md")

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from orderlink import coerce, errors, events, listing, records
-from orderlink.methods.crm_deal import legacy_fields, top_level
+from orderlink import coerce, errors, events, records
+from orderlink.methods.crm_deal import legacy_fields, legacy_list, top_level
 from orderlink.methods.sale_order import BASE_CURRENCY, SITE
-from orderlink.registry import Call, MethodTable, Page
+from orderlink.registry import Call, MethodTable
 from orderlink.schema import Field, Schema, described
 from orderlink.storage.base import Row, Table
 
@@ -457,29 +457,9 @@ async def delete(call: Call) -> Any:
 async def list_(call: Call) -> Any:
     """Old invoices matching a filter, 50 per page, newest first, without product rows.
 
-    A bare array; properties and product rows are left out (crm-invoice-list.md); `*` and `UF_*`
-    are selected by default."""
-    params = top_level(call.params)
-    selection = LIST_VIEW.selection(params.get("select"), uf_mask="UF_*")
-    parsed = listing.parse(
-        {
-            "select": LIST_VIEW.engine_select(selection),
-            "filter": params.get("filter"),
-            "order": params.get("order"),
-            "start": params.get("start"),
-        },
-        LIST_SCHEMA,
-        portal_id=call.portal,
-        error=errors.LegacyCrmError,
-        zone=call.ctx.zone,
-        default_order=(("id", True),),
-        tie_breaker="id",
-        start_minus_one=call.ctx.settings.start_minus_one,
-    )
-    found = await call.store.list(parsed.query)
-    invoices = [LIST_VIEW.render(row, call.ctx.zone, selection) for row in found.rows]
-    total, following = parsed.page(found)
-    return Page(invoices, total, following)
+    A bare array, `*` and `UF_*` selected by default; properties and product rows are left out
+    (crm-invoice-list.md)."""
+    return await legacy_list(call, LIST_VIEW, LIST_SCHEMA, newest_first=True)
 
 
 @table.method(
