@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib.metadata
 import re
+import sys
+import tomllib
 from pathlib import Path
 
 from orderlink.catalog import methods_markdown
@@ -58,3 +61,39 @@ def test_settings_are_read_from_the_environment_in_one_place() -> None:
 def test_no_grab_bag_modules() -> None:
     names = {path.stem for path in SRC.rglob("*.py")}
     assert not names & {"utils", "helpers", "common", "misc"}
+
+
+def _distributions(requirements: list[str]) -> set[str]:
+    return {re.split(r"[\[<>=!~ ;]", r, maxsplit=1)[0].lower() for r in requirements}
+
+
+def test_every_third_party_import_is_a_declared_runtime_dependency() -> None:
+    """The README's first command is a plain `pip install -e .`: every package the server
+    imports, lazily or not, must come with it or with a runtime extra (`postgres`, `redis`),
+    never only with the test extras (event delivery's httpx once did, and a fresh install
+    failed at startup while CI, which installs `[test]`, stayed green)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = _distributions(project["dependencies"])
+    for extra, requirements in project["optional-dependencies"].items():
+        if extra != "test":
+            runtime |= _distributions(requirements)
+    owners = importlib.metadata.packages_distributions()
+    imported: dict[str, Path] = {}
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.partition(".")[0]
+                if top != "orderlink" and top not in sys.stdlib_module_names:
+                    imported.setdefault(top, path)
+    assert {"uvicorn", "orjson", "httpx", "asyncpg", "redis"} <= set(imported)
+    for module, path in imported.items():
+        distributions = {d.lower() for d in owners.get(module, [module])}
+        assert distributions & runtime, (
+            f"{module} (imported by {path.name}) is not a runtime dependency"
+        )
