@@ -103,3 +103,18 @@ def test_every_flag_of_every_command_reads_an_environment_variable(db: str) -> N
                                       "ORDERLINK_SCOPE": "crm sale"})[-1]  # fmt: skip
     assert "/rest/2/" in hook
     assert run("webhook", "list", "--database", db)[-1].split("\t")[2] == "crm,sale"
+
+
+def test_serve_with_redis_but_without_the_extra_says_what_to_install(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain install has no redis package: `serve --redis` must refuse in one line before it
+    creates anything or prints a webhook, not die in a traceback at startup."""
+    monkeypatch.setitem(sys.modules, "redis", None)  # `import redis` now raises ImportError
+    result = CliRunner().invoke(
+        main, ["serve", "--database", db, "--redis", "redis://127.0.0.1:6379/0"]
+    )
+    assert result.exit_code == 2
+    assert "--redis needs the redis extra: pip install 'orderlink[redis]'" in result.output
+    assert "Traceback" not in result.output
+    assert "/rest/1/" not in result.output

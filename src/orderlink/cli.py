@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from orderlink import bootstrap as first_start
+from orderlink import limits
 from orderlink.auth import KNOWN_SCOPES, hash_secret, new_webhook_code
 from orderlink.clock import SystemClock
 from orderlink.registry import Role
@@ -285,6 +286,8 @@ def serve(
     if settings.tls_cert and not settings.tls:
         settings = settings.replace(tls=True)
     _check_workers(settings)
+    if settings.redis and not limits.redis_installed():
+        raise click.UsageError(limits.REDIS_MISSING)
     clock = SystemClock()
     started = _run(lambda store: first_start.bootstrap(store, settings, clock), settings)
     base = settings.public_base_url()

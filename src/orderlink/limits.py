@@ -201,6 +201,18 @@ return {tostring(total), math.floor(oldest + window)}
 """
 
 
+REDIS_MISSING = "--redis needs the redis extra: pip install 'orderlink[redis]'"
+
+
+def redis_installed() -> bool:
+    """Whether the `redis` extra is installed (checked before `serve` prints its webhook)."""
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class RedisLimits:
     """Both limits in Redis, shared by every worker (`orderlink serve --redis URL`)."""
 
@@ -208,9 +220,7 @@ class RedisLimits:
         try:
             import redis.asyncio as aioredis
         except ImportError:
-            raise RuntimeError(
-                "--redis needs the redis extra: pip install 'orderlink[redis]'"
-            ) from None
+            raise RuntimeError(REDIS_MISSING) from None
 
         self._redis = aioredis.Redis.from_url(
             url,
