@@ -42,7 +42,8 @@ def create(path: str) -> Any:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        status, payload = 400, {"error": "0", "error_description": "bad request"}
+        status = 400
+        payload: dict[str, Any] = {"error": "0", "error_description": "bad request"}
         parts = scope["path"].split("/")  # /rest/{user}/{code}/{method}
         row = None
         if len(parts) == 5:

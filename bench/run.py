@@ -9,7 +9,8 @@ connections; the median round is reported. Every orderlink figure is also given 
 the baseline (bench/baseline.py: a minimal hand-written ASGI + stdlib sqlite3 deleteByFilter)
 measured in the same run, so results compare across noisy machines. The scale-out section runs
 1 and 2 workers on PostgreSQL + Redis against 1 worker on SQLite (unpinned: the workers, the
-database and wrk share the machine). Results also go to bench/results/<time>.json.
+database and wrk share the machine). Results also go to bench/results/<time>.json (full runs,
+kept in git: docs/performance.md cites them) or bench/results/quick/<time>.json (ignored).
 """
 
 from __future__ import annotations
@@ -367,8 +368,8 @@ def scale_out(run: Run, work: Path, small: Path) -> None:
     shutil.copy(small, sqlite_db)
     setups.append(("SQLite, 1 worker", f"sqlite:///{sqlite_db}", (), restore_sqlite(sqlite_db)))
     for workers in (1, 2):
-        flags = ("--redis", REDIS, "--workers", str(workers))
-        setups.append((f"PostgreSQL + Redis, {workers} worker(s)", url, flags,
+        shared = ("--redis", REDIS, "--workers", str(workers))
+        setups.append((f"PostgreSQL + Redis, {workers} worker(s)", url, shared,
                        restore_postgres(url)))  # fmt: skip
     # Limits shared through Redis but never refusing (a continuous benchmark would use up the
     # 480 s operating-time window of a method within minutes, exactly as on a portal).
@@ -423,10 +424,10 @@ def main() -> None:
             million(run, work, connections)
             if not args.no_scale:
                 scale_out(run, work, small)
-    report(run)
+    report(run, quick=args.quick)
 
 
-def report(run: Run) -> None:
+def report(run: Run, *, quick: bool) -> None:
     print("\nRatios to the baseline's deleteByFilter req/s at the same connection count:")
     baselines = {r.connections: r.rps for r in run.results if r.name.startswith("baseline")}
     for r in run.results:
@@ -440,8 +441,8 @@ def report(run: Run) -> None:
                 f"  batch of 50 adds vs single adds, c{r.connections}: "
                 f"{r.per_second / adds[r.connections]:.1f}x bindings/s"
             )
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
+    out = HERE / "results" / ("quick" if quick else "")
+    out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     payload = {
         "when": stamp,
@@ -452,7 +453,7 @@ def report(run: Run) -> None:
         "extra": run.extra,
     }
     (out / f"{stamp}.json").write_text(json.dumps(payload, indent=2))
-    print(f"\nwritten to bench/results/{stamp}.json")
+    print(f"\nwritten to {(out / f'{stamp}.json').relative_to(HERE.parent)}")
 
 
 if __name__ == "__main__":

@@ -257,7 +257,7 @@ class OAuthApp:
     @property
     def domain(self) -> str:
         """`host[:port]` of `client_endpoint`, where REST calls go."""
-        return urlsplit(self.tokens["client_endpoint"]).netloc
+        return urlsplit(str(self.tokens["client_endpoint"])).netloc
 
     @property
     def secret(self) -> dict[str, str]:

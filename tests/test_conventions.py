@@ -6,9 +6,12 @@ import ast
 import dataclasses
 import importlib.metadata
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 from orderlink.catalog import methods_markdown
 from orderlink.methods import build_registry
@@ -97,3 +100,16 @@ def test_every_third_party_import_is_a_declared_runtime_dependency() -> None:
         assert distributions & runtime, (
             f"{module} (imported by {path.name}) is not a runtime dependency"
         )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",)],
+    ids=["ruff-check", "ruff-format", "mypy"],
+)
+def test_the_tree_is_lint_and_type_clean(command: tuple[str, ...]) -> None:
+    """STYLE.md's bar (ruff + strict mypy over src, bench and tests), held by CI itself."""
+    done = subprocess.run(
+        [sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -6,6 +6,7 @@ import asyncio
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,13 +27,13 @@ def receiver() -> Iterator[Receiver]:
     server.close()
 
 
-async def rest(portal: Portal, token: str, method: str, params: dict[str, object]) -> object:
+async def rest(portal: Portal, token: str, method: str, params: dict[str, object]) -> Any:
     response = await portal.client.post(f"/rest/{method}", json={"auth": token, **params})
     assert response.status_code == 200, response.text
     return response.json()["result"]
 
 
-async def deliveries(portal: Portal, receiver: Receiver, count: int) -> list[dict[str, object]]:
+async def deliveries(portal: Portal, receiver: Receiver, count: int) -> list[dict[str, Any]]:
     """Let the background deliverer run until `count` deliveries arrived."""
     for _ in range(500):
         portal.app.deliverer.wake()

@@ -136,9 +136,8 @@ def matches(row: dict[str, Any], key: str, value: Any) -> bool:
         return cell is None or cell != wanted
     if cell is None:
         return False
-    return {">": cell > wanted, ">=": cell >= wanted, "<": cell < wanted, "<=": cell <= wanted}[
-        prefix
-    ]
+    compared = {">": cell > wanted, ">=": cell >= wanted, "<": cell < wanted, "<=": cell <= wanted}
+    return bool(compared[prefix])
 
 
 def reference(
