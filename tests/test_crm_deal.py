@@ -355,11 +355,50 @@ class TestList:
         rows = await portal.ok("crm.deal.list", {"filter": {"!%TITLE": "alp"}, "select": ["ID"]})
         assert rows == [{"ID": "2"}]
 
+    async def test_custom_fields_filter_by_their_stored_values(self, portal: Portal) -> None:
+        """crm-deal-list.md filters on any deal field, custom ones included (integrations keep
+        a shop's order number in one). orderlink keeps no user-field types, so values compare
+        as text, `<`/`>` as numbers when the filter value is one, and a multiple field matches
+        on any of its values (docs/decisions.md)."""
+        stored: list[tuple[str, Any]] = [
+            ("a", "5125"), ("b", "5127"), ("c", ["red", "5130"]), ("d", None), ("e", 5125),
+        ]  # fmt: skip
+        for title, value in stored:
+            fields = {"TITLE": title} | ({} if value is None else {"UF_CRM_SHOP_ORDER": value})
+            await portal.ok("crm.deal.add", {"FIELDS": fields})
+
+        async def titles(filter_: dict[str, Any]) -> list[str]:
+            rows = await portal.ok(
+                "crm.deal.list", {"FILTER": filter_, "SELECT": ["TITLE"], "ORDER": {"ID": "ASC"}}
+            )
+            return [row["TITLE"] for row in rows]
+
+        assert await titles({"UF_CRM_SHOP_ORDER": 5125}) == ["a", "e"]
+        assert await titles({"=UF_CRM_SHOP_ORDER": "red"}) == ["c"]
+        assert await titles({"@UF_CRM_SHOP_ORDER": ["5127", "5130"]}) == ["b", "c"]
+        assert await titles({"!UF_CRM_SHOP_ORDER": "5125"}) == ["b", "c", "d"]
+        assert await titles({"!@UF_CRM_SHOP_ORDER": ["5125", "red"]}) == ["b", "d"]
+        assert await titles({">UF_CRM_SHOP_ORDER": 5126}) == ["b", "c"]  # 5130, not "red"
+        assert await titles({"<=UF_CRM_SHOP_ORDER": "5127"}) == ["a", "b", "e"]
+        assert await titles({"%UF_CRM_SHOP_ORDER": "513"}) == ["c"]
+        assert await titles({"UF_CRM_SHOP_ORDER": ""}) == ["d"]
+        assert await titles({"!UF_CRM_SHOP_ORDER": ""}) == ["a", "b", "c", "e"]
+        assert await titles({"uf_crm_shop_order": "5127", "TITLE": "b"}) == ["b"]
+        assert await titles({"UF_CRM_NEVER_SET": "x"}) == []
+
     @pytest.mark.parametrize(
         ("params", "text"),
         [
             ({"FILTER": "ID"}, "Parameter 'filter' must be array."),
             ({"ORDER": "ID"}, "Parameter 'order' must be array."),
+            (
+                {"FILTER": {"UF_CRM_1": {"a": 1}}},
+                "Invalid filter: field 'UF_CRM_1' has invalid value",
+            ),
+            (
+                {"FILTER": {"UF_CRM_1 OR 1=1": 1}},
+                "Invalid filter: field 'UF_CRM_1 OR 1=1' is not allowed in filter",
+            ),
         ],
     )
     async def test_errors(self, portal: Portal, params: dict[str, Any], text: str) -> None:

@@ -396,6 +396,13 @@ class TestList:
         rows = await portal.ok("crm.invoice.list", {"filter": {"UF_DEAL_ID": 10}})
         assert [r["ID"] for r in rows] == [str(wanted)]
 
+    async def test_filters_by_custom_fields(self, portal: Portal) -> None:
+        """As on crm.deal.list (docs/decisions.md)."""
+        wanted = await add(portal, UF_CRM_SHOP_ORDER="5125")
+        await add(portal, UF_CRM_SHOP_ORDER="5127")
+        rows = await portal.ok("crm.invoice.list", {"filter": {"UF_CRM_SHOP_ORDER": 5125}})
+        assert [r["ID"] for r in rows] == [str(wanted)]
+
     @pytest.mark.parametrize(
         ("params", "text"),
         [

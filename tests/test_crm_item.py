@@ -382,6 +382,29 @@ class TestList:
         ]
         assert list(every) == [*INVOICE_KEYS[:32], "ufCrm_9", *INVOICE_KEYS[32:]]
 
+    async def test_custom_fields_filter_in_either_spelling_and_inside_groups(
+        self, portal: Portal
+    ) -> None:
+        """As on crm.deal.list (docs/decisions.md): a custom field filters by its stored values
+        (any value of a multiple one), named `ufCrm_9` or `UF_CRM_9`, in OR groups too."""
+        a = (await new_invoice(portal, ufCrm_9=[1, 2], title="A"))["id"]
+        b = (await new_invoice(portal, ufCrm_9=3, title="B"))["id"]
+        c = (await new_invoice(portal, title="C"))["id"]
+
+        async def ids(filter_: dict[str, Any]) -> list[int]:
+            params = {"entityTypeId": 31, "select": ["id"], "order": {"id": "ASC"}}
+            result = await portal.ok("crm.item.list", {**params, "filter": filter_})
+            return [item["id"] for item in result["items"]]
+
+        assert await ids({"ufCrm_9": 2}) == [a]
+        assert await ids({">=ufCrm_9": 2}) == [a, b]
+        assert await ids({"UF_CRM_9": "3"}) == [b]
+        assert await ids({"!ufCrm_9": 1}) == [b, c]
+        assert await ids({"0": {"logic": "OR", "0": {"ufCrm_9": 1}, "1": {"title": "C"}}}) == [
+            a,
+            c,
+        ]
+
     @pytest.mark.parametrize(
         ("params", "text"),
         [

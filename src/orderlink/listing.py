@@ -4,7 +4,8 @@ Rules (settings/how-to-call-rest-api/list-methods-pecularities.md and each famil
 - `select` missing or empty selects every field; `*` too; unknown names are ignored.
 - `filter` keys are `<prefix><field>`; the longest prefix wins (`!%=` before `!`); conditions
   are AND-ed. Unknown fields are refused with the family's error: a SQL-looking key is just an
-  unknown field and never reaches SQL.
+  unknown field and never reaches SQL. Custom fields (`UF_CRM_*`), where a family has them, are
+  filtered by their stored values as text (see `CustomFields`).
 - `order` maps fields to `asc`/`desc` in any case; unknown fields are ignored (fast-bitrix24's
   `get_all` always sends `ID: ASC`); the primary key breaks ties so pages never overlap.
 - `start` pages by 50; `next` only when more rows remain; `start=-1` (see docs/decisions.md).
@@ -71,6 +72,19 @@ class Listing:
 ErrorFactory = Callable[[str], B24Error]
 
 
+@dataclass(frozen=True, slots=True)
+class CustomFields:
+    """A family's custom fields: kept in the JSON object `column` under their original names;
+    `resolve` maps a filter's field name to that name (None: not a custom field).
+
+    No user-field types are kept (`crm.*.userfield.*` is not served), so values compare as text:
+    `=`, `@`, LIKE on the text; `<`/`>` as numbers when the filter value is one (then text that
+    is not a number never matches); a multiple field matches when any of its values does."""
+
+    column: str
+    resolve: Callable[[str], str | None]
+
+
 def parse(
     params: Mapping[str, Any],
     schema: Schema,
@@ -84,10 +98,11 @@ def parse(
     base_conditions: tuple[Condition, ...] = (),
     refuse_unknown_order: bool = False,
     filter_groups: bool = False,
+    custom: CustomFields | None = None,
 ) -> Listing:
     """Turn `select`/`filter`/`order`/`start` into a query; raise `error(text)` on bad input."""
     select = _select(params.get("select"), schema)
-    found = _filter(params.get("filter"), schema, error, zone, filter_groups)
+    found = _filter(params.get("filter"), _Filtering(schema, error, zone, filter_groups, custom))
     conditions = (*base_conditions, *found)
     order = _order(
         params.get("order"), schema, error, default_order, tie_breaker, refuse_unknown_order
@@ -161,53 +176,95 @@ def split_key(key: str, schema: Schema) -> tuple[str, str]:
     return "", key
 
 
-def _filter(
-    raw: Any,
-    schema: Schema,
-    error: ErrorFactory,
-    zone: tzinfo,
-    groups: bool = False,
-    depth: int = 0,
-) -> list[Condition | ConditionGroup]:
+@dataclass(frozen=True, slots=True)
+class _Filtering:
+    """What reading one `filter` needs."""
+
+    schema: Schema
+    error: ErrorFactory
+    zone: tzinfo
+    groups: bool = False  # numeric keys hold nested filters (crm-item-list.md)
+    custom: CustomFields | None = None
+
+
+def _filter(raw: Any, how: _Filtering, depth: int = 0) -> list[Condition | ConditionGroup]:
     """The conditions of a filter. With `groups` (crm-item-list.md), a numeric key holds a nested
     filter whose `logic` is AND (default) or OR: `{"0": {"logic": "OR", "0": {...}, ...}}`."""
     if raw is None or raw == "" or raw == []:
         return []
-    if groups and isinstance(raw, list):  # `{"0": ..., "1": ...}` arrives as a list
+    if how.groups and isinstance(raw, list):  # `{"0": ..., "1": ...}` arrives as a list
         raw = {str(index): item for index, item in enumerate(raw)}
     if not isinstance(raw, dict):
-        raise error("Parameter 'filter' must be array.")
+        raise how.error("Parameter 'filter' must be array.")
     if len(raw) > MAX_CONDITIONS:
-        raise error(f"Invalid filter: more than {MAX_CONDITIONS} conditions")
+        raise how.error(f"Invalid filter: more than {MAX_CONDITIONS} conditions")
     conditions: list[Condition | ConditionGroup] = []
     for key, value in raw.items():
         text = str(key)
-        if groups and text.lower() == "logic":
+        if how.groups and text.lower() == "logic":
             continue
-        if groups and text.isdigit() and isinstance(value, dict | list):
-            conditions.append(_group(value, schema, error, zone, depth + 1))
+        if how.groups and text.isdigit() and isinstance(value, dict | list):
+            conditions.append(_group(value, how, depth + 1))
             continue
-        prefix, name = split_key(text, schema)
-        found = schema.get(name)
-        if found is None or not found.filterable:
-            raise error(f"Invalid filter: field '{_clip(name)}' is not allowed in filter")
-        conditions.append(_condition(prefix, found, value, error, zone))
+        prefix, name = split_key(text, how.schema)
+        found = how.schema.get(name)
+        if found is not None and found.filterable:
+            conditions.append(_condition(prefix, found, value, how.error, how.zone))
+            continue
+        custom = how.custom if found is None else None
+        stored = custom.resolve(name) if custom is not None else None
+        if custom is None or stored is None:
+            raise how.error(f"Invalid filter: field '{_clip(name)}' is not allowed in filter")
+        conditions.append(_custom_condition(prefix, name, custom.column, stored, value, how))
     return conditions
 
 
-def _group(
-    raw: Any, schema: Schema, error: ErrorFactory, zone: tzinfo, depth: int
-) -> ConditionGroup:
+def _group(raw: Any, how: _Filtering, depth: int) -> ConditionGroup:
     if depth > MAX_GROUP_DEPTH:
-        raise error(f"Invalid filter: groups nested deeper than {MAX_GROUP_DEPTH} levels")
+        raise how.error(f"Invalid filter: groups nested deeper than {MAX_GROUP_DEPTH} levels")
     logic = "and"
     if isinstance(raw, dict):
         found = next((v for k, v in raw.items() if str(k).lower() == "logic"), "AND")
         logic = str(found).strip().lower()
         if logic not in ("and", "or"):
-            raise error(f"Invalid filter: logic must be AND or OR, got '{_clip(str(found))}'")
-    items = _filter(raw, schema, error, zone, True, depth)
+            raise how.error(f"Invalid filter: logic must be AND or OR, got '{_clip(str(found))}'")
+    items = _filter(raw, how, depth)
     return ConditionGroup("or" if logic == "or" else "and", tuple(items))
+
+
+def _custom_condition(
+    prefix: str, name: str, column: str, key: str, value: Any, how: _Filtering
+) -> Condition:
+    """A condition on a custom field's stored values (CustomFields)."""
+    invalid = how.error(f"Invalid filter: field '{_clip(name)}' has invalid value")
+    if prefix in ("@", "!@"):
+        values = _in_values(value)
+        if len(values) > MAX_IN_VALUES:
+            raise how.error(f"Invalid filter: more than {MAX_IN_VALUES} values for '{name}'")
+        texts = tuple(coerce.to_text(item) for item in values)
+        if any(text is None for text in texts):
+            raise invalid
+        return Condition(column, "in" if prefix == "@" else "not in", texts, key=key)
+    if isinstance(value, list | dict):
+        raise invalid
+    text = coerce.to_text(value)
+    if text is None:
+        raise invalid
+    if prefix in _LIKE_OPS:
+        op, own_wildcards = _LIKE_OPS[prefix]
+        return Condition(column, op, like_pattern(text, own_wildcards), key=key)
+    if prefix in ("", "=", "!=", "!"):
+        return Condition(column, _SIMPLE_OPS[prefix], text or None, key=key)
+    number = coerce.to_float(text)
+    return Condition(column, _SIMPLE_OPS[prefix], text if number is None else number, key=key)
+
+
+def _in_values(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        return list(value.values())
+    return [value]
 
 
 def _condition(
@@ -215,13 +272,7 @@ def _condition(
 ) -> Condition:
     invalid = f"Invalid filter: field '{field.name}' has invalid value"
     if prefix in ("@", "!@"):
-        values = (
-            value
-            if isinstance(value, list)
-            else list(value.values())
-            if isinstance(value, dict)
-            else [value]
-        )
+        values = _in_values(value)
         if len(values) > MAX_IN_VALUES:
             raise error(f"Invalid filter: more than {MAX_IN_VALUES} values for '{field.name}'")
         typed = []

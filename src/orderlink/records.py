@@ -24,6 +24,7 @@ import orjson
 
 from orderlink import coerce
 from orderlink.errors import B24Error
+from orderlink.listing import CustomFields
 from orderlink.schema import Field, Schema
 from orderlink.storage.base import Row
 
@@ -32,6 +33,11 @@ DYNAMIC = (
     Field(UF, "user_fields", "json", "uf", read_only=True, filterable=False, sortable=False),
     Field(PARENTS, "parents", "json", "parents", read_only=True, filterable=False, sortable=False),
 )
+
+
+# Custom fields in list filters, by either spelling (`UF_CRM_1721244482250`, `ufCrm_...`), and
+# in lower case where a legacy family accepts field names in any case.
+CUSTOM_FIELDS = CustomFields("user_fields", lambda name: uf_upper(name) or uf_upper(name.upper()))
 
 
 def listing_schema(schema: Schema) -> Schema:

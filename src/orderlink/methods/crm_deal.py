@@ -345,6 +345,7 @@ async def legacy_list(
         default_order=(("id", newest_first),),
         tie_breaker="id",
         start_minus_one=call.ctx.settings.start_minus_one,
+        custom=records.CUSTOM_FIELDS,
     )
     found = await call.store.list(parsed.query)
     rows = [view.render(row, call.ctx.zone, selection) for row in found.rows]

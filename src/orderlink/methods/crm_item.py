@@ -480,6 +480,7 @@ async def list_(call: Call) -> Any:
         refuse_unknown_order=True,
         filter_groups=True,
         start_minus_one=call.ctx.settings.start_minus_one,
+        custom=records.CUSTOM_FIELDS,
     )
     found = await call.store.list(parsed.query)
     items = [view.render(row, call.ctx.zone, selection) for row in found.rows]

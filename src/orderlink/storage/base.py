@@ -207,12 +207,18 @@ Op = Literal["=", "!=", "<", "<=", ">", ">=", "in", "not in", "like", "not like"
 @dataclass(frozen=True, slots=True)
 class Condition:
     """`column op value`. For `like`, `value` is a LIKE pattern with `\\` as the escape
-    character; `as_text` compares the column's text form (LIKE on an integer column)."""
+    character; `as_text` compares the column's text form (LIKE on an integer column).
+
+    With `key`, `column` is a JSON object column and the condition is on the value stored under
+    `key`, compared as text (as a number for `<`/`>` when `value` is a float): it holds when any
+    of the values holds it (an array is a multiple field), and a negated one when none does.
+    `value` None means "empty": `=` holds when no non-empty value is stored, `!=` when one is."""
 
     column: str
     op: Op
     value: Any
     as_text: bool = False
+    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

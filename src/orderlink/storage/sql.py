@@ -22,6 +22,19 @@ def ident(name: str) -> str:
     return name
 
 
+_KEY = re.compile(r"[A-Za-z0-9_]+\Z")
+
+
+def ident_key(key: str) -> str:
+    """A key inside a JSON column (`UF_CRM_1721244482250`); it is bound, and still checked."""
+    if not _KEY.match(key):
+        raise ValueError(f"not a plain JSON key: {key!r}")
+    return key
+
+
+Bind = Callable[[Any], str]  # binds a value, returns its placeholder
+
+
 @dataclass(frozen=True, slots=True)
 class Dialect:
     """What differs between engines in the SQL a list query needs."""
@@ -29,6 +42,11 @@ class Dialect:
     placeholder: Callable[[int], str]  # 1-based parameter number -> "?" or "$1"
     text_cast: Callable[[str], str]  # column -> its text form
     like: str  # case-insensitive LIKE: "LIKE" (SQLite, ASCII) or "ILIKE" (PostgreSQL)
+    # The values a JSON object column stores under a key, as rows: (column, key, bind) -> (a
+    # FROM source with one row per value, one for a scalar and one per element of an array, none
+    # when the key is absent; that row's value as text). See Condition.key.
+    elements: Callable[[str, str, Bind], tuple[str, str]]
+    number: Callable[[str], str]  # a text expression as a number; NULL if it is not one
     # SQLite's NULL placement (first ascending, last descending) spelled out as ORDER BY suffixes
     # (ascending, descending) for engines that default to the opposite, so both stores page
     # alike. Left off the (table, column) pairs in `not_null`: on a NOT NULL column the clause
@@ -37,9 +55,50 @@ class Dialect:
     not_null: frozenset[tuple[str, str]] = frozenset()
 
 
-SQLITE = Dialect(lambda n: "?", lambda col: f"CAST({col} AS TEXT)", "LIKE")
+def _sqlite_elements(col: str, key: str, bind: Bind) -> tuple[str, str]:
+    # json_each() on a path to a scalar yields that one value.
+    path = '$."' + key + '"'
+    return f"json_each({col}, {bind(path)})", "CAST(value AS TEXT)"
+
+
+def _sqlite_number(text: str) -> str:
+    # GLOBs spelling out PostgreSQL's `^-?[0-9]+(\.[0-9]+)?$` below: a digit or `-digit` first,
+    # then digits and dots only, at most one dot, and not last.
+    plain = (
+        f"({text} GLOB '[0-9]*' OR {text} GLOB '-[0-9]*') "
+        f"AND substr({text}, 2) NOT GLOB '*[^0-9.]*' "
+        f"AND {text} NOT GLOB '*.*.*' AND {text} NOT GLOB '*.'"
+    )
+    return f"CASE WHEN {plain} THEN CAST({text} AS REAL) END"
+
+
+def _postgres_elements(col: str, key: str, bind: Bind) -> tuple[str, str]:
+    found = f"({col}::jsonb -> {bind(key)})"
+    values = (
+        f"CASE jsonb_typeof({found}) WHEN 'array' THEN {found} ELSE jsonb_build_array({found}) END"
+    )
+    # Byte order, as every text column here is declared (`COLLATE "C"`) and SQLite compares.
+    return f"jsonb_array_elements_text({values}) AS e(v)", '(e.v COLLATE "C")'
+
+
+def _postgres_number(text: str) -> str:
+    return f"CASE WHEN {text} ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN {text}::float8 END"
+
+
+SQLITE = Dialect(
+    placeholder=lambda n: "?",
+    text_cast=lambda col: f"CAST({col} AS TEXT)",
+    like="LIKE",
+    elements=_sqlite_elements,
+    number=_sqlite_number,
+)
 POSTGRES = Dialect(
-    lambda n: f"${n}", lambda col: f"{col}::text", "ILIKE", (" NULLS FIRST", " NULLS LAST")
+    placeholder=lambda n: f"${n}",
+    text_cast=lambda col: f"{col}::text",
+    like="ILIKE",
+    elements=_postgres_elements,
+    number=_postgres_number,
+    nulls=(" NULLS FIRST", " NULLS LAST"),
 )
 
 
@@ -58,6 +117,8 @@ class _Builder:
                 return "1=1"
             joined = f" {cond.logic.upper()} ".join(self.condition(c) for c in cond.items)
             return f"({joined})"
+        if cond.key is not None:
+            return self.stored_under_key(cond, cond.key)
         col = ident(cond.column)
         target = self.dialect.text_cast(col) if cond.as_text else col
         op = cond.op
@@ -77,6 +138,25 @@ class _Builder:
         if op == "!=":
             return f"({col} IS NULL OR {col} <> {self.bind(cond.value)})"
         return f"{col} {op} {self.bind(cond.value)}"
+
+    def stored_under_key(self, cond: Condition, key: str) -> str:
+        """A condition on the values a JSON column stores under `key` (Condition.key)."""
+        source, text = self.dialect.elements(ident(cond.column), ident_key(key), self.bind)
+        op, value = cond.op, cond.value
+        negated = op in ("!=", "not in", "not like")
+        if value is None:
+            test, negated = f"{text} <> ''", op == "="
+        elif op in ("in", "not in"):
+            test = f"{text} IN ({', '.join(self.bind(v) for v in value)})" if value else "1=0"
+        elif op in ("like", "not like"):
+            test = f"{text} {self.dialect.like} {self.bind(value)} ESCAPE '\\'"
+        elif op in ("=", "!="):
+            test = f"{text} = {self.bind(value)}"
+        elif isinstance(value, float):
+            test = f"{self.dialect.number(text)} {op} {self.bind(value)}"
+        else:
+            test = f"{text} {op} {self.bind(value)}"
+        return f"{'NOT ' if negated else ''}EXISTS (SELECT 1 FROM {source} WHERE {test})"
 
     def where(self, query: ListQuery) -> str:
         parts = [f"portal_id = {self.bind(query.portal_id)}"]
