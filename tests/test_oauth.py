@@ -83,6 +83,14 @@ class TestAuthorizationCode:
         )  # fmt: skip
         assert (reply.status_code, reply.json()["error"]) == (400, "invalid_grant")
 
+    async def test_expired_codes_are_pruned(self, portal: Portal, clock: FrozenClock) -> None:
+        app = await register(portal)
+        await self.authorize(portal, app)
+        assert await portal.app.oauth.prune() == 0  # still usable
+        clock.advance(31)
+        assert await portal.app.oauth.prune() == 1
+        assert await portal.app.oauth.prune() == 0
+
     async def test_app_not_installed_gets_no_code(self, portal: Portal) -> None:
         app = await register(portal, install=False)
         response = await portal.client.get("/oauth/authorize/", params={"client_id": app.client_id})
@@ -140,6 +148,35 @@ class TestRefresh:
             "/rest/crm.orderentity.getFields", json={"auth": body["access_token"]}
         )
         assert call.status_code == 200
+
+    async def test_a_dead_pair_is_pruned_a_day_after_its_access_token_expired(
+        self, portal: Portal, clock: FrozenClock
+    ) -> None:
+        """Every refresh leaves the old pair behind (its access token lives out its hour), and
+        so does every event delivery: kept forever, the table grows without end. A pair goes
+        once its refresh token is used or expired and its access token expired a day ago
+        (docs/decisions.md); the current pair stays however old its access token is."""
+        app = await register(portal)
+        first = await tokens(portal, app)
+        form = {"grant_type": "refresh_token", "client_id": app.client_id,
+                "client_secret": app.client_secret, "refresh_token": first["refresh_token"]}  # fmt: skip
+        second = (await portal.client.post("/oauth/token/", data=form)).json()
+        clock.advance(3600 + 86400 - 10)
+        assert await portal.app.oauth.prune() == 0  # the old access token: expired_token still
+
+        async def error_for(access: str) -> str:
+            response = await portal.client.post("/rest/profile", json={"auth": access})
+            return str(response.json()["error"])
+
+        assert await error_for(first["access_token"]) == "expired_token"
+        clock.advance(20)
+        assert await portal.app.oauth.prune() == 1
+        assert await error_for(first["access_token"]) == "NO_AUTH_FOUND"
+        assert await error_for(second["access_token"]) == "expired_token"
+        again = await portal.client.post(
+            "/oauth/token/", data={**form, "refresh_token": second["refresh_token"]}
+        )
+        assert again.status_code == 200
 
     async def test_refresh_by_get_query_string(self, portal: Portal) -> None:
         app = await register(portal)

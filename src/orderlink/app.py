@@ -12,6 +12,8 @@ Repeated slashes collapse and nothing ever redirects (clients do not follow redi
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
 import logging
 import re
@@ -37,6 +39,9 @@ from orderlink.storage import create_store
 from orderlink.storage.base import App, Delivery, Store, StoreUnavailable
 
 log = logging.getLogger("orderlink")
+
+HOUSEKEEPING_FIRST = 60.0  # seconds after start
+HOUSEKEEPING_EVERY = 3600.0
 access = logging.getLogger("orderlink.access")
 
 # Query parameters whose values an access log must never show.
@@ -86,6 +91,7 @@ class OrderlinkApp:
         self.oauth = OAuth(self.store, settings, clock)
         self.deliverer = Deliverer(self.store, clock, self._event_auth)
         self._opened = False
+        self._housekeeping: asyncio.Task[None] | None = None
 
     # -- lifespan -----------------------------------------------------------------------------
 
@@ -94,13 +100,36 @@ class OrderlinkApp:
             await self.store.open(upgrade=self.settings.auto_upgrade)
             self._opened = True
         self.deliverer.start()
+        self._housekeeping = asyncio.get_running_loop().create_task(
+            self._housekeep(), name="orderlink-housekeeping"
+        )
 
     async def shutdown(self) -> None:
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+            self._housekeeping = None
         await self.deliverer.stop()
         await self.limits.close()
         if self._owns_store and self._opened:
             await self.store.close()
             self._opened = False
+
+    async def _housekeep(self) -> None:
+        """Every hour, from a minute after start: drop credentials that can never be used again
+        (a refresh every hour, and every event delivery, leave a token pair behind)."""
+        await asyncio.sleep(HOUSEKEEPING_FIRST)
+        while True:
+            try:
+                pruned = await self.oauth.prune()
+                if pruned:
+                    log.info("pruned %d dead authorization codes and token pairs", pruned)
+            except StoreUnavailable as exc:
+                log.warning("housekeeping skipped: %s", exc)
+            except Exception:
+                log.exception("housekeeping failed")
+            await asyncio.sleep(HOUSEKEEPING_EVERY)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

@@ -20,6 +20,10 @@ from orderlink.settings import Settings
 from orderlink.storage.base import App, Emit, Grant, Install, Portal, Store, TokenPair
 
 CODE_TTL = 30.0
+# An expired access token still answers `expired_token` (what clients refresh on) for a day;
+# after that, once its refresh token is used or expired too, its pair is deleted and it answers
+# NO_AUTH_FOUND like any unknown token (docs/decisions.md).
+EXPIRED_TOKENS_KEPT = 86400.0
 _ALNUM = string.ascii_letters + string.digits
 
 
@@ -76,6 +80,11 @@ class OAuth:
         self.store = store
         self.settings = settings
         self.clock = clock
+
+    async def prune(self) -> int:
+        """Delete authorization codes and token pairs that can never be used again."""
+        now = self.clock.now()
+        return await self.store.prune_credentials(now, now - EXPIRED_TOKENS_KEPT)
 
     async def portal(self) -> Portal:
         portal = await self.store.default_portal()

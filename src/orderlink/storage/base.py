@@ -429,6 +429,11 @@ class Store(Protocol):
     async def grant_for(self, portal_id: int, app_id: int, user_id: int) -> Grant | None:
         """What a new token for this user of an installed app would stand for (events)."""
 
+    async def prune_credentials(self, now: float, dead_access_before: float) -> int:
+        """Delete what can never be used again: authorization codes past their expiry, and token
+        pairs whose refresh token is used or expired and whose access token expired before
+        `dead_access_before`. Returns how many rows went."""
+
     # -- events -------------------------------------------------------------------------------
 
     async def bind_handler(

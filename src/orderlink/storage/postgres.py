@@ -902,6 +902,20 @@ class PostgresStore:
             await _insert_tokens(conn, pair, now)
         return True
 
+    async def prune_credentials(self, now: float, dead_access_before: float) -> int:
+        async with self._transaction() as conn:
+            codes = await conn.execute("DELETE FROM oauth_codes WHERE expires_at < $1", float(now))
+            pairs = await conn.execute(
+                "DELETE FROM tokens WHERE refresh_expires_at < $1 AND access_expires_at < $2",
+                float(now),
+                float(dead_access_before),
+            )
+            if _rowcount(pairs):
+                await self._notify_auth(conn)  # cached tokens: a deleted one must stop answering
+        if _rowcount(pairs):
+            self._auth_seen += 1
+        return _rowcount(codes) + _rowcount(pairs)
+
     # -- events -------------------------------------------------------------------------------
 
     async def bind_handler(

@@ -753,6 +753,19 @@ class SQLiteStore:
             _insert_tokens(conn, pair, now)
             return True
 
+    async def prune_credentials(self, now: float, dead_access_before: float) -> int:
+        if self._grouped:
+            await self._turn()
+        with self._write() as conn:
+            codes = conn.execute("DELETE FROM oauth_codes WHERE expires_at < ?", (now,)).rowcount
+            pairs = conn.execute(
+                "DELETE FROM tokens WHERE refresh_expires_at < ? AND access_expires_at < ?",
+                (now, dead_access_before),
+            ).rowcount
+            if pairs:
+                self._bump_auth(conn)  # cached tokens: a deleted one must stop answering
+        return codes + pairs
+
     # -- events -------------------------------------------------------------------------------
 
     async def bind_handler(
