@@ -39,10 +39,10 @@ from orderlink.storage import create_store
 from orderlink.storage.base import App, Delivery, Store, StoreUnavailable
 
 log = logging.getLogger("orderlink")
+access = logging.getLogger("orderlink.access")
 
 HOUSEKEEPING_FIRST = 60.0  # seconds after start
 HOUSEKEEPING_EVERY = 3600.0
-access = logging.getLogger("orderlink.access")
 
 # Query parameters whose values an access log must never show.
 _SECRET_PARAMS = frozenset({"auth", "client_secret", "refresh_token", "code", "access_token"})

@@ -236,20 +236,18 @@ def _custom_condition(
     prefix: str, name: str, column: str, key: str, value: Any, how: _Filtering
 ) -> Condition:
     """A condition on a custom field's stored values (CustomFields)."""
-    invalid = how.error(f"Invalid filter: field '{_clip(name)}' has invalid value")
+    invalid = f"Invalid filter: field '{_clip(name)}' has invalid value"
     if prefix in ("@", "!@"):
         values = _in_values(value)
         if len(values) > MAX_IN_VALUES:
-            raise how.error(f"Invalid filter: more than {MAX_IN_VALUES} values for '{name}'")
+            raise how.error(f"Invalid filter: more than {MAX_IN_VALUES} values for '{_clip(name)}'")
         texts = tuple(coerce.to_text(item) for item in values)
         if any(text is None for text in texts):
-            raise invalid
+            raise how.error(invalid)
         return Condition(column, "in" if prefix == "@" else "not in", texts, key=key)
-    if isinstance(value, list | dict):
-        raise invalid
-    text = coerce.to_text(value)
+    text = None if isinstance(value, list | dict) else coerce.to_text(value)
     if text is None:
-        raise invalid
+        raise how.error(invalid)
     if prefix in _LIKE_OPS:
         op, own_wildcards = _LIKE_OPS[prefix]
         return Condition(column, op, like_pattern(text, own_wildcards), key=key)

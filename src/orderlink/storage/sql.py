@@ -56,9 +56,14 @@ class Dialect:
 
 
 def _sqlite_elements(col: str, key: str, bind: Bind) -> tuple[str, str]:
-    # json_each() on a path to a scalar yields that one value.
+    # An array's elements, or the one value as a one-element array (an object too, as on
+    # PostgreSQL below); the binds are made in the order their placeholders appear.
     path = '$."' + key + '"'
-    return f"json_each({col}, {bind(path)})", "CAST(value AS TEXT)"
+    values = (
+        f"CASE json_type({col}, {bind(path)}) WHEN 'array' THEN json_extract({col}, {bind(path)}) "
+        f"ELSE json_array(json_extract({col}, {bind(path)})) END"
+    )
+    return f"json_each({values})", "CAST(value AS TEXT)"
 
 
 def _sqlite_number(text: str) -> str:
