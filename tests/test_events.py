@@ -249,6 +249,30 @@ class TestDelivery:
         finally:
             receiver.close()
 
+    async def test_the_log_keeps_finished_deliveries_for_a_while_and_pending_ones_always(
+        self, portal: Portal, clock: FrozenClock
+    ) -> None:
+        """`--delivery-log-days` (30 by default) bounds the log; a delivery still owed is never
+        dropped, whatever its age (docs/decisions.md)."""
+        receiver = Receiver([200, 503])
+        try:
+            _, token = await self.bound(portal, receiver, "ONCRMDEALADD")
+            await rest(portal, token, "crm.deal.add", {"fields": {}})
+            await deliveries(portal, receiver, 1)
+            await recorded(portal, "HTTP 200", "delivered")
+            second = await rest(portal, token, "crm.deal.add", {"fields": {}})
+            await recorded(portal, "HTTP 503")
+            assert await portal.app.deliverer.prune() == 0
+            clock.advance(30 * 86400 + 10)
+            portal.app.deliverer.log_days = 0  # keep everything
+            assert await portal.app.deliverer.prune() == 0
+            portal.app.deliverer.log_days = 30
+            assert await portal.app.deliverer.prune() == 1
+            (kept,) = await portal.store.deliveries(None, 10)
+            assert kept.data == {"FIELDS": {"ID": str(second)}}
+        finally:
+            receiver.close()
+
     async def test_nothing_is_sent_to_apps_not_listening(self, portal: Portal) -> None:
         await portal.ok("crm.deal.add", {"fields": {}})
         assert await portal.store.deliveries(None, 10) == []

@@ -89,7 +89,9 @@ class OrderlinkApp:
         )
         self.auth = Authenticator(self.store)
         self.oauth = OAuth(self.store, settings, clock)
-        self.deliverer = Deliverer(self.store, clock, self._event_auth)
+        self.deliverer = Deliverer(
+            self.store, clock, self._event_auth, log_days=settings.delivery_log_days
+        )
         self._opened = False
         self._housekeeping: asyncio.Task[None] | None = None
 
@@ -118,17 +120,23 @@ class OrderlinkApp:
 
     async def _housekeep(self) -> None:
         """Every hour, from a minute after start: drop credentials that can never be used again
-        (a refresh every hour, and every event delivery, leave a token pair behind)."""
+        (a refresh every hour, and every event delivery, leave a token pair behind) and
+        deliveries older than the log keeps."""
+        jobs = (
+            (self.oauth.prune, "dead authorization codes and token pairs"),
+            (self.deliverer.prune, "finished deliveries from the log"),
+        )
         await asyncio.sleep(HOUSEKEEPING_FIRST)
         while True:
-            try:
-                pruned = await self.oauth.prune()
-                if pruned:
-                    log.info("pruned %d dead authorization codes and token pairs", pruned)
-            except StoreUnavailable as exc:
-                log.warning("housekeeping skipped: %s", exc)
-            except Exception:
-                log.exception("housekeeping failed")
+            for job, what in jobs:
+                try:
+                    pruned = await job()
+                    if pruned:
+                        log.info("pruned %d %s", pruned, what)
+                except StoreUnavailable as exc:
+                    log.warning("housekeeping skipped: %s", exc)
+                except Exception:
+                    log.exception("housekeeping failed")
             await asyncio.sleep(HOUSEKEEPING_EVERY)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -205,6 +205,14 @@ def main() -> None:
     help="Seconds an OAuth access token lives.",
 )
 @_option(
+    "--delivery-log-days",
+    field="delivery_log_days",
+    type=float,
+    default=DEFAULTS.delivery_log_days,
+    show_default=True,
+    help="Days a finished event delivery stays in the log (0: forever).",
+)
+@_option(
     "--refresh-token-ttl",
     field="refresh_token_ttl",
     type=float,

@@ -126,12 +126,14 @@ class Deliverer:
         *,
         poll: float = 0.5,
         batch: int = 20,
+        log_days: float = 30.0,
     ) -> None:
         self.store = store
         self.clock = clock
         self.auth_block = auth_block
         self.poll = poll
         self.batch = batch
+        self.log_days = log_days
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._client: Any = None
@@ -176,6 +178,13 @@ class Deliverer:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll)
+
+    async def prune(self) -> int:
+        """Drop finished deliveries older than the log keeps (`--delivery-log-days`; 0 keeps
+        every one). Pending ones are never touched: an event is not lost to housekeeping."""
+        if self.log_days <= 0:
+            return 0
+        return await self.store.prune_deliveries(self.clock.now() - self.log_days * 86400)
 
     async def deliver_due(self) -> int:
         """Send every delivery that is due now; returns how many were attempted."""

@@ -79,6 +79,8 @@ class Settings:
     # OAuth lifetimes (settings/oauth/index.md: an hour; 180 days).
     access_token_ttl: float = 3600.0
     refresh_token_ttl: float = 180 * 86400.0
+    # Days a finished event delivery (delivered, or given up) stays in the log; 0 keeps all.
+    delivery_log_days: float = 30.0
     # /oauth/authorize/ approves at once for `user_id` (default 1) without a consent form: tests.
     oauth_auto_approve: bool = False
     # SQLite PRAGMA synchronous: NORMAL survives a killed process; FULL also survives power loss.

@@ -429,6 +429,10 @@ class Store(Protocol):
     async def grant_for(self, portal_id: int, app_id: int, user_id: int) -> Grant | None:
         """What a new token for this user of an installed app would stand for (events)."""
 
+    async def prune_deliveries(self, finished_before: float) -> int:
+        """Delete log rows of deliveries that finished (delivered, or given up after their last
+        attempt) before `finished_before`; a pending delivery is never touched."""
+
     async def prune_credentials(self, now: float, dead_access_before: float) -> int:
         """Delete what can never be used again: authorization codes past their expiry, and token
         pairs whose refresh token is used or expired and whose access token expired before

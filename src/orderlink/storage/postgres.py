@@ -902,6 +902,15 @@ class PostgresStore:
             await _insert_tokens(conn, pair, now)
         return True
 
+    async def prune_deliveries(self, finished_before: float) -> int:
+        async with self._transaction() as conn:
+            status = await conn.execute(
+                "DELETE FROM event_outbox WHERE status <> 'pending' "
+                "AND COALESCE(delivered_at, next_attempt_at) < $1",
+                float(finished_before),
+            )
+        return _rowcount(status)
+
     async def prune_credentials(self, now: float, dead_access_before: float) -> int:
         async with self._transaction() as conn:
             codes = await conn.execute("DELETE FROM oauth_codes WHERE expires_at < $1", float(now))

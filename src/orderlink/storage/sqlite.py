@@ -753,6 +753,16 @@ class SQLiteStore:
             _insert_tokens(conn, pair, now)
             return True
 
+    async def prune_deliveries(self, finished_before: float) -> int:
+        if self._grouped:
+            await self._turn()
+        with self._write() as conn:
+            return conn.execute(
+                "DELETE FROM event_outbox WHERE status <> 'pending' "
+                "AND COALESCE(delivered_at, next_attempt_at) < ?",
+                (finished_before,),
+            ).rowcount
+
     async def prune_credentials(self, now: float, dead_access_before: float) -> int:
         if self._grouped:
             await self._turn()
