@@ -3,6 +3,7 @@ and refresh flows over HTTP, REST calls with `auth`, and expiry on the injected 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -11,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from click.testing import CliRunner
 
+from orderlink import app as app_module
+from orderlink.auth import hash_secret
 from orderlink.cli import main
 from orderlink.clock import FrozenClock
 from orderlink.registry import Role
@@ -177,6 +180,27 @@ class TestRefresh:
             "/oauth/token/", data={**form, "refresh_token": second["refresh_token"]}
         )
         assert again.status_code == 200
+
+    async def test_the_server_prunes_by_itself(
+        self, portal: Portal, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The hourly housekeeping task is running and does the pruning above (hurried here)."""
+        app = await register(portal)
+        first = await tokens(portal, app)
+        form = {"grant_type": "refresh_token", "client_id": app.client_id,
+                "client_secret": app.client_secret, "refresh_token": first["refresh_token"]}  # fmt: skip
+        assert (await portal.client.post("/oauth/token/", data=form)).status_code == 200
+        clock.advance(3600 + 86400 + 1)
+        monkeypatch.setattr(app_module, "HOUSEKEEPING_FIRST", 0.0)
+        monkeypatch.setattr(app_module, "HOUSEKEEPING_EVERY", 0.01)
+        await portal.app.shutdown()  # restart with the hurried timings
+        await portal.app.startup()
+        dead = hash_secret(first["access_token"])
+        for _ in range(300):
+            if await portal.store.grant(dead) is None:
+                break
+            await asyncio.sleep(0.01)
+        assert await portal.store.grant(dead) is None
 
     async def test_refresh_by_get_query_string(self, portal: Portal) -> None:
         app = await register(portal)
