@@ -33,6 +33,18 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+async def error_of(portal: Portal, method: str, params: Any = None, **kw: Any) -> Any:
+    """The body of a call that must fail with HTTP 400."""
+    response = await portal.call(method, params, **kw)
+    assert response.status_code == 400, response.text
+    return response.json()
+
+
+def legacy(text: str) -> dict[str, str]:
+    """An error of the legacy crm.* families: an empty code, the text (crm-deal-*.md)."""
+    return {"error": "", "error_description": text}
+
+
 class Portal:
     """An orderlink app in this process, driven through its ASGI interface with httpx."""
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,3 +155,38 @@ def hammer(url: str, *, seconds: float, clients: int = 12) -> tuple[list[int], f
     with ThreadPoolExecutor(max_workers=clients) as pool:
         codes = [code for batch in pool.map(one, range(clients)) for code in batch]
     return codes, time.monotonic() - began
+
+
+def assert_kill_9_keeps_an_acknowledged_write(database: Path | str) -> None:
+    """Add a binding, SIGKILL the server the moment it answered, restart: the binding is there
+    (either store)."""
+    server = start_server(database, "--seed-examples", "--no-rate-limit")
+    fields = {"fields": {"orderId": 5128, "ownerId": 6933, "ownerTypeId": 2}}
+    try:
+        response = httpx.post(server.webhook_url + "crm.orderentity.add", json=fields)
+        assert response.status_code == 200
+    finally:
+        server.stop(signal.SIGKILL)
+    restarted = start_server(database, "--no-rate-limit")
+    try:
+        hook = server.webhook_url.replace(server.base_url, restarted.base_url)
+        rows = httpx.post(hook + "crm.orderentity.list", json={"filter": {"orderId": 5128}})
+        assert rows.json()["result"]["orderEntity"] == [
+            {"orderId": 5128, "ownerId": 6933, "ownerTypeId": 2}
+        ]
+    finally:
+        restarted.stop()
+
+
+def assert_parallel_adds_leave_one_binding(hook: str) -> None:
+    """Sixty parallel adds binding order 5128 to one of three deals: one binding remains."""
+
+    def add(owner: int) -> int:
+        fields = {"fields": {"orderId": 5128, "ownerId": owner, "ownerTypeId": 2}}
+        return httpx.post(hook + "crm.orderentity.add", json=fields, timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(add, [6933, 6937, 6938] * 20))
+    assert set(statuses) <= {200, 400}  # 400: the identical binding already exists
+    rows = httpx.post(hook + "crm.orderentity.list", json={"filter": {"orderId": 5128}})
+    assert len(rows.json()["result"]["orderEntity"]) == 1

@@ -13,7 +13,7 @@ from orderlink.clock import FrozenClock
 from orderlink.registry import Role
 from orderlink.settings import Settings
 
-from .conftest import Portal
+from .conftest import Portal, error_of, legacy
 
 pytestmark = pytest.mark.anyio
 
@@ -116,16 +116,6 @@ FIELDS_EXTRA: dict[str, dict[str, Any]] = {
     "QUOTE_ID": {"settings": {"parentEntityTypeId": 7}},
     "LEAD_ID": {"settings": {"parentEntityTypeId": 1}},
 }
-
-
-async def error_of(portal: Portal, method: str, params: Any = None, **kw: Any) -> Any:
-    response = await portal.call(method, params, **kw)
-    assert response.status_code == 400, response.text
-    return response.json()
-
-
-def legacy(text: str) -> dict[str, str]:
-    return {"error": "", "error_description": text}
 
 
 class TestAdd:

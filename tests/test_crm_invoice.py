@@ -21,7 +21,7 @@ from orderlink.clock import FrozenClock
 from orderlink.registry import Role
 from orderlink.settings import Settings
 
-from .conftest import Portal
+from .conftest import Portal, error_of, legacy
 from .oauth_apps import register, tokens
 from .receiver import Receiver
 from .test_events import deliveries, rest
@@ -110,16 +110,6 @@ EXAMPLE_1_GET: dict[str, Any] = {
 # The least an invoice needs (crm-invoice-fields.md's required fields and a buyer).
 MINIMAL: dict[str, Any] = {"ORDER_TOPIC": "Minimal", "PERSON_TYPE_ID": 1, "PAY_SYSTEM_ID": 6,
                            "UF_CONTACT_ID": 3}  # fmt: skip
-
-
-async def error_of(portal: Portal, method: str, params: Any = None, **kw: Any) -> Any:
-    response = await portal.call(method, params, **kw)
-    assert response.status_code == 400, response.text
-    return response.json()
-
-
-def legacy(text: str) -> dict[str, str]:
-    return {"error": "", "error_description": text}
 
 
 async def add(portal: Portal, **fields: Any) -> int:

@@ -14,7 +14,7 @@ from orderlink.clock import FrozenClock
 from orderlink.registry import Role
 from orderlink.settings import Settings
 
-from .conftest import Portal
+from .conftest import Portal, error_of
 
 pytestmark = pytest.mark.anyio
 
@@ -121,12 +121,6 @@ SPA_FIELDS: dict[str, tuple[Any, ...]] = {
     "parentId2": ("crm_entity", False, False, False, "Deal", "PARENT_ID_2",
                   {"settings": {"parentEntityTypeId": 2}}),
 }  # fmt: skip
-
-
-async def error_of(portal: Portal, method: str, params: Any = None, **kw: Any) -> Any:
-    response = await portal.call(method, params, **kw)
-    assert response.status_code == 400, response.text
-    return response.json()
 
 
 async def new_invoice(portal: Portal, **fields: Any) -> dict[str, Any]:

@@ -5,15 +5,17 @@ concurrency. fast-bitrix24 and the other client libraries: tests/test_clients_*.
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from .live import LiveServer, start_server
+from .live import (
+    LiveServer,
+    assert_kill_9_keeps_an_acknowledged_write,
+    assert_parallel_adds_leave_one_binding,
+)
 
 pytestmark = pytest.mark.live
 
@@ -64,41 +66,13 @@ class TestDocsCurlExamples:
 
 class TestDurability:
     def test_acknowledged_write_survives_kill_9(self, tmp_path: Path) -> None:
-        database = tmp_path / "durable.db"
-        server = start_server(database, "--seed-examples", "--no-rate-limit")
-        fields = {"fields": {"orderId": 5128, "ownerId": 6933, "ownerTypeId": 2}}
-        try:
-            response = httpx.post(server.webhook_url + "crm.orderentity.add", json=fields)
-            assert response.status_code == 200
-        finally:
-            server.stop(signal.SIGKILL)
-        restarted = start_server(database, "--no-rate-limit")
-        try:
-            hook = server.webhook_url.replace(server.base_url, restarted.base_url)
-            rows = httpx.post(
-                hook + "crm.orderentity.list", json={"filter": {"orderId": 5128}}
-            ).json()
-            assert rows["result"]["orderEntity"] == [
-                {"orderId": 5128, "ownerId": 6933, "ownerTypeId": 2}
-            ]
-        finally:
-            restarted.stop()
+        assert_kill_9_keeps_an_acknowledged_write(tmp_path / "durable.db")
 
 
 class TestConcurrency:
     def test_parallel_adds_for_one_order_leave_one_binding(self, live_server: LiveServer) -> None:
         hook = live_server.webhook_url
-        owners = [6933, 6937, 6938] * 20
-
-        def add(owner: int) -> int:
-            fields = {"fields": {"orderId": 5128, "ownerId": owner, "ownerTypeId": 2}}
-            return httpx.post(hook + "crm.orderentity.add", json=fields, timeout=30).status_code
-
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            statuses = list(pool.map(add, owners))
-        assert set(statuses) <= {200, 400}
-        rows = httpx.post(hook + "crm.orderentity.list", json={"filter": {"orderId": 5128}}).json()
-        assert len(rows["result"]["orderEntity"]) == 1
+        assert_parallel_adds_leave_one_binding(hook)
         httpx.post(
             hook + "crm.orderentity.add",
             json={"fields": {"orderId": 5128, "ownerId": 6938, "ownerTypeId": 2}},

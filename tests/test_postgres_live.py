@@ -3,15 +3,17 @@ several worker processes on one database, and durability across `kill -9`."""
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from .conftest import drop_schema, fresh_schema_url
-from .live import start_server
+from .live import (
+    assert_kill_9_keeps_an_acknowledged_write,
+    assert_parallel_adds_leave_one_binding,
+    start_server,
+)
 
 pytestmark = pytest.mark.live
 
@@ -53,37 +55,11 @@ def test_two_workers_keep_one_binding_per_order(url: str) -> None:
     server = start_server(
         url, "--seed-examples", "--no-rate-limit", "--operating-limit", "0", "--workers", "2"
     )
-    hook = server.webhook_url
     try:
-        owners = [6933, 6937, 6938] * 20
-
-        def add(owner: int) -> int:
-            fields = {"fields": {"orderId": 5128, "ownerId": owner, "ownerTypeId": 2}}
-            return httpx.post(hook + "crm.orderentity.add", json=fields, timeout=30).status_code
-
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            statuses = list(pool.map(add, owners))
-        assert set(statuses) <= {200, 400}  # 400: the identical binding already exists
-        rows = httpx.post(hook + "crm.orderentity.list", json={"filter": {"orderId": 5128}})
-        assert len(rows.json()["result"]["orderEntity"]) == 1
+        assert_parallel_adds_leave_one_binding(server.webhook_url)
     finally:
         server.stop()
 
 
 def test_acknowledged_write_survives_kill_9(url: str) -> None:
-    server = start_server(url, "--seed-examples", "--no-rate-limit")
-    fields = {"fields": {"orderId": 5128, "ownerId": 6933, "ownerTypeId": 2}}
-    try:
-        response = httpx.post(server.webhook_url + "crm.orderentity.add", json=fields)
-        assert response.status_code == 200
-    finally:
-        server.stop(signal.SIGKILL)
-    restarted = start_server(url, "--no-rate-limit")
-    try:
-        hook = server.webhook_url.replace(server.base_url, restarted.base_url)
-        rows = httpx.post(hook + "crm.orderentity.list", json={"filter": {"orderId": 5128}})
-        assert rows.json()["result"]["orderEntity"] == [
-            {"orderId": 5128, "ownerId": 6933, "ownerTypeId": 2}
-        ]
-    finally:
-        restarted.stop()
+    assert_kill_9_keeps_an_acknowledged_write(url)

@@ -15,7 +15,7 @@ from orderlink.clock import FrozenClock
 from orderlink.registry import Role
 from orderlink.settings import Settings
 
-from .conftest import Portal
+from .conftest import Portal, error_of
 
 pytestmark = pytest.mark.anyio
 
@@ -119,12 +119,6 @@ LIST_EXAMPLE: dict[str, Any] = {
 # crm-currency-list.md's keys, in its order
 CURRENCY_KEYS = ["CURRENCY", "AMOUNT_CNT", "AMOUNT", "SORT", "BASE", "FULL_NAME", "LID",
                  "FORMAT_STRING", "DEC_POINT", "THOUSANDS_SEP", "DECIMALS", "DATE_UPDATE"]  # fmt: skip
-
-
-async def error_of(portal: Portal, method: str, params: Any, **kw: Any) -> Any:
-    response = await portal.call(method, params, **kw)
-    assert response.status_code == 400, response.text
-    return response.json()
 
 
 class TestAdd:

@@ -59,13 +59,17 @@ class Authenticator:
         self._tokens: dict[str, tuple[Principal, float, bool]] = {}
         self._version: object = None
 
-    async def webhook(self, user_id_text: str, code: str) -> Principal:
-        key = (user_id_text, code)
+    async def _drop_if_stale(self) -> None:
+        """Forget every cached credential once users, webhooks or apps have changed."""
         version = await self._store.auth_version()
         if version != self._version:
             self._cache.clear()
             self._tokens.clear()
             self._version = version
+
+    async def webhook(self, user_id_text: str, code: str) -> Principal:
+        key = (user_id_text, code)
+        await self._drop_if_stale()
         cached = self._cache.get(key)
         if cached is not None:
             return cached
@@ -79,11 +83,7 @@ class Authenticator:
         """An OAuth access token (settings/oauth/index.md): unknown or revoked -> NO_AUTH_FOUND,
         past its hour -> expired_token (clients refresh on exactly that), an app limited to
         other users -> user_access_error."""
-        version = await self._store.auth_version()
-        if version != self._version:
-            self._cache.clear()
-            self._tokens.clear()
-            self._version = version
+        await self._drop_if_stale()
         found = self._tokens.get(token)
         if found is None:
             if not token or len(token) > 256:
