@@ -89,11 +89,17 @@ class TestBodies:
             "select": ["orderId"],
         }
 
+    def test_json_array_is_positional_parameters(self) -> None:
+        """PHP decodes a JSON array as a 0..n-1 keyed array (b24phpsdk sends `[]` for no
+        parameters): docs/decisions.md."""
+        assert parse_body(b"[]", "application/json") == {}
+        assert parse_body(b"[1, 2]", "application/json") == {"0": 1, "1": 2}
+
     def test_without_content_type_json_is_sniffed(self) -> None:
         assert parse_body(b' {"a": 1}', "") == {"a": 1}
         assert parse_body(b"a=1", "") == {"a": "1"}
 
-    @pytest.mark.parametrize("body", [b"{", b'{"a":}', b"[1, 2]", b'"text"', b"\xff\xfe"])
+    @pytest.mark.parametrize("body", [b"{", b'{"a":}', b'"text"', b"\xff\xfe"])
     def test_malformed_or_non_object_json_is_refused(self, body: bytes) -> None:
         with pytest.raises(errors.InvalidRequest):
             parse_json(body)

@@ -124,7 +124,7 @@ class TestBadInput:
 
     @pytest.mark.parametrize(
         "body",
-        [b"{", b'{"fields": {"orderId": 1,}}', b"[1,2,3]", b"null", b'"fields"', b"\xff\xfe\xfd"],
+        [b"{", b'{"fields": {"orderId": 1,}}', b"null", b'"fields"', b"\xff\xfe\xfd"],
     )
     async def test_malformed_json_is_400(self, portal: Portal, body: bytes) -> None:
         response = await portal.client.post(

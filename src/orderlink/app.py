@@ -20,7 +20,7 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import quote, unquote_plus
 
 import orjson
 
@@ -44,9 +44,19 @@ access = logging.getLogger("orderlink.access")
 HOUSEKEEPING_FIRST = 60.0  # seconds after start
 HOUSEKEEPING_EVERY = 3600.0
 
-# Query parameters whose values an access log must never show.
-_SECRET_PARAMS = frozenset({"auth", "client_secret", "refresh_token", "code", "access_token"})
-_WEBHOOK_PATH = re.compile(r"^(/+rest/+\d+/+)[^/]+")
+# Parameters whose values an access log must never show, in any case and with any brackets
+# (`AUTH=`, `auth[]=`), also inside a batch command's own query (`cmd[a]=profile?auth=...`).
+_SECRET_PARAMS = frozenset(
+    {"auth", "client_secret", "refresh_token", "code", "access_token", "application_token"}
+)
+_NESTED_SECRET = re.compile(
+    r"(?i)((?:^|[?&])(?:" + "|".join(sorted(_SECRET_PARAMS)) + r")(?:\[[^\]=&]*\])*=)[^&]*"
+)
+# Verbs that run a method. HEAD never does (even GET may write on Bitrix24: every method
+# answers GET), OPTIONS answers a CORS preflight; the rest are refused (docs/decisions.md).
+_RUNS = frozenset({"GET", "POST"})
+_REST_ALLOW = "GET, POST, OPTIONS"
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -55,6 +65,10 @@ Send = Callable[[Message], Awaitable[None]]
 
 _JSON_HEADERS = [(b"content-type", b"application/json; charset=utf-8")]
 _HTML_HEADERS = [(b"content-type", b"text/html; charset=utf-8")]
+# Bounds of the test endpoints: far enough for any test, near enough that every later date
+# stays representable.
+MAX_CLOCK_ADVANCE = 10 * 366 * 86400.0
+MAX_OPERATING_COST = 3600.0
 
 
 class OrderlinkApp:
@@ -94,6 +108,9 @@ class OrderlinkApp:
         )
         self._opened = False
         self._housekeeping: asyncio.Task[None] | None = None
+        origins = {o.strip() for o in settings.cors_origins.split(",") if o.strip()}
+        self._cors_any = "*" in origins
+        self._cors_origins = frozenset(origins - {"*"})
 
     # -- lifespan -----------------------------------------------------------------------------
 
@@ -170,9 +187,16 @@ class OrderlinkApp:
         if "//" in path:
             path = "/" + "/".join(part for part in path.split("/") if part)
         headers = _JSON_HEADERS
+        verb = scope["method"]
+        rest = path.startswith("/rest/") or path == "/rest"
         try:
-            if path.startswith("/rest/") or path == "/rest":
+            if verb not in _RUNS:
+                status, body, headers = self._other_verb(scope, path, verb, rest)
+            elif rest:
                 status, body = await self._rest(scope, receive, path, started)
+                cors = self._cors(scope)
+                if cors:
+                    headers = [*headers, *cors]
             elif path in ("/healthz", "/readyz"):
                 status, body = await self._health(path == "/readyz")
             elif path.startswith("/oauth/"):
@@ -183,6 +207,10 @@ class OrderlinkApp:
                 raise errors.MethodNotFound("Not found")
         except errors.B24Error as exc:
             status, body = exc.status, errors.body(exc)
+            if exc.headers:
+                headers = [*_JSON_HEADERS, *exc.headers]
+            if rest:
+                headers = [*headers, *self._cors(scope)]
         except Exception:
             log.exception("unhandled error for %s", path)
             internal = errors.InternalServerError()
@@ -199,7 +227,7 @@ class OrderlinkApp:
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [*headers, (b"content-length", str(len(payload)).encode())],
+                "headers": [*headers, _NOSNIFF, (b"content-length", str(len(payload)).encode())],
             }
         )
         await send({"type": "http.response.body", "body": payload})
@@ -235,6 +263,50 @@ class OrderlinkApp:
                 raise errors.QueryLimitExceeded()
         reply = await self.dispatcher.call(method, merged, principal, started=started)
         return 200, success_body(reply)
+
+    def _other_verb(
+        self, scope: Scope, path: str, verb: str, rest: bool
+    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        """Verbs that never run a method: OPTIONS (a CORS preflight, or a plain OPTIONS),
+        HEAD of the health checks; everything else is a 405."""
+        health = path in ("/healthz", "/readyz")
+        allow = "GET, HEAD, OPTIONS" if health else _REST_ALLOW
+        if verb == "OPTIONS":
+            headers = [(b"allow", allow.encode())]
+            if rest and _header(scope, b"access-control-request-method"):
+                cors = self._cors(scope)
+                if cors:
+                    requested = _header(scope, b"access-control-request-headers")
+                    headers += [
+                        *cors,
+                        (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+                        (b"access-control-allow-headers", (requested or "Content-Type").encode()),
+                        (b"access-control-max-age", b"600"),
+                    ]
+            return 204, b"", headers
+        if verb == "HEAD" and health:
+            # uvicorn sends no body for HEAD: the status and headers are the GET's.
+            return 200, {"status": "ok"}, _JSON_HEADERS
+        raise errors.HttpMethodNotAllowed(
+            f"HTTP method {verb[:32]} not allowed: use GET or POST", allow=allow
+        )
+
+    def _cors(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        """CORS headers for a browser calling /rest/ from an allowed origin (`--cors-origins`).
+        No credentials mode: /rest/ takes no cookies."""
+        if not (self._cors_any or self._cors_origins):
+            return []
+        origin = _header(scope, b"origin")
+        if not origin:
+            return []
+        if self._cors_any:
+            return [(b"access-control-allow-origin", b"*")]
+        if origin in self._cors_origins:
+            return [
+                (b"access-control-allow-origin", origin.encode("latin-1")),
+                (b"vary", b"Origin"),
+            ]
+        return []
 
     async def _webhook(self, user_id: str, code: str) -> Principal:
         try:
@@ -311,21 +383,28 @@ class OrderlinkApp:
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.settings.max_body_bytes
         declared = _header(scope, b"content-length")
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             raise errors.BodyTooLarge(f"Request body is larger than {limit} bytes")
         chunks: list[bytes] = []
         size = 0
         more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise errors.BodyTooLarge(f"Request body is larger than {limit} bytes")
-            chunks.append(chunk)
-            more = message.get("more_body", False)
+        try:
+            # A client that announces more than it sends would hold the connection for ever.
+            async with asyncio.timeout(self.settings.body_timeout):
+                while more:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        break
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > limit:
+                        raise errors.BodyTooLarge(f"Request body is larger than {limit} bytes")
+                    chunks.append(chunk)
+                    more = message.get("more_body", False)
+        except TimeoutError:
+            raise errors.BodyTimeout(
+                f"Request body was not received within {self.settings.body_timeout:g} seconds"
+            ) from None
         return b"".join(chunks)
 
     async def _health(self, ready: bool) -> tuple[int, Any]:
@@ -358,20 +437,38 @@ class OrderlinkApp:
         if route == "/_orderlink/clock" and isinstance(self.clock, AdjustableClock):
             if scope["method"] != "POST":
                 return 200, {"now": self.clock.now()}
-            body = params.parse_body(await self._read_body(scope, receive), "application/json")
+            body = await self._json_only(scope, receive)
             seconds = to_float(body.get("advance", 0))
-            if seconds is None or seconds < 0:
-                raise errors.InvalidRequest("`advance` must be a non-negative number of seconds")
+            if seconds is None or not 0 <= seconds <= MAX_CLOCK_ADVANCE:
+                raise errors.InvalidRequest(
+                    f"`advance` must be a number of seconds from 0 to {MAX_CLOCK_ADVANCE:.0f}"
+                )
             return 200, {"now": self.clock.advance(seconds)}
         if route == "/_orderlink/operating-cost" and isinstance(self.clock, AdjustableClock):
             # Charge a method a fixed operating time per call, to reach the limit in tests.
-            body = params.parse_body(await self._read_body(scope, receive), "application/json")
+            body = await self._json_only(scope, receive)
             method, seconds = body.get("method"), to_float(body.get("seconds"))
-            if not isinstance(method, str) or seconds is None or seconds < 0:
-                raise errors.InvalidRequest('expected {"method": NAME, "seconds": SECONDS}')
+            if (
+                not isinstance(method, str)
+                or not 0 < len(method) <= 200
+                or seconds is None
+                or not 0 <= seconds <= MAX_OPERATING_COST
+            ):
+                raise errors.InvalidRequest(
+                    'expected {"method": NAME, "seconds": SECONDS} with SECONDS from 0 to '
+                    f"{MAX_OPERATING_COST:.0f}"
+                )
             self.dispatcher.costs[method.lower()] = seconds
             return 200, {"method": method, "seconds": seconds}
         raise errors.MethodNotFound("Not found")
+
+    async def _json_only(self, scope: Scope, receive: Receive) -> dict[str, Any]:
+        """A test endpoint's body: JSON, declared as JSON. A web page can send `text/plain` or a
+        form to 127.0.0.1 without a CORS preflight; it cannot send `application/json`."""
+        mime = _header(scope, b"content-type").split(";", 1)[0].strip().lower()
+        if mime != "application/json":
+            raise errors.InvalidRequest("This endpoint takes Content-Type: application/json")
+        return params.parse_json(await self._read_body(scope, receive))
 
     async def _event_auth(self, delivery: Delivery) -> dict[str, Any]:
         """The `auth` block of an event (_includes/auth-params-in-events.md): fresh tokens of
@@ -411,16 +508,28 @@ def consent_page(app: App, state: str) -> bytes:
 
 
 def masked(scope: Scope) -> str:
-    """The request target with webhook codes and secret parameters replaced by `***`."""
-    path = _WEBHOOK_PATH.sub(r"\1***", scope["path"])
+    """The request target with webhook codes and secret parameters replaced by `***`.
+
+    `/rest/<user>/<code>/...`: the segment after the user id is the code, whatever the user id
+    looks like (`abc`, `-1`) and however many slashes stand between."""
+    path: str = scope["path"]
+    segments = [part for part in path.split("/") if part]
+    if len(segments) >= 3 and segments[0].lower() == "rest":
+        segments[2] = "***"
+        path = "/" + "/".join(segments) + ("/" if path.endswith("/") else "")
     raw = scope.get("query_string", b"").decode("latin-1")
     if not raw:
         return path
     pairs = []
     for pair in raw.split("&"):
-        key, sep, _ = pair.partition("=")
-        secret = unquote_plus(key) in _SECRET_PARAMS
-        pairs.append(f"{key}=***" if secret and sep else pair)
+        key, sep, value = pair.partition("=")
+        name = unquote_plus(key).split("[", 1)[0].strip().lower()
+        if name in _SECRET_PARAMS:
+            pairs.append(f"{key}=***" if sep else pair)
+            continue
+        decoded = unquote_plus(value)
+        hidden = _NESTED_SECRET.sub(r"\1***", decoded)
+        pairs.append(f"{key}={quote(hidden, safe='=&?*[]')}" if hidden != decoded else pair)
     return f"{path}?{'&'.join(pairs)}"
 
 

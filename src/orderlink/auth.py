@@ -115,7 +115,12 @@ class Authenticator:
         return principal
 
     async def _lookup(self, user_id_text: str, code: str) -> Principal:
-        if not user_id_text.isdigit() or len(user_id_text) > 18 or not code or len(code) > 128:
+        if (
+            not (user_id_text.isascii() and user_id_text.isdigit())
+            or len(user_id_text) > 18
+            or not code
+            or len(code) > 128
+        ):
             raise NoAuthFound()
         digest = hash_secret(code)
         found = None

@@ -96,7 +96,12 @@ def _lookup(match: re.Match[str], maps: dict[str, dict[str, Any]], earlier: set[
     for segment in path[1:]:
         if isinstance(node, dict) and segment in node:
             node = node[segment]
-        elif isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
+        elif (
+            isinstance(node, list)
+            and segment.isascii()
+            and segment.isdigit()
+            and int(segment) < len(node)
+        ):
             node = node[int(segment)]
         else:
             return MISSING

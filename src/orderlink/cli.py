@@ -264,6 +264,21 @@ def main() -> None:
     help="Proxies trusted for X-Forwarded-Proto/-For.",
 )
 @_option(
+    "--cors-origins",
+    field="cors_origins",
+    default=DEFAULTS.cors_origins,
+    show_default=True,
+    help="Origins browsers may call /rest/ from, comma-separated ('*' any, '' none).",
+)
+@_option(
+    "--body-timeout",
+    field="body_timeout",
+    type=click.FloatRange(min=0.1),
+    default=DEFAULTS.body_timeout,
+    show_default=True,
+    help="Seconds a client may take to send the request body it announced (then 408).",
+)
+@_option(
     "--access-log/--no-access-log",
     field="access_log",
     default=False,
@@ -287,6 +302,7 @@ def serve(
     import uvicorn
 
     from orderlink.app import create_app
+    from orderlink.http_protocol import Protocol
 
     settings = Settings(**fields, operating_costs=_costs(operating_costs))
     if bool(settings.tls_cert) != bool(settings.tls_key):
@@ -330,6 +346,8 @@ def serve(
         "ssl_certfile": certfile,
         "ssl_keyfile": keyfile,
         "timeout_graceful_shutdown": settings.graceful_timeout,
+        # Protocol-level refusals in the Bitrix24 envelope (http_protocol.py).
+        "http": Protocol,
     }
     if settings.workers == 1:
         uvicorn.run(create_app(settings), **options)

@@ -7,12 +7,20 @@ the caller raises the error its method family documents.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-_INT = re.compile(r"\s*[+-]?\d{1,18}\s*\Z")
+# A number is ASCII digits only, with PHP's numeric-string whitespace around it (" \t\n\r\v\f":
+# php.net/manual/en/language.types.numeric-strings.php): `int()` and `Decimal()` also read
+# full-width and Arabic-Indic digits: "\uff15\uff11\uff12\uff15" would address order 5125.
+_WS = "[ \t\n\r\v\f]*"
+_INT = re.compile(_WS + r"[+-]?[0-9]{1,18}" + _WS + r"\Z")
+_FLOAT = re.compile(
+    _WS + r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?" + _WS + r"\Z"
+)
 _TRUE = frozenset({"y", "1", "true"})
 _FALSE = frozenset({"n", "0", "false", ""})
 # SQLite and PostgreSQL both store signed 64-bit integers.
@@ -36,13 +44,19 @@ def to_float(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
         try:
-            number = Decimal(value.strip())
-        except InvalidOperation:
+            number = float(value)
+        except OverflowError:  # an integer past 1e308
             return None
-        return float(number) if number.is_finite() else None
+        return number if math.isfinite(number) else None
+    if isinstance(value, str):
+        if not _FLOAT.match(value):
+            return None
+        try:
+            number = float(Decimal(value.strip()))
+        except (InvalidOperation, OverflowError):
+            return None
+        return number if math.isfinite(number) else None
     return None
 
 

@@ -8,7 +8,10 @@ B24Error                              {"error": code, "error_description": text}
 │   ├── ArgumentError                 400 ERROR_ARGUMENT (batch `cmd`, `$result` references)
 │   ├── InvalidRequest                400 INVALID_REQUEST (malformed body, bad parameters)
 │   │   ├── HttpsRequired             400 INVALID_REQUEST "Https required"
-│   │   └── BodyTooLarge              413 INVALID_REQUEST
+│   │   ├── BodyTooLarge              413 INVALID_REQUEST
+│   │   ├── UrlTooLong                414 INVALID_REQUEST
+│   │   ├── HttpMethodNotAllowed      405 INVALID_REQUEST (an HTTP verb other than GET/POST)
+│   │   └── BodyTimeout               408 INVALID_REQUEST (the announced body never came)
 │   ├── NoAuthFound                   401 NO_AUTH_FOUND
 │   ├── ExpiredToken                  401 expired_token
 │   ├── InsufficientScope             403 insufficient_scope
@@ -59,6 +62,8 @@ class B24Error(Exception):
 
     def __init__(self, description: str | None = None) -> None:
         self.text = self.description if description is None else description
+        # HTTP headers the answer carries besides the envelope's (`Allow`, `Connection`).
+        self.headers: list[tuple[bytes, bytes]] = []
         # Set by dispatch when the method's page prints digit codes as JSON numbers
         # (`sale.order.*`: `"error":200040300020`; `crm.orderentity.*` prints strings).
         self.numeric = False
@@ -101,6 +106,32 @@ class HttpsRequired(InvalidRequest):
 class BodyTooLarge(InvalidRequest):
     status = 413
     description = "Request entity too large"
+
+
+class UrlTooLong(InvalidRequest):
+    status = 414
+    description = "Request-URI Too Long"
+
+
+class HttpMethodNotAllowed(InvalidRequest):
+    """GET and POST run methods (protocol.md section 1); HEAD, PUT, DELETE, ... never do."""
+
+    status = 405
+    description = "HTTP method not allowed: use GET or POST"
+
+    def __init__(self, description: str | None = None, *, allow: str = "GET, POST, OPTIONS"):
+        super().__init__(description)
+        self.headers.append((b"allow", allow.encode()))
+
+
+class BodyTimeout(InvalidRequest):
+    status = 408
+    description = "Request body was not received in time"
+
+    def __init__(self, description: str | None = None) -> None:
+        super().__init__(description)
+        # The rest of the body may still arrive: the connection cannot be reused.
+        self.headers.append((b"connection", b"close"))
 
 
 class NoAuthFound(RequestError):

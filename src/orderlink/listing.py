@@ -203,7 +203,7 @@ def _filter(raw: Any, how: _Filtering, depth: int = 0) -> list[Condition | Condi
         text = str(key)
         if how.groups and text.lower() == "logic":
             continue
-        if how.groups and text.isdigit() and isinstance(value, dict | list):
+        if how.groups and text.isascii() and text.isdigit() and isinstance(value, dict | list):
             conditions.append(_group(value, how, depth + 1))
             continue
         prefix, name = split_key(text, how.schema)

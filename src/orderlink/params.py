@@ -131,9 +131,33 @@ def parse_json(body: bytes) -> Params:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"Malformed JSON body: {exc}") from None
-    if not isinstance(value, dict):
+    if isinstance(value, list):
+        # PHP clients encode "no parameters" as `[]` (b24phpsdk does for every such call); PHP
+        # decodes a JSON array as a 0..n-1 keyed array, so a non-empty one gives positional
+        # parameters "0", "1", ... as a form would (docs/decisions.md).
+        value = {str(index): item for index, item in enumerate(value)}
+    elif not isinstance(value, dict):
         raise InvalidRequest("JSON body must be an object")
+    check_shape(value)
     return value
+
+
+def check_shape(params: Params) -> None:
+    """The one depth and size rule, for JSON as for forms and query strings: at most MAX_DEPTH
+    levels of nesting below a top-level parameter, and at most MAX_VARS values in all."""
+    values = 0
+    stack: list[tuple[Any, int, str]] = [(value, 0, str(key)) for key, value in params.items()]
+    while stack:
+        node, depth, base = stack.pop()
+        if isinstance(node, dict | list):
+            if depth >= MAX_DEPTH and node:
+                raise InvalidRequest(f"Parameter '{base}' is nested deeper than {MAX_DEPTH} levels")
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1, base) for child in children)
+            continue
+        values += 1
+        if values > MAX_VARS:
+            raise InvalidRequest(f"Too many parameters (more than {MAX_VARS})")
 
 
 def parse_multipart(body: bytes, content_type: str) -> Params:

@@ -240,8 +240,8 @@ def names(raw: Any) -> list[str]:
 # -- dynamic field names -----------------------------------------------------------------------
 
 _UF_UPPER = re.compile(r"UF_CRM_[A-Z0-9_]+\Z")
-_UF_REGULAR = re.compile(r"(\d+)((?:_\d+)+|(?:_[A-Z]+)+)\Z")
-_UF_CAMEL = re.compile(r"ufCrm(\d+)((?:_\d+)+|(?:[A-Z][a-z]+)+)\Z")
+_UF_REGULAR = re.compile(r"([0-9]+)((?:_[0-9]+)+|(?:_[A-Z]+)+)\Z")
+_UF_CAMEL = re.compile(r"ufCrm([0-9]+)((?:_[0-9]+)+|(?:[A-Z][a-z]+)+)\Z")
 _UF_SIMPLE = re.compile(r"ufCrm_([A-Z0-9_]+)\Z")
 _PARENT = re.compile(r"(?:PARENT_ID_|parentId)([1-9][0-9]{0,9})\Z")
 
@@ -272,7 +272,7 @@ def uf_camel(upper: str) -> str:
     if regular is None:
         return "ufCrm_" + rest
     number_, tail = regular.groups()
-    if tail[1].isdigit():
+    if tail[1].isascii() and tail[1].isdigit():
         return f"ufCrm{number_}{tail}"
     return f"ufCrm{number_}" + "".join(part.capitalize() for part in tail.split("_")[1:])
 

@@ -74,6 +74,12 @@ class Settings:
     auto_upgrade: bool = True
     # Log every request; webhook codes, tokens and client secrets are masked.
     access_log: bool = False
+    # Origins a browser may call /rest/ from (CORS), comma-separated; "*" any; "" none. /rest/
+    # takes no cookies (credentials travel in the URL or `auth`), so "*" lends a page nothing it
+    # does not already hold. /oauth/ and /_orderlink/ never answer CORS.
+    cors_origins: str = "*"
+    # Seconds a client may take to send the body it announced; then 408 and the connection closes.
+    body_timeout: float = 30.0
     # Seconds in-flight requests get to finish after SIGTERM.
     graceful_timeout: float = 30.0
     # OAuth lifetimes (settings/oauth/index.md: an hour; 180 days).

@@ -405,7 +405,7 @@ async def currency_list(call: Call) -> Any:
     return Page(items, 0)
 
 
-_NUMERIC = re.compile(r"-?\d+(?:\.\d+)?\Z")
+_NUMERIC = re.compile(r"-?[0-9]+(?:\.[0-9]+)?\Z")
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

@@ -1259,7 +1259,7 @@ def _value_lists(rows: int, width: int) -> str:
 def _rowcount(status: str) -> int:
     """The row count at the end of a command tag: 'UPDATE 3', 'INSERT 0 1', 'DELETE 0'."""
     tail = status.rsplit(" ", 1)[-1]
-    return int(tail) if tail.isdigit() else 0
+    return int(tail) if tail.isascii() and tail.isdigit() else 0
 
 
 def _entity(table: str) -> str:
