@@ -271,6 +271,15 @@ def main() -> None:
     help="Origins browsers may call /rest/ from, comma-separated ('*' any, '' none).",
 )
 @_option(
+    "--event-handler-policy",
+    field="event_handler_policy",
+    type=click.Choice(["local", "public"]),
+    default=DEFAULTS.event_handler_policy,
+    show_default=True,
+    help="Event handler URLs: 'local' allows loopback and private addresses, 'public' only "
+    "public ones. Link-local, cloud-metadata and orderlink's own address are always refused.",
+)
+@_option(
     "--body-timeout",
     field="body_timeout",
     type=click.FloatRange(min=0.1),
@@ -680,9 +689,12 @@ def events_log(limit: int, database: str) -> None:
     """The latest deliveries: id, event, handler, attempts, status, last answer."""
     settings = Settings(database=database)
 
+    from orderlink.events import shown_url
+
     async def go(store: Store) -> list[str]:
-        return [
-            f"{d.id}\t{d.event}\t{d.handler}\t{d.attempts} attempt(s)\t{d.status}\t{d.last_status}"
+        return ["id\tevent\thandler\tattempts\tstatus\tlast answer"] + [
+            f"{d.id}\t{d.event}\t{shown_url(d.handler)}\t{d.attempts} attempt(s)\t{d.status}"
+            f"\t{shown_url(d.last_status)}"
             for d in await store.deliveries(None, limit)
         ]
 

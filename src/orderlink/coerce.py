@@ -23,6 +23,9 @@ _FLOAT = re.compile(
 )
 _TRUE = frozenset({"y", "1", "true"})
 _FALSE = frozenset({"n", "0", "false", ""})
+# The dates a field accepts: every one of them prints in every UTC offset.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 # SQLite and PostgreSQL both store signed 64-bit integers.
 INT_MAX = 2**63 - 1
 
@@ -101,6 +104,10 @@ def to_datetime(value: Any, zone: tzinfo) -> datetime | None:
             return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
+    # Stored as a Unix time and shown in any zone from -14:00 to +14:00: a moment within a day of
+    # year 1 or year 9999 would be unprintable in some zone (and 500 every later read).
+    if not EARLIEST <= moment <= LATEST:
+        return None
     return moment
 
 
@@ -119,12 +126,21 @@ def parse_zone(name: str) -> tzinfo:
 
 def iso(moment: datetime | float, zone: tzinfo) -> str:
     """`2024-06-25T13:43:26+02:00`: seconds, numeric offset (api-reference/data-types.md)."""
-    if not isinstance(moment, datetime):
-        moment = datetime.fromtimestamp(moment, zone)
-    else:
-        moment = moment.astimezone(zone)
-    text = moment.replace(microsecond=0).isoformat()
-    return text
+    try:
+        if not isinstance(moment, datetime):
+            moment = datetime.fromtimestamp(moment, zone)
+        else:
+            moment = moment.astimezone(zone)
+    except (ValueError, OverflowError, OSError):
+        # A value stored before dates were bounded: clamp rather than fail every read.
+        moment = (EARLIEST if _before_epoch(moment) else LATEST).astimezone(zone)
+    return moment.replace(microsecond=0).isoformat()
+
+
+def _before_epoch(moment: datetime | float) -> bool:
+    if isinstance(moment, datetime):
+        return moment.year < 1970
+    return moment < 0
 
 
 class UnixIso:

@@ -15,7 +15,7 @@ from orderlink import errors
 from orderlink.auth import Principal
 from orderlink.limits import Limits, LimitsUnavailable
 from orderlink.registry import Call, Context, Page, Registry
-from orderlink.storage.base import StoreUnavailable
+from orderlink.storage.base import StoreRefused, StoreUnavailable
 
 log = logging.getLogger("orderlink")
 
@@ -84,6 +84,10 @@ class Dispatcher:
         except errors.B24Error as exc:
             exc.numeric = method.numeric_codes
             raise
+        except StoreRefused as exc:
+            raise errors.InvalidRequest(
+                f"The database refused a value of this request: {exc}"
+            ) from None
         except StoreUnavailable as exc:
             log.warning("storage unavailable during %s: %s", method.name, exc)
             raise errors.ServiceUnavailable() from None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -141,6 +142,10 @@ class Deliverer:
     def start(self) -> None:
         import httpx
 
+        # httpx logs every request's full URL at INFO, and a handler URL may carry
+        # `user:pass@` credentials: its own request lines are never logged.
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
         self._client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
         self._task = asyncio.get_running_loop().create_task(self._run(), name="orderlink-events")
 
@@ -221,3 +226,14 @@ class Deliverer:
             "auth": await self.auth_block(delivery),
         }
         return "&".join(form_encode(payload))
+
+
+_USERINFO = re.compile(r"(?<=//)[^/@?#]*@")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def shown_url(url: str) -> str:
+    """A handler URL for a log line or `orderlink events log`: credentials masked, control
+    characters escaped so a stored URL can never split a row."""
+    url = _USERINFO.sub("***@", url)
+    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", url)

@@ -24,6 +24,10 @@ MAX_DEPTH = 32
 # PHP's max_input_vars is 1000 by default; we allow more but refuse floods.
 MAX_VARS = 20_000
 
+# PostgreSQL text cannot hold U+0000 and SQLite's LIKE stops at it (a `%` filter with a NUL
+# matched every row): refused in every parameter, on both stores (docs/decisions.md).
+NUL_REFUSED = "Parameters must not contain the NUL character (U+0000)"
+
 _INT_KEY = re.compile(r"-?(?:0|[1-9][0-9]{0,17})\Z")
 _NAME_CHARS = str.maketrans({" ": "_", ".": "_"})
 
@@ -47,6 +51,8 @@ def parse_query(raw: str | bytes) -> Params:
         key, sep, value = pair.partition("=")
         if encoded:
             key, value = unquote_plus(key), unquote_plus(value)
+        if "\x00" in key or "\x00" in value:
+            raise InvalidRequest(NUL_REFUSED)
         _assign(root, key, value if sep else "")
     return _top(root)
 
@@ -57,6 +63,8 @@ def parse_pairs(pairs: list[tuple[str, str]]) -> Params:
         raise InvalidRequest(f"Too many parameters (more than {MAX_VARS})")
     root: dict[Any, Any] = {}
     for key, value in pairs:
+        if "\x00" in key or "\x00" in value:
+            raise InvalidRequest(NUL_REFUSED)
         _assign(root, key, value)
     return _top(root)
 
@@ -145,6 +153,8 @@ def parse_json(body: bytes) -> Params:
 def check_shape(params: Params) -> None:
     """The one depth and size rule, for JSON as for forms and query strings: at most MAX_DEPTH
     levels of nesting below a top-level parameter, and at most MAX_VARS values in all."""
+    if any("\x00" in key for key in params):
+        raise InvalidRequest(NUL_REFUSED)
     values = 0
     stack: list[tuple[Any, int, str]] = [(value, 0, str(key)) for key, value in params.items()]
     while stack:
@@ -152,9 +162,13 @@ def check_shape(params: Params) -> None:
         if isinstance(node, dict | list):
             if depth >= MAX_DEPTH and node:
                 raise InvalidRequest(f"Parameter '{base}' is nested deeper than {MAX_DEPTH} levels")
+            if isinstance(node, dict) and any("\x00" in key for key in node):
+                raise InvalidRequest(NUL_REFUSED)
             children = node.values() if isinstance(node, dict) else node
             stack.extend((child, depth + 1, base) for child in children)
             continue
+        if isinstance(node, str) and "\x00" in node:
+            raise InvalidRequest(NUL_REFUSED)
         values += 1
         if values > MAX_VARS:
             raise InvalidRequest(f"Too many parameters (more than {MAX_VARS})")

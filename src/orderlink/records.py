@@ -351,9 +351,12 @@ def day(value: Any, zone: tzinfo) -> int | None:
     if not isinstance(value, str):
         return None
     try:
-        return midnight(date.fromisoformat(value.strip()[:10]), zone)
+        of = date.fromisoformat(value.strip()[:10])
     except ValueError:
         return None
+    if not coerce.EARLIEST.date() <= of <= coerce.LATEST.date():
+        return None
+    return midnight(of, zone)
 
 
 def midnight(of: date, zone: tzinfo) -> int:

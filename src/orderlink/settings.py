@@ -80,6 +80,9 @@ class Settings:
     cors_origins: str = "*"
     # Seconds a client may take to send the body it announced; then 408 and the connection closes.
     body_timeout: float = 30.0
+    # Event handler destinations: "local" also allows loopback and private addresses (the app
+    # under test runs there); "public" only public addresses (a production server).
+    event_handler_policy: Literal["local", "public"] = "local"
     # Seconds in-flight requests get to finish after SIGTERM.
     graceful_timeout: float = 30.0
     # OAuth lifetimes (settings/oauth/index.md: an hour; 180 days).

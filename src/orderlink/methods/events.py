@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orderlink import coerce, errors
+from orderlink import coerce, destinations, errors
 from orderlink.events import CATALOG
 from orderlink.registry import Call, MethodTable
 
@@ -36,16 +36,27 @@ def _handler(call: Call) -> str:
     handler = call.params.get("handler")
     if not isinstance(handler, str) or not handler.strip().startswith(("http://", "https://")):
         raise errors.ArgumentError("Handler URL is required: handler=https://...")
-    return handler.strip()
+    handler = handler.strip()
+    problem = destinations.refusal(handler, call.ctx.settings)
+    if problem:
+        raise errors.ArgumentError(f"Handler URL is not allowed: {problem}")
+    return handler
 
 
-def _auth_type(call: Call) -> int:
-    """`auth_type`: the user whose token the handler gets; a non-admin may name only itself."""
+def _auth_type(call: Call, verb: str) -> int:
+    """`auth_type`: the user whose token the handler gets; a non-admin may name only itself.
+
+    0 (the default) means the user who caused the event, for an administrator's handler only:
+    "for a user without admin rights, events are set on behalf of the current user"
+    (api-reference/events/event-bind.md), so a non-admin's handler always gets its binder's
+    own token and never the token of an administrator who changed a deal."""
     value = coerce.to_int(call.params.get("auth_type")) or 0
     if value and value != call.principal.user_id and not call.principal.is_admin:
         raise errors.EventAccessDenied(
-            "Access denied! Event binding with AUTH_TYPE requires administrator access rights"
+            f"Access denied! Event {verb} with AUTH_TYPE requires administrator access rights"
         )
+    if value <= 0 and not call.principal.is_admin:
+        return call.principal.user_id
     return max(value, 0)
 
 
@@ -68,7 +79,7 @@ async def bind(call: Call) -> Any:
         app_id,
         event,
         handler,
-        auth_type=_auth_type(call),
+        auth_type=_auth_type(call, "binding"),
         offline=_offline(call, "binding"),
         user_id=call.principal.user_id,
         now=call.ctx.clock.now(),
@@ -85,7 +96,7 @@ async def unbind(call: Call) -> Any:
     event, handler = _event(call), _handler(call)
     _offline(call, "unbinding")
     raw = call.params.get("auth_type")
-    auth_type = None if raw is None else _auth_type(call)
+    auth_type = None if raw is None else _auth_type(call, "unbinding")
     count = await call.store.unbind_handlers(call.portal, app_id, event, handler, auth_type)
     return {"count": count}
 

@@ -44,6 +44,24 @@ class StoreUnavailable(Exception):
     """The backing database cannot be reached; the request may be retried."""
 
 
+class StoreRefused(Exception):
+    """The database refused the request's own values (a LIKE pattern too complex for SQLite):
+    retrying the same request cannot help, so the wire answer is a 400, not a 503."""
+
+
+# SQLite errors that are about the statement's values, not about the database being reachable.
+_REFUSED_BY_SQLITE = ("pattern too complex", "string or blob too big", "too many sql variables")
+
+
+def sqlite_failure(exc: Exception) -> Exception:
+    """The one mapping of a sqlite3 error: bad arguments are StoreRefused, the rest
+    StoreUnavailable (a locked or unreadable database may recover)."""
+    text = str(exc)
+    if any(part in text.lower() for part in _REFUSED_BY_SQLITE):
+        return StoreRefused(text)
+    return StoreUnavailable(text)
+
+
 @dataclass(frozen=True, slots=True)
 class Portal:
     id: int

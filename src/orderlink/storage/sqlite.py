@@ -46,6 +46,7 @@ from orderlink.storage.base import (
     User,
     Webhook,
     fill_id,
+    sqlite_failure,
 )
 from orderlink.storage.sql import SQLITE, count_sql, ident, select_sql
 
@@ -235,7 +236,7 @@ class SQLiteStore:
         try:
             return self.conn.execute(sql, args).fetchone()
         except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(str(exc)) from exc
+            raise sqlite_failure(exc) from exc
 
     # -- portals, users, webhooks -------------------------------------------------------------
 
@@ -350,7 +351,7 @@ class SQLiteStore:
             )
             rows = cur.fetchall()
         except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(str(exc)) from exc
+            raise sqlite_failure(exc) from exc
         return [
             (_webhook(row[:7]), User(row[2], row[1], row[7], row[8], bool(row[9]))) for row in rows
         ]
@@ -435,7 +436,7 @@ class SQLiteStore:
             try:  # the hot path: one autocommitted statement
                 deleted = self.conn.execute(delete, args).rowcount > 0
             except sqlite3.OperationalError as exc:
-                raise StoreUnavailable(str(exc)) from exc
+                raise sqlite_failure(exc) from exc
         if deleted:
             return DeleteBinding.DELETED
         if self._one(
@@ -553,7 +554,7 @@ class SQLiteStore:
                     count, count_args = count_sql(query, SQLITE)
                     total = int(self.conn.execute(count, count_args).fetchone()[0])
         except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(str(exc)) from exc
+            raise sqlite_failure(exc) from exc
         return ListResult(rows, total)
 
     # -- applications and tokens -------------------------------------------------------------
@@ -968,7 +969,7 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
-        raise StoreUnavailable(str(exc)) from exc
+        raise sqlite_failure(exc) from exc
     try:
         yield conn
     except BaseException:
@@ -979,7 +980,7 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     except sqlite3.OperationalError as exc:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
-        raise StoreUnavailable(str(exc)) from exc
+        raise sqlite_failure(exc) from exc
 
 
 @contextlib.contextmanager

@@ -1,0 +1,211 @@
+"""Issue 12, data and events: dates that would break every later read, NUL characters, a LIKE
+pattern SQLite cannot run, whose token an event delivery carries, where a handler may point,
+and what the delivery log may show. On both stores."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from orderlink.destinations import refusal
+from orderlink.events import shown_url
+from orderlink.registry import Role
+from orderlink.settings import Settings
+
+from .conftest import Portal, error_of
+from .oauth_apps import register, tokens
+from .receiver import Receiver
+from .test_events import deliveries, rest
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.close()
+
+
+ORDER = {"lid": "s1", "personTypeId": 1, "currency": "USD"}
+
+
+class TestDates:
+    """Point 3: year 0 / year 10000 in some zone answered 500 and was saved anyway."""
+
+    @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+    async def test_unprintable_dates_are_refused_and_nothing_is_saved(
+        self, portal: Portal, moment: str
+    ) -> None:
+        response = await portal.call("sale.order.add", {"fields": {**ORDER, "dateInsert": moment}})
+        assert response.status_code == 400, response.text
+        listed = await portal.ok("sale.order.list", {})
+        assert listed["orders"] == []
+
+    async def test_update_with_an_unprintable_date_changes_nothing(self, portal: Portal) -> None:
+        order = (await portal.ok("sale.order.add", {"fields": ORDER}))["order"]["id"]
+        response = await portal.call(
+            "sale.order.update",
+            {"id": order, "fields": {"dateInsert": "9999-12-31T23:59:59-14:00"}},
+        )
+        assert response.status_code == 400
+        assert (await portal.call("sale.order.get", {"id": order})).status_code == 200
+
+    async def test_deal_dates_are_bounded_too(self, portal: Portal) -> None:
+        response = await portal.call(
+            "crm.deal.add", {"fields": {"TITLE": "x", "BEGINDATE": "0001-01-01T00:00:00+14:00"}}
+        )
+        assert response.status_code == 400
+        assert await portal.ok("crm.deal.list", {}) == []
+
+
+class TestNul:
+    """Points 4 and 6: PostgreSQL cannot store U+0000 (it answered 500) and SQLite's LIKE
+    stopped at it (a `%` filter matched every row): refused on both stores alike."""
+
+    @pytest.mark.parametrize(
+        ("method", "params"),
+        [
+            ("crm.deal.add", {"fields": {"TITLE": "a\u0000b"}}),
+            ("crm.item.add", {"entityTypeId": 31, "fields": {"title": "a\u0000b"}}),
+            ("sale.order.add", {"fields": {**ORDER, "comments": "a\u0000"}}),
+            ("crm.deal.list", {"filter": {"%TITLE": "\u0000zz"}}),
+            ("crm.deal.list", {"filter": {"TITLE\u0000": "x"}}),
+        ],
+    )
+    async def test_nul_is_a_400_and_writes_nothing(
+        self, portal: Portal, method: str, params: dict[str, object]
+    ) -> None:
+        await portal.add_deal(6933)
+        body = await error_of(portal, method, params)
+        assert body["error"] == "INVALID_REQUEST"
+        assert len(await portal.ok("crm.deal.list", {})) == 1
+
+    async def test_nul_in_a_form_and_in_oauth_parameters(self, portal: Portal) -> None:
+        assert (await portal.call("crm.deal.add", form="fields[TITLE]=a%00b")).status_code == 400
+        response = await portal.client.get("/oauth/token/?client_id=%00")
+        assert response.status_code == 400
+        assert response.json()["error"] == "INVALID_REQUEST"
+
+
+async def test_a_huge_like_pattern_is_a_400_not_a_503(portal: Portal) -> None:
+    """Point 5: SQLite's `LIKE or GLOB pattern too complex` is about the request's value; a
+    503 would make a retrying client retry for ever. PostgreSQL runs it (no match)."""
+    await portal.add_deal(6933)
+    for method, params in (
+        ("crm.deal.list", {"filter": {"%TITLE": "%_" * 30_000}}),
+        ("crm.orderentity.list", {"filter": {"%orderId": "%_" * 30_000}}),
+    ):
+        response = await portal.call(method, params)
+        assert response.status_code in (200, 400), response.text
+        assert response.status_code != 503
+
+
+class TestEventTokens:
+    """Point 26 (high): a non-admin's handler got the admin's tokens when the admin caused the
+    event. event-bind.md: for a user without admin rights, events are set on behalf of the
+    current user."""
+
+    async def test_a_managers_handler_gets_the_managers_token(
+        self, portal: Portal, receiver: Receiver
+    ) -> None:
+        hook = await portal.webhook_for(Role.STORE_MANAGER)
+        manager = int(hook.split("/")[2])
+        app = await register(portal)
+        token = (await tokens(portal, app, user_id=manager))["access_token"]
+        await rest(
+            portal, token, "event.bind", {"event": "ONCRMDEALADD", "handler": receiver.url()}
+        )
+        await portal.ok("crm.deal.add", {"fields": {"TITLE": "by the admin"}})
+        (body,) = await deliveries(portal, receiver, 1)
+        assert body["auth"]["user_id"] == str(manager)
+        profile = await rest(portal, body["auth"]["access_token"], "profile", {})
+        assert profile["ID"] == str(manager)
+        assert profile["ADMIN"] is False
+
+    async def test_an_admins_default_handler_still_gets_the_causing_user(
+        self, portal: Portal, receiver: Receiver
+    ) -> None:
+        app = await register(portal)
+        token = (await tokens(portal, app))["access_token"]
+        await rest(
+            portal, token, "event.bind", {"event": "ONCRMDEALADD", "handler": receiver.url()}
+        )
+        (handler,) = await rest(portal, token, "event.get", {})
+        assert handler["auth_type"] == "0"
+
+    async def test_unbind_uses_the_unbind_wording(self, portal: Portal) -> None:
+        """Point 34: event-unbind.md says "Event unbinding with AUTH_TYPE ..."."""
+        hook = await portal.webhook_for(Role.STORE_MANAGER)
+        manager = int(hook.split("/")[2])
+        app = await register(portal)
+        token = (await tokens(portal, app, user_id=manager))["access_token"]
+        response = await portal.client.post(
+            "/rest/event.unbind",
+            json={
+                "auth": token,
+                "event": "ONCRMDEALADD",
+                "handler": "https://x.example/h",
+                "auth_type": 1,
+            },
+        )
+        assert response.status_code == 403
+        assert "Event unbinding with AUTH_TYPE" in response.json()["error_description"]
+
+
+class TestDestinations:
+    """Points 10 and 29: URLs no delivery can reach, and where tokens must never go."""
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://",
+            "http://[::1",
+            "http://a.example/x\r\nInjected: 1",
+            "http://a.example/" + "x" * 100_000,
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[fe80::1]/h",
+            "http://metadata.google.internal/computeMetadata/v1/",
+            "http://127.0.0.1:8080/rest/1/abc/profile",
+            "http://a.example:99999/",
+        ],
+    )
+    async def test_refused_at_bind(self, portal: Portal, url: str) -> None:
+        app = await register(portal)
+        token = (await tokens(portal, app))["access_token"]
+        response = await portal.client.post(
+            "/rest/event.bind", json={"auth": token, "event": "ONCRMDEALADD", "handler": url}
+        )
+        assert response.status_code == 400
+        assert response.json()["error"] == "ERROR_ARGUMENT"
+        assert await rest(portal, token, "event.get", {}) == []
+
+    def test_loopback_and_private_are_allowed_by_default_and_refused_when_public(self) -> None:
+        local, public = Settings(), Settings(event_handler_policy="public")
+        for url in ("http://127.0.0.1:9999/h", "http://10.0.0.5/h", "http://app.internal/h"):
+            assert refusal(url, local) == ""
+            assert refusal(url, public) != ""
+        assert refusal("https://8.8.8.8/h", public) == ""
+        assert refusal("https://app.example.com/h", public) == ""
+
+
+def test_the_delivery_log_shows_no_credentials_and_one_row_per_url() -> None:
+    """Point 9 and 10: `orderlink events log` rows."""
+    assert shown_url("http://user:pass@h.example/x") == "http://***@h.example/x"
+    assert "\n" not in shown_url("http://h.example/a\r\nb")
+
+
+async def test_httpx_request_lines_never_reach_the_log(
+    portal: Portal, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Point 9: httpx logged `HTTP Request: POST http://user:pass@...` at INFO."""
+    app = await register(portal)
+    token = (await tokens(portal, app))["access_token"]
+    url = receiver.url().replace("http://", "http://user:s3cretpass@")
+    await rest(portal, token, "event.bind", {"event": "ONCRMDEALADD", "handler": url})
+    with caplog.at_level(logging.DEBUG):
+        await portal.ok("crm.deal.add", {"fields": {"TITLE": "x"}})
+        await deliveries(portal, receiver, 1)
+    assert all("s3cretpass" not in record.getMessage() for record in caplog.records)
