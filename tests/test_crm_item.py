@@ -252,8 +252,9 @@ class TestAdd:
         assert item["opportunity"] == 1e30
 
     async def test_missing_fields_is_code_100(self, portal: Portal) -> None:
+        """As a string: every crm-item-*.md error example prints `"error": "100"` (issue 12)."""
         assert await error_of(portal, "crm.item.add", {"entityTypeId": 31}) == {
-            "error": 100,
+            "error": "100",
             "error_description": "Could not find value for parameter {fields}",
         }
 
@@ -279,7 +280,7 @@ class TestEntityTypes:
 
     async def test_missing_type_is_code_100(self, portal: Portal) -> None:
         assert await error_of(portal, "crm.item.get", {"id": 1}) == {
-            "error": 100,
+            "error": "100",
             "error_description": "Could not find value for parameter {entityTypeId}",
         }
 

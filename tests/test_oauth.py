@@ -174,7 +174,7 @@ class TestRefresh:
         assert await error_for(first["access_token"]) == "expired_token"
         clock.advance(20)
         assert await portal.app.oauth.prune() == 1
-        assert await error_for(first["access_token"]) == "NO_AUTH_FOUND"
+        assert await error_for(first["access_token"]) == "invalid_token"
         assert await error_for(second["access_token"]) == "expired_token"
         again = await portal.client.post(
             "/oauth/token/", data={**form, "refresh_token": second["refresh_token"]}
@@ -260,8 +260,8 @@ class TestRestWithToken:
         response = await portal.client.post("/rest/crm.orderentity.list", json={"auth": "f" * 70})
         assert response.status_code == 401
         assert response.json() == {
-            "error": "NO_AUTH_FOUND",
-            "error_description": "Wrong authorization data",
+            "error": "invalid_token",
+            "error_description": "Unable to get application by token",
         }
 
     async def test_expired_token_is_expired_token(self, portal: Portal, clock: FrozenClock) -> None:
@@ -278,8 +278,11 @@ class TestRestWithToken:
         app = await register(portal, scopes=("sale",))
         access = (await tokens(portal, app))["access_token"]
         response = await portal.client.post("/rest/crm.orderentity.list", json={"auth": access})
-        assert response.status_code == 403
-        assert response.json()["error"] == "insufficient_scope"
+        assert response.status_code == 401
+        assert response.json() == {
+            "error": "insufficient_scope",
+            "error_description": "The request requires higher privileges than provided by the access token",
+        }
 
     async def test_app_limited_to_other_users(self, portal: Portal) -> None:
         app = await register(portal)

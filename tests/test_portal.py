@@ -29,7 +29,7 @@ async def test_profile_of_another_user_is_not_admin(portal: Portal) -> None:
 
 async def test_user_current_needs_the_user_scope(portal: Portal) -> None:
     denied = await portal.call("user.current")
-    assert denied.status_code == 403
+    assert denied.status_code == 401
     assert denied.json()["error"] == "insufficient_scope"
     hook = await portal.webhook_for(Role.NONE, scopes=("user",))
     result = await portal.ok("user.current", hook=hook)
@@ -73,10 +73,34 @@ async def test_server_time_is_iso_with_offset(portal: Portal) -> None:
     assert text.endswith("+00:00")
 
 
-async def test_app_info_through_a_webhook_is_refused_as_the_page_shows(portal: Portal) -> None:
-    response = await portal.call("app.info")
-    assert response.status_code == 400
-    assert response.json() == {
-        "error": "ACCESS_DENIED",
-        "error_description": "Access denied! Application context required",
-    }
+async def test_app_info_through_a_webhook_answers_the_licence_and_scopes(portal: Portal) -> None:
+    """Issue 12 point 21: the official SDKs' real-portal tests call app.info with a webhook and
+    read SCOPE and LICENSE (the page's ACCESS_DENIED example is not what portals answer)."""
+    result = await portal.ok("app.info")
+    assert result["SCOPE"] == ["crm", "sale"]
+    assert isinstance(result["LICENSE"], str)
+    assert result["INSTALLED"] is True
+
+
+async def test_scope_never_lists_basic(portal: Portal) -> None:
+    """Issue 12 point 24: b24phpsdk throws on "unknown application scope code - basic"."""
+    hook = await portal.webhook_for(Role.STORE_ADMIN, scopes=("basic", "crm"))
+    assert await portal.ok("scope", hook=hook) == ["crm"]
+    assert "basic" not in await portal.ok("scope", {"full": True}, hook=hook)
+
+
+async def test_user_current_has_the_documented_keys_with_string_dates(portal: Portal) -> None:
+    """Issue 12 point 22: api-reference/user/user-current.md's example."""
+    hook = await portal.webhook_for(Role.NONE, scopes=("user",))
+    result = await portal.ok("user.current", hook=hook)
+    for key in (
+        "XML_ID",
+        "TIME_ZONE",
+        "TIMESTAMP_X",
+        "LAST_ACTIVITY_DATE",
+        "LAST_LOGIN",
+        "DATE_REGISTER",
+    ):
+        assert key in result
+    for key in ("TIMESTAMP_X", "LAST_ACTIVITY_DATE", "LAST_LOGIN", "DATE_REGISTER"):
+        assert datetime.fromisoformat(result[key]).utcoffset() is not None

@@ -72,8 +72,8 @@ class TestAuth:
         response = await portal.call("crm.orderentity.list", hook=hook.format(code=code))
         assert response.status_code == 401
         assert response.json() == {
-            "error": "NO_AUTH_FOUND",
-            "error_description": "Wrong authorization data",
+            "error": "INVALID_CREDENTIALS",
+            "error_description": "Invalid request credentials",
         }
 
     async def test_token_route_without_a_token_is_401(self, portal: Portal) -> None:
@@ -81,12 +81,12 @@ class TestAuth:
         assert response.status_code == 401
         assert response.json()["error"] == "NO_AUTH_FOUND"
 
-    async def test_scope_outside_the_webhook_is_403(self, portal: Portal) -> None:
+    async def test_scope_outside_the_webhook_is_401(self, portal: Portal) -> None:
         from orderlink.registry import Role
 
         hook = await portal.webhook_for(Role.STORE_ADMIN, scopes=("sale",))
         response = await portal.call("crm.orderentity.list", hook=hook)
-        assert response.status_code == 403
+        assert response.status_code == 401
         assert response.json() == {
             "error": "insufficient_scope",
             "error_description": "The request requires higher privileges than provided by the webhook token",

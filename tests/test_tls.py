@@ -1,5 +1,5 @@
 """HTTPS: `orderlink serve --tls` with its own local CA or given files, and the plain-HTTP
-refusal mode of a cloud portal (`_includes/system-errors.md`: 400 INVALID_REQUEST Https required)."""
+refusal mode of a cloud portal (`_includes/system-errors.md`: 401 INVALID_REQUEST Https required)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ class TestHttpsRequired:
 
     async def test_plain_http_is_refused_like_a_cloud_portal(self, portal: Portal) -> None:
         response = await portal.call("crm.orderentity.getFields")
-        assert response.status_code == 400
+        assert response.status_code == 401
         assert response.json() == {
             "error": "INVALID_REQUEST",
             "error_description": "Https required",

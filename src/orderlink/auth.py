@@ -13,7 +13,12 @@ import secrets
 import string
 from dataclasses import dataclass
 
-from orderlink.errors import ExpiredToken, NoAuthFound, UserAccessError
+from orderlink.errors import (
+    ExpiredToken,
+    InvalidCredentials,
+    InvalidToken,
+    UserAccessError,
+)
 from orderlink.registry import Role
 from orderlink.storage.base import Store
 
@@ -80,17 +85,17 @@ class Authenticator:
         return principal
 
     async def token(self, token: str, now: float) -> Principal:
-        """An OAuth access token (settings/oauth/index.md): unknown or revoked -> NO_AUTH_FOUND,
+        """An OAuth access token (settings/oauth/index.md): unknown or revoked -> invalid_token,
         past its hour -> expired_token (clients refresh on exactly that), an app limited to
         other users -> user_access_error."""
         await self._drop_if_stale()
         found = self._tokens.get(token)
         if found is None:
             if not token or len(token) > 256:
-                raise NoAuthFound()
+                raise InvalidToken()
             grant = await self._store.grant(hash_secret(token))
             if grant is None or not grant.install.installed:
-                raise NoAuthFound()
+                raise InvalidToken()
             principal = Principal(
                 portal_id=grant.portal_id,
                 user_id=grant.user.id,
@@ -121,14 +126,14 @@ class Authenticator:
             or not code
             or len(code) > 128
         ):
-            raise NoAuthFound()
+            raise InvalidCredentials()
         digest = hash_secret(code)
         found = None
         for webhook, user in await self._store.webhooks_of_user(int(user_id_text)):
             if hmac.compare_digest(webhook.code_hash, digest):
                 found = (webhook, user)
         if found is None:
-            raise NoAuthFound()
+            raise InvalidCredentials()
         webhook, user = found
         return Principal(
             portal_id=webhook.portal_id,

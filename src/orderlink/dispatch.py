@@ -62,7 +62,13 @@ class Dispatcher:
         if not principal.has_scope(method.scope):
             # settings/how-to-call-rest-api/batch.md prints this code with an empty
             # description inside `result_error`.
-            raise errors.InsufficientScope("") if in_batch else errors.InsufficientScope()
+            if in_batch:
+                raise errors.InsufficientScope("")
+            if principal.kind == "oauth":
+                raise errors.InsufficientScope(
+                    "The request requires higher privileges than provided by the access token"
+                )
+            raise errors.InsufficientScope()
         key = f"{principal.credential}|{method.name.lower()}"
         if method.charged and self.operating_limit > 0:
             try:

@@ -7,14 +7,16 @@ B24Error                              {"error": code, "error_description": text}
 ├── RequestError                      the request as a whole (HTTP layer, auth, limits)
 │   ├── ArgumentError                 400 ERROR_ARGUMENT (batch `cmd`, `$result` references)
 │   ├── InvalidRequest                400 INVALID_REQUEST (malformed body, bad parameters)
-│   │   ├── HttpsRequired             400 INVALID_REQUEST "Https required"
+│   │   ├── HttpsRequired             401 INVALID_REQUEST "Https required"
 │   │   ├── BodyTooLarge              413 INVALID_REQUEST
 │   │   ├── UrlTooLong                414 INVALID_REQUEST
 │   │   ├── HttpMethodNotAllowed      405 INVALID_REQUEST (an HTTP verb other than GET/POST)
 │   │   └── BodyTimeout               408 INVALID_REQUEST (the announced body never came)
-│   ├── NoAuthFound                   401 NO_AUTH_FOUND
+│   ├── NoAuthFound                   401 NO_AUTH_FOUND (no credential at all)
+│   ├── InvalidCredentials            401 INVALID_CREDENTIALS (a wrong webhook code)
+│   ├── InvalidToken                  401 invalid_token (an unknown OAuth token)
 │   ├── ExpiredToken                  401 expired_token
-│   ├── InsufficientScope             403 insufficient_scope
+│   ├── InsufficientScope             401 insufficient_scope
 │   ├── UserAccessError               403 user_access_error
 │   ├── WrongAuthType                 403 WRONG_AUTH_TYPE
 │   ├── MethodNotFound                404 ERROR_METHOD_NOT_FOUND
@@ -23,7 +25,6 @@ B24Error                              {"error": code, "error_description": text}
 │   ├── OperationTimeLimit            429 OPERATION_TIME_LIMIT
 │   ├── QueryLimitExceeded            503 QUERY_LIMIT_EXCEEDED
 │   ├── ServiceUnavailable            503 INTERNAL_SERVER_ERROR (a backing service is down)
-│   ├── AppContextRequired            400 ACCESS_DENIED (app.info via a webhook)
 │   ├── EventNotFound                 400 ERROR_EVENT_NOT_FOUND
 │   ├── HandlerAlreadyExists          400 ERROR_HANDLER_ALREADY_EXIST
 │   ├── EventAccessDenied             403 ACCESS_DENIED (offline events, auth_type)
@@ -100,6 +101,7 @@ class ArgumentError(RequestError):
 
 
 class HttpsRequired(InvalidRequest):
+    status = 401  # _includes/system-errors.md lists INVALID_REQUEST "Https required" as 401
     description = "Https required"
 
 
@@ -140,6 +142,24 @@ class NoAuthFound(RequestError):
     description = "Wrong authorization data"
 
 
+class InvalidCredentials(RequestError):
+    """A webhook URL whose user id and code match no webhook: what real portals answer
+    (b24pysdk's BitrixAPIInvalidCredentials, _includes/system-errors.md)."""
+
+    code = "INVALID_CREDENTIALS"
+    status = 401
+    description = "Invalid request credentials"
+
+
+class InvalidToken(RequestError):
+    """An access token no installed application issued (b24pysdk's BitrixAPIInvalidToken;
+    b24jssdk's limiter treats it as an auth error)."""
+
+    code = "invalid_token"
+    status = 401
+    description = "Unable to get application by token"
+
+
 class ExpiredToken(RequestError):
     code = "expired_token"
     status = 401
@@ -147,8 +167,9 @@ class ExpiredToken(RequestError):
 
 
 class InsufficientScope(RequestError):
+    # 401 as in the newest _includes/system-errors.md; b24pysdk files it under Unauthorized.
     code = "insufficient_scope"
-    status = 403
+    status = 401
     description = "The request requires higher privileges than provided by the webhook token"
 
 
@@ -200,14 +221,6 @@ class ServiceUnavailable(RequestError):
     code = "INTERNAL_SERVER_ERROR"
     status = 503
     description = "Storage is temporarily unavailable"
-
-
-class AppContextRequired(RequestError):
-    """app.info outside an application (api-reference/common/system/app-info.md)."""
-
-    code = "ACCESS_DENIED"
-    status = 400
-    description = "Access denied! Application context required"
 
 
 class EventNotFound(RequestError):

@@ -120,7 +120,7 @@ class OAuth:
             "access_token": access,
             "expires": int(pair.access_expires_at),
             "expires_in": int(self.settings.access_token_ttl),
-            "scope": ",".join(grant.app.scopes),
+            "scope": ",".join(s for s in grant.app.scopes if s != "basic"),
             "domain": endpoints.host,
             "server_endpoint": endpoints.rest,
             "status": "L",
@@ -220,7 +220,7 @@ class OAuth:
                 "state": state,
                 "domain": endpoints.host,
                 "member_id": portal.member_id,
-                "scope": ",".join(app.scopes),
+                "scope": ",".join(s for s in app.scopes if s != "basic"),
                 "server_domain": endpoints.host,
             }
         )

@@ -26,7 +26,11 @@ const outcome = async (make) => {
 
 const calls = [await outcome(list)]
 if (clockUrl) {
-  const moved = await fetch(clockUrl, { method: 'POST', body: JSON.stringify({ advance }) })
+  const moved = await fetch(clockUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ advance }),
+  })
   if (!moved.ok) throw new Error(`the clock did not move: ${moved.status}`)
 }
 calls.push(await outcome(list), await outcome(list))

@@ -369,7 +369,7 @@ def _answer(entity: EntityType, row: Row, call: Call) -> dict[str, Any]:
     return {"item": entity.viewed(_original(call.params)).render(row, call.ctx.zone)}
 
 
-@table.method("crm.item.add", scope="crm", numeric_codes=True, doc=DOCS + "crm-item-add.md")
+@table.method("crm.item.add", scope="crm", doc=DOCS + "crm-item-add.md")
 async def add(call: Call) -> Any:
     """Create a deal or a smart invoice; answers the new item whole."""
     entity = _entity(call.params)
@@ -394,7 +394,7 @@ async def add(call: Call) -> Any:
     return _answer(entity, row, call)
 
 
-@table.method("crm.item.get", scope="crm", numeric_codes=True, doc=DOCS + "crm-item-get.md")
+@table.method("crm.item.get", scope="crm", doc=DOCS + "crm-item-get.md")
 async def get(call: Call) -> Any:
     """One deal or smart invoice."""
     entity = _entity(call.params)
@@ -404,7 +404,7 @@ async def get(call: Call) -> Any:
     return _answer(entity, row, call)
 
 
-@table.method("crm.item.update", scope="crm", numeric_codes=True, doc=DOCS + "crm-item-update.md")
+@table.method("crm.item.update", scope="crm", doc=DOCS + "crm-item-update.md")
 async def update(call: Call) -> Any:
     """Change the fields given; when nothing changes, nothing is saved."""
     entity = _entity(call.params)
@@ -437,7 +437,7 @@ async def update(call: Call) -> Any:
     return _answer(entity, row, call)
 
 
-@table.method("crm.item.delete", scope="crm", numeric_codes=True, doc=DOCS + "crm-item-delete.md")
+@table.method("crm.item.delete", scope="crm", doc=DOCS + "crm-item-delete.md")
 async def delete(call: Call) -> Any:
     """Delete an item and the bindings of orders to it; answers an empty array."""
     entity = _entity(call.params)
@@ -458,7 +458,7 @@ async def delete(call: Call) -> Any:
     return []
 
 
-@table.method("crm.item.list", scope="crm", numeric_codes=True, doc=DOCS + "crm-item-list.md")
+@table.method("crm.item.list", scope="crm", doc=DOCS + "crm-item-list.md")
 async def list_(call: Call) -> Any:
     """Items matching a filter, 50 per page, ascending by id unless told otherwise."""
     entity = _entity(call.params)
@@ -488,7 +488,7 @@ async def list_(call: Call) -> Any:
     return Page({"items": items}, total, following)
 
 
-@table.method("crm.item.fields", scope="crm", numeric_codes=True, doc=DOCS + "crm-item-fields.md")
+@table.method("crm.item.fields", scope="crm", doc=DOCS + "crm-item-fields.md")
 async def get_fields(call: Call) -> Any:
     """The type's fields with their descriptors, `upperName` included."""
     entity = _entity(call.params)

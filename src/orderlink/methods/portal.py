@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orderlink import coerce, errors
+from orderlink import coerce
 from orderlink.auth import KNOWN_SCOPES
 from orderlink.registry import Call, MethodTable
 
@@ -41,14 +41,22 @@ async def profile(call: Call) -> Any:
 async def user_current(call: Call) -> Any:
     """The calling user's record (needs the `user` scope)."""
     first, last = await _user_names(call)
+    now = coerce.iso(call.ctx.clock.now(), call.ctx.zone)
+    # Users carry no registration time: the portal's first day stands in (docs/decisions.md).
+    registered = coerce.iso(0.0, call.ctx.zone)
     return {
         "ID": str(call.principal.user_id),
         "ACTIVE": True,
         "NAME": first,
         "LAST_NAME": last,
         "EMAIL": "",
-        "LAST_LOGIN": None,
-        "DATE_REGISTER": None,
+        # api-reference/user/user-current.md prints string dates and these keys.
+        "LAST_LOGIN": now,
+        "DATE_REGISTER": registered,
+        "LAST_ACTIVITY_DATE": now,
+        "TIMESTAMP_X": registered,
+        "XML_ID": "",
+        "TIME_ZONE": "",
         "IS_ONLINE": "Y",
         "PERSONAL_GENDER": "",
         "PERSONAL_BIRTHDAY": "",
@@ -63,7 +71,9 @@ async def scope(call: Call) -> Any:
     """Scopes granted to the caller, or with `full=true` every scope the portal has."""
     if coerce.to_flag(call.params.get("full")):
         return sorted(s for s in KNOWN_SCOPES if s != "basic")
-    return sorted(call.principal.scopes)
+    # Real portals never list `basic` (every application has it); b24phpsdk refuses an unknown
+    # scope code "basic" in this answer.
+    return sorted(s for s in call.principal.scopes if s != "basic")
 
 
 def _available(call: Call, method_scope: str) -> bool:
@@ -103,9 +113,17 @@ async def server_time(call: Call) -> Any:
 
 @table.method("app.info", scope="basic", doc=SYSTEM + "app-info.md")
 async def app_info(call: Call) -> Any:
-    """The calling application's card; a webhook is no application (the page's error)."""
+    """The calling application's card. Over a webhook real portals answer the portal's licence
+    and the webhook's scopes (both official SDKs' real-portal tests read `SCOPE`, `LICENSE`)."""
     if call.principal.app_id is None:
-        raise errors.AppContextRequired()
+        return {
+            "SCOPE": sorted(s for s in call.principal.scopes if s != "basic"),
+            "LICENSE": "en_selfhosted",
+            "LICENSE_PREVIOUS": "en_selfhosted",
+            "LICENSE_TYPE": "selfhosted",
+            "LICENSE_FAMILY": "selfhosted",
+            "INSTALLED": True,
+        }
     install = await call.store.install_of(call.portal, call.principal.app_id)
     return {
         "ID": call.principal.app_id,
