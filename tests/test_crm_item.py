@@ -219,9 +219,9 @@ class TestAdd:
              'Invalid value for field "currencyId"'),
             ({"begindate": "formatDate(monthAgo)"}, "CRM_FIELD_ERROR_VALUE_NOT_VALID",
              'Invalid value for field "begindate"'),
-            ({"observers": 5}, 100,
+            ({"observers": 5}, "100",
              "Expected iterable value for multiple field, but got integer instead"),
-            ({"contactIds": "5"}, 100,
+            ({"contactIds": "5"}, "100",
              "Expected iterable value for multiple field, but got string instead"),
         ],
     )  # fmt: skip
@@ -498,7 +498,7 @@ class TestUpdate:
             ({"entityTypeId": 31, "id": 404, "fields": {}}, "NOT_FOUND", "Element not found"),
             ({"entityTypeId": 1268, "id": 1, "fields": {}}, "NOT_FOUND",
              "Smart process not found"),
-            ({"entityTypeId": 31, "id": 1}, 100, "Could not find value for parameter {fields}"),
+            ({"entityTypeId": 31, "id": 1}, "100", "Could not find value for parameter {fields}"),
         ],
     )  # fmt: skip
     async def test_errors(self, portal: Portal, params: Any, error: Any, text: str) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from orderlink.clock import FrozenClock
 from orderlink.destinations import refusal
 from orderlink.events import shown_url
 from orderlink.registry import Role
@@ -209,3 +210,109 @@ async def test_httpx_request_lines_never_reach_the_log(
         await portal.ok("crm.deal.add", {"fields": {"TITLE": "x"}})
         await deliveries(portal, receiver, 1)
     assert all("s3cretpass" not in record.getMessage() for record in caplog.records)
+
+
+class TestConsentAndTokenHeaders:
+    """Point 27: the consent page asks for a webhook code, so it may not be framed; token
+    answers and the redirect carrying a code are not cached (RFC 6749 section 5.1). Point 18:
+    a wrong code on the form shows the form again, with the error."""
+
+    async def test_the_consent_page_cannot_be_framed_or_cached(self, portal: Portal) -> None:
+        app = await register(portal)
+        page = await portal.client.get("/oauth/authorize/", params={"client_id": app.client_id})
+        assert page.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert page.headers["cache-control"] == "no-store"
+
+    async def test_a_wrong_code_shows_the_form_again(self, portal: Portal) -> None:
+        app = await register(portal)
+        wrong = await portal.client.post(
+            "/oauth/authorize/", data={"client_id": app.client_id, "user_id": "1", "code": "nope"}
+        )
+        assert wrong.status_code == 401
+        assert wrong.headers["content-type"].startswith("text/html")
+        assert 'role="alert"' in wrong.text
+        assert "<form" in wrong.text
+
+    async def test_the_redirect_and_token_answers_are_not_cached(self, portal: Portal) -> None:
+        app = await register(portal)
+        code = portal.hook.split("/")[3]
+        approved = await portal.client.post(
+            "/oauth/authorize/", data={"client_id": app.client_id, "user_id": "1", "code": code}
+        )
+        assert approved.headers["cache-control"] == "no-store"
+        issued = await portal.client.get(
+            "/oauth/token/",
+            params={"grant_type": "authorization_code", "client_id": app.client_id,
+                    "client_secret": app.client_secret, "code": approved.headers["location"].split("code=")[1].split("&")[0]},
+        )  # fmt: skip
+        assert issued.status_code == 200
+        assert issued.headers["cache-control"] == "no-store"
+
+
+class TestFailedCredentials:
+    """Point 31: 10,000 wrong client secrets in 0.8 s went unanswered by any limit. An address
+    past `--auth-failure-limit` failures a minute is refused before its credentials are read."""
+
+    @pytest.fixture
+    def settings(self, database_url: str) -> Settings:
+        return Settings(database=database_url, rate_limit=False, auth_failure_limit=3)
+
+    async def test_wrong_webhook_codes_lock_the_address_out_for_a_minute(
+        self, portal: Portal, clock: FrozenClock
+    ) -> None:
+        for _ in range(3):
+            response = await portal.call("profile", hook="/rest/1/wrongcode1234567/")
+            assert response.json()["error"] == "INVALID_CREDENTIALS"
+        refused = await portal.call("profile")  # even the right code, for now
+        assert refused.status_code == 503
+        assert refused.json()["error"] == "QUERY_LIMIT_EXCEEDED"
+        clock.advance(61)
+        assert (await portal.call("profile")).status_code == 200
+
+    async def test_wrong_client_secrets_count_too(self, portal: Portal) -> None:
+        app = await register(portal)
+        form = {"grant_type": "refresh_token", "client_id": app.client_id, "refresh_token": "x"}
+        for _ in range(3):
+            wrong = await portal.client.get("/oauth/token/", params={**form, "client_secret": "no"})
+            assert wrong.status_code in (400, 401)
+        locked = await portal.client.get("/oauth/token/", params={**form, "client_secret": "no"})
+        assert locked.status_code == 503
+
+    async def test_a_correct_client_is_never_slowed(self, portal: Portal) -> None:
+        for _ in range(20):
+            assert (await portal.call("profile")).status_code == 200
+
+
+class TestArrayFilterValues:
+    """Point 20: `{"ID": [a, b]}` without `@` means "any of" (with `!`, "none of"): b24phpsdk's
+    batch paging sends it; the portals' filter engines read a PHP array under an equality key
+    as a list of values."""
+
+    async def test_deals(self, portal: Portal) -> None:
+        for deal in (7058, 7059, 7060):
+            await portal.add_deal(deal)
+        found = await portal.ok("crm.deal.list", {"filter": {"ID": [7058, 7059]}})
+        assert sorted(int(d["ID"]) for d in found) == [7058, 7059]
+        others = await portal.ok("crm.deal.list", {"filter": {"!ID": [7058, 7059]}})
+        assert [int(d["ID"]) for d in others] == [7060]
+
+    async def test_items_orders_and_bindings(self, portal: Portal) -> None:
+        for deal in (7058, 7059, 7060):
+            await portal.add_deal(deal)
+        items = await portal.ok(
+            "crm.item.list", {"entityTypeId": 2, "filter": {"id": [7058, 7060]}}
+        )
+        assert sorted(i["id"] for i in items["items"]) == [7058, 7060]
+        for order in (5125, 5127):
+            await portal.add_order(order)
+        orders = await portal.ok("sale.order.list", {"filter": {"id": [5127]}})
+        assert [int(o["id"]) for o in orders["orders"]] == [5127]
+        await portal.ok(
+            "crm.orderentity.add", {"fields": {"orderId": 5125, "ownerId": 7058, "ownerTypeId": 2}}
+        )
+        await portal.ok(
+            "crm.orderentity.add", {"fields": {"orderId": 5127, "ownerId": 7059, "ownerTypeId": 2}}
+        )
+        bound = await portal.ok("crm.orderentity.list", {"filter": {"orderId": [5127, 1]}})
+        assert [int(b["orderId"]) for b in bound["orderEntity"]] == [5127]

@@ -38,6 +38,11 @@ def test_serve_tls_answers_https_trusted_through_its_ca(tmp_path: Path) -> None:
         assert server.webhook_url.startswith("https://127.0.0.1:")
         assert server.ca_file is not None
         assert any(f"export SSL_CERT_FILE={server.ca_file}" in line for line in server.output)
+        # Debian's curl trusts CURL_CA_BUNDLE, not SSL_CERT_FILE (issue 12 point 17).
+        assert any(
+            f"export CURL_CA_BUNDLE={server.ca_file}" in line and "curl" in line
+            for line in server.output
+        )
         context = ssl.create_default_context(cafile=str(server.ca_file))
         for host in ("127.0.0.1", "localhost"):
             url = server.webhook_url.replace("127.0.0.1", host) + "crm.orderentity.getFields"

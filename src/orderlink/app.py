@@ -31,6 +31,7 @@ from orderlink.coerce import UnixIso, parse_zone, to_float, to_int
 from orderlink.dispatch import Dispatcher, success_body
 from orderlink.events import Deliverer
 from orderlink.limits import Limits, LimitsUnavailable, LocalLimits, RedisLimits, parse_costs
+from orderlink.lockout import Lockout
 from orderlink.methods import build_registry
 from orderlink.oauth import Endpoints, OAuth, OAuthError
 from orderlink.registry import Context, Registry
@@ -65,6 +66,16 @@ Send = Callable[[Message], Awaitable[None]]
 
 _JSON_HEADERS = [(b"content-type", b"application/json; charset=utf-8")]
 _HTML_HEADERS = [(b"content-type", b"text/html; charset=utf-8")]
+# RFC 6749 5.1: answers carrying tokens or codes must not be cached; the consent page asks for
+# a webhook code, so no other site may frame it (clickjacking).
+_NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+_OAUTH_JSON = [*_JSON_HEADERS, *_NO_STORE]
+_CONSENT_HTML = [
+    *_HTML_HEADERS,
+    *_NO_STORE,
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+]
 # Bounds of the test endpoints: far enough for any test, near enough that every later date
 # stays representable.
 MAX_CLOCK_ADVANCE = 10 * 366 * 86400.0
@@ -102,6 +113,7 @@ class OrderlinkApp:
             costs=parse_costs(dict(settings.operating_costs)),
         )
         self.auth = Authenticator(self.store)
+        self.lockout = Lockout(clock, limit=settings.auth_failure_limit)
         self.oauth = OAuth(self.store, settings, clock)
         self.deliverer = Deliverer(
             self.store, clock, self._event_auth, log_days=settings.delivery_log_days
@@ -246,10 +258,10 @@ class OrderlinkApp:
         )
         merged = params.merge(query, body)
         if len(parts) == 3:
-            principal = await self._webhook(parts[0], parts[1])
+            principal = await self._webhook(scope, parts[0], parts[1])
             method = parts[2]
         elif len(parts) == 1 and parts[0] != "api":
-            principal = await self._token(merged)
+            principal = await self._token(scope, merged)
             method = parts[0]
         else:
             raise errors.MethodNotFound()
@@ -308,21 +320,41 @@ class OrderlinkApp:
             ]
         return []
 
-    async def _webhook(self, user_id: str, code: str) -> Principal:
+    async def _webhook(self, scope: Scope, user_id: str, code: str) -> Principal:
+        address = self._not_locked_out(scope)
         try:
             return await self.auth.webhook(user_id, code)
         except StoreUnavailable:
             raise errors.ServiceUnavailable() from None
+        except errors.InvalidCredentials:
+            self.lockout.failed(address)
+            raise
 
-    async def _token(self, merged: dict[str, Any]) -> Principal:
+    async def _token(self, scope: Scope, merged: dict[str, Any]) -> Principal:
         """`auth=<access token>` from the query string or the body (settings/oauth/index.md)."""
         token = merged.get("auth")
         if not isinstance(token, str) or not token:
             raise errors.NoAuthFound()
+        address = self._not_locked_out(scope)
         try:
             return await self.auth.token(token, self.clock.now())
         except StoreUnavailable:
             raise errors.ServiceUnavailable() from None
+        except errors.InvalidToken:
+            self.lockout.failed(address)
+            raise
+
+    def _not_locked_out(self, scope: Scope) -> str:
+        """The client's address, once it may try a credential (lockout.py)."""
+        client = scope.get("client")
+        address = str(client[0]) if client else "local"
+        wait = self.lockout.retry_after(address)
+        if wait > 0:
+            raise errors.TooManyFailures(
+                "Too many failed authorization attempts from this address; "
+                f"retry in {wait:.0f} seconds"
+            )
+        return address
 
     # -- /oauth/ --------------------------------------------------------------------------------
 
@@ -347,11 +379,17 @@ class OrderlinkApp:
         endpoints = self.endpoints(scope)
         try:
             if route == "/oauth/token":
-                return 200, await self.oauth.token(merged, endpoints), _JSON_HEADERS
+                address = self._not_locked_out(scope)
+                try:
+                    return 200, await self.oauth.token(merged, endpoints), _OAUTH_JSON
+                except OAuthError as exc:
+                    if exc.error in ("invalid_client", "invalid_grant"):
+                        self.lockout.failed(address)
+                    raise
             if route == "/oauth/authorize":
                 return await self._authorize(scope, merged, endpoints)
         except OAuthError as exc:
-            return exc.status, exc.body(), _JSON_HEADERS
+            return exc.status, exc.body(), _OAUTH_JSON
         except StoreUnavailable:
             raise errors.ServiceUnavailable() from None
         raise errors.MethodNotFound("Not found")
@@ -371,14 +409,20 @@ class OrderlinkApp:
         if self.settings.oauth_auto_approve:
             user_id = to_int(merged.get("user_id")) or 1
         elif scope["method"] == "POST":
-            principal = await self._webhook(
-                str(merged.get("user_id", "")), str(merged.get("code", ""))
-            )
+            try:
+                principal = await self._webhook(
+                    scope, str(merged.get("user_id", "")), str(merged.get("code", ""))
+                )
+            except errors.InvalidCredentials:
+                # A person typed this: show the form again, with what went wrong (the failure
+                # is counted by _webhook).
+                page = consent_page(app, state, "That user id and webhook code do not match.")
+                return 401, page, _CONSENT_HTML
             user_id = principal.user_id
         else:
-            return 200, consent_page(app, state), _HTML_HEADERS
+            return 200, consent_page(app, state), _CONSENT_HTML
         target = await self.oauth.authorize(app, user_id, state, endpoints)
-        return 302, b"", [(b"location", target.encode())]
+        return 302, b"", [(b"location", target.encode()), *_NO_STORE]
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.settings.max_body_bytes
@@ -493,7 +537,7 @@ class OrderlinkApp:
         }
 
 
-def consent_page(app: App, state: str) -> bytes:
+def consent_page(app: App, state: str, error: str = "") -> bytes:
     fields = "".join(
         f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
         for name, value in (("client_id", app.client_id), ("state", state))
@@ -501,7 +545,10 @@ def consent_page(app: App, state: str) -> bytes:
     return (
         "<!doctype html><title>orderlink: authorize</title>"
         f"<h1>{html.escape(app.name)}</h1><p>asks for: {html.escape(', '.join(app.scopes))}</p>"
-        '<form method="post">' + fields + '<label>User id <input name="user_id"></label> '
+        + (f'<p role="alert">{html.escape(error)}</p>' if error else "")
+        + '<form method="post">'
+        + fields
+        + '<label>User id <input name="user_id"></label> '
         '<label>A webhook code of that user <input name="code" type="password"></label> '
         "<button>Allow</button></form>"
     ).encode()

@@ -271,6 +271,14 @@ def main() -> None:
     help="Origins browsers may call /rest/ from, comma-separated ('*' any, '' none).",
 )
 @_option(
+    "--auth-failure-limit",
+    field="auth_failure_limit",
+    type=click.IntRange(min=0),
+    default=DEFAULTS.auth_failure_limit,
+    show_default=True,
+    help="Failed credential attempts per client address per minute before it is refused (0: off).",
+)
+@_option(
     "--event-handler-policy",
     field="event_handler_policy",
     type=click.Choice(["local", "public"]),
@@ -399,8 +407,14 @@ def _tls_files(settings: Settings) -> tuple[str | None, str | None]:
     certs = tls.ensure(directory, hosts)
     click.echo(f"TLS: certificates from the local CA {certs.ca_file}")
     click.echo("Trust it in clients with one of:")
-    for variable in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS"):
-        click.echo(f"  export {variable}={certs.ca_file}")
+    # Debian's curl reads CURL_CA_BUNDLE, not SSL_CERT_FILE (which Python's ssl and OpenSSL read).
+    for variable, who in (
+        ("REQUESTS_CA_BUNDLE", "requests, b24pysdk"),
+        ("SSL_CERT_FILE", "httpx, aiohttp, Python ssl"),
+        ("NODE_EXTRA_CA_CERTS", "Node.js, b24jssdk"),
+        ("CURL_CA_BUNDLE", "curl"),
+    ):
+        click.echo(f"  export {variable}={certs.ca_file}    # {who}")
     return str(certs.cert_file), str(certs.key_file)
 
 

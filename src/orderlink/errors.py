@@ -24,6 +24,7 @@ B24Error                              {"error": code, "error_description": text}
 │   ├── BatchLengthExceeded           400 ERROR_BATCH_LENGTH_EXCEEDED
 │   ├── OperationTimeLimit            429 OPERATION_TIME_LIMIT
 │   ├── QueryLimitExceeded            503 QUERY_LIMIT_EXCEEDED
+│   │   └── TooManyFailures           503 (failed credentials from one address, lockout.py)
 │   ├── ServiceUnavailable            503 INTERNAL_SERVER_ERROR (a backing service is down)
 │   ├── EventNotFound                 400 ERROR_EVENT_NOT_FOUND
 │   ├── HandlerAlreadyExists          400 ERROR_HANDLER_ALREADY_EXIST
@@ -215,6 +216,13 @@ class QueryLimitExceeded(RequestError):
     code = "QUERY_LIMIT_EXCEEDED"
     status = 503
     description = "Too many requests"
+
+
+class TooManyFailures(QueryLimitExceeded):
+    """An address past its failed-credential limit (lockout.py): the request-limit code, so a
+    client backs off as it does for QUERY_LIMIT_EXCEEDED."""
+
+    description = "Too many failed authorization attempts"
 
 
 class ServiceUnavailable(RequestError):

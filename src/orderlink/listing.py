@@ -237,6 +237,7 @@ def _custom_condition(
 ) -> Condition:
     """A condition on a custom field's stored values (CustomFields)."""
     invalid = f"Invalid filter: field '{_clip(name)}' has invalid value"
+    prefix = _as_in(prefix, value)
     if prefix in ("@", "!@"):
         values = _in_values(value)
         if len(values) > MAX_IN_VALUES:
@@ -257,6 +258,18 @@ def _custom_condition(
     return Condition(column, _SIMPLE_OPS[prefix], text if number is None else number, key=key)
 
 
+def _as_in(prefix: str, value: Any) -> str:
+    """A list under an equality key means "any of" (`{"ID": [7058, 7059]}`; with `!`, "none
+    of"), as the portals' filter engines read PHP arrays; b24phpsdk's batch paging relies on it
+    (docs/decisions.md)."""
+    if isinstance(value, list):
+        if prefix in ("", "="):
+            return "@"
+        if prefix in ("!", "!="):
+            return "!@"
+    return prefix
+
+
 def _in_values(value: Any) -> list[Any]:
     if isinstance(value, list):
         return value
@@ -269,6 +282,7 @@ def _condition(
     prefix: str, field: Field, value: Any, error: ErrorFactory, zone: tzinfo
 ) -> Condition:
     invalid = f"Invalid filter: field '{field.name}' has invalid value"
+    prefix = _as_in(prefix, value)
     if prefix in ("@", "!@"):
         values = _in_values(value)
         if len(values) > MAX_IN_VALUES:

@@ -80,6 +80,8 @@ class Settings:
     cors_origins: str = "*"
     # Seconds a client may take to send the body it announced; then 408 and the connection closes.
     body_timeout: float = 30.0
+    # Failed credential attempts an address may make in a minute before it is refused (0: off).
+    auth_failure_limit: int = 50
     # Event handler destinations: "local" also allows loopback and private addresses (the app
     # under test runs there); "public" only public addresses (a production server).
     event_handler_policy: Literal["local", "public"] = "local"

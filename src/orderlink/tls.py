@@ -3,7 +3,8 @@ certificate it signs for the names the server answers to.
 
 Several clients only ever build `https://` URLs (b24pysdk, b24jssdk's webhook client), so a
 local portal must speak TLS that those clients can be told to trust: point `REQUESTS_CA_BUNDLE`,
-`SSL_CERT_FILE` or `NODE_EXTRA_CA_CERTS` at the CA file. Keys never leave the TLS directory.
+`SSL_CERT_FILE`, `NODE_EXTRA_CA_CERTS` or (curl) `CURL_CA_BUNDLE` at the CA file. Keys never leave
+the TLS directory.
 """
 
 from __future__ import annotations
