@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import httpx
 import pytest
 from click.testing import CliRunner
@@ -96,13 +97,38 @@ def test_cli_works_while_a_server_runs_on_the_same_database(live_server: LiveSer
     assert denied.json() == {"error": "200040300020", "error_description": "Access Denied"}
 
 
-def test_every_flag_of_every_command_reads_an_environment_variable(db: str) -> None:
-    env = {"ORDERLINK_DATABASE": db, "ORDERLINK_NAME": "Env user", "ORDERLINK_STORE_ROLE": "admin"}
-    assert run("user", "add", env=env)[-1] == "2"
-    hook = run("webhook", "add", env={"ORDERLINK_DATABASE": db, "ORDERLINK_USER_ID": "2",
-                                      "ORDERLINK_SCOPE": "crm sale"})[-1]  # fmt: skip
+def test_settings_read_the_environment_and_other_flags_do_not(db: str) -> None:
+    """Issue 12 point 15: ORDERLINK_VERSION broke every command and ORDERLINK_NAME/_JSON/_LIMIT/
+    _USER_ID meant different things to different commands."""
+    env = {"ORDERLINK_DATABASE": db, "ORDERLINK_NAME": "Env user", "ORDERLINK_VERSION": "x",
+           "ORDERLINK_USER_ID": "99", "ORDERLINK_JSON": "1"}  # fmt: skip
+    assert run("user", "add", "--name", "Flag user", env=env)[-1] == "2"
+    hook = run("webhook", "add", "--user-id", "2", "--scope", "crm", env=env)[-1]
     assert "/rest/2/" in hook
-    assert run("webhook", "list", "--database", db)[-1].split("\t")[2] == "crm,sale"
+
+
+def test_no_two_flags_share_a_variable_unless_they_are_one_setting() -> None:
+    from orderlink.settings import Settings, env_name
+
+    settings = {env_name(field) for field in Settings.__dataclass_fields__}
+    seen: dict[str, str] = {}
+
+    def walk(command: click.Command, path: str) -> None:
+        for param in command.params:
+            if not isinstance(param, click.Option) or param.envvar is None:
+                continue
+            names = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar)
+            for name in names:
+                assert name in settings or name in (
+                    "ORDERLINK_FORWARDED_ALLOW_IPS",
+                    "ORDERLINK_LOG_LEVEL",
+                ), (path, name)
+                assert seen.setdefault(name, str(param.name)) == param.name, (path, name)
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, f"{path} {name}")
+
+    walk(main, "orderlink")
 
 
 def test_serve_with_redis_but_without_the_extra_says_what_to_install(

@@ -4,8 +4,10 @@ and what the delivery log may show. On both stores."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -316,3 +318,48 @@ class TestArrayFilterValues:
         )
         bound = await portal.ok("crm.orderentity.list", {"filter": {"orderId": [5127, 1]}})
         assert [int(b["orderId"]) for b in bound["orderEntity"]] == [5127]
+
+
+class TestCliListings:
+    """Point 18: listings print a header row; `orderlink user list` exists."""
+
+    def test_user_list_webhook_list_and_app_list(self, tmp_path: Path) -> None:
+        from click.testing import CliRunner
+
+        from orderlink.cli import main
+
+        db = f"sqlite:///{tmp_path / 'o.db'}"
+        runner = CliRunner()
+        assert (
+            runner.invoke(
+                main,
+                [
+                    "user",
+                    "add",
+                    "--name",
+                    "Shop manager",
+                    "--store-role",
+                    "manager",
+                    "--database",
+                    db,
+                ],
+            ).exit_code
+            == 0
+        )
+        users = runner.invoke(main, ["user", "list", "--database", db]).output.splitlines()
+        assert users[0] == "id\tname\tstore role\tadmin"
+        assert users[-1] == "1\tShop manager\tmanager\tno" or users[-1].startswith(
+            "2\tShop manager\tmanager"
+        )
+        as_json = runner.invoke(
+            main, ["user", "list", "--json", "--database", db]
+        ).output.splitlines()
+        assert json.loads(as_json[-1])["store_role"] == "manager"
+        hooks = runner.invoke(main, ["webhook", "list", "--database", db]).output.splitlines()
+        assert hooks[0] == "id\tuser\tscopes\tstate"
+        apps = runner.invoke(main, ["app", "list", "--database", db]).output.splitlines()
+        assert apps[0] == "client_id\tname\tscopes\tstate"
+        status = runner.invoke(main, ["db", "status", "--database", db])
+        assert status.exit_code == 0, status.output
+        for table in ("portals", "users", "webhooks", "tokens", "event_handlers"):
+            assert any(line.startswith(table + "\t") for line in status.output.splitlines())

@@ -1,5 +1,7 @@
-"""The `orderlink` command. Every flag also reads `ORDERLINK_<FLAG>` (`--database` ->
-`ORDERLINK_DATABASE`), and every command works while a server runs on the same database."""
+"""The `orderlink` command. Every setting also reads `ORDERLINK_<SETTING>` (`--database` ->
+`ORDERLINK_DATABASE`); flags that are not settings (`--name`, `--json`, `--user-id`, ...) read no
+environment, so one variable can never mean two things. Every command works while a server runs
+on the same database."""
 
 from __future__ import annotations
 
@@ -460,6 +462,29 @@ def user_add(name: str, store_role: str, database: str) -> None:
     click.echo(_run(go, settings))
 
 
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per user and line.")
+@database_option
+def user_list(as_json: bool, database: str) -> None:
+    """Users of the default portal: id, name, store role, portal admin."""
+    settings = Settings(database=database)
+
+    async def go(store: Store) -> list[Any]:
+        portal = await first_start.ensure_portal(store, settings, SystemClock())
+        return list(await store.users(portal.id))
+
+    users = _run(go, settings)
+    if not as_json:
+        click.echo("id\tname\tstore role\tadmin")
+    for found in users:
+        role = Role(found.store_role).label
+        if as_json:
+            click.echo(json.dumps({"id": found.id, "name": found.name, "store_role": role,
+                                   "admin": found.is_admin}))  # fmt: skip
+        else:
+            click.echo(f"{found.id}\t{found.name}\t{role}\t{'yes' if found.is_admin else 'no'}")
+
+
 @main.group()
 def webhook() -> None:
     """Incoming webhooks: /rest/{user_id}/{code}/{method}."""
@@ -505,7 +530,7 @@ def webhook_list(database: str) -> None:
 
     async def go(store: Store) -> list[str]:
         portal = await first_start.ensure_portal(store, settings, SystemClock())
-        return [
+        return ["id\tuser\tscopes\tstate"] + [
             f"{w.id}\tuser {w.user_id}\t{','.join(w.scopes)}\t{'active' if w.active else 'revoked'}"
             for w in await store.list_webhooks(portal.id)
         ]
@@ -638,7 +663,7 @@ def app_list(database: str) -> None:
 
     async def go(store: Store) -> list[str]:
         portal = await first_start.ensure_portal(store, settings, SystemClock())
-        lines = []
+        lines = ["client_id\tname\tscopes\tstate"]
         for found in await store.apps(portal.id):
             install = await store.install_of(portal.id, found.id)
             state = "installed" if install and install.installed else "not installed"
@@ -737,7 +762,9 @@ def db_upgrade(database: str) -> None:
 @db.command("status")
 @database_option
 def db_status(database: str) -> None:
-    """Print the schema version and the row count of every table."""
+    """Print the schema version and the row count of every table `db copy` moves (portals,
+    users, webhooks, orders, deals, invoices, bindings, apps, installs, tokens, handlers).
+    Not counted: 30-second authorization codes and the delivery log (`orderlink events log`)."""
     from orderlink.storage.base import COPY_TABLES
 
     settings = Settings(database=database, auto_upgrade=False)
@@ -787,19 +814,3 @@ def db_copy(source: str, destination: str) -> None:
                    f"{row.destination} in destination\t{state}")  # fmt: skip
     if not all(row.complete for row in report):
         raise click.ClickException("the destination holds fewer rows than the source")
-
-
-def _environment_for_every_flag(command: click.Command) -> None:
-    """Every flag of every command also reads `ORDERLINK_<FLAG>` (`--user-id` ->
-    `ORDERLINK_USER_ID`), unless it names its variable itself."""
-    for param in command.params:
-        if isinstance(param, click.Option) and param.envvar is None:
-            flag = next(o for o in param.opts if o.startswith("--"))
-            param.envvar = env_name(flag[2:].replace("-", "_"))
-            param.show_envvar = True
-    if isinstance(command, click.Group):
-        for sub in command.commands.values():
-            _environment_for_every_flag(sub)
-
-
-_environment_for_every_flag(main)

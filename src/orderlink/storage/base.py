@@ -302,6 +302,9 @@ class Store(Protocol):
 
     async def get_user(self, portal_id: int, user_id: int) -> User | None: ...
 
+    async def users(self, portal_id: int) -> builtins.list[User]:
+        """The portal's users, by id."""
+
     async def add_webhook(
         self, portal_id: int, user_id: int, code_hash: str, scopes: Sequence[str], now: float
     ) -> Webhook: ...

@@ -477,6 +477,15 @@ class PostgresStore:
             )
         return User(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
 
+    async def users(self, portal_id: int) -> builtins.list[User]:
+        async with self._connection() as conn:
+            rows = await conn.fetch(
+                "SELECT id, portal_id, name, store_role, is_admin FROM users "
+                "WHERE portal_id = $1 ORDER BY id",
+                portal_id,
+            )
+        return [User(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
     async def add_webhook(
         self, portal_id: int, user_id: int, code_hash: str, scopes: Sequence[str], now: float
     ) -> Webhook:

@@ -300,6 +300,19 @@ class SQLiteStore:
         )
         return User(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
 
+    async def users(self, portal_id: int) -> builtins.list[User]:
+        if self._grouped:
+            await self._turn()
+        try:
+            rows = self.conn.execute(
+                "SELECT id, portal_id, name, store_role, is_admin FROM users "
+                "WHERE portal_id = ? ORDER BY id",
+                (portal_id,),
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise sqlite_failure(exc) from exc
+        return [User(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
     async def add_webhook(
         self, portal_id: int, user_id: int, code_hash: str, scopes: Sequence[str], now: float
     ) -> Webhook:
