@@ -1,7 +1,8 @@
 """One call of one method, for HTTP and for each `batch` command alike.
 
 lookup (case-insensitive) -> batch-ability -> scope -> operating-time limit -> store role ->
-handler -> `time` block. The order follows auth.md section 4 (the docs give none); the
+handler -> `time` block. The handler is charged its own execution: the time its store calls
+waited for their turn (storage/waiting.py) is left out of `processing` and `operating`. The order follows auth.md section 4 (the docs give none); the
 credential, HTTPS and the request-rate limit are the HTTP layer's, before this.
 """
 
@@ -15,6 +16,7 @@ from orderlink import errors
 from orderlink.auth import Principal
 from orderlink.limits import Limits, LimitsUnavailable
 from orderlink.registry import Call, Context, Page, Registry
+from orderlink.storage import waiting
 from orderlink.storage.base import StoreUnavailable
 
 log = logging.getLogger("orderlink")
@@ -78,9 +80,12 @@ class Dispatcher:
         try:
             if principal.role < method.role:
                 raise method.denied()
-            begun = clock.monotonic()
-            value = await method.handler(Call(method, params, principal, self.ctx, run))
-            processing = clock.monotonic() - begun
+            # Charged: the method's own execution, without its waits for a pooled connection
+            # or another batch's transaction (limits.md; docs/decisions.md, issue 12 point 25).
+            with waiting.metered(clock.monotonic) as meter:
+                begun = clock.monotonic()
+                value = await method.handler(Call(method, params, principal, self.ctx, run))
+                processing = max(clock.monotonic() - begun - meter.waited, 0.0)
         except errors.B24Error as exc:
             exc.numeric = method.numeric_codes
             raise
