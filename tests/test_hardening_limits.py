@@ -13,7 +13,7 @@ the frozen clock while the call waits, then lets it run: nothing else advances t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from typing import TypeVar
 
 import pytest
@@ -66,11 +66,11 @@ async def _after_a_wait(portal: Portal, clock: FrozenClock, work: Awaitable[T]) 
 
 
 @pytest.fixture
-async def ready(portal: Portal) -> AsyncIterator[Portal]:
+async def ready(portal: Portal) -> Portal:
     await portal.add_order(5125)
     await portal.add_deal(6933)
     await portal.ok("crm.orderentity.getFields")  # the webhook is now in the auth cache
-    yield portal
+    return portal
 
 
 class TestQueueingForTheStoreIsNotCharged:

@@ -1,9 +1,10 @@
 """One call of one method, for HTTP and for each `batch` command alike.
 
 lookup (case-insensitive) -> batch-ability -> scope -> operating-time limit -> store role ->
-handler -> `time` block. The handler is charged its own execution: the time its store calls
-waited for their turn (storage/waiting.py) is left out of `processing` and `operating`. The order follows auth.md section 4 (the docs give none); the
-credential, HTTPS and the request-rate limit are the HTTP layer's, before this.
+handler -> `time` block. The order follows auth.md section 4 (the docs give none); the
+credential, HTTPS and the request-rate limit are the HTTP layer's, before this. The handler is
+charged its own execution: the time its store calls waited for their turn (storage/waiting.py)
+is left out of `processing` and `operating`.
 """
 
 from __future__ import annotations
