@@ -2,7 +2,9 @@
 
 lookup (case-insensitive) -> batch-ability -> scope -> operating-time limit -> store role ->
 handler -> `time` block. The order follows auth.md section 4 (the docs give none); the
-credential, HTTPS and the request-rate limit are the HTTP layer's, before this.
+credential, HTTPS and the request-rate limit are the HTTP layer's, before this. The handler is
+charged its own execution: the time its store calls waited for their turn (storage/waiting.py)
+is left out of `processing` and `operating`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from orderlink import errors
 from orderlink.auth import Principal
 from orderlink.limits import Limits, LimitsUnavailable
 from orderlink.registry import Call, Context, Page, Registry
+from orderlink.storage import waiting
 from orderlink.storage.base import StoreRefused, StoreUnavailable
 
 log = logging.getLogger("orderlink")
@@ -84,9 +87,12 @@ class Dispatcher:
         try:
             if principal.role < method.role:
                 raise method.denied()
-            begun = clock.monotonic()
-            value = await method.handler(Call(method, params, principal, self.ctx, run))
-            processing = clock.monotonic() - begun
+            # Charged: the method's own execution, without its waits for a pooled connection
+            # or another batch's transaction (limits.md; docs/decisions.md, issue 12 point 25).
+            with waiting.metered(clock.monotonic) as meter:
+                begun = clock.monotonic()
+                value = await method.handler(Call(method, params, principal, self.ctx, run))
+                processing = max(clock.monotonic() - begun - meter.waited, 0.0)
         except errors.B24Error as exc:
             exc.numeric = method.numeric_codes
             raise

@@ -60,6 +60,7 @@ from orderlink.storage.base import (
     fill_id,
 )
 from orderlink.storage.sql import POSTGRES, Dialect, count_sql, ident, select_sql
+from orderlink.storage.waiting import waiting
 
 log = logging.getLogger("orderlink")
 
@@ -287,13 +288,17 @@ class PostgresStore:
             return
         if self._pool is None:
             raise StoreUnavailable("the PostgreSQL store is not open")
+        pool = self._pool
         with _unavailable():
-            async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
-                try:
-                    yield conn
-                except _UNAVAILABLE:
-                    conn.terminate()  # never reuse a connection that failed: the pool replaces it
-                    raise
+            with waiting():  # queueing for a connection is not the method's own time
+                conn = await pool.acquire(timeout=self._acquire_timeout)
+            try:
+                yield conn
+            except _UNAVAILABLE:
+                conn.terminate()  # never reuse a connection that failed: the pool replaces it
+                raise
+            finally:
+                await pool.release(conn)
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Connection]:
@@ -317,7 +322,7 @@ class PostgresStore:
         pool = self._pool
         if pool is None:
             raise StoreUnavailable("the PostgreSQL store is not open")
-        with _unavailable():
+        with _unavailable(), waiting():
             conn = await pool.acquire(timeout=self._acquire_timeout)
         broken = True  # until the transaction has ended one way or the other
         try:

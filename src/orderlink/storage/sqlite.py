@@ -49,6 +49,7 @@ from orderlink.storage.base import (
     sqlite_failure,
 )
 from orderlink.storage.sql import SQLITE, count_sql, ident, select_sql
+from orderlink.storage.waiting import waiting
 
 # Another process's commit is noticed within this many seconds (auth and event-handler caches).
 DATA_VERSION_TTL = 0.005
@@ -204,7 +205,8 @@ class SQLiteStore:
         """One transaction for several operations (a `batch`): each step is a savepoint that
         succeeds or fails alone, and nothing is durable, or answered, before the final COMMIT.
         Other requests of this process wait at their next store call until the group ends."""
-        await self._group_lock.acquire()
+        with waiting():
+            await self._group_lock.acquire()
         self._group_task = asyncio.current_task()
         try:
             with _transaction(self.conn) as conn:
@@ -217,9 +219,12 @@ class SQLiteStore:
 
     async def _turn(self) -> None:
         """Wait while another task's group holds the connection (its own steps pass)."""
-        while self._grouped and asyncio.current_task() is not self._group_task:
-            async with self._group_lock:
-                pass
+        if not self._grouped or asyncio.current_task() is self._group_task:
+            return
+        with waiting():
+            while self._grouped and asyncio.current_task() is not self._group_task:
+                async with self._group_lock:
+                    pass
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
