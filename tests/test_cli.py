@@ -46,7 +46,8 @@ def test_webhook_add_prints_url_ending_in_slash(db: str) -> None:
 
 def test_webhook_list_and_revoke(db: str) -> None:
     run("webhook", "add", "--user-id", "1", "--scope", "crm", "--database", db)
-    (line,) = run("webhook", "list", "--database", db)
+    header, line = run("webhook", "list", "--database", db)
+    assert header == "id\tuser\tscopes\tstate"
     webhook_id = line.split("\t")[0]
     assert line.endswith("crm\tactive")
     assert run("webhook", "revoke", webhook_id, "--database", db)[-1] == f"revoked {webhook_id}"
@@ -65,7 +66,7 @@ def test_flags_read_orderlink_environment_variables(db: str) -> None:
     env = {"ORDERLINK_DATABASE": db, "ORDERLINK_BASE_URL": "http://env.example:9000"}
     url = run("webhook", "add", "--user-id", "1", "--scope", "crm", env=env)[-1]
     assert url.startswith("http://env.example:9000/rest/1/")
-    assert len(run("webhook", "list", env={"ORDERLINK_DATABASE": db})) == 1
+    assert len(run("webhook", "list", env={"ORDERLINK_DATABASE": db})) == 2  # header + row
 
 
 def test_methods_prints_the_catalog() -> None:
@@ -102,7 +103,7 @@ def test_settings_read_the_environment_and_other_flags_do_not(db: str) -> None:
     _USER_ID meant different things to different commands."""
     env = {"ORDERLINK_DATABASE": db, "ORDERLINK_NAME": "Env user", "ORDERLINK_VERSION": "x",
            "ORDERLINK_USER_ID": "99", "ORDERLINK_JSON": "1"}  # fmt: skip
-    assert run("user", "add", "--name", "Flag user", env=env)[-1] == "2"
+    assert run("user", "add", "--name", "Flag user", "--store-role", "none", env=env)[-1] == "2"
     hook = run("webhook", "add", "--user-id", "2", "--scope", "crm", env=env)[-1]
     assert "/rest/2/" in hook
 
