@@ -25,6 +25,7 @@ from orderlink.registry import Role
 from orderlink.settings import Settings
 
 from .live import LiveServer, start_server
+from .receiver import Receiver
 
 
 @pytest.fixture(scope="session")
@@ -235,6 +236,14 @@ async def portal(settings: Settings, clock: FrozenClock) -> AsyncIterator[Portal
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield Portal(app, client, f"/rest/1/{started.webhook_code}/")
     await app.shutdown()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """An HTTP server on 127.0.0.1 that records the event deliveries POSTed to it."""
+    server = Receiver()
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,6 @@ from .oauth_apps import TestApp, register, tokens
 from .receiver import Receiver
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 async def rest(portal: Portal, token: str, method: str, params: dict[str, object]) -> Any:

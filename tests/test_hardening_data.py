@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,13 +22,6 @@ from .receiver import Receiver
 from .test_events import deliveries, rest
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 ORDER = {"lid": "s1", "personTypeId": 1, "currency": "USD"}
