@@ -174,7 +174,8 @@ class TestDestinations:
             "/rest/event.bind", json={"auth": token, "event": "ONCRMDEALADD", "handler": url}
         )
         assert response.status_code == 400
-        assert response.json()["error"] == "ERROR_ARGUMENT"
+        # The rest module's handler check (issue 12 point 10, tests/test_hardening_events.py).
+        assert response.json()["error"] == "ERROR_WRONG_HANDLER_URL"
         assert await rest(portal, token, "event.get", {}) == []
 
     def test_loopback_and_private_are_allowed_by_default_and_refused_when_public(self) -> None:

@@ -116,7 +116,11 @@ class OrderlinkApp:
         self.lockout = Lockout(clock, limit=settings.auth_failure_limit)
         self.oauth = OAuth(self.store, settings, clock)
         self.deliverer = Deliverer(
-            self.store, clock, self._event_auth, log_days=settings.delivery_log_days
+            self.store,
+            clock,
+            self._event_auth,
+            log_days=settings.delivery_log_days,
+            settings=settings,
         )
         self._opened = False
         self._housekeeping: asyncio.Task[None] | None = None

@@ -35,11 +35,53 @@ def _option(*decls: str, field: str, **kwargs: Any) -> Callable[[F], F]:
     return click.option(*decls, field, envvar=env_name(field), **kwargs)
 
 
-database_option = _option(
+_database_flag = _option(
     "--database", field="database", default=DEFAULTS.database, show_default=True,
     help="sqlite:///path.db, or postgresql://user@host:5432/db[?schema=NAME] (pip install "
     "'orderlink[postgres]')",
 )  # fmt: skip
+
+
+def _remember_key(ctx: click.Context, param: click.Parameter, value: str) -> None:
+    if value and param.name:
+        ctx.meta[f"orderlink.{param.name}"] = value
+
+
+# The key that seals application tokens in the database (sealing.py): every command that opens
+# the database takes it, without a parameter of its own (`_with_keys` applies it).
+_secret_key_flags = (
+    _option(
+        "--secret-key", field="secret_key", default="", expose_value=False,
+        callback=_remember_key,
+        help="Key sealing application tokens in the database (URL-safe base64 of 32 bytes); "
+        "prefer the variable, a flag shows in the process list.",
+    ),
+    _option(
+        "--secret-key-file", field="secret_key_file", default="", expose_value=False,
+        callback=_remember_key,
+        help="File holding that key, created once (0600) [default: DB.key beside the SQLite "
+        "file; ./orderlink-secret.key for PostgreSQL]",
+    ),
+)  # fmt: skip
+
+
+def database_option(function: F) -> F:
+    """`--database`, and the key that seals what that database holds."""
+    for flag in _secret_key_flags:
+        function = flag(function)
+    return _database_flag(function)
+
+
+def _with_keys(settings: Settings) -> Settings:
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return settings
+    return settings.replace(
+        secret_key=ctx.meta.get("orderlink.secret_key", settings.secret_key),
+        secret_key_file=ctx.meta.get("orderlink.secret_key_file", settings.secret_key_file),
+    )
+
+
 base_url_option = _option(
     "--base-url", field="base_url", default="",
     help="Public base URL for printed webhook URLs [default: http://HOST:PORT]",
@@ -47,6 +89,8 @@ base_url_option = _option(
 
 
 def _run(factory: Callable[[Store], Coroutine[Any, Any, T]], settings: Settings) -> T:
+    settings = _with_keys(settings)
+
     async def go() -> T:
         store = create_store(settings)
         await store.open(upgrade=settings.auto_upgrade)
@@ -323,7 +367,7 @@ def serve(
     from orderlink.app import create_app
     from orderlink.http_protocol import Protocol
 
-    settings = Settings(**fields, operating_costs=_costs(operating_costs))
+    settings = _with_keys(Settings(**fields, operating_costs=_costs(operating_costs)))
     if bool(settings.tls_cert) != bool(settings.tls_key):
         raise click.UsageError("--tls-cert and --tls-key go together")
     if settings.tls_cert and not settings.tls:
@@ -560,12 +604,43 @@ def app() -> None:
     """OAuth applications: register, install, limit, and tokens for tests and scripts."""
 
 
+def _http_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """An absolute http(s) URL with a host and no fragment (RFC 6749 3.1.2 for a redirect
+    URI); a handler URL also where deliveries may go (destinations.py). "" only for an optional
+    flag left out."""
+    from urllib.parse import urlsplit
+
+    from orderlink import destinations
+
+    if value == "" and not param.required:
+        return value
+    if param.name == "redirect_uri":
+        problem = destinations.shape_refusal(value)
+        if not problem and urlsplit(value).fragment:
+            problem = "a redirect URI has no #fragment"
+    else:
+        problem = destinations.refusal(value, Settings())
+    if problem:
+        raise click.BadParameter(f"{value!r}: {problem}")
+    return value
+
+
 @app.command("add")
 @click.option("--name", required=True)
 @click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(KNOWN_SCOPES),
               help="Repeatable: --scope crm --scope sale.")  # fmt: skip
-@click.option("--redirect-uri", required=True, help="Where /oauth/authorize/ sends the browser.")
-@click.option("--handler-url", default="", help="Install handler: gets ONAPPINSTALL.")
+@click.option(
+    "--redirect-uri",
+    required=True,
+    callback=_http_url,
+    help="Where /oauth/authorize/ sends the browser: an absolute http(s) URL.",
+)
+@click.option(
+    "--handler-url",
+    default="",
+    callback=_http_url,
+    help="Install handler: gets ONAPPINSTALL (an http(s) URL deliveries may reach).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Last line: the credentials as JSON.")
 @database_option
 def app_add(

@@ -29,6 +29,8 @@ B24Error                              {"error": code, "error_description": text}
 │   ├── EventNotFound                 400 ERROR_EVENT_NOT_FOUND
 │   ├── HandlerAlreadyExists          400 ERROR_HANDLER_ALREADY_EXIST
 │   ├── EventAccessDenied             403 ACCESS_DENIED (offline events, auth_type)
+│   ├── WrongHandlerUrl               400 ERROR_WRONG_HANDLER_URL (event.bind `handler`)
+│   ├── UnsupportedProtocol           400 ERROR_UNSUPPORTED_PROTOCOL (a handler not http/https)
 │   └── InternalServerError           500 INTERNAL_SERVER_ERROR
 └── MethodError                       400, a method's own documented errors
     ├── SaleError                     numeric codes of the sale module (orderentity, sale.order)
@@ -253,6 +255,31 @@ class EventAccessDenied(RequestError):
     code = "ACCESS_DENIED"
     status = 403
     description = "Access denied!"
+
+
+# event.bind's handler URL: the codes and texts of the rest module's handler check, which
+# event.bind and placement.bind share (api-reference/widgets/placement-bind.md and the bizproc
+# pages list the same two codes; event-bind.md itself documents only ERROR_EVENT_NOT_FOUND).
+
+
+class WrongHandlerUrl(RequestError):
+    """A handler URL no delivery may reach: no host, unparseable, or a refused destination
+    (destinations.py); the reason follows the portal's own text."""
+
+    code = "ERROR_WRONG_HANDLER_URL"
+    status = 400
+    description = "Wrong handler URL"
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__(f"{self.description}: {reason}" if reason else None)
+
+
+class UnsupportedProtocol(RequestError):
+    """A handler URL with a host but a scheme other than http or https."""
+
+    code = "ERROR_UNSUPPORTED_PROTOCOL"
+    status = 400
+    description = "Unsupported handler protocol"
 
 
 class InternalServerError(RequestError):

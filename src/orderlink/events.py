@@ -18,7 +18,9 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
+from orderlink import destinations
 from orderlink.clock import Clock
+from orderlink.settings import Settings
 from orderlink.storage.base import Delivery, Emit, Store, StoreUnavailable
 
 log = logging.getLogger("orderlink.events")
@@ -128,8 +130,13 @@ class Deliverer:
         poll: float = 0.5,
         batch: int = 20,
         log_days: float = 30.0,
+        settings: Settings | None = None,
+        lookup: destinations.Lookup = destinations.system_lookup,
     ) -> None:
         self.store = store
+        # Where deliveries may go (destinations.py), checked again at every attempt.
+        self.settings = settings if settings is not None else Settings()
+        self.lookup = lookup
         self.clock = clock
         self.auth_block = auth_block
         self.poll = poll
@@ -199,16 +206,31 @@ class Deliverer:
         return len(claimed)
 
     async def _send(self, delivery: Delivery) -> None:
-        body = await self.body(delivery)
+        ok, status = False, ""
         try:
-            response = await self._client.post(
-                delivery.handler,
-                content=body.encode(),
-                headers={"content-type": "application/x-www-form-urlencoded"},
+            url, headers, extensions = await self.target(delivery.handler)
+        except destinations.Refused as exc:
+            # A destination the rules refuse gets no token and no retry.
+            log.warning("event delivery %d refused: %s", delivery.id, shown_url(str(exc)))
+            await self.store.finish_delivery(
+                delivery.id,
+                delivered=False,
+                status=f"Refused: {exc}",
+                retry_at=None,
+                now=self.clock.now(),
             )
-            ok, status = 200 <= response.status_code < 300, f"HTTP {response.status_code}"
-        except Exception as exc:  # every transport failure is an attempt that failed
-            ok, status = False, type(exc).__name__
+            return
+        except Exception as exc:  # a name that does not resolve (now) is a failed attempt
+            status = type(exc).__name__
+        else:
+            body = await self.body(delivery)
+            try:
+                response = await self._client.post(
+                    url, content=body.encode(), headers=headers, extensions=extensions
+                )
+                ok, status = 200 <= response.status_code < 300, f"HTTP {response.status_code}"
+            except Exception as exc:  # every transport failure is an attempt that failed
+                ok, status = False, type(exc).__name__
         now = self.clock.now()
         retry_at = None
         if not ok and delivery.attempts < MAX_ATTEMPTS:
@@ -216,6 +238,22 @@ class Deliverer:
         await self.store.finish_delivery(
             delivery.id, delivered=ok, status=status, retry_at=retry_at, now=now
         )
+
+    async def target(self, handler: str) -> tuple[Any, dict[str, str], dict[str, Any]]:
+        """The URL to POST to, checked again now (destinations.pinned): a name is replaced by
+        the address that passed, and keeps its own name as Host header and TLS server name."""
+        import httpx
+
+        address = await destinations.pinned(handler, self.settings, self.lookup)
+        url = httpx.URL(handler)
+        headers = {"content-type": "application/x-www-form-urlencoded"}
+        extensions: dict[str, Any] = {}
+        if address is not None:
+            headers["host"] = url.netloc.decode("ascii")
+            if url.scheme == "https":
+                extensions["sni_hostname"] = url.host
+            url = url.copy_with(host=str(address))
+        return url, headers, extensions
 
     async def body(self, delivery: Delivery) -> str:
         payload: dict[str, Any] = {
@@ -229,11 +267,16 @@ class Deliverer:
 
 
 _USERINFO = re.compile(r"(?<=//)[^/@?#]*@")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
 def shown_url(url: str) -> str:
     """A handler URL for a log line or `orderlink events log`: credentials masked, control
     characters escaped so a stored URL can never split a row."""
     url = _USERINFO.sub("***@", url)
-    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", url)
+    return _CONTROL.sub(_escaped, url)
+
+
+def _escaped(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -85,6 +85,12 @@ class Settings:
     # Event handler destinations: "local" also allows loopback and private addresses (the app
     # under test runs there); "public" only public addresses (a production server).
     event_handler_policy: Literal["local", "public"] = "local"
+    # The key that seals each app's application_token in the database (sealing.py): URL-safe
+    # base64 of 32 bytes, else read from `secret_key_file`, else from a file created beside the
+    # SQLite file (`orderlink.db.key`) or, for PostgreSQL, `orderlink-secret.key` in the working
+    # directory. Several hosts on one PostgreSQL database share one ORDERLINK_SECRET_KEY.
+    secret_key: str = dataclasses.field(default="", repr=False)
+    secret_key_file: str = ""
     # Seconds in-flight requests get to finish after SIGTERM.
     graceful_timeout: float = 30.0
     # OAuth lifetimes (settings/oauth/index.md: an hour; 180 days).

@@ -32,14 +32,22 @@ def _event(call: Call) -> str:
     return event
 
 
-def _handler(call: Call) -> str:
+def _handler(call: Call, *, checked: bool = True) -> str:
+    """`handler`, and for event.bind, a destination deliveries may reach: the rest module's
+    handler check answers ERROR_WRONG_HANDLER_URL "Wrong handler URL" (no host) or
+    ERROR_UNSUPPORTED_PROTOCOL (not http/https), destinations.py adds what orderlink refuses.
+    event.unbind takes any handler as stored, so one bound before a rule can still be removed."""
     handler = call.params.get("handler")
-    if not isinstance(handler, str) or not handler.strip().startswith(("http://", "https://")):
+    if not isinstance(handler, str) or not handler.strip():
         raise errors.ArgumentError("Handler URL is required: handler=https://...")
     handler = handler.strip()
+    if not checked:
+        return handler
+    if destinations.unsupported_scheme(handler):
+        raise errors.UnsupportedProtocol()
     problem = destinations.refusal(handler, call.ctx.settings)
     if problem:
-        raise errors.ArgumentError(f"Handler URL is not allowed: {problem}")
+        raise errors.WrongHandlerUrl(problem)
     return handler
 
 
@@ -93,7 +101,7 @@ async def bind(call: Call) -> Any:
 async def unbind(call: Call) -> Any:
     """Remove a handler; answers how many were removed."""
     app_id = _app(call)
-    event, handler = _event(call), _handler(call)
+    event, handler = _event(call), _handler(call, checked=False)
     _offline(call, "unbinding")
     raw = call.params.get("auth_type")
     auth_type = None if raw is None else _auth_type(call, "unbinding")

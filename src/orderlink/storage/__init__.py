@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from orderlink.sealing import KeySource
 from orderlink.settings import Settings
 from orderlink.storage.base import Store
 
 
 def create_store(settings: Settings) -> Store:
     url = settings.database
+    keys = KeySource.for_database(url, settings.secret_key, settings.secret_key_file)
     if url.startswith("sqlite:"):
         from orderlink.storage.sqlite import SQLiteStore
 
         return SQLiteStore(
-            url, synchronous=settings.sqlite_synchronous, cache_mb=settings.sqlite_cache_mb
+            url,
+            synchronous=settings.sqlite_synchronous,
+            cache_mb=settings.sqlite_cache_mb,
+            keys=keys,
         )
     if url.startswith(("postgresql://", "postgres://")):
         try:
@@ -24,7 +29,7 @@ def create_store(settings: Settings) -> Store:
                 "a postgresql:// database needs the asyncpg driver: "
                 "pip install 'orderlink[postgres]'"
             ) from None
-        return PostgresStore(url)
+        return PostgresStore(url, keys=keys)
     raise ValueError(
         f"unsupported database URL {url!r}: use sqlite:///path.db or postgresql://user@host/db"
     )

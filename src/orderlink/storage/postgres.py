@@ -35,6 +35,7 @@ import asyncpg
 import orjson
 from asyncpg.pool import PoolConnectionProxy
 
+from orderlink.sealing import KeySource, Sealer, is_sealed, token_context
 from orderlink.storage import migrations
 from orderlink.storage.base import (
     COPY_TABLES,
@@ -167,8 +168,12 @@ class PostgresStore:
         *,
         command_timeout: float = 10.0,
         acquire_timeout: float = 5.0,
+        keys: KeySource | None = None,
     ) -> None:
         self.target = parse_url(url)
+        # application_token is sealed under this key (sealing.py).
+        self._keys = keys if keys is not None else KeySource.for_database(url)
+        self._sealer: Sealer | None = None
         self._command_timeout = command_timeout
         self._acquire_timeout = acquire_timeout
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
@@ -212,6 +217,7 @@ class PostgresStore:
             )
         try:
             await self._migrate(upgrade)
+            await self._seal_stored()
             async with self._connection() as conn:
                 self._schema_name = str(await conn.fetchval("SELECT current_schema()"))
                 self._dialect = replace(POSTGRES, not_null=await _not_null_columns(conn))
@@ -234,6 +240,35 @@ class PostgresStore:
                 await asyncio.wait_for(pool.close(), timeout=self._command_timeout)
             except _UNAVAILABLE:
                 pool.terminate()
+
+    async def _seal_stored(self) -> None:
+        """Take the key (creating its file only while nothing is sealed yet), check it opens
+        what is sealed, and seal application tokens stored in clear before sealing existed;
+        idempotent, and safe with other workers doing the same."""
+        async with self._connection() as conn:
+            rows = await conn.fetch("SELECT portal_id, app_id, application_token FROM app_installs")
+        sample = next((row for row in rows if is_sealed(row[2])), None)
+        sealer = self._keys.sealer(may_create=sample is None)
+        if sample is not None:
+            sealer.open(sample[2], token_context(sample[0], sample[1]))
+        clear = [row for row in rows if row[2] and not is_sealed(row[2])]
+        if clear:
+            async with self._transaction() as conn:
+                await conn.executemany(
+                    "UPDATE app_installs SET application_token = $1 "
+                    "WHERE portal_id = $2 AND app_id = $3 AND application_token = $4",
+                    [
+                        (sealer.seal(token, token_context(p, a)), p, a, token)
+                        for p, a, token in clear
+                    ],
+                )
+        self._sealer = sealer
+
+    @property
+    def sealer(self) -> Sealer:
+        if self._sealer is None:
+            raise StoreUnavailable("the PostgreSQL store is not open")
+        return self._sealer
 
     async def _migrate(self, upgrade: bool) -> None:
         steps = migrations.migrations("postgres")
@@ -802,13 +837,15 @@ class PostgresStore:
                 "ON CONFLICT (portal_id, app_id) DO UPDATE SET installed = 1, "
                 "installed_by = EXCLUDED.installed_by, installed_at = EXCLUDED.installed_at "
                 f"RETURNING {_INSTALL_COLUMNS}",
-                portal_id, app_id, application_token, user_id, float(now),
+                portal_id, app_id,
+                self.sealer.seal(application_token, token_context(portal_id, app_id)),
+                user_id, float(now),
             )  # fmt: skip
             await _emit(conn, portal_id, events)
             await self._notify_auth(conn)
         self._auth_seen += 1
         assert row is not None
-        return _install(row)
+        return _install(row, self.sealer)
 
     async def uninstall_app(
         self, portal_id: int, app_id: int, *, events: Sequence[Emit] = ()
@@ -839,7 +876,7 @@ class PostgresStore:
                 portal_id,
                 app_id,
             )
-        return _install(row) if row else None
+        return _install(row, self.sealer) if row else None
 
     async def limit_app(self, portal_id: int, app_id: int, users: Sequence[int]) -> bool:
         async with self._transaction() as conn:
@@ -873,7 +910,7 @@ class PostgresStore:
             )
             if row is None:
                 return None
-            grant = await _grant(conn, row[0], row[1], row[2])
+            grant = await _grant(conn, self.sealer, row[0], row[1], row[2])
         return (grant, float(row[3])) if grant else None
 
     async def save_tokens(self, pair: TokenPair, now: float) -> None:
@@ -893,11 +930,11 @@ class PostgresStore:
                 f"FROM tokens WHERE {ident(column)} = $1",
                 digest,
             )
-            return await _grant(conn, *row) if row else None
+            return await _grant(conn, self.sealer, *row) if row else None
 
     async def grant_for(self, portal_id: int, app_id: int, user_id: int) -> Grant | None:
         async with self._connection() as conn:
-            return await _grant(conn, portal_id, app_id, user_id)
+            return await _grant(conn, self.sealer, portal_id, app_id, user_id)
 
     async def refresh(self, refresh_hash: str, app_id: int, pair: TokenPair, now: float) -> bool:
         async with self._transaction() as conn:
@@ -1084,7 +1121,12 @@ class PostgresStore:
                 f"SELECT * FROM {ident(table)} {where} ORDER BY {key_list} LIMIT ${len(args)}",
                 *args,
             )
-        return [dict(row) for row in rows]
+        dumped = [dict(row) for row in rows]
+        if table == "app_installs":  # in clear between stores: each seals under its own key
+            for one in dumped:
+                context = token_context(one["portal_id"], one["app_id"])
+                one["application_token"] = self.sealer.open(one["application_token"], context)
+        return dumped
 
     async def load(self, table: str, rows: Sequence[Row]) -> int:
         if table not in COPY_TABLES:
@@ -1092,6 +1134,16 @@ class PostgresStore:
         if not rows:
             return 0
         columns = builtins.list(rows[0])
+        if table == "app_installs":
+            rows = [
+                {
+                    **row,
+                    "application_token": self.sealer.seal(
+                        row["application_token"], token_context(row["portal_id"], row["app_id"])
+                    ),
+                }
+                for row in rows
+            ]
         names = ", ".join(ident(c) for c in columns)
         per_statement = max(1, _MAX_PARAMS // len(columns))
         added = 0
@@ -1186,6 +1238,7 @@ async def _emit(
 
 async def _grant(
     conn: Connection,
+    sealer: Sealer,
     portal_id: int,
     app_id: int,
     user_id: int,
@@ -1206,7 +1259,7 @@ async def _grant(
         return None
     values = tuple(row)
     user = User(values[14], values[15], values[16], values[17], bool(values[18]))
-    return Grant(portal_id, _app(values[:8]), _install(values[8:14]), user, access, refresh)
+    return Grant(portal_id, _app(values[:8]), _install(values[8:14], sealer), user, access, refresh)
 
 
 async def _insert_tokens(conn: Connection, pair: TokenPair, now: float) -> None:
@@ -1224,9 +1277,10 @@ def _app(row: Sequence[Any] | asyncpg.Record) -> App:
     return App(int(row[0]), int(row[1]), row[2], row[3], row[4], scopes, row[6], row[7])
 
 
-def _install(row: Sequence[Any] | asyncpg.Record) -> Install:
+def _install(row: Sequence[Any] | asyncpg.Record, sealer: Sealer) -> Install:
     users = tuple(int(u) for u in str(row[5]).split(",") if u)
-    return Install(int(row[0]), int(row[1]), bool(row[2]), row[3], int(row[4]), users)
+    token = sealer.open(row[3], token_context(row[0], row[1]))
+    return Install(int(row[0]), int(row[1]), bool(row[2]), token, int(row[4]), users)
 
 
 def _delivery(row: asyncpg.Record) -> Delivery:

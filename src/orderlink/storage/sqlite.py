@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from orderlink.sealing import KeySource, Sealer, is_sealed, token_context
 from orderlink.storage import migrations
 from orderlink.storage.base import (
     COPY_TABLES,
@@ -79,8 +80,12 @@ class SQLiteStore:
         synchronous: str = "NORMAL",
         cache_mb: int = 64,
         checkpoint_every: float = 1.0,
+        keys: KeySource | None = None,
     ):
         self.path = path_from_url(url)
+        # application_token is sealed under this key (sealing.py).
+        self._keys = keys if keys is not None else KeySource.for_database(url)
+        self._sealer: Sealer | None = None
         self._synchronous = synchronous if synchronous in ("NORMAL", "FULL") else "NORMAL"
         self._checkpoint_every = checkpoint_every
         self._cache_kib = max(cache_mb, 1) * 1024
@@ -121,6 +126,7 @@ class SQLiteStore:
         self._conn = conn
         try:
             self._migrate(upgrade)
+            self._seal_stored()
         except BaseException:
             conn.close()
             self._conn = None
@@ -178,6 +184,36 @@ class SQLiteStore:
             return 0
         row = self.conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
         return int(row[0] or 0)
+
+    def _seal_stored(self) -> None:
+        """Take the key (creating its file only while nothing is sealed yet), check it opens
+        what is sealed, and seal application tokens stored in clear before sealing existed;
+        idempotent, and safe with another process doing the same."""
+        rows = self.conn.execute(
+            "SELECT portal_id, app_id, application_token FROM app_installs"
+        ).fetchall()
+        sample = next((row for row in rows if is_sealed(row[2])), None)
+        sealer = self._keys.sealer(may_create=sample is None)
+        if sample is not None:
+            sealer.open(sample[2], token_context(sample[0], sample[1]))
+        clear = [row for row in rows if row[2] and not is_sealed(row[2])]
+        if clear:
+            with self._write() as conn:
+                conn.executemany(
+                    "UPDATE app_installs SET application_token = ? "
+                    "WHERE portal_id = ? AND app_id = ? AND application_token = ?",
+                    [
+                        (sealer.seal(token, token_context(p, a)), p, a, token)
+                        for p, a, token in clear
+                    ],
+                )
+        self._sealer = sealer
+
+    @property
+    def sealer(self) -> Sealer:
+        if self._sealer is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        return self._sealer
 
     def _migrate(self, upgrade: bool) -> None:
         steps = migrations.migrations("sqlite")
@@ -634,7 +670,13 @@ class SQLiteStore:
                 "installed_by, installed_at) VALUES (?, ?, 1, ?, ?, ?) "
                 "ON CONFLICT (portal_id, app_id) DO UPDATE SET installed = 1, "
                 "installed_by = excluded.installed_by, installed_at = excluded.installed_at",
-                (portal_id, app_id, application_token, user_id, now),
+                (
+                    portal_id,
+                    app_id,
+                    self.sealer.seal(application_token, token_context(portal_id, app_id)),
+                    user_id,
+                    now,
+                ),
             )
             _emit(conn, portal_id, events)
             self._bump_auth(conn)
@@ -642,7 +684,7 @@ class SQLiteStore:
                 f"SELECT {_INSTALL_COLUMNS} FROM app_installs WHERE portal_id = ? AND app_id = ?",
                 (portal_id, app_id),
             ).fetchone()
-        return _install(row)
+        return _install(row, self.sealer)
 
     async def uninstall_app(
         self, portal_id: int, app_id: int, *, events: Sequence[Emit] = ()
@@ -672,7 +714,7 @@ class SQLiteStore:
             f"SELECT {_INSTALL_COLUMNS} FROM app_installs WHERE portal_id = ? AND app_id = ?",
             (portal_id, app_id),
         )
-        return _install(row) if row else None
+        return _install(row, self.sealer) if row else None
 
     async def limit_app(self, portal_id: int, app_id: int, users: Sequence[int]) -> bool:
         if self._grouped:
@@ -724,7 +766,9 @@ class SQLiteStore:
         if row is None:
             return None
         user = User(row[14], row[15], row[16], row[17], bool(row[18]))
-        return Grant(portal_id, _app(row[:8]), _install(row[8:14]), user, access, refresh)
+        return Grant(
+            portal_id, _app(row[:8]), _install(row[8:14], self.sealer), user, access, refresh
+        )
 
     async def save_tokens(self, pair: TokenPair, now: float) -> None:
         if self._grouped:
@@ -942,7 +986,12 @@ class SQLiteStore:
             f"SELECT * FROM {ident(table)} {where} ORDER BY {key_list} LIMIT ?", (*args, limit)
         )
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        if table == "app_installs":  # in clear between stores: each seals under its own key
+            for row in rows:
+                context = token_context(row["portal_id"], row["app_id"])
+                row["application_token"] = self.sealer.open(row["application_token"], context)
+        return rows
 
     async def load(self, table: str, rows: Sequence[Row]) -> int:
         if table not in COPY_TABLES:
@@ -950,6 +999,16 @@ class SQLiteStore:
         if not rows:
             return 0
         columns = list(rows[0])
+        if table == "app_installs":
+            rows = [
+                {
+                    **row,
+                    "application_token": self.sealer.seal(
+                        row["application_token"], token_context(row["portal_id"], row["app_id"])
+                    ),
+                }
+                for row in rows
+            ]
         sql = (
             f"INSERT OR IGNORE INTO {ident(table)} ({', '.join(ident(c) for c in columns)}) "
             f"VALUES ({', '.join('?' for _ in columns)})"
@@ -1038,9 +1097,10 @@ def _app(row: Sequence[Any]) -> App:
     return App(int(row[0]), int(row[1]), row[2], row[3], row[4], scopes, row[6], row[7])
 
 
-def _install(row: Sequence[Any]) -> Install:
+def _install(row: Sequence[Any], sealer: Sealer) -> Install:
     users = tuple(int(u) for u in str(row[5]).split(",") if u)
-    return Install(int(row[0]), int(row[1]), bool(row[2]), row[3], int(row[4]), users)
+    token = sealer.open(row[3], token_context(row[0], row[1]))
+    return Install(int(row[0]), int(row[1]), bool(row[2]), token, int(row[4]), users)
 
 
 def _delivery(row: Sequence[Any]) -> Delivery:
