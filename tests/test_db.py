@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import subprocess
 import sys
@@ -148,3 +149,54 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
     assert response.status_code == 200
     assert response.json()["total"] == 150_000
     assert any("Finished server process" in line for line in server.output)
+
+
+class TestTokenFamiliesMigration:
+    """Migration 5 (issue 12, point 28): a pair stored before token families becomes a family
+    of its own, so a later replay can revoke nothing but itself."""
+
+    ROW = ("a" * 64, "b" * 64, 1, 1, 1, 10.0, 20.0, 0.0)
+
+    def test_sqlite(self, tmp_path: Path) -> None:
+        conn = sqlite3.connect(tmp_path / "old.db")
+        steps = migrations.migrations("sqlite")
+        for step in steps[:4]:
+            conn.executescript(step.sql)
+        conn.execute(
+            "INSERT INTO tokens (access_hash, refresh_hash, portal_id, app_id, user_id, "
+            "access_expires_at, refresh_expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            self.ROW,
+        )
+        conn.executescript(steps[4].sql)
+        assert conn.execute("SELECT family FROM tokens").fetchall() == [("a" * 64,)]
+        assert conn.execute("SELECT COUNT(*) FROM spent_credentials").fetchone() == (0,)
+
+    def test_postgres(self, postgres_url: str) -> None:
+        import asyncpg
+
+        from .conftest import drop_schema, run_aside
+
+        schema = f"t_{secrets.token_hex(6)}"
+
+        async def migrate() -> list[object]:
+            conn = await asyncpg.connect(postgres_url, timeout=3)
+            try:
+                await conn.execute(f"CREATE SCHEMA {schema}; SET search_path TO {schema}")
+                steps = migrations.migrations("postgres")
+                for step in steps[:4]:
+                    await conn.execute(step.sql)
+                await conn.execute(
+                    "INSERT INTO tokens (access_hash, refresh_hash, portal_id, app_id, user_id, "
+                    "access_expires_at, refresh_expires_at, created_at) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    *self.ROW,
+                )
+                await conn.execute(steps[4].sql)
+                return [r["family"] for r in await conn.fetch("SELECT family FROM tokens")]
+            finally:
+                await conn.close()
+
+        try:
+            assert run_aside(migrate) == ["a" * 64]
+        finally:
+            drop_schema(schema)

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -145,12 +146,12 @@ class TestRefresh:
         assert list(body) == REPLY_KEYS
         assert body["refresh_token"] != first["refresh_token"]
         assert body["access_token"] != first["access_token"]
-        reused = await portal.client.post("/oauth/token/", data=form)
-        assert (reused.status_code, reused.json()["error"]) == (400, "invalid_grant")
         call = await portal.client.post(
             "/rest/crm.orderentity.getFields", json={"auth": body["access_token"]}
         )
         assert call.status_code == 200
+        reused = await portal.client.post("/oauth/token/", data=form)
+        assert (reused.status_code, reused.json()["error"]) == (400, "invalid_grant")
 
     async def test_a_dead_pair_is_pruned_a_day_after_its_access_token_expired(
         self, portal: Portal, clock: FrozenClock
@@ -344,3 +345,92 @@ def test_cli_app_add_and_token_issue_print_json_last(tmp_path: Path) -> None:
     assert reply["client_endpoint"] == "https://orders.example/rest/"
     listed = runner.invoke(main, ["app", "list", "--database", db])
     assert listed.output.strip().endswith("crm,sale\tinstalled")
+
+
+class TestReplayRevokesTheFamily:
+    """Issue 12, point 28 (RFC 6749 4.1.2, RFC 9700 4.2.4 and 4.14.2): a used authorization code
+    or a rotated-out refresh token presented again means two parties hold it; every token that
+    descends from it is revoked, the live pair included. Inferred rather than read: the Bitrix24
+    pages say only that a code works once and a refresh kills the old refresh token."""
+
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.replace(oauth_auto_approve=True)
+
+    async def exchange(self, portal: Portal, app: TestApp) -> tuple[dict[str, str], dict[str, str]]:
+        response = await portal.client.get("/oauth/authorize/", params={"client_id": app.client_id})
+        code = parse_qs(urlsplit(response.headers["location"]).query)["code"][0]
+        form = {"grant_type": "authorization_code", "client_id": app.client_id,
+                "client_secret": app.client_secret, "code": code}  # fmt: skip
+        reply = await portal.client.post("/oauth/token/", data=form)
+        assert reply.status_code == 200, reply.text
+        return form, reply.json()
+
+    async def refresh(self, portal: Portal, app: TestApp, token: str) -> httpx.Response:
+        form = {"grant_type": "refresh_token", "client_id": app.client_id,
+                "client_secret": app.client_secret, "refresh_token": token}  # fmt: skip
+        return await portal.client.post("/oauth/token/", data=form)
+
+    async def status_of(self, portal: Portal, access: str) -> int:
+        response = await portal.client.post("/rest/profile", json={"auth": access})
+        return response.status_code
+
+    async def test_a_replayed_code_revokes_the_tokens_issued_from_it(self, portal: Portal) -> None:
+        app = await register(portal)
+        form, first = await self.exchange(portal, app)
+        rotated = await self.refresh(portal, app, first["refresh_token"])
+        assert rotated.status_code == 200
+        second = rotated.json()
+        assert await self.status_of(portal, second["access_token"]) == 200  # cached now
+        again = await portal.client.post("/oauth/token/", data=form)
+        assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
+        for pair in (first, second):
+            assert await self.status_of(portal, pair["access_token"]) == 401
+        refreshed = await self.refresh(portal, app, second["refresh_token"])
+        assert (refreshed.status_code, refreshed.json()["error"]) == (400, "invalid_grant")
+
+    async def test_a_replayed_refresh_token_revokes_the_live_pair(self, portal: Portal) -> None:
+        app = await register(portal)
+        _, first = await self.exchange(portal, app)
+        second = (await self.refresh(portal, app, first["refresh_token"])).json()
+        third = (await self.refresh(portal, app, second["refresh_token"])).json()
+        assert await self.status_of(portal, third["access_token"]) == 200
+        # The oldest refresh token, two rotations back, is still recognised as spent.
+        replay = await self.refresh(portal, app, first["refresh_token"])
+        assert (replay.status_code, replay.json()["error"]) == (400, "invalid_grant")
+        assert await self.status_of(portal, third["access_token"]) == 401
+        live = await self.refresh(portal, app, third["refresh_token"])
+        assert (live.status_code, live.json()["error"]) == (400, "invalid_grant")
+
+    async def test_other_families_keep_working(self, portal: Portal) -> None:
+        app = await register(portal)
+        _, mine = await self.exchange(portal, app)
+        _, theirs = await self.exchange(portal, app)
+        issued = await tokens(portal, app)
+        await self.refresh(portal, app, mine["refresh_token"])
+        await self.refresh(portal, app, mine["refresh_token"])  # the replay
+        assert await self.status_of(portal, theirs["access_token"]) == 200
+        assert await self.status_of(portal, issued["access_token"]) == 200
+        assert (await self.refresh(portal, app, theirs["refresh_token"])).status_code == 200
+
+    async def test_an_unknown_refresh_token_revokes_nothing(self, portal: Portal) -> None:
+        app = await register(portal)
+        _, pair = await self.exchange(portal, app)
+        unknown = await self.refresh(portal, app, "f" * 70)
+        assert unknown.status_code == 400
+        assert await self.status_of(portal, pair["access_token"]) == 200
+        assert (await self.refresh(portal, app, pair["refresh_token"])).status_code == 200
+
+    async def test_spent_digests_go_with_their_family(
+        self, portal: Portal, clock: FrozenClock
+    ) -> None:
+        """What replay detection keeps is bounded: a spent digest goes once no pair of its
+        family is left (or once it would have expired anyway)."""
+        app = await register(portal)
+        form, first = await self.exchange(portal, app)
+        await self.refresh(portal, app, first["refresh_token"])
+        assert await portal.store.count("spent_credentials") == 2  # the code and the refresh
+        assert await portal.app.oauth.prune() == 0
+        await portal.client.post("/oauth/token/", data=form)  # the replay revokes the family
+        assert await portal.store.count("spent_credentials") == 0
+        assert await portal.store.count("tokens") == 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -92,10 +92,11 @@ class OAuth:
             raise OAuthError("invalid_request", "The portal is not set up")
         return portal
 
-    async def issue(self, grant: Grant, endpoints: Endpoints) -> dict[str, Any]:
-        """A new token pair for what `grant` allows; the reply /oauth/token/ gives."""
+    async def issue(self, grant: Grant, endpoints: Endpoints, family: str = "") -> dict[str, Any]:
+        """A new token pair for what `grant` allows; the reply /oauth/token/ gives. `family`:
+        the digest of the authorization code it comes from (empty: a family of its own)."""
         access, refresh = new_token(), new_token()
-        pair = self._pair(grant, access, refresh)
+        pair = replace(self._pair(grant, access, refresh), family=family)
         await self.store.save_tokens(pair, self.clock.now())
         return await self.reply(grant, access, refresh, pair, endpoints)
 
@@ -154,26 +155,36 @@ class OAuth:
     async def _from_code(self, app: App, code: Any, endpoints: Endpoints) -> dict[str, Any]:
         if not isinstance(code, str) or not code:
             raise OAuthError("invalid_request", "code is required")
-        taken = await self.store.take_code(hash_secret(code))
+        digest = hash_secret(code)
+        now = self.clock.now()
+        taken = await self.store.take_code(digest, now + self.settings.refresh_token_ttl)
         if taken is None:
+            # A code used before: the tokens issued from it are revoked (RFC 6749 4.1.2).
+            await self.store.revoke_replayed(digest)
             raise OAuthError("invalid_grant", "Invalid authorization code")
         grant, expires_at = taken
-        if grant.app.id != app.id or expires_at <= self.clock.now():
+        if grant.app.id != app.id or expires_at <= now:
             raise OAuthError("invalid_grant", "Invalid authorization code")
         self._installed(grant.install)
-        return await self.issue(grant, endpoints)
+        return await self.issue(grant, endpoints, family=digest)
 
     async def _from_refresh(self, app: App, token: Any, endpoints: Endpoints) -> dict[str, Any]:
         if not isinstance(token, str) or not token:
             raise OAuthError("invalid_request", "refresh_token is required")
         old_hash = hash_secret(token)
         grant = await self.store.refresh_grant(old_hash)
-        if grant is None or grant.app.id != app.id:
+        if grant is None:
+            # A rotated-out refresh token presented again: whoever holds the live one may be
+            # an attacker, so the whole family goes (RFC 9700 4.14.2).
+            await self.store.revoke_replayed(old_hash)
+            raise OAuthError("invalid_grant", "Invalid refresh token")
+        if grant.app.id != app.id:
             raise OAuthError("invalid_grant", "Invalid refresh token")
         self._installed(grant.install)
         access, refresh = new_token(), new_token()
         pair = self._pair(grant, access, refresh)
         if not await self.store.refresh(old_hash, app.id, pair, self.clock.now()):
+            await self.store.revoke_replayed(old_hash)  # lost a race with another use of it
             raise OAuthError("invalid_grant", "Invalid refresh token")
         return await self.reply(grant, access, refresh, pair, endpoints)
 

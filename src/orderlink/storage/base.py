@@ -32,6 +32,7 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "apps": ("id",),
     "app_installs": ("portal_id", "app_id"),
     "tokens": ("access_hash",),
+    "spent_credentials": ("digest",),
     "event_handlers": ("id",),
 }
 
@@ -132,6 +133,9 @@ class TokenPair:
     user_id: int
     access_expires_at: float
     refresh_expires_at: float
+    # The lineage the pair belongs to: the digest of the authorization code it descends from;
+    # empty for a pair issued directly (it starts a family of its own, keyed by its access hash).
+    family: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,8 +435,9 @@ class Store(Protocol):
         self, code_hash: str, portal_id: int, app_id: int, user_id: int, expires_at: float
     ) -> None: ...
 
-    async def take_code(self, code_hash: str) -> tuple[Grant, float] | None:
-        """Use an authorization code once: (what it grants, when it expires), or None."""
+    async def take_code(self, code_hash: str, spent_until: float) -> tuple[Grant, float] | None:
+        """Use an authorization code once: (what it grants, when it expires), or None. The
+        code's digest is kept as spent until `spent_until`, so a replay can be told apart."""
 
     async def save_tokens(self, pair: TokenPair, now: float) -> None: ...
 
@@ -442,7 +447,12 @@ class Store(Protocol):
     async def refresh(self, refresh_hash: str, app_id: int, pair: TokenPair, now: float) -> bool:
         """Store `pair` in place of the pair whose refresh token is `refresh_hash` (of this app),
         atomically: the old refresh token works exactly once, its access token lives out its
-        lifetime. False if the refresh token is unknown, used or expired."""
+        lifetime, and its digest is kept as spent. `pair` joins the old pair's family. False if
+        the refresh token is unknown, used or expired."""
+
+    async def revoke_replayed(self, digest: str) -> int:
+        """A code or refresh token presented again after its one use (RFC 9700 4.14.2, RFC 6749
+        4.1.2): delete every pair of its family. Returns how many pairs went (0: not spent)."""
 
     async def refresh_grant(self, refresh_hash: str) -> Grant | None:
         """What a refresh token stands for, to build the next pair."""
@@ -457,7 +467,8 @@ class Store(Protocol):
     async def prune_credentials(self, now: float, dead_access_before: float) -> int:
         """Delete what can never be used again: authorization codes past their expiry, and token
         pairs whose refresh token is used or expired and whose access token expired before
-        `dead_access_before`. Returns how many rows went."""
+        `dead_access_before`, and spent digests past their time or whose family has no pair
+        left. Returns how many rows went."""
 
     # -- events -------------------------------------------------------------------------------
 

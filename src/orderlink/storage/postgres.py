@@ -900,8 +900,8 @@ class PostgresStore:
                 code_hash, portal_id, app_id, user_id, float(expires_at),
             )  # fmt: skip
 
-    async def take_code(self, code_hash: str) -> tuple[Grant, float] | None:
-        async with self._connection() as conn:
+    async def take_code(self, code_hash: str, spent_until: float) -> tuple[Grant, float] | None:
+        async with self._transaction() as conn:
             # DELETE ... RETURNING: of two concurrent uses of one code, exactly one gets a row.
             row = await conn.fetchrow(
                 "DELETE FROM oauth_codes WHERE code_hash = $1 "
@@ -910,6 +910,7 @@ class PostgresStore:
             )
             if row is None:
                 return None
+            await _spend(conn, code_hash, code_hash, spent_until)
             grant = await _grant(conn, self.sealer, row[0], row[1], row[2])
         return (grant, float(row[3])) if grant else None
 
@@ -941,17 +942,32 @@ class PostgresStore:
             # The UPDATE's row lock makes a second, concurrent refresh with the same token find
             # nothing once the first commits: the old refresh token works exactly once, while
             # its access token lives out its lifetime (decisions.md).
-            status = await conn.execute(
+            family = await conn.fetchval(
                 "UPDATE tokens SET refresh_hash = 'used:' || access_hash, refresh_expires_at = 0 "
-                "WHERE refresh_hash = $1 AND app_id = $2 AND refresh_expires_at > $3",
+                "WHERE refresh_hash = $1 AND app_id = $2 AND refresh_expires_at > $3 "
+                "RETURNING family",
                 refresh_hash,
                 app_id,
                 float(now),
             )
-            if not _rowcount(status):
+            if family is None:
                 return False
-            await _insert_tokens(conn, pair, now)
+            await _spend(conn, refresh_hash, family, pair.refresh_expires_at)
+            await _insert_tokens(conn, replace(pair, family=family), now)
         return True
+
+    async def revoke_replayed(self, digest: str) -> int:
+        async with self._transaction() as conn:
+            family = await conn.fetchval(
+                "SELECT family FROM spent_credentials WHERE digest = $1 FOR UPDATE", digest
+            )
+            if family is None:
+                return 0
+            status = await conn.execute("DELETE FROM tokens WHERE family = $1", family)
+            await conn.execute("DELETE FROM spent_credentials WHERE family = $1", family)
+            await self._notify_auth(conn)  # cached tokens of the family must stop answering
+        self._auth_seen += 1
+        return _rowcount(status)
 
     async def prune_deliveries(self, finished_before: float) -> int:
         async with self._transaction() as conn:
@@ -970,11 +986,16 @@ class PostgresStore:
                 float(now),
                 float(dead_access_before),
             )
+            spent = await conn.execute(
+                "DELETE FROM spent_credentials WHERE expires_at < $1 OR NOT EXISTS "
+                "(SELECT 1 FROM tokens t WHERE t.family = spent_credentials.family)",
+                float(now),
+            )
             if _rowcount(pairs):
                 await self._notify_auth(conn)  # cached tokens: a deleted one must stop answering
         if _rowcount(pairs):
             self._auth_seen += 1
-        return _rowcount(codes) + _rowcount(pairs)
+        return _rowcount(codes) + _rowcount(pairs) + _rowcount(spent)
 
     # -- events -------------------------------------------------------------------------------
 
@@ -1265,10 +1286,19 @@ async def _grant(
 async def _insert_tokens(conn: Connection, pair: TokenPair, now: float) -> None:
     await conn.execute(
         "INSERT INTO tokens (access_hash, refresh_hash, portal_id, app_id, user_id, "
-        "access_expires_at, refresh_expires_at, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "access_expires_at, refresh_expires_at, created_at, family) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         pair.access_hash, pair.refresh_hash, pair.portal_id, pair.app_id, pair.user_id,
         float(pair.access_expires_at), float(pair.refresh_expires_at), float(now),
+        pair.family or pair.access_hash,
+    )  # fmt: skip
+
+
+async def _spend(conn: Connection, digest: str, family: str, until: float) -> None:
+    await conn.execute(
+        "INSERT INTO spent_credentials (digest, family, expires_at) VALUES ($1, $2, $3) "
+        "ON CONFLICT (digest) DO NOTHING",
+        digest, family, float(until),
     )  # fmt: skip
 
 

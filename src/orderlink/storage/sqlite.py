@@ -18,6 +18,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -739,7 +740,7 @@ class SQLiteStore:
                 (code_hash, portal_id, app_id, user_id, expires_at),
             )
 
-    async def take_code(self, code_hash: str) -> tuple[Grant, float] | None:
+    async def take_code(self, code_hash: str, spent_until: float) -> tuple[Grant, float] | None:
         if self._grouped:
             await self._turn()
         with self._write() as conn:
@@ -748,6 +749,8 @@ class SQLiteStore:
                 "RETURNING portal_id, app_id, user_id, expires_at",
                 (code_hash,),
             ).fetchone()
+            if row is not None:
+                _spend(conn, code_hash, code_hash, spent_until)
         if row is None:
             return None
         grant = self._grant(row[0], row[1], row[2])
@@ -806,15 +809,31 @@ class SQLiteStore:
             await self._turn()
         with self._write() as conn:
             # The old refresh token dies; its access token lives out its hour (decisions.md).
-            cur = conn.execute(
+            row = conn.execute(
                 "UPDATE tokens SET refresh_hash = 'used:' || access_hash, refresh_expires_at = 0 "
-                "WHERE refresh_hash = ? AND app_id = ? AND refresh_expires_at > ?",
+                "WHERE refresh_hash = ? AND app_id = ? AND refresh_expires_at > ? "
+                "RETURNING family",
                 (refresh_hash, app_id, now),
-            )
-            if not cur.rowcount:
+            ).fetchone()
+            if row is None:
                 return False
-            _insert_tokens(conn, pair, now)
+            _spend(conn, refresh_hash, row[0], pair.refresh_expires_at)
+            _insert_tokens(conn, replace(pair, family=row[0]), now)
             return True
+
+    async def revoke_replayed(self, digest: str) -> int:
+        if self._grouped:
+            await self._turn()
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT family FROM spent_credentials WHERE digest = ?", (digest,)
+            ).fetchone()
+            if row is None:
+                return 0
+            pairs = conn.execute("DELETE FROM tokens WHERE family = ?", (row[0],)).rowcount
+            conn.execute("DELETE FROM spent_credentials WHERE family = ?", (row[0],))
+            self._bump_auth(conn)  # cached tokens of the family must stop answering
+            return int(pairs)
 
     async def prune_deliveries(self, finished_before: float) -> int:
         if self._grouped:
@@ -835,9 +854,14 @@ class SQLiteStore:
                 "DELETE FROM tokens WHERE refresh_expires_at < ? AND access_expires_at < ?",
                 (now, dead_access_before),
             ).rowcount
+            spent = conn.execute(
+                "DELETE FROM spent_credentials WHERE expires_at < ? OR NOT EXISTS "
+                "(SELECT 1 FROM tokens t WHERE t.family = spent_credentials.family)",
+                (now,),
+            ).rowcount
             if pairs:
                 self._bump_auth(conn)  # cached tokens: a deleted one must stop answering
-        return codes + pairs
+        return codes + pairs + spent
 
     # -- events -------------------------------------------------------------------------------
 
@@ -1115,10 +1139,19 @@ def _delivery(row: Sequence[Any]) -> Delivery:
 def _insert_tokens(conn: sqlite3.Connection, pair: TokenPair, now: float) -> None:
     conn.execute(
         "INSERT INTO tokens (access_hash, refresh_hash, portal_id, app_id, user_id, "
-        "access_expires_at, refresh_expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "access_expires_at, refresh_expires_at, created_at, family) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (pair.access_hash, pair.refresh_hash, pair.portal_id, pair.app_id, pair.user_id,
-         pair.access_expires_at, pair.refresh_expires_at, now),
+         pair.access_expires_at, pair.refresh_expires_at, now, pair.family or pair.access_hash),
     )  # fmt: skip
+
+
+def _spend(conn: sqlite3.Connection, digest: str, family: str, until: float) -> None:
+    conn.execute(
+        "INSERT INTO spent_credentials (digest, family, expires_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (digest) DO NOTHING",
+        (digest, family, until),
+    )
 
 
 def _emit(
