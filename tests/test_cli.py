@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -14,8 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from orderlink.cli import main
+from orderlink.events import shown_url
 
-from .live import LiveServer
+from .conftest import drop_schema, fresh_schema_url
+from .live import LiveServer, free_port, start_server
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> list[str]:
@@ -145,3 +149,57 @@ def test_serve_with_redis_but_without_the_extra_says_what_to_install(
     assert "--redis needs the redis extra: pip install 'orderlink[redis]'" in result.output
     assert "Traceback" not in result.output
     assert "/rest/1/" not in result.output
+
+
+class TestPrintedUrlsReachTheServer:
+    """Issue 12, point 14: `serve` records the base URL it answers on in its database, and
+    `webhook add`, `token issue` and the "make another" hint use it (unless `--base-url`)."""
+
+    @pytest.fixture(params=["sqlite", "postgres"])
+    def database(self, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+        if request.param == "sqlite":
+            yield f"sqlite:///{tmp_path / 'served.db'}"
+            return
+        url, schema = fresh_schema_url(request.getfixturevalue("postgres_url"))
+        try:
+            yield url
+        finally:
+            drop_schema(schema)
+
+    def test_webhook_add_and_token_issue_print_the_serving_port(self, database: str) -> None:
+        port = free_port()
+        assert port != 8080
+        server = start_server(database, port=port)
+        try:
+            url = run("webhook", "add", "--user-id", "1", "--scope", "crm", "--database", database)
+            assert url[-1].startswith(f"http://127.0.0.1:{port}/rest/1/")
+            answer = httpx.post(url[-1] + "crm.orderentity.getFields", json={}, timeout=10)
+            assert answer.status_code == 200, answer.text
+            app = run("app", "add", "--name", "A", "--scope", "crm",
+                      "--redirect-uri", "https://app.example/cb", "--database", database)  # fmt: skip
+            client_id = next(line.split()[-1] for line in app if "client_id" in line)
+            reply = json.loads(
+                run("token", "issue", "--client-id", client_id, "--user-id", "1", "--json",
+                    "--database", database)[-1]
+            )  # fmt: skip
+            assert reply["client_endpoint"] == f"http://127.0.0.1:{port}/rest/"
+            call = httpx.post(
+                reply["client_endpoint"] + "profile", json={"auth": reply["access_token"]}
+            )
+            assert call.status_code == 200, call.text
+            given = run("webhook", "add", "--user-id", "1", "--scope", "crm",
+                        "--database", database, "--base-url", "https://pub.example")  # fmt: skip
+            assert given[-1].startswith("https://pub.example/rest/1/")
+        finally:
+            server.stop()
+        again = start_server(database, port=port)
+        try:
+            hint = " ".join(again.output)
+            assert "make another with: orderlink webhook add --user-id 1" in hint
+            assert f"--database {shown_url(database)}" in hint
+        finally:
+            again.stop()
+
+    def test_without_a_server_the_flags_decide(self, db: str) -> None:
+        url = run("webhook", "add", "--user-id", "1", "--scope", "crm", "--database", db)
+        assert url[-1].startswith("http://127.0.0.1:8080/rest/1/")

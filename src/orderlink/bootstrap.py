@@ -15,6 +15,7 @@ from orderlink.settings import Settings
 from orderlink.storage.base import Binding, Portal, Store
 
 ADMIN_SCOPES = ("crm", "sale")
+BASE_URL = "base_url"  # the `server_info` key `serve` records its base URL under
 EXAMPLE_BINDINGS = ((5125, 6933), (5127, 6937), (5128, 6938))
 
 
@@ -34,9 +35,11 @@ async def ensure_portal(store: Store, settings: Settings, clock: Clock) -> Porta
 
 
 async def bootstrap(store: Store, settings: Settings, clock: Clock) -> Started:
-    """What `orderlink serve` does first: the default portal, and an admin webhook for user 1
-    when the portal has no active webhook at all (its code is shown only now)."""
+    """What `orderlink serve` does first: the default portal, the base URL it serves on (for
+    the other commands, `served_base_url`), and an admin webhook for user 1 when the portal has
+    no active webhook at all (its code is shown only now)."""
     portal = await ensure_portal(store, settings, clock)
+    await store.set_info(BASE_URL, settings.public_base_url(), clock.now())
     if any(w.active for w in await store.list_webhooks(portal.id)):
         return Started(portal, None)
     code = new_webhook_code()
@@ -85,3 +88,11 @@ async def seed_examples(store: Store, portal_id: int, clock: Clock) -> None:
 
 def webhook_url(base_url: str, user_id: int, code: str) -> str:
     return f"{base_url.rstrip('/')}/rest/{user_id}/{code}/"
+
+
+async def served_base_url(store: Store, settings: Settings) -> str:
+    """The base URL for printed links: `--base-url` when given, else the one the last `serve`
+    on this database recorded, else what `--host`/`--port` would give."""
+    if settings.base_url:
+        return settings.public_base_url()
+    return await store.info(BASE_URL) or settings.public_base_url()

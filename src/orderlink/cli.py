@@ -365,6 +365,7 @@ def serve(
     import uvicorn
 
     from orderlink.app import create_app
+    from orderlink.events import shown_url
     from orderlink.http_protocol import Protocol
 
     settings = _with_keys(Settings(**fields, operating_costs=_costs(operating_costs)))
@@ -378,6 +379,7 @@ def serve(
     clock = SystemClock()
     started = _run(lambda store: first_start.bootstrap(store, settings, clock), settings)
     base = settings.public_base_url()
+    shown = shown_url(settings.database)  # a PostgreSQL URL's password is never printed
     if started.webhook_code is not None:
         url = first_start.webhook_url(base, 1, started.webhook_code)
         click.echo(f"Admin webhook (user 1, scopes crm, sale): {url}")
@@ -387,12 +389,13 @@ def serve(
             f"{url}crm.orderentity.getFields"
         )
     else:
+        database = "" if settings.database == DEFAULTS.database else f" --database {shown}"
         click.echo(
             "Webhooks already exist (their codes are shown only when created); make another "
-            "with: orderlink webhook add --user-id 1 --scope crm --scope sale"
+            f"with: orderlink webhook add --user-id 1 --scope crm --scope sale{database}"
         )
     certfile, keyfile = _tls_files(settings)
-    click.echo(f"orderlink listening on {base} (database {settings.database})", err=True)
+    click.echo(f"orderlink listening on {base} (database {shown})", err=True)
     sys.stdout.flush()
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     options: dict[str, Any] = {
@@ -555,15 +558,16 @@ def webhook_add(
     settings = Settings(database=database, base_url=base_url, host=host, port=port)
     code = new_webhook_code()
 
-    async def go(store: Store) -> None:
+    async def go(store: Store) -> str:
         portal = await first_start.ensure_portal(store, settings, SystemClock())
         if await store.get_user(portal.id, user_id) is None:
             raise click.ClickException(f"no user {user_id} (add one with: orderlink user add)")
         unique = tuple(dict.fromkeys(scopes))
         await store.add_webhook(portal.id, user_id, hash_secret(code), unique, SystemClock().now())
+        return await first_start.served_base_url(store, settings)
 
-    _run(go, settings)
-    click.echo(first_start.webhook_url(settings.public_base_url(), user_id, code))
+    base = _run(go, settings)
+    click.echo(first_start.webhook_url(base, user_id, code))
 
 
 @webhook.command("list")
@@ -780,7 +784,8 @@ def token_issue(
         grant = await store.grant_for(found.portal_id, found.id, user_id)
         if grant is None:
             raise click.ClickException(f"no user {user_id}")
-        return await flow.issue(grant, Endpoints(settings.public_base_url()))
+        base = await first_start.served_base_url(store, settings)
+        return await flow.issue(grant, Endpoints(base))
 
     reply = _run(go, settings)
     if as_json:

@@ -301,6 +301,12 @@ class Store(Protocol):
     async def default_portal(self) -> Portal | None:
         """The portal created first, or None on an empty database."""
 
+    async def set_info(self, key: str, value: str, now: float) -> None:
+        """Record what the server tells the commands sharing its database (`server_info`)."""
+
+    async def info(self, key: str) -> str | None:
+        """What `set_info` last recorded under `key`, or None."""
+
     async def add_user(self, portal_id: int, name: str, store_role: int) -> User:
         """A new user of the portal with the next free id."""
 

@@ -485,6 +485,20 @@ class PostgresStore:
         async with self._connection() as conn:
             return await _default_portal(conn)
 
+    async def set_info(self, key: str, value: str, now: float) -> None:
+        async with self._connection() as conn:
+            await conn.execute(
+                "INSERT INTO server_info (key, value, updated_at) VALUES ($1, $2, $3) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                "updated_at = excluded.updated_at",
+                key, value, float(now),
+            )  # fmt: skip
+
+    async def info(self, key: str) -> str | None:
+        async with self._connection() as conn:
+            value = await conn.fetchval("SELECT value FROM server_info WHERE key = $1", key)
+        return None if value is None else str(value)
+
     async def add_user(self, portal_id: int, name: str, store_role: int) -> User:
         async with self._transaction() as conn:
             await conn.execute(

@@ -312,6 +312,23 @@ class SQLiteStore:
             await self._turn()
         return self._default_portal()
 
+    async def set_info(self, key: str, value: str, now: float) -> None:
+        if self._grouped:
+            await self._turn()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO server_info (key, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                "updated_at = excluded.updated_at",
+                (key, value, now),
+            )
+
+    async def info(self, key: str) -> str | None:
+        if self._grouped:
+            await self._turn()
+        row = self._one("SELECT value FROM server_info WHERE key = ?", (key,))
+        return str(row[0]) if row else None
+
     def _bump_auth(self, conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE auth_version SET version = version + 1 WHERE id = 1")
         self._auth_writes += 1
