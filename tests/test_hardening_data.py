@@ -56,6 +56,34 @@ class TestDates:
         assert await portal.ok("crm.deal.list", {}) == []
 
 
+class TestStringBounds:
+    """Point 7: a 70,000-character TITLE was stored whole. A portal's columns are varchar(255)
+    (comments and descriptions TEXT, 65,535 bytes) in MySQL without strict mode, so a longer
+    value is cut to fit and the call succeeds (schema.py, docs/decisions.md). Inferred from the
+    portal's storage rather than read on a method page: this test names why."""
+
+    async def test_a_deal_title_keeps_255_characters(self, portal: Portal) -> None:
+        title = "Ж" * 70_000
+        deal = await portal.ok("crm.deal.add", {"fields": {"TITLE": title, "COMMENTS": title}})
+        got = await portal.ok("crm.deal.get", {"id": deal})
+        assert got["TITLE"] == "Ж" * 255
+        # TEXT holds 65,535 bytes: 32,767 two-byte characters, never half of one.
+        assert got["COMMENTS"] == "Ж" * 32_767
+
+    async def test_items_and_orders_too(self, portal: Portal) -> None:
+        item = await portal.ok("crm.item.add", {"entityTypeId": 2, "fields": {"title": "t" * 300}})
+        assert len(item["item"]["title"]) == 255
+        order = await portal.ok(
+            "sale.order.add", {"fields": {**ORDER, "comments": "c" * 70_000, "id1c": "x" * 999}}
+        )
+        got = (await portal.ok("sale.order.get", {"id": order["order"]["id"]}))["order"]
+        assert (len(got["comments"]), len(got["id1c"])) == (65_535, 255)
+
+    async def test_a_short_value_is_untouched(self, portal: Portal) -> None:
+        deal = await portal.ok("crm.deal.add", {"fields": {"TITLE": "x" * 255}})
+        assert (await portal.ok("crm.deal.get", {"id": deal}))["TITLE"] == "x" * 255
+
+
 class TestNul:
     """Points 4 and 6: PostgreSQL cannot store U+0000 (it answered 500) and SQLite's LIKE
     stopped at it (a `%` filter matched every row): refused on both stores alike."""

@@ -25,7 +25,7 @@ import orjson
 from orderlink import coerce
 from orderlink.errors import B24Error
 from orderlink.listing import CustomFields
-from orderlink.schema import Field, Schema
+from orderlink.schema import Field, Schema, fit_text
 from orderlink.storage.base import Row
 
 UF, PARENTS = "@uf", "@parents"
@@ -321,7 +321,8 @@ def read(f: Field, value: Any, zone: tzinfo) -> Any:
     elif f.kind == "json":
         stored = encode(value)
     else:
-        stored = coerce.to_text(value)
+        text = coerce.to_text(value)
+        stored = None if text is None else fit_text(f.column, text)
     if stored is None:
         raise Unreadable(value)
     return stored

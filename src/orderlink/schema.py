@@ -19,6 +19,27 @@ FILTER_OPS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+# How long a stored string may be, as a portal's MySQL columns are declared: most strings are
+# varchar(255), counted in characters; comments and descriptions are TEXT, 65,535 bytes. A
+# portal runs MySQL without strict mode (Bitrix's server requirements refuse
+# STRICT_TRANS_TABLES), so a longer value is cut to fit and the call succeeds.
+VARCHAR_CHARS = 255
+TEXT_BYTES = 65_535
+LONG_TEXT_COLUMNS = frozenset(
+    {"comments", "source_description", "additional_info", "user_description"}
+)
+
+
+def fit_text(column: str, text: str) -> str:
+    """`text` cut as the portal's column would store it (see VARCHAR_CHARS)."""
+    if column not in LONG_TEXT_COLUMNS:
+        return text[:VARCHAR_CHARS]
+    if len(text) * 4 <= TEXT_BYTES:
+        return text
+    # MySQL cuts a TEXT value at the last whole character that fits in its bytes.
+    return text.encode("utf-8")[:TEXT_BYTES].decode("utf-8", errors="ignore")
+
+
 @dataclass(frozen=True, slots=True)
 class Field:
     name: str  # the wire name, as getFields/fields print it

@@ -15,7 +15,7 @@ from orderlink import coerce, errors, events, records
 from orderlink.methods.crm_deal import legacy_fields, legacy_list, top_level
 from orderlink.methods.sale_order import BASE_CURRENCY, SITE
 from orderlink.registry import Call, MethodTable
-from orderlink.schema import Field, Schema, described
+from orderlink.schema import Field, Schema, described, fit_text
 from orderlink.storage.base import Row, Table
 
 table = MethodTable()
@@ -250,7 +250,7 @@ def _flag(value: Any) -> str | None:
 _ROW_READERS: dict[str, Any] = {
     "int": coerce.to_int,
     "float": coerce.to_float,
-    "text": coerce.to_text,
+    "text": lambda value: None if (text := coerce.to_text(value)) is None else fit_text("", text),
     "flag": _flag,
     "none": lambda _value: "",  # read-only (crm-invoice-fields.md): never taken from a request
 }
