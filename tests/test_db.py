@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import secrets
 import sqlite3
 import subprocess
@@ -13,7 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from orderlink.cli import main
-from orderlink.storage import migrations
+from orderlink.settings import Settings
+from orderlink.storage import create_store, migrations
 
 from .live import start_server
 
@@ -200,3 +203,37 @@ class TestTokenFamiliesMigration:
             assert run_aside(migrate) == ["a" * 64]
         finally:
             drop_schema(schema)
+
+
+class TestCopyKeys:
+    """`db copy` unseals application tokens with the source's key and seals them with the
+    destination's: a server started with `--secret-key-file` can still move its data."""
+
+    def test_custom_key_files_on_both_sides(self, tmp_path: Path) -> None:
+        source, target = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+        key_a, key_b = str(tmp_path / "a.key"), str(tmp_path / "b.key")
+        app = run("app", "add", "--name", "A", "--scope", "crm", "--redirect-uri",
+                  "https://app.example/cb", "--json", "--database", source,
+                  "--secret-key-file", key_a)  # fmt: skip
+        client_id = json.loads(app[-1])["client_id"]
+        run("app", "install", "--client-id", client_id, "--user-id", "1",
+            "--database", source, "--secret-key-file", key_a)  # fmt: skip
+        refused = CliRunner().invoke(main, ["db", "copy", "--from", source, "--to", target])
+        assert refused.exit_code != 0  # the source's default key is not the one it was sealed with
+        run("db", "copy", "--from", source, "--to", target,
+            "--from-key-file", key_a, "--to-key-file", key_b)  # fmt: skip
+
+        async def token(url: str, key: str) -> str:
+            store = create_store(Settings(database=url, secret_key_file=key))
+            await store.open()
+            try:
+                found = await store.app(client_id)
+                assert found is not None
+                install = await store.install_of(found.portal_id, found.id)
+                assert install is not None
+                return install.application_token
+            finally:
+                await store.close()
+
+        assert asyncio.run(token(target, key_b)) == asyncio.run(token(source, key_a))
+        assert Path(key_b).exists()

@@ -862,13 +862,22 @@ def db_status(database: str) -> None:
 @db.command("copy")
 @click.option("--from", "source", required=True, help="Source database URL.")
 @click.option("--to", "destination", required=True, help="Destination database URL.")
-def db_copy(source: str, destination: str) -> None:
-    """Copy every portal's data to another store; safe to re-run; verifies the counts."""
+@click.option(
+    "--from-key-file", default="", help="The source's secret-key file [default: its own default]."
+)
+@click.option(
+    "--to-key-file", default="",
+    help="The destination's secret-key file, created if missing [default: its own default].",
+)  # fmt: skip
+def db_copy(source: str, destination: str, from_key_file: str, to_key_file: str) -> None:
+    """Copy every portal's data to another store; safe to re-run; verifies the counts.
+    Application tokens are unsealed with the source's key and sealed with the destination's."""
+    from orderlink.sealing import SecretKeyError
     from orderlink.storage import transfer
 
     async def go() -> list[transfer.Copied]:
-        src = create_store(Settings(database=source))
-        dst = create_store(Settings(database=destination))
+        src = create_store(Settings(database=source, secret_key_file=from_key_file))
+        dst = create_store(Settings(database=destination, secret_key_file=to_key_file))
         await src.open()
         try:
             await dst.open()
@@ -886,6 +895,8 @@ def db_copy(source: str, destination: str) -> None:
 
     try:
         report = asyncio.run(go())
+    except SecretKeyError as exc:
+        raise click.ClickException(f"{exc} (db copy: --from-key-file, --to-key-file)") from exc
     except Exception as exc:
         raise click.ClickException(str(exc)) from exc
     for row in report:
