@@ -259,11 +259,15 @@ class TestOAuthRefresh:
         # orderlink saw the 401, one refresh grant at its own /oauth/token/, and the call again.
         assert len(clocked.answered(401, "/rest//crm.orderentity.list")) == 1
         assert len(clocked.answered(200, "/oauth/token/")) == 1
-        spent = clocked.refused_grant(issued["refresh_token"])
-        assert (spent.status_code, spent.json()["error"]) == (400, "invalid_grant")
         assert (
             clocked.call("crm.orderentity.getFields", refreshed["accessToken"]).status_code == 200
         )
+        # The rotated-out refresh token is dead; presented again it also revokes the pair the
+        # SDK refreshed to (RFC 9700 4.14.2, docs/decisions.md).
+        spent = clocked.refused_grant(issued["refresh_token"])
+        assert (spent.status_code, spent.json()["error"]) == (400, "invalid_grant")
+        revoked = clocked.call("crm.orderentity.getFields", refreshed["accessToken"])
+        assert (revoked.status_code, revoked.json()["error"]) == (401, "invalid_token")
 
     def test_once_expires_has_passed_it_refreshes_before_calling(self, clocked: OAuthApp) -> None:
         """`expires` is absolute Unix time: the SDK compares it with its own clock and refreshes
