@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -25,19 +24,23 @@ from urllib.parse import quote, unquote_plus
 import orjson
 
 from orderlink import errors, params
-from orderlink.auth import Authenticator, Principal
+from orderlink.auth import Authenticator
 from orderlink.clock import AdjustableClock, Clock, SystemClock
-from orderlink.coerce import UnixIso, parse_zone, to_float, to_int
+from orderlink.coerce import UnixIso, parse_zone, to_int
+from orderlink.consent import CONSENT_HEADERS, NO_STORE, consent_page
+from orderlink.controls import Controls
 from orderlink.dispatch import Dispatcher, success_body
 from orderlink.events import Deliverer
+from orderlink.failures import to_wire
 from orderlink.limits import Limits, LimitsUnavailable, LocalLimits, RedisLimits, parse_costs
 from orderlink.lockout import Lockout
 from orderlink.methods import build_registry
-from orderlink.oauth import Endpoints, OAuth, OAuthError
+from orderlink.oauth import Endpoints, OAuth
+from orderlink.principal import Principal
 from orderlink.registry import Context, Registry
 from orderlink.settings import Settings
 from orderlink.storage import create_store
-from orderlink.storage.base import App, Delivery, Store, StoreUnavailable
+from orderlink.storage.base import Store, StoreUnavailable
 
 log = logging.getLogger("orderlink")
 access = logging.getLogger("orderlink.access")
@@ -65,21 +68,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _JSON_HEADERS = [(b"content-type", b"application/json; charset=utf-8")]
-_HTML_HEADERS = [(b"content-type", b"text/html; charset=utf-8")]
-# RFC 6749 5.1: answers carrying tokens or codes must not be cached; the consent page asks for
-# a webhook code, so no other site may frame it (clickjacking).
-_NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
-_OAUTH_JSON = [*_JSON_HEADERS, *_NO_STORE]
-_CONSENT_HTML = [
-    *_HTML_HEADERS,
-    *_NO_STORE,
-    (b"x-frame-options", b"DENY"),
-    (b"content-security-policy", b"frame-ancestors 'none'"),
-]
-# Bounds of the test endpoints: far enough for any test, near enough that every later date
-# stays representable.
-MAX_CLOCK_ADVANCE = 10 * 366 * 86400.0
-MAX_OPERATING_COST = 3600.0
+_OAUTH_JSON = [*_JSON_HEADERS, *NO_STORE]
 
 
 class OrderlinkApp:
@@ -115,10 +104,11 @@ class OrderlinkApp:
         self.auth = Authenticator(self.store)
         self.lockout = Lockout(clock, limit=settings.auth_failure_limit)
         self.oauth = OAuth(self.store, settings, clock)
+        self.controls = Controls(clock, self.dispatcher.costs)
         self.deliverer = Deliverer(
             self.store,
             clock,
-            self._event_auth,
+            self.oauth.event_auth,
             log_days=settings.delivery_log_days,
             settings=settings,
         )
@@ -221,16 +211,13 @@ class OrderlinkApp:
                 status, body = await self._admin(scope, receive, path)
             else:
                 raise errors.MethodNotFound("Not found")
-        except errors.B24Error as exc:
-            status, body = exc.status, errors.body(exc)
-            if exc.headers:
-                headers = [*_JSON_HEADERS, *exc.headers]
+        except Exception as exc:
+            wire = to_wire(exc, path)
+            status, body = wire.status, errors.body(wire)
+            if wire.headers:
+                headers = [*_JSON_HEADERS, *wire.headers]
             if rest:
                 headers = [*headers, *self._cors(scope)]
-        except Exception:
-            log.exception("unhandled error for %s", path)
-            internal = errors.InternalServerError()
-            status, body = internal.status, errors.body(internal)
         payload = body if isinstance(body, bytes) else orjson.dumps(body)
         if self.settings.access_log:
             # uvicorn's access-log format, with secrets masked.
@@ -271,10 +258,7 @@ class OrderlinkApp:
             raise errors.MethodNotFound()
         if self.settings.rate_limit:
             client = scope.get("client") or ("local", 0)
-            try:
-                admitted = await self.limits.admit(f"{principal.portal_id}|{client[0]}")
-            except LimitsUnavailable:
-                raise errors.ServiceUnavailable("Limits store is temporarily unavailable") from None
+            admitted = await self.limits.admit(f"{principal.portal_id}|{client[0]}")
             if not admitted:
                 raise errors.QueryLimitExceeded()
         reply = await self.dispatcher.call(method, merged, principal, started=started)
@@ -328,8 +312,6 @@ class OrderlinkApp:
         address = self._not_locked_out(scope)
         try:
             return await self.auth.webhook(user_id, code)
-        except StoreUnavailable:
-            raise errors.ServiceUnavailable() from None
         except errors.InvalidCredentials:
             self.lockout.failed(address)
             raise
@@ -342,8 +324,6 @@ class OrderlinkApp:
         address = self._not_locked_out(scope)
         try:
             return await self.auth.token(token, self.clock.now())
-        except StoreUnavailable:
-            raise errors.ServiceUnavailable() from None
         except errors.InvalidToken:
             self.lockout.failed(address)
             raise
@@ -386,16 +366,13 @@ class OrderlinkApp:
                 address = self._not_locked_out(scope)
                 try:
                     return 200, await self.oauth.token(merged, endpoints), _OAUTH_JSON
-                except OAuthError as exc:
-                    if exc.error in ("invalid_client", "invalid_grant"):
-                        self.lockout.failed(address)
+                except (errors.InvalidClient, errors.InvalidGrant):
+                    self.lockout.failed(address)
                     raise
             if route == "/oauth/authorize":
                 return await self._authorize(scope, merged, endpoints)
-        except OAuthError as exc:
-            return exc.status, exc.body(), _OAUTH_JSON
-        except StoreUnavailable:
-            raise errors.ServiceUnavailable() from None
+        except errors.OAuthError as exc:
+            return exc.status, errors.body(exc), _OAUTH_JSON
         raise errors.MethodNotFound("Not found")
 
     async def _authorize(
@@ -408,7 +385,7 @@ class OrderlinkApp:
         client_id = merged.get("client_id")
         app = await self.oauth.store.app(client_id) if isinstance(client_id, str) else None
         if app is None:
-            raise OAuthError("invalid_client", "Unknown client_id")
+            raise errors.UnknownClient("Unknown client_id")
         state = str(merged.get("state") or "")
         if self.settings.oauth_auto_approve:
             user_id = to_int(merged.get("user_id")) or 1
@@ -421,12 +398,12 @@ class OrderlinkApp:
                 # A person typed this: show the form again, with what went wrong (the failure
                 # is counted by _webhook).
                 page = consent_page(app, state, "That user id and webhook code do not match.")
-                return 401, page, _CONSENT_HTML
+                return 401, page, CONSENT_HEADERS
             user_id = principal.user_id
         else:
-            return 200, consent_page(app, state), _CONSENT_HTML
+            return 200, consent_page(app, state), CONSENT_HEADERS
         target = await self.oauth.authorize(app, user_id, state, endpoints)
-        return 302, b"", [(b"location", target.encode()), *_NO_STORE]
+        return 302, b"", [(b"location", target.encode()), *NO_STORE]
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.settings.max_body_bytes
@@ -482,33 +459,11 @@ class OrderlinkApp:
         route = path.rstrip("/")
         if route == "/_orderlink/health":
             return 200, {"status": "ok"}
-        if route == "/_orderlink/clock" and isinstance(self.clock, AdjustableClock):
-            if scope["method"] != "POST":
-                return 200, {"now": self.clock.now()}
-            body = await self._json_only(scope, receive)
-            seconds = to_float(body.get("advance", 0))
-            if seconds is None or not 0 <= seconds <= MAX_CLOCK_ADVANCE:
-                raise errors.InvalidRequest(
-                    f"`advance` must be a number of seconds from 0 to {MAX_CLOCK_ADVANCE:.0f}"
-                )
-            return 200, {"now": self.clock.advance(seconds)}
-        if route == "/_orderlink/operating-cost" and isinstance(self.clock, AdjustableClock):
-            # Charge a method a fixed operating time per call, to reach the limit in tests.
-            body = await self._json_only(scope, receive)
-            method, seconds = body.get("method"), to_float(body.get("seconds"))
-            if (
-                not isinstance(method, str)
-                or not 0 < len(method) <= 200
-                or seconds is None
-                or not 0 <= seconds <= MAX_OPERATING_COST
-            ):
-                raise errors.InvalidRequest(
-                    'expected {"method": NAME, "seconds": SECONDS} with SECONDS from 0 to '
-                    f"{MAX_OPERATING_COST:.0f}"
-                )
-            self.dispatcher.costs[method.lower()] = seconds
-            return 200, {"method": method, "seconds": seconds}
-        raise errors.MethodNotFound("Not found")
+        if route not in self.controls.routes():
+            raise errors.MethodNotFound("Not found")
+        if route == "/_orderlink/clock" and scope["method"] != "POST":
+            return 200, self.controls.now()
+        return 200, self.controls.handle(route, await self._json_only(scope, receive))
 
     async def _json_only(self, scope: Scope, receive: Receive) -> dict[str, Any]:
         """A test endpoint's body: JSON, declared as JSON. A web page can send `text/plain` or a
@@ -517,45 +472,6 @@ class OrderlinkApp:
         if mime != "application/json":
             raise errors.InvalidRequest("This endpoint takes Content-Type: application/json")
         return params.parse_json(await self._read_body(scope, receive))
-
-    async def _event_auth(self, delivery: Delivery) -> dict[str, Any]:
-        """The `auth` block of an event (_includes/auth-params-in-events.md): fresh tokens of
-        the user when the event carries them, and always the app's `application_token`."""
-        endpoints = Endpoints(self.settings.public_base_url())
-        portal = await self.oauth.portal()
-        install = await self.store.install_of(delivery.portal_id, delivery.app_id)
-        token = install.application_token if install else ""
-        if delivery.with_tokens and install is not None and install.installed:
-            grant = await self.store.grant_for(
-                delivery.portal_id, delivery.app_id, delivery.user_id
-            )
-            if grant is not None:
-                return {**await self.oauth.issue(grant, endpoints), "application_token": token}
-        # Without a user to issue for (on-app-uninstall.md): where, and the app's token.
-        return {
-            "domain": endpoints.host,
-            "server_endpoint": endpoints.rest,
-            "client_endpoint": endpoints.rest,
-            "member_id": portal.member_id,
-            "application_token": token,
-        }
-
-
-def consent_page(app: App, state: str, error: str = "") -> bytes:
-    fields = "".join(
-        f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
-        for name, value in (("client_id", app.client_id), ("state", state))
-    )
-    return (
-        "<!doctype html><title>orderlink: authorize</title>"
-        f"<h1>{html.escape(app.name)}</h1><p>asks for: {html.escape(', '.join(app.scopes))}</p>"
-        + (f'<p role="alert">{html.escape(error)}</p>' if error else "")
-        + '<form method="post">'
-        + fields
-        + '<label>User id <input name="user_id"></label> '
-        '<label>A webhook code of that user <input name="code" type="password"></label> '
-        "<button>Allow</button></form>"
-    ).encode()
 
 
 def masked(scope: Scope) -> str:

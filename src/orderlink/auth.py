@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import secrets
 import string
-from dataclasses import dataclass
 
 from orderlink.errors import (
     ExpiredToken,
@@ -19,31 +18,13 @@ from orderlink.errors import (
     InvalidToken,
     UserAccessError,
 )
-from orderlink.registry import Role
+from orderlink.principal import Principal, Role
 from orderlink.storage.base import Store
 
 # Scopes orderlink knows; `basic` is implied for everyone (auth.md section 2); `user` covers
 # user.current (api-reference/user/user-current.md).
 KNOWN_SCOPES = ("crm", "sale", "user", "basic")
 _CODE_ALPHABET = string.ascii_lowercase + string.digits
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    portal_id: int
-    user_id: int
-    scopes: frozenset[str]
-    role: Role
-    is_admin: bool
-    # The credential limits are kept per: "webhook:<id>" (later "app:<id>").
-    credential: str
-    kind: str = "webhook"
-    # For OAuth calls: the application's id and client id.
-    app_id: int | None = None
-    client_id: str = ""
-
-    def has_scope(self, scope: str) -> bool:
-        return scope == "basic" or scope in self.scopes
 
 
 def new_webhook_code() -> str:

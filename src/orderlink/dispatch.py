@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from orderlink import errors
-from orderlink.auth import Principal
+from orderlink.failures import to_wire
 from orderlink.limits import Limits, LimitsUnavailable
+from orderlink.principal import Principal
 from orderlink.registry import Call, Context, Page, Registry
 from orderlink.storage import waiting
-from orderlink.storage.base import StoreRefused, StoreUnavailable
 
 log = logging.getLogger("orderlink")
 
@@ -76,8 +76,8 @@ class Dispatcher:
         if method.charged and self.operating_limit > 0:
             try:
                 spent, _ = await self.limits.operating(key)
-            except LimitsUnavailable:
-                raise errors.ServiceUnavailable("Limits store is temporarily unavailable") from None
+            except LimitsUnavailable as exc:
+                raise to_wire(exc, method.name) from None  # inside a batch, that command's error
             if spent > self.operating_limit:
                 raise errors.OperationTimeLimit()
 
@@ -96,16 +96,10 @@ class Dispatcher:
         except errors.B24Error as exc:
             exc.numeric = method.numeric_codes
             raise
-        except StoreRefused as exc:
-            raise errors.InvalidRequest(
-                f"The database refused a value of this request: {exc}"
-            ) from None
-        except StoreUnavailable as exc:
-            log.warning("storage unavailable during %s: %s", method.name, exc)
-            raise errors.ServiceUnavailable() from None
-        except Exception:
-            log.exception("unhandled error in %s", method.name)
-            raise errors.InternalServerError() from None
+        except Exception as exc:
+            wire = to_wire(exc, method.name)
+            wire.numeric = method.numeric_codes
+            raise wire from None
         operating, reset_at = 0.0, None
         if method.charged:
             cost = self.costs.get(method.name.lower(), processing)

@@ -31,7 +31,13 @@ B24Error                              {"error": code, "error_description": text}
 │   ├── EventAccessDenied             403 ACCESS_DENIED (offline events, auth_type)
 │   ├── WrongHandlerUrl               400 ERROR_WRONG_HANDLER_URL (event.bind `handler`)
 │   ├── UnsupportedProtocol           400 ERROR_UNSUPPORTED_PROTOCOL (a handler not http/https)
-│   └── InternalServerError           500 INTERNAL_SERVER_ERROR
+│   ├── InternalServerError           500 INTERNAL_SERVER_ERROR
+│   └── OAuthError                    the authorization server, /oauth/token/ and /oauth/authorize/
+│       ├── OAuthInvalidRequest       400 invalid_request
+│       ├── InvalidClient             401 invalid_client
+│       │   └── UnknownClient         400 invalid_client (at the consent step)
+│       ├── InvalidGrant              400 invalid_grant
+│       └── UnsupportedGrantType      400 unsupported_grant_type
 └── MethodError                       400, a method's own documented errors
     ├── SaleError                     numeric codes of the sale module (orderentity, sale.order)
     │   ├── ReadAccessDenied          200040300010 Access Denied
@@ -409,3 +415,33 @@ class MultipleValueExpected(CrmItemError):
 
     def __init__(self, got: str) -> None:
         super().__init__(f"Expected iterable value for multiple field, but got {got} instead")
+
+
+# -- the authorization server (settings/oauth/index.md) --------------------------------------
+# Status codes undocumented; these are what b24phpsdk reads: `invalid_grant` under 400 as
+# "authorize again", `invalid_client` under 401.
+
+
+class OAuthError(RequestError):
+    status = 400
+
+
+class OAuthInvalidRequest(OAuthError):
+    code = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    code = "invalid_client"
+    status = 401
+
+
+class UnknownClient(InvalidClient):
+    status = 400
+
+
+class InvalidGrant(OAuthError):
+    code = "invalid_grant"
+
+
+class UnsupportedGrantType(OAuthError):
+    code = "unsupported_grant_type"

@@ -14,10 +14,20 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from orderlink import errors
 from orderlink.auth import hash_secret
 from orderlink.clock import Clock
 from orderlink.settings import Settings
-from orderlink.storage.base import App, Emit, Grant, Install, Portal, Store, TokenPair
+from orderlink.storage.base import (
+    App,
+    Delivery,
+    Emit,
+    Grant,
+    Install,
+    Portal,
+    Store,
+    TokenPair,
+)
 
 CODE_TTL = 30.0
 # An expired access token still answers `expired_token` (what clients refresh on) for a day;
@@ -44,20 +54,6 @@ def new_client_secret() -> str:
 def new_application_token() -> str:
     """32 hex characters: what handlers compare `auth[application_token]` with."""
     return secrets.token_hex(16)
-
-
-class OAuthError(Exception):
-    """An error of the authorization server: `{"error", "error_description"}` with a status.
-    b24phpsdk reads `invalid_grant` under 400 as "authorize again", `invalid_client` under 401."""
-
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
-        self.status = status
-
-    def body(self) -> dict[str, str]:
-        return {"error": self.error, "error_description": self.description}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +85,7 @@ class OAuth:
     async def portal(self) -> Portal:
         portal = await self.store.default_portal()
         if portal is None:
-            raise OAuthError("invalid_request", "The portal is not set up")
+            raise errors.OAuthInvalidRequest("The portal is not set up")
         return portal
 
     async def issue(self, grant: Grant, endpoints: Endpoints, family: str = "") -> dict[str, Any]:
@@ -134,19 +130,19 @@ class OAuth:
     async def client(self, params: dict[str, Any]) -> App:
         client_id, secret = params.get("client_id"), params.get("client_secret")
         if not isinstance(client_id, str) or not client_id:
-            raise OAuthError("invalid_request", "client_id is required")
+            raise errors.OAuthInvalidRequest("client_id is required")
         app = await self.store.app(client_id)
         if app is None or not isinstance(secret, str):
-            raise OAuthError("invalid_client", "Invalid client credentials", 401)
+            raise errors.InvalidClient("Invalid client credentials")
         if not secrets.compare_digest(app.secret_hash, hash_secret(secret)):
-            raise OAuthError("invalid_client", "Invalid client credentials", 401)
+            raise errors.InvalidClient("Invalid client credentials")
         return app
 
     async def token(self, params: dict[str, Any], endpoints: Endpoints) -> dict[str, Any]:
         """/oauth/token/: `authorization_code` and `refresh_token` grants."""
         grant_type = params.get("grant_type")
         if grant_type not in ("authorization_code", "refresh_token"):
-            raise OAuthError("unsupported_grant_type", "Unsupported grant type")
+            raise errors.UnsupportedGrantType("Unsupported grant type")
         app = await self.client(params)
         if grant_type == "authorization_code":
             return await self._from_code(app, params.get("code"), endpoints)
@@ -154,44 +150,44 @@ class OAuth:
 
     async def _from_code(self, app: App, code: Any, endpoints: Endpoints) -> dict[str, Any]:
         if not isinstance(code, str) or not code:
-            raise OAuthError("invalid_request", "code is required")
+            raise errors.OAuthInvalidRequest("code is required")
         digest = hash_secret(code)
         now = self.clock.now()
         taken = await self.store.take_code(digest, now + self.settings.refresh_token_ttl)
         if taken is None:
             # A code used before: the tokens issued from it are revoked (RFC 6749 4.1.2).
             await self.store.revoke_replayed(digest)
-            raise OAuthError("invalid_grant", "Invalid authorization code")
+            raise errors.InvalidGrant("Invalid authorization code")
         grant, expires_at = taken
         if grant.app.id != app.id or expires_at <= now:
-            raise OAuthError("invalid_grant", "Invalid authorization code")
+            raise errors.InvalidGrant("Invalid authorization code")
         self._installed(grant.install)
         return await self.issue(grant, endpoints, family=digest)
 
     async def _from_refresh(self, app: App, token: Any, endpoints: Endpoints) -> dict[str, Any]:
         if not isinstance(token, str) or not token:
-            raise OAuthError("invalid_request", "refresh_token is required")
+            raise errors.OAuthInvalidRequest("refresh_token is required")
         old_hash = hash_secret(token)
         grant = await self.store.refresh_grant(old_hash)
         if grant is None:
             # A rotated-out refresh token presented again: whoever holds the live one may be
             # an attacker, so the whole family goes (RFC 9700 4.14.2).
             await self.store.revoke_replayed(old_hash)
-            raise OAuthError("invalid_grant", "Invalid refresh token")
+            raise errors.InvalidGrant("Invalid refresh token")
         if grant.app.id != app.id:
-            raise OAuthError("invalid_grant", "Invalid refresh token")
+            raise errors.InvalidGrant("Invalid refresh token")
         self._installed(grant.install)
         access, refresh = new_token(), new_token()
         pair = self._pair(grant, access, refresh)
         if not await self.store.refresh(old_hash, app.id, pair, self.clock.now()):
             await self.store.revoke_replayed(old_hash)  # lost a race with another use of it
-            raise OAuthError("invalid_grant", "Invalid refresh token")
+            raise errors.InvalidGrant("Invalid refresh token")
         return await self.reply(grant, access, refresh, pair, endpoints)
 
     @staticmethod
     def _installed(install: Install) -> None:
         if not install.installed:
-            raise OAuthError("invalid_client", "The application is not installed", 401)
+            raise errors.InvalidClient("The application is not installed")
 
     async def install(self, app: App, user_id: int) -> Install:
         """Install (or re-install) an app for a user; its install handler gets ONAPPINSTALL
@@ -220,7 +216,7 @@ class OAuth:
         portal = await self.portal()
         install = await self.store.install_of(portal.id, app.id)
         if install is None or not install.installed:
-            raise OAuthError("invalid_client", "The application is not installed on the portal")
+            raise errors.UnknownClient("The application is not installed on the portal")
         code = new_token()
         await self.store.save_code(
             hash_secret(code), portal.id, app.id, user_id, self.clock.now() + CODE_TTL
@@ -237,3 +233,25 @@ class OAuth:
         )
         separator = "&" if "?" in app.redirect_uri else "?"
         return f"{app.redirect_uri}{separator}{query}"
+
+    async def event_auth(self, delivery: Delivery) -> dict[str, Any]:
+        """The `auth` block of an event (_includes/auth-params-in-events.md): fresh tokens of
+        the user when the event carries them, and always the app's `application_token`."""
+        endpoints = Endpoints(self.settings.public_base_url())
+        portal = await self.portal()
+        install = await self.store.install_of(delivery.portal_id, delivery.app_id)
+        token = install.application_token if install else ""
+        if delivery.with_tokens and install is not None and install.installed:
+            grant = await self.store.grant_for(
+                delivery.portal_id, delivery.app_id, delivery.user_id
+            )
+            if grant is not None:
+                return {**await self.issue(grant, endpoints), "application_token": token}
+        # Without a user to issue for (on-app-uninstall.md): where, and the app's token.
+        return {
+            "domain": endpoints.host,
+            "server_endpoint": endpoints.rest,
+            "client_endpoint": endpoints.rest,
+            "member_id": portal.member_id,
+            "application_token": token,
+        }

@@ -8,7 +8,6 @@ serves when that setting is off (`Registry.enabled`), so it is unknown everywher
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -16,28 +15,24 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from orderlink import errors
 from orderlink.coerce import UnixIso
+from orderlink.principal import Principal, Role
+
+__all__ = [
+    "Call",
+    "Context",
+    "Handler",
+    "Method",
+    "MethodTable",
+    "Page",
+    "Principal",
+    "Registry",
+    "Role",
+]
 
 if TYPE_CHECKING:
-    from orderlink.auth import Principal
     from orderlink.clock import Clock
     from orderlink.settings import Settings
     from orderlink.storage.base import Store
-
-
-class Role(enum.IntEnum):
-    """Online-store roles (orderentity.md section 3); each includes the ones below it."""
-
-    NONE = 0
-    STORE_MANAGER = 1
-    STORE_ADMIN = 2
-
-    @classmethod
-    def parse(cls, text: str) -> Role:
-        return {"none": cls.NONE, "manager": cls.STORE_MANAGER, "admin": cls.STORE_ADMIN}[text]
-
-    @property
-    def label(self) -> str:
-        return {0: "none", 1: "manager", 2: "admin"}[int(self)]
 
 
 @dataclass(frozen=True, slots=True)
