@@ -98,7 +98,7 @@ def test_each_example_works_on_its_own_and_twice(
 ) -> None:
     first = run(example, quick_start, tmp_path)
     second = run(example, quick_start, tmp_path)
-    if example.lang == "python":
+    if "fast_bitrix24" in example.body:
         assert first == second  # it leaves the bindings as it found them
 
 
