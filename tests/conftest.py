@@ -28,6 +28,23 @@ from .live import LiveServer, start_server
 from .receiver import Receiver
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked `one_store` (an error path answered before any store is read: the body
+    parser, the HTTP verbs, unknown paths) runs once, on SQLite: the PostgreSQL run of it would
+    test nothing the SQLite run does not."""
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        store = params.params.get("database_url") if params is not None else None
+        if item.get_closest_marker("one_store") and store == "postgres":
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     """Async tests (modules marked `pytestmark = pytest.mark.anyio`) run on asyncio."""

@@ -55,6 +55,7 @@ class TestVerbs:
         assert response.status_code in (204, 405)
         assert await _bound(portal) == 1
 
+    @pytest.mark.one_store
     @pytest.mark.parametrize("verb", ["PUT", "DELETE", "PATCH", "PROPFIND"])
     async def test_other_verbs_get_a_bitrix24_shaped_405(self, portal: Portal, verb: str) -> None:
         response = await portal.client.request(verb, portal.hook + "crm.orderentity.getFields")
@@ -63,11 +64,13 @@ class TestVerbs:
         assert response.json()["error"] == "INVALID_REQUEST"
         assert verb in response.json()["error_description"]
 
+    @pytest.mark.one_store
     async def test_head_is_refused_without_running(self, portal: Portal) -> None:
         response = await portal.client.head(portal.hook + "crm.orderentity.getFields")
         assert response.status_code == 405
         assert response.headers["allow"] == "GET, POST, OPTIONS"
 
+    @pytest.mark.one_store
     async def test_head_of_health_checks_answers(self, portal: Portal) -> None:
         assert (await portal.client.head("/healthz")).status_code == 200
 
@@ -178,6 +181,7 @@ class TestBodyShape:
             )
             assert response.status_code == 200, (method, response.text)
 
+    @pytest.mark.one_store
     async def test_json_nested_deeper_than_32_levels_is_refused(self, portal: Portal) -> None:
         """Point 13: the depth rule forms and query strings follow holds for JSON too."""
         deep: Any = 1
@@ -193,6 +197,7 @@ class TestBodyShape:
         assert (await portal.call("crm.orderentity.list", form=form)).status_code == 400
         assert (await portal.call("crm.orderentity.getFields", {"x": ok})).status_code == 200
 
+    @pytest.mark.one_store
     async def test_json_with_too_many_values_is_refused(self, portal: Portal) -> None:
         response = await portal.call("crm.orderentity.getFields", {"x": list(range(20_001))})
         assert response.status_code == 400
@@ -203,6 +208,7 @@ class TestTestEndpoints:
     """Point 33: a huge advance broke every later call; a web page could drive the clock with
     a text/plain POST (no CORS preflight needed for that)."""
 
+    @pytest.mark.one_store
     async def test_absurd_advance_is_refused_and_the_server_keeps_answering(
         self, settings: Settings
     ) -> None:
@@ -213,6 +219,7 @@ class TestTestEndpoints:
             ok = await client.post("/_orderlink/clock", json={"advance": 600})
             assert ok.status_code == 200
 
+    @pytest.mark.one_store
     async def test_json_as_text_plain_is_refused(self, settings: Settings) -> None:
         async with _app(settings.replace(test_clock=True)) as (client, _):
             before = (await client.get("/_orderlink/clock")).json()["now"]
@@ -224,6 +231,7 @@ class TestTestEndpoints:
             # The clock runs on in real time; an accepted advance would have added 600 s.
             assert (await client.get("/_orderlink/clock")).json()["now"] - before < 60
 
+    @pytest.mark.one_store
     async def test_operating_cost_is_bounded(self, settings: Settings) -> None:
         async with _app(settings.replace(test_clock=True)) as (client, _):
             response = await client.post(

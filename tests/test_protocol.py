@@ -122,6 +122,7 @@ class TestEnvelope:
 class TestBadInput:
     """Never a 500, never a traceback, never a partial write."""
 
+    @pytest.mark.one_store
     @pytest.mark.parametrize(
         "body",
         [b"{", b'{"fields": {"orderId": 1,}}', b"null", b'"fields"', b"\xff\xfe\xfd"],
@@ -135,6 +136,7 @@ class TestBadInput:
         assert response.status_code == 400
         assert response.json()["error"] == "INVALID_REQUEST"
 
+    @pytest.mark.one_store
     async def test_huge_body_is_refused_before_it_is_read(self, portal: Portal) -> None:
         limit = portal.app.settings.max_body_bytes
         response = await portal.client.post(
@@ -202,6 +204,7 @@ class TestBadInput:
         assert response.status_code == 400
         assert response.json()["error"] in ("0", "100")
 
+    @pytest.mark.one_store
     async def test_unknown_paths_answer_json_404(self, portal: Portal) -> None:
         response = await portal.client.get("/favicon.ico")
         assert response.status_code == 404
