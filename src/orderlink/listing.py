@@ -99,9 +99,12 @@ def parse(
     refuse_unknown_order: bool = False,
     filter_groups: bool = False,
     custom: CustomFields | None = None,
+    fields: tuple[Field, ...] | None = None,
 ) -> Listing:
-    """Turn `select`/`filter`/`order`/`start` into a query; raise `error(text)` on bad input."""
-    select = _select(params.get("select"), schema)
+    """Turn `select`/`filter`/`order`/`start` into a query; raise `error(text)` on bad input.
+    A family that read `select` itself (`projection.View.selection`) passes the `fields` it
+    reads instead, and `select` is not read again."""
+    select = _select(params.get("select"), schema) if fields is None else fields
     found = _filter(params.get("filter"), _Filtering(schema, error, zone, filter_groups, custom))
     conditions = (*base_conditions, *found)
     order = _order(
@@ -144,24 +147,22 @@ def _table(name: str) -> Table:
     return name  # type: ignore[return-value]
 
 
-def _names(raw: Any) -> list[Any]:
+def names(raw: Any) -> list[str]:
+    """`select` as a list of names, however it was encoded (list, PHP-keyed object, string)."""
     if raw is None or raw == "":
         return []
     if isinstance(raw, str):
         return [raw]
-    if isinstance(raw, dict):
-        return list(raw.values())
-    if isinstance(raw, list):
-        return raw
-    return []
+    values = raw.values() if isinstance(raw, dict) else raw if isinstance(raw, list) else []
+    return [v for v in values if isinstance(v, str)]
 
 
 def _select(raw: Any, schema: Schema) -> tuple[Field, ...]:
-    names = [n for n in _names(raw) if isinstance(n, str)]
-    if not names or "*" in names:
+    requested = names(raw)
+    if not requested or "*" in requested:
         return tuple(schema.fields)
     picked: dict[str, Field] = {}
-    for name in names:
+    for name in requested:
         found = schema.get(name)
         if found is not None:
             picked.setdefault(found.name, found)

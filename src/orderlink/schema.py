@@ -7,8 +7,9 @@ family's module does its rendering.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 # How a value is stored and compared: the listing engine coerces filter values by this.
@@ -55,7 +56,7 @@ class Field:
     aliases: tuple[str, ...] = ()
     filterable: bool = True
     sortable: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class Schema:
@@ -98,21 +99,25 @@ class Schema:
         return [f.column for f in self.fields]
 
 
-def described(
+def field(
     name: str,
     column: str,
     kind: Kind,
     type_: str,
-    title: str,
+    title: str = "",
     flags: str = "",
     empty: Any = None,
+    *,
+    upper: str | None = None,
     aliases: tuple[str, ...] = (),
     **extra: Any,
 ) -> Field:
-    """A field as a family's `*.fields` method lists it: `flags` holds R(equired), O (read-only),
-    I(mmutable), M(ultiple); `empty` is what a row without a value shows."""
+    """A field as a family's fields method lists it: `flags` holds R(equired), O (read-only),
+    I(mmutable), M(ultiple); `empty` is what a row without a value shows; `upper` is crm.item's
+    `upperName`, a second name the field answers to (first of its aliases)."""
     return Field(
-        name, column, kind, type_, title=title, aliases=aliases, required="R" in flags,
+        name, column, kind, type_, title=title,
+        aliases=(upper, *aliases) if upper is not None else aliases, required="R" in flags,
         read_only="O" in flags, immutable="I" in flags, multiple="M" in flags,
         extra={"empty": empty, **extra},
     )  # fmt: skip

@@ -11,12 +11,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from orderlink import coerce, errors, events, records
-from orderlink.methods.crm_deal import legacy_fields, legacy_list, top_level
-from orderlink.methods.sale_order import BASE_CURRENCY, SITE
+from orderlink import coerce, errors, events
+from orderlink.families.family import Created, Family
+from orderlink.families.handlers import Served, serve
+from orderlink.families.readers import (
+    id_or_zero,
+    legacy_fields,
+    legacy_invalid,
+    positive_id,
+    top_level,
+)
+from orderlink.records import values as wire
+from orderlink.records.custom_fields import (
+    CUSTOM_FIELDS,
+    DYNAMIC,
+    UF,
+    parent_type,
+    parent_upper,
+    unchanged,
+)
+from orderlink.records.days import today
+from orderlink.records.projection import View
+from orderlink.records.reading import fields_object, read_fields
 from orderlink.registry import Call, MethodTable
-from orderlink.schema import Field, Schema, described, fit_text
-from orderlink.storage.base import Row, Table
+from orderlink.rules import legacy_invoices
+from orderlink.rules.legacy_invoices import NEW_STATUS
+from orderlink.rules.portal import BASE_CURRENCY, SITE
+from orderlink.schema import Field, Schema, field, fit_text
+from orderlink.storage.base import Emit, Row, Table
 
 table = MethodTable()
 
@@ -24,16 +46,6 @@ DOCS = "api-reference/crm/outdated/invoice/"
 # Every crm.invoice.* method exists only while this setting is on (registry.Method.setting).
 SETTING = "legacy_invoices"
 TABLE: Table = "legacy_invoices"
-
-# The status a new invoice gets, and the one that means paid: crm-invoice-add.md's examples send
-# `STATUS_ID: "P"` with a payment voucher and "Invoice paid immediately.".
-NEW_STATUS, PAID_STATUS = "N", "P"
-# Payer types (sale.persontype.list): a company buyer makes the invoice a legal entity's.
-INDIVIDUAL, LEGAL_ENTITY = 1, 2
-
-
-_f = described  # the crm.*.fields entries of this family
-
 
 NOT_FOUND = "Not found."
 
@@ -43,69 +55,69 @@ NOT_FOUND = "Not found."
 SCHEMA = Schema(
     TABLE,
     [
-        _f("ID", "id", "int", "integer", "Identifier", "O"),
-        _f("ACCOUNT_NUMBER", "account_number", "text", "string", "Number", "R", ""),
-        _f("COMMENTS", "comments", "text", "text", "Manager's comment"),
-        _f("CREATED_BY", "created_by", "int", "integer", "Created by user", "O"),
-        Field("CURRENCY", "currency", "text", "crm_currency", title="Currency identifier",
-              read_only=True, aliases=("CURRENCY_ID",)),
-        _f("DATE_BILL", "date_bill", "datetime", "date", "Billing date"),
-        _f("DATE_INSERT", "date_insert", "datetime", "datetime", "Creation date"),
-        _f("DATE_MARKED", "date_marked", "datetime", "datetime", "Rejection date"),
-        _f("DATE_PAY_BEFORE", "date_pay_before", "datetime", "date", "Payment due date"),
-        _f("DATE_PAYED", "date_payed", "datetime", "datetime", "Date changed to paid status",
-           "O"),
-        _f("DATE_STATUS", "date_status", "datetime", "datetime", "Date of status change", "O"),
-        _f("DATE_UPDATE", "date_update", "datetime", "datetime", "Date of update", "O"),
-        _f("EMP_PAYED_ID", "emp_payed_id", "int", "integer",
-           "Identifier of the user who last marked the invoice as paid", "O"),
-        _f("EMP_STATUS_ID", "emp_status_id", "int", "integer",
-           "Identifier of the user who last changed the invoice status", "O"),
+        field("ID", "id", "int", "integer", "Identifier", "O"),
+        field("ACCOUNT_NUMBER", "account_number", "text", "string", "Number", "R", ""),
+        field("COMMENTS", "comments", "text", "text", "Manager's comment"),
+        field("CREATED_BY", "created_by", "int", "integer", "Created by user", "O"),
+        field("CURRENCY", "currency", "text", "crm_currency", "Currency identifier", "O",
+              aliases=("CURRENCY_ID",)),
+        field("DATE_BILL", "date_bill", "datetime", "date", "Billing date"),
+        field("DATE_INSERT", "date_insert", "datetime", "datetime", "Creation date"),
+        field("DATE_MARKED", "date_marked", "datetime", "datetime", "Rejection date"),
+        field("DATE_PAY_BEFORE", "date_pay_before", "datetime", "date", "Payment due date"),
+        field("DATE_PAYED", "date_payed", "datetime", "datetime", "Date changed to paid status",
+              "O"),
+        field("DATE_STATUS", "date_status", "datetime", "datetime", "Date of status change", "O"),
+        field("DATE_UPDATE", "date_update", "datetime", "datetime", "Date of update", "O"),
+        field("EMP_PAYED_ID", "emp_payed_id", "int", "integer",
+              "Identifier of the user who last marked the invoice as paid", "O"),
+        field("EMP_STATUS_ID", "emp_status_id", "int", "integer",
+              "Identifier of the user who last changed the invoice status", "O"),
         # The page types LID `integer`; its value is a site id such as "s1" (see decisions).
-        _f("LID", "lid", "text", "string", "Site identifier", "O"),
-        _f("IS_RECURRING", "is_recurring", "flag", "char", "Flag for recurring deal template", "",
-           "N"),
-        _f("XML_ID", "xml_id", "text", "string", "External code"),
-        _f("ORDER_TOPIC", "order_topic", "text", "string", "Subject", "R", ""),
-        _f("PAY_SYSTEM_ID", "pay_system_id", "int", "integer", "Identifier of the payment form",
-           "R"),
-        _f("PAY_VOUCHER_DATE", "pay_voucher_date", "datetime", "date", "Payment date"),
-        _f("PAY_VOUCHER_NUM", "pay_voucher_num", "text", "string", "Payment document number"),
-        _f("PAYED", "payed", "flag", "char", "Payment status", "O", "N"),
-        _f("PERSON_TYPE_ID", "person_type_id", "int", "integer", "Payer type identifier", "R"),
-        _f("PRICE", "price", "float", "double", "Amount", "O", 0.0),
-        _f("REASON_MARKED", "reason_marked", "text", "string", "Status comment"),
-        _f("RESPONSIBLE_EMAIL", "responsible_email", "text", "string",
-           "Responsible person's e-mail", "O"),
-        _f("RESPONSIBLE_ID", "responsible_id", "int", "integer",
-           "Identifier of the responsible person"),
-        _f("RESPONSIBLE_LAST_NAME", "responsible_last_name", "text", "string",
-           "Last name of the responsible person", "O"),
-        _f("RESPONSIBLE_LOGIN", "responsible_login", "text", "string",
-           "Login of the responsible person", "O"),
-        _f("RESPONSIBLE_NAME", "responsible_name", "text", "string",
-           "First name of the responsible person", "O"),
-        _f("RESPONSIBLE_PERSONAL_PHOTO", "responsible_personal_photo", "int", "integer",
-           "Identifier of the responsible person's photo", "O"),
-        _f("RESPONSIBLE_SECOND_NAME", "responsible_second_name", "text", "string",
-           "Middle name of the responsible person", "O"),
-        _f("RESPONSIBLE_WORK_POSITION", "responsible_work_position", "text", "string",
-           "Position of the responsible person", "O"),
-        _f("STATUS_ID", "status_id", "text", "crm_status", "Status identifier", "", NEW_STATUS,
-           statusType="INVOICE_STATUS"),
-        _f("TAX_VALUE", "tax_value", "float", "double", "Tax amount", "O", 0.0),
-        _f("UF_COMPANY_ID", "uf_company_id", "int", "integer", "Company identifier", "", 0),
-        _f("UF_CONTACT_ID", "uf_contact_id", "int", "integer", "Contact identifier", "", 0),
-        _f("UF_MYCOMPANY_ID", "uf_mycompany_id", "int", "integer", "Identifier of your company",
-           "", 0),
-        _f("UF_DEAL_ID", "uf_deal_id", "int", "integer", "Identifier of the associated deal", "",
-           0),
-        _f("UF_QUOTE_ID", "uf_quote_id", "int", "integer", "Identifier of the related estimate",
-           "", 0),
-        _f("USER_DESCRIPTION", "user_description", "text", "string", "Comment"),
-        _f("PR_LOCATION", "pr_location", "int", "integer", "Location identifier"),
-        _f("INVOICE_PROPERTIES", "invoice_properties", "json", "array", "List of properties"),
-        _f("PRODUCT_ROWS", "product_rows", "json", "array", "List of product items"),
+        field("LID", "lid", "text", "string", "Site identifier", "O"),
+        field("IS_RECURRING", "is_recurring", "flag", "char", "Flag for recurring deal template",
+              "", "N"),
+        field("XML_ID", "xml_id", "text", "string", "External code"),
+        field("ORDER_TOPIC", "order_topic", "text", "string", "Subject", "R", ""),
+        field("PAY_SYSTEM_ID", "pay_system_id", "int", "integer", "Identifier of the payment form",
+              "R"),
+        field("PAY_VOUCHER_DATE", "pay_voucher_date", "datetime", "date", "Payment date"),
+        field("PAY_VOUCHER_NUM", "pay_voucher_num", "text", "string", "Payment document number"),
+        field("PAYED", "payed", "flag", "char", "Payment status", "O", "N"),
+        field("PERSON_TYPE_ID", "person_type_id", "int", "integer", "Payer type identifier", "R"),
+        field("PRICE", "price", "float", "double", "Amount", "O", 0.0),
+        field("REASON_MARKED", "reason_marked", "text", "string", "Status comment"),
+        field("RESPONSIBLE_EMAIL", "responsible_email", "text", "string",
+              "Responsible person's e-mail", "O"),
+        field("RESPONSIBLE_ID", "responsible_id", "int", "integer",
+              "Identifier of the responsible person"),
+        field("RESPONSIBLE_LAST_NAME", "responsible_last_name", "text", "string",
+              "Last name of the responsible person", "O"),
+        field("RESPONSIBLE_LOGIN", "responsible_login", "text", "string",
+              "Login of the responsible person", "O"),
+        field("RESPONSIBLE_NAME", "responsible_name", "text", "string",
+              "First name of the responsible person", "O"),
+        field("RESPONSIBLE_PERSONAL_PHOTO", "responsible_personal_photo", "int", "integer",
+              "Identifier of the responsible person's photo", "O"),
+        field("RESPONSIBLE_SECOND_NAME", "responsible_second_name", "text", "string",
+              "Middle name of the responsible person", "O"),
+        field("RESPONSIBLE_WORK_POSITION", "responsible_work_position", "text", "string",
+              "Position of the responsible person", "O"),
+        field("STATUS_ID", "status_id", "text", "crm_status", "Status identifier", "", NEW_STATUS,
+              statusType="INVOICE_STATUS"),
+        field("TAX_VALUE", "tax_value", "float", "double", "Tax amount", "O", 0.0),
+        field("UF_COMPANY_ID", "uf_company_id", "int", "integer", "Company identifier", "", 0),
+        field("UF_CONTACT_ID", "uf_contact_id", "int", "integer", "Contact identifier", "", 0),
+        field("UF_MYCOMPANY_ID", "uf_mycompany_id", "int", "integer", "Identifier of your company",
+              "", 0),
+        field("UF_DEAL_ID", "uf_deal_id", "int", "integer", "Identifier of the associated deal", "",
+              0),
+        field("UF_QUOTE_ID", "uf_quote_id", "int", "integer", "Identifier of the related estimate",
+              "", 0),
+        field("USER_DESCRIPTION", "user_description", "text", "string", "Comment"),
+        field("PR_LOCATION", "pr_location", "int", "integer", "Location identifier"),
+        field("INVOICE_PROPERTIES", "invoice_properties", "json", "array", "List of properties"),
+        field("PRODUCT_ROWS", "product_rows", "json", "array", "List of product items"),
     ],
     case_insensitive=True,
 )  # fmt: skip
@@ -116,7 +128,7 @@ _GET_ONLY = frozenset({"PR_LOCATION", "INVOICE_PROPERTIES", "PRODUCT_ROWS"})
 LIST_FIELDS = Schema(TABLE, [f for f in SCHEMA if f.name not in _GET_ONLY], case_insensitive=True)
 # The listing engine's schema: the list fields plus the custom-field column (no parent links:
 # an old invoice has UF_DEAL_ID/UF_QUOTE_ID instead).
-LIST_SCHEMA = Schema(TABLE, [*LIST_FIELDS, records.DYNAMIC[0]], case_insensitive=True)
+LIST_SCHEMA = Schema(TABLE, [*LIST_FIELDS, DYNAMIC[0]], case_insensitive=True)
 
 _ROW_KEYS = (
     "ID", "PRODUCT_ID", "PRODUCT_NAME", "PRICE", "DISCOUNT_PRICE", "QUANTITY", "VAT_RATE",
@@ -129,11 +141,11 @@ def _value(field: Field, value: Any, zone: Any) -> Any:
     """crm.deal's string style; properties as a map of strings and product rows as objects of
     strings, each empty one as PHP's empty array `[]`."""
     if field.name == "INVOICE_PROPERTIES":
-        found = records.decode(value or "{}")
-        return {str(k): records.as_text(v) for k, v in found.items()} or []
+        found = wire.decode(value or "{}")
+        return {str(k): wire.as_text(v) for k, v in found.items()} or []
     if field.name == "PRODUCT_ROWS":
-        return [_row_wire(row) for row in records.decode(value or "[]")]
-    return records.strings(field, value, zone)
+        return [_row_wire(row) for row in wire.decode(value or "[]")]
+    return wire.strings(field, value, zone)
 
 
 def _row_wire(row: dict[str, Any]) -> dict[str, Any]:
@@ -143,27 +155,27 @@ def _row_wire(row: dict[str, Any]) -> dict[str, Any]:
         if key in _MONEY:
             out[key] = f"{float(value or 0):.2f}"
         elif isinstance(value, float):
-            out[key] = str(records.number(value))
+            out[key] = str(wire.number(value))
         else:
-            out[key] = records.as_text(value)
+            out[key] = wire.as_text(value)
     return out
 
 
-VIEW = records.View(
+VIEW = View(
     SCHEMA,
-    (*(f.name for f in SCHEMA), records.UF),
+    (*(f.name for f in SCHEMA), UF),
     _value,
-    uf_name=lambda name: name,
-    parent_name=lambda type_id: f"PARENT_ID_{type_id}",
-    dynamic_value=records.as_text,
+    uf_name=unchanged,
+    parent_name=parent_upper,
+    dynamic_value=wire.as_text,
 )
-LIST_VIEW = records.View(
+LIST_VIEW = View(
     LIST_FIELDS,
-    (*(f.name for f in LIST_FIELDS), records.UF),
+    (*(f.name for f in LIST_FIELDS), UF),
     _value,
-    uf_name=lambda name: name,
-    parent_name=lambda type_id: f"PARENT_ID_{type_id}",
-    dynamic_value=records.as_text,
+    uf_name=unchanged,
+    parent_name=parent_upper,
+    dynamic_value=wire.as_text,
     select_order=True,
 )
 
@@ -171,10 +183,7 @@ LIST_VIEW = records.View(
 # -- reading a request's fields -----------------------------------------------------------------
 
 
-def _invalid(name: str, exc: records.Unreadable | None = None) -> errors.B24Error:
-    # crm.deal's wording (crm-deal-add.md): the field named by its title.
-    found = SCHEMA.get(name)
-    return errors.LegacyCrmError(f'Invalid value for the "{found.title if found else name}" field')
+_invalid = legacy_invalid(SCHEMA)
 
 
 def _given(fields: dict[str, Any], name: str) -> tuple[bool, Any]:
@@ -189,9 +198,9 @@ def _given(fields: dict[str, Any], name: str) -> tuple[bool, Any]:
 
 def _properties(raw: Any) -> dict[str, str]:
     """INVOICE_PROPERTIES: codes to text values; nested arrays are dropped, as the portal does."""
-    found = records.fields_object(raw) if raw not in (None, "") else {}
+    found = fields_object(raw) if raw not in (None, "") else {}
     if found is None:
-        raise _invalid("INVOICE_PROPERTIES")
+        raise _invalid("INVOICE_PROPERTIES", None)
     out: dict[str, str] = {}
     for key, value in found.items():
         text = coerce.to_text(value)
@@ -203,16 +212,16 @@ def _properties(raw: Any) -> dict[str, str]:
 def _product_rows(raw: Any, old: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """PRODUCT_ROWS replaces the invoice's rows. A row whose ID names an existing row keeps it;
     `ID: 0` (or an unknown ID) is a new row with the next number of this invoice."""
-    found = records.fields_object(raw) if raw not in (None, "") else {}
+    found = fields_object(raw) if raw not in (None, "") else {}
     if found is None:
-        raise _invalid("PRODUCT_ROWS")
+        raise _invalid("PRODUCT_ROWS", None)
     known = {int(row["ID"]) for row in old}
     following = max(known, default=0) + 1
     rows: list[dict[str, Any]] = []
     for item in found.values():
-        given = records.fields_object(item)
+        given = fields_object(item)
         if given is None:
-            raise _invalid("PRODUCT_ROWS")
+            raise _invalid("PRODUCT_ROWS", None)
         upper = {str(k).upper(): v for k, v in given.items()}
         row_id = coerce.to_int(upper.get("ID"))
         if row_id is None or row_id not in known or any(r["ID"] == row_id for r in rows):
@@ -225,11 +234,11 @@ def _product_rows(raw: Any, old: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 continue
             converted = _ROW_READERS[kind](value)
             if converted is None:
-                raise _invalid("PRODUCT_ROWS")
+                raise _invalid("PRODUCT_ROWS", None)
             row[key] = converted
         # The portal refuses a quantity of zero or less; a negative VAT rate means nothing.
         if row["QUANTITY"] <= 0 or (row["VAT_RATE"] or 0.0) < 0:
-            raise _invalid("PRODUCT_ROWS")
+            raise _invalid("PRODUCT_ROWS", None)
         rows.append(row)
     return rows
 
@@ -256,30 +265,13 @@ _ROW_READERS: dict[str, Any] = {
 }
 
 
-def totals(rows: list[dict[str, Any]]) -> tuple[float, float]:
-    """(PRICE, TAX_VALUE) of product rows: price x quantity each; VAT_RATE is a coefficient
-    (crm-invoice-fields.md), included in the price unless VAT_INCLUDED is N, then added to it."""
-    price = tax = 0.0
-    for row in rows:
-        amount = float(row["PRICE"]) * float(row["QUANTITY"])
-        rate = float(row.get("VAT_RATE") or 0.0)
-        if row.get("VAT_INCLUDED") == "N":
-            vat = amount * rate
-            amount += vat
-        else:
-            vat = amount - amount / (1 + rate)
-        price += amount
-        tax += vat
-    return round(price, 2), round(tax, 2)
-
-
-def _read(call: Call, fields: dict[str, Any], old: Row | None) -> Row:
+async def _read(family: Family, call: Call, fields: dict[str, Any], old: Row | None) -> Row:
     """The columns a request's `fields` write: the writable scalar fields, custom fields merged
     into the old ones, properties merged, product rows replaced (with the amounts they make)."""
     # An old invoice has no PARENT_ID_* links (UF_DEAL_ID/UF_QUOTE_ID instead): such keys are
     # unknown fields, ignored like any other.
-    scalars = {k: v for k, v in fields.items() if records.parent_type(str(k)) is None}
-    changes = records.read_fields(
+    scalars = {k: v for k, v in fields.items() if parent_type(str(k)) is None}
+    changes = read_fields(
         scalars,
         SCHEMA,
         call.ctx.zone,
@@ -290,39 +282,21 @@ def _read(call: Call, fields: dict[str, Any], old: Row | None) -> Row:
     values = changes.merged(old or {})
     given, raw = _given(fields, "INVOICE_PROPERTIES")
     if given:
-        merged = {**(records.decode(old["invoice_properties"]) if old else {}), **_properties(raw)}
-        values["invoice_properties"] = records.encode(merged)
+        merged = {**(wire.decode(old["invoice_properties"]) if old else {}), **_properties(raw)}
+        values["invoice_properties"] = wire.encode(merged)
     given, raw = _given(fields, "PRODUCT_ROWS")
     if given:
-        rows = _product_rows(raw, records.decode(old["product_rows"]) if old else [])
-        values["product_rows"] = records.encode(rows)
-        values["price"], values["tax_value"] = totals(rows)
+        rows = _product_rows(raw, wire.decode(old["product_rows"]) if old else [])
+        values["product_rows"] = wire.encode(rows)
+        values["price"], values["tax_value"] = legacy_invoices.totals(rows)
     return values
 
 
 def _check(row: Row) -> None:
-    """What a saved invoice needs, checked as the portal's CCrmInvoice::CheckFields does: a
-    subject, a payer type with a buyer (company or contact), a payment form; every failure in
-    one text, each ended by `<br />` and a newline (docs/decisions.md)."""
-    failures = []
-    if not row.get("order_topic"):
-        failures.append('The field "Subject" is required.')
-    buyer = (row.get("uf_company_id") or 0) > 0 or (row.get("uf_contact_id") or 0) > 0
-    if (row.get("person_type_id") or 0) <= 0 or not buyer:
-        failures.append("The counterparty is not specified. Select a company or a contact.")
-    if (row.get("pay_system_id") or 0) <= 0:
-        failures.append('The field "Invoice print form" is required.')
+    """Every failure in one text, each ended by `<br />` and a newline (docs/decisions.md)."""
+    failures = legacy_invoices.failures(row)
     if failures:
         raise errors.LegacyCrmError("".join(f"{text}<br />\n" for text in failures))
-
-
-def _payer(row: Row) -> int:
-    """The payer type follows the buyer: a company makes it a legal entity's, else a contact an
-    individual's (crm-invoice-add.md's examples pair UF_COMPANY_ID 5 with type 2 and a bare
-    UF_CONTACT_ID with type 1)."""
-    if (row.get("uf_company_id") or 0) > 0:
-        return LEGAL_ENTITY
-    return INDIVIDUAL
 
 
 async def _responsible(call: Call, user_id: int | None) -> Row:
@@ -345,129 +319,56 @@ _RESPONSIBLE_COLUMNS = (
 )  # fmt: skip
 
 
-def _status(values: Row, old_status: str | None, user: int, now: int) -> None:
-    """A status change stamps who and when; entering PAID_STATUS stamps the payment, leaving it
-    clears the payment."""
-    status = values.get("status_id")
-    if status is None or status == old_status:
-        return
-    values.update(date_status=now, emp_status_id=user)
-    if status == PAID_STATUS:
-        values.update(payed="Y", date_payed=now, emp_payed_id=user)
-    elif old_status == PAID_STATUS:
-        values.update(payed="N", date_payed=None, emp_payed_id=None)
-
-
-# -- crm.invoice.* -------------------------------------------------------------------------------
-
-
-@table.method("crm.invoice.add", scope="crm", doc=DOCS + "crm-invoice-add.md", setting=SETTING)
-async def add(call: Call) -> Any:
-    """Create an old invoice; answers its id as a number."""
-    fields = legacy_fields(top_level(call.params))
-    user, now = call.principal.user_id, call.ctx.clock.now()
-    stamp = int(now)
+async def _create(call: Call, columns: Row, now: float) -> Created:
+    user, stamp = call.principal.user_id, int(now)
     values: Row = {
         "lid": SITE,
         "currency": BASE_CURRENCY,
         "created_by": user,
         "responsible_id": user,
         "date_insert": stamp,
-        "date_bill": records.today(now, call.ctx.zone),
+        "date_bill": today(now, call.ctx.zone),
         "date_update": stamp,
     }
-    values.update({k: v for k, v in _read(call, fields, None).items() if v is not None})
+    values.update({k: v for k, v in columns.items() if v is not None})
     if not values.get("status_id"):
         values["status_id"] = NEW_STATUS
     _check(values)
-    values["person_type_id"] = _payer(values)
+    values["person_type_id"] = legacy_invoices.payer(values)
     values.update(await _responsible(call, values["responsible_id"]))
-    _status(values, None, user, stamp)
+    legacy_invoices.status(values, None, user, stamp)
     # crm-invoice-fields.md marks ACCOUNT_NUMBER required; a portal numbers an invoice left
     # without one, here with its id (set inside the insert).
     templates = {} if values.get("account_number") else {"account_number": "{id}"}
-    emits = (events.legacy_invoice("ADD", user, now),)
-    return await call.store.insert(
-        call.portal,
-        TABLE,
-        values,
-        templates=templates,
-        events=await events.wanted(call.store, call.portal, emits),
-    )
+    return Created(values, templates)
 
 
-@table.method("crm.invoice.get", scope="crm", doc=DOCS + "crm-invoice-get.md", setting=SETTING)
-async def get(call: Call) -> Any:
-    """One old invoice with its properties and product rows, every value a string."""
-    # The crm module's invoice REST service reads a missing or bad id as 0: "Not found.".
-    invoice_id = coerce.to_int(top_level(call.params).get("id")) or 0
-    row = await call.store.get(call.portal, TABLE, invoice_id) if invoice_id > 0 else None
-    if row is None:
-        raise errors.LegacyCrmError(NOT_FOUND)
-    return VIEW.render(row, call.ctx.zone)
-
-
-@table.method(
-    "crm.invoice.update", scope="crm", doc=DOCS + "crm-invoice-update.md", setting=SETTING
-)
-async def update(call: Call) -> Any:
-    """Change the fields given; product rows given replace the old ones."""
-    params = top_level(call.params)
-    invoice_id = _invoice_id(params)
-    fields = legacy_fields(params)
-    old = await call.store.get(call.portal, TABLE, invoice_id)
-    if old is None:
-        raise errors.LegacyCrmError(NOT_FOUND)
-    user, now = call.principal.user_id, call.ctx.clock.now()
-    stamp = int(now)
-    values = _read(call, fields, old)
+async def _change(call: Call, old: Row, values: Row, now: float) -> Row:
+    user, stamp = call.principal.user_id, int(now)
     if values.get("status_id") == "":
         del values["status_id"]
     if values.get("account_number") == "":
         del values["account_number"]
     merged = {**old, **values}
     _check(merged)
-    values["person_type_id"] = _payer(merged)
+    values["person_type_id"] = legacy_invoices.payer(merged)
     if "responsible_id" in values and values["responsible_id"] != old["responsible_id"]:
         values.update(await _responsible(call, values["responsible_id"]))
-    _status(values, old["status_id"], user, stamp)
+    legacy_invoices.status(values, old["status_id"], user, stamp)
     values["date_update"] = stamp
-    emits = (events.legacy_invoice("UPDATE", user, now, invoice_id),)
-    wanted = await events.wanted(call.store, call.portal, emits)
-    if await call.store.update(call.portal, TABLE, invoice_id, values, events=wanted) is None:
-        raise errors.LegacyCrmError(NOT_FOUND)
-    return invoice_id
+    return values
 
 
-@table.method(
-    "crm.invoice.delete", scope="crm", doc=DOCS + "crm-invoice-delete.md", setting=SETTING
-)
-async def delete(call: Call) -> Any:
-    """Delete an old invoice and the bindings of orders to it."""
-    invoice_id = _invoice_id(top_level(call.params))
-    emits = (events.legacy_invoice("DELETE", call.principal.user_id, call.ctx.clock.now(),
-                                   invoice_id),)  # fmt: skip
-    wanted = await events.wanted(call.store, call.portal, emits)
-    if not await call.store.delete(call.portal, TABLE, invoice_id, events=wanted):
-        raise errors.LegacyCrmError(NOT_FOUND)
-    return invoice_id
+def _events(action: str, user: int, at: float, invoice_id: int | str, row: Row) -> tuple[Emit, ...]:
+    return (events.legacy_invoice(action, user, at, invoice_id),)
 
 
-@table.method("crm.invoice.list", scope="crm", doc=DOCS + "crm-invoice-list.md", setting=SETTING)
-async def list_(call: Call) -> Any:
-    """Old invoices matching a filter, 50 per page, newest first, without product rows.
-
-    A bare array, `*` and `UF_*` selected by default; properties and product rows are left out
-    (crm-invoice-list.md)."""
-    return await legacy_list(call, LIST_VIEW, LIST_SCHEMA, newest_first=True)
+def _not_found() -> errors.B24Error:
+    return errors.LegacyCrmError(NOT_FOUND)
 
 
-@table.method(
-    "crm.invoice.fields", scope="crm", doc=DOCS + "crm-invoice-fields.md", setting=SETTING
-)
-async def get_fields(call: Call) -> Any:
-    """Every old-invoice field with its descriptor."""
-    return {f.name: _descriptor(f) for f in SCHEMA}
+def _bad_id() -> errors.B24Error:
+    return errors.LegacyCrmError("Invalid identifier.")
 
 
 def _descriptor(field: Field) -> dict[str, Any]:
@@ -480,8 +381,54 @@ def _descriptor(field: Field) -> dict[str, Any]:
     return out
 
 
-def _invoice_id(params: dict[str, Any]) -> int:
-    number = coerce.to_int(params.get("id"))
-    if number is None or number <= 0:
-        raise errors.LegacyCrmError("Invalid identifier.")
-    return number
+INVOICES = Family(
+    table=TABLE,
+    schema=SCHEMA,
+    view=VIEW,
+    list_schema=LIST_SCHEMA,
+    # crm-invoice-list.md: a bare array, `*` and `UF_*` selected by default; properties and
+    # product rows are left out.
+    list_view=LIST_VIEW,
+    params=top_level,
+    read_id=positive_id(_bad_id),
+    # The crm module's invoice REST service reads a missing or bad id as 0: "Not found.".
+    read_get_id=id_or_zero,
+    read_fields=legacy_fields,
+    not_found=_not_found,
+    invalid=_invalid,
+    list_error=errors.LegacyCrmError,
+    events=_events,
+    descriptor=_descriptor,
+    envelope=None,
+    list_envelope=None,
+    fields_envelope=None,
+    answers=("id", "id", "id"),
+    newest_first=True,
+    custom=CUSTOM_FIELDS,
+    uf_mask="UF_*",
+    read=_read,
+    create=_create,
+    change=_change,
+)
+
+serve(
+    table,
+    INVOICES,
+    (
+        Served("add", "crm.invoice.add", "crm-invoice-add.md",
+               "Create an old invoice; answers its id as a number."),
+        Served("get", "crm.invoice.get", "crm-invoice-get.md",
+               "One old invoice with its properties and product rows, every value a string."),
+        Served("update", "crm.invoice.update", "crm-invoice-update.md",
+               "Change the fields given; product rows given replace the old ones."),
+        Served("delete", "crm.invoice.delete", "crm-invoice-delete.md",
+               "Delete an old invoice and the bindings of orders to it."),
+        Served("list", "crm.invoice.list", "crm-invoice-list.md",
+               "Old invoices matching a filter, 50 per page, newest first, without product rows."),
+        Served("fields", "crm.invoice.fields", "crm-invoice-fields.md",
+               "Every old-invoice field with its descriptor."),
+    ),
+    scope="crm",
+    docs=DOCS,
+    setting=SETTING,
+)  # fmt: skip

@@ -11,6 +11,7 @@ from typing import Any
 
 from orderlink import coerce, errors, events, listing
 from orderlink.registry import Call, MethodTable, Page, Role
+from orderlink.rules.entity_types import DEAL, LEGACY_INVOICE, SMART_INVOICE
 from orderlink.schema import Field, Schema, flag_descriptors
 from orderlink.storage.base import (
     OWNER_TABLES,
@@ -43,7 +44,6 @@ SCHEMA = Schema(
 # keys as [ownerId, ownerTypeId, orderId] ("Required fields: ownerId, orderId").
 _REQUIRED_ORDER = ("ownerId", "ownerTypeId", "orderId")
 
-DEAL, SMART_INVOICE, LEGACY_INVOICE = 2, 31, 5
 _OWNER_NAMES = {DEAL: "deal", SMART_INVOICE: "invoice", LEGACY_INVOICE: "invoice"}
 
 

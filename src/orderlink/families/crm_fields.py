@@ -1,0 +1,142 @@
+"""Fields more than one family prints: the deal's (crm.deal.* and crm.item entityTypeId 2 read
+the same `deals` rows) and the UTM fields of every CRM item.
+
+A deal field is described once, in crm.item's spelling (object-fields.md names and types, its
+`upperName` as `upper`); crm.deal's UPPER_SNAKE fields are derived from it (`legacy_deal`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from orderlink.rules.entity_types import COMPANY, LEAD, QUOTE
+from orderlink.schema import Field, field
+
+UTM = [
+    field("utmSource", "utm_source", "text", "string", "Advertising System", upper="UTM_SOURCE"),
+    field("utmMedium", "utm_medium", "text", "string", "Traffic Type", upper="UTM_MEDIUM"),
+    field(
+        "utmCampaign", "utm_campaign", "text", "string", "Campaign Identifier", upper="UTM_CAMPAIGN"
+    ),
+    field("utmContent", "utm_content", "text", "string", "Campaign Content", upper="UTM_CONTENT"),
+    field("utmTerm", "utm_term", "text", "string", "Campaign Search Condition", upper="UTM_TERM"),
+]
+
+# Deal fields: crm.deal's columns under object-fields.md's names and types, with
+# crm-deal-fields.md's titles and flags (leadId and quoteId are settable here: crm-item-add.md).
+DEAL_FIELDS: tuple[Field, ...] = (
+    field("id", "id", "int", "integer", "ID", "O", upper="ID"),
+    field("createdTime", "date_create", "datetime", "datetime", "Creation Date", "O",
+          upper="DATE_CREATE"),
+    field("updatedTime", "date_modify", "datetime", "datetime", "Modification Date", "O",
+          upper="DATE_MODIFY"),
+    field("createdBy", "created_by_id", "int", "user", "Created By", "O", upper="CREATED_BY_ID"),
+    field("updatedBy", "modify_by_id", "int", "user", "Modified By", "O", upper="MODIFY_BY_ID"),
+    field("assignedById", "assigned_by_id", "int", "user", "Responsible", upper="ASSIGNED_BY_ID"),
+    field("opened", "opened", "flag", "boolean", "Available to All", "", "N", upper="OPENED"),
+    field("leadId", "lead_id", "int", "crm_lead", "Lead", upper="LEAD_ID",
+          settings={"parentEntityTypeId": LEAD}),
+    field("companyId", "company_id", "int", "crm_company", "Company", "", 0, upper="COMPANY_ID",
+          settings={"parentEntityTypeId": COMPANY}),
+    field("contactId", "contact_id", "int", "crm_contact", "Contact", "", 0, upper="CONTACT_ID",
+          isDeprecated=True),
+    field("quoteId", "quote_id", "int", "crm_quote", "Estimate", upper="QUOTE_ID",
+          settings={"parentEntityTypeId": QUOTE}),
+    field("title", "title", "text", "string", "Title", "", "", upper="TITLE"),
+    field("categoryId", "category_id", "int", "crm_category", "Sales Funnel", "", 0,
+          upper="CATEGORY_ID"),
+    field("stageId", "stage_id", "text", "crm_status", "Deal Stage", "", "", upper="STAGE_ID",
+          statusType="DEAL_STAGE"),
+    field("stageSemanticId", "stage_semantic_id", "text", "string", "Stage Group", "O",
+          upper="STAGE_SEMANTIC_ID"),
+    field("isNew", "is_new", "flag", "boolean", "New Deal", "O", "N", upper="IS_NEW"),
+    field("isRecurring", "is_recurring", "flag", "boolean", "Recurring Deal", "", "N",
+          upper="IS_RECURRING"),
+    field("isReturnCustomer", "is_return_customer", "flag", "boolean", "Repeat Deal", "", "N",
+          upper="IS_RETURN_CUSTOMER"),
+    field("isRepeatedApproach", "is_repeated_approach", "flag", "boolean", "Repeated Approach",
+          "", "N", upper="IS_REPEATED_APPROACH"),
+    field("closed", "closed", "flag", "boolean", "Closed", "", "N", upper="CLOSED"),
+    field("typeId", "type_id", "text", "crm_status", "Type", upper="TYPE_ID",
+          statusType="DEAL_TYPE"),
+    field("opportunity", "opportunity", "float", "double", "Amount", "", 0.0, upper="OPPORTUNITY"),
+    field("isManualOpportunity", "is_manual_opportunity", "flag", "boolean",
+          "IS_MANUAL_OPPORTUNITY", "", "N", upper="IS_MANUAL_OPPORTUNITY"),
+    field("taxValue", "tax_value", "float", "double", "Tax Rate", "", 0.0, upper="TAX_VALUE"),
+    field("currencyId", "currency_id", "text", "crm_currency", "Currency", upper="CURRENCY_ID"),
+    field("probability", "probability", "int", "integer", "Probability", upper="PROBABILITY"),
+    field("comments", "comments", "text", "text", "Comment", upper="COMMENTS"),
+    field("begindate", "begindate", "datetime", "date", "Start Date", upper="BEGINDATE"),
+    field("closedate", "closedate", "datetime", "date", "Close Date", upper="CLOSEDATE"),
+    field("locationId", "location_id", "text", "location", "Location", upper="LOCATION_ID"),
+    field("webformId", "webform_id", "int", "integer", "Created by CRM form", upper="WEBFORM_ID"),
+    field("sourceId", "source_id", "text", "crm_status", "Source", upper="SOURCE_ID",
+          statusType="SOURCE"),
+    field("sourceDescription", "source_description", "text", "text",
+          "Additional Info about Source", upper="SOURCE_DESCRIPTION"),
+    field("originatorId", "originator_id", "text", "string", "External Source",
+          upper="ORIGINATOR_ID"),
+    field("originId", "origin_id", "text", "string", "Identifier in External Source",
+          upper="ORIGIN_ID"),
+    field("additionalInfo", "additional_info", "text", "string", "Additional Information",
+          upper="ADDITIONAL_INFO"),
+    field("movedBy", "moved_by_id", "int", "user", "MOVED_BY_ID", "O", upper="MOVED_BY_ID"),
+    field("movedTime", "moved_time", "datetime", "datetime", "MOVED_TIME", "O",
+          upper="MOVED_TIME"),
+    field("lastActivityBy", "last_activity_by", "int", "user", "LAST_ACTIVITY_BY", "O",
+          upper="LAST_ACTIVITY_BY"),
+    field("lastActivityTime", "last_activity_time", "datetime", "datetime", "LAST_ACTIVITY_TIME",
+          "O", upper="LAST_ACTIVITY_TIME"),
+        *UTM,
+    field("observers", "observers", "json", "user", "Observers", "M", upper="OBSERVERS"),
+    field("contactIds", "contact_ids", "json", "crm_contact", "Contacts", "M",
+          upper="CONTACT_IDS"),
+)  # fmt: skip
+
+
+# crm-deal-fields.md's descriptors where they differ from crm.item's: flags are `char` and long
+# texts `string`; the funnel changes only through crm.item.update (crm-deal-update.md leaves
+# CATEGORY_ID out), and LEAD_ID and QUOTE_ID are read-only there (settable in crm-item-add.md).
+_LEGACY_TYPES = {"boolean": "char", "text": "string"}
+_LEGACY_FLAGS: dict[str, dict[str, Any]] = {
+    "CATEGORY_ID": {"immutable": True},
+    "LEAD_ID": {"read_only": True},
+    "QUOTE_ID": {"read_only": True},
+}
+_BY_UPPER = {f.aliases[0]: f for f in DEAL_FIELDS}
+
+
+def legacy_deal(upper: str) -> Field:
+    """The crm.deal.* field of the deal field named `upper`."""
+    f = _BY_UPPER[upper]
+    return dataclasses.replace(
+        f,
+        name=upper,
+        aliases=(),
+        type=_LEGACY_TYPES.get(f.type, f.type),
+        **_LEGACY_FLAGS.get(upper, {}),
+    )
+
+
+def descriptor(f: Field) -> dict[str, Any]:
+    """crm_rest_field_description in the key order crm-deal-fields.md / crm-item-fields.md print;
+    crm.item adds `upperName`."""
+    out: dict[str, Any] = {
+        "type": f.type,
+        "isRequired": f.required,
+        "isReadOnly": f.read_only,
+        "isImmutable": f.immutable,
+        "isMultiple": f.multiple,
+        "isDynamic": False,
+    }
+    if f.extra.get("isDeprecated"):
+        out["isDeprecated"] = True
+    if "statusType" in f.extra:
+        out["statusType"] = f.extra["statusType"]
+    out["title"] = f.title
+    if "settings" in f.extra:
+        out["settings"] = f.extra["settings"]
+    if f.aliases:
+        out["upperName"] = f.aliases[0]
+    return out

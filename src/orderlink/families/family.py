@@ -1,0 +1,97 @@
+"""One entity family as data: what the generic handlers (`families.handlers`) need to serve it.
+
+A family module declares its field table and one `Family`; what differs between families is
+either a value here (envelope keys, readers, default order) or a hook for a rule of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from orderlink import errors
+from orderlink.listing import CustomFields
+from orderlink.records.projection import View
+from orderlink.records.reading import Changes, ErrorFactory
+from orderlink.registry import Call
+from orderlink.schema import Field, Schema
+from orderlink.storage.base import Emit, Row, Table
+
+Params = dict[str, Any]
+# What add/update/delete answer: the saved entity (in its envelope), its id, `true`, or `[]`.
+Answer = Literal["entity", "id", "true", "empty"]
+# (action ADD/UPDATE/DELETE, user, time, id or "{id}", the new values / the old row / {})
+Events = Callable[[str, int, float, "int | str", Row], tuple[Emit, ...]]
+
+
+def same(params: Params) -> Params:
+    return params
+
+
+def unchanged_view(view: View, params: Params) -> View:
+    return view
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """A new row's columns, and the templates the insert fills in with its id."""
+
+    values: Row
+    templates: Mapping[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Family:
+    """Everything the generic handlers know about one family."""
+
+    table: Table
+    schema: Schema  # the fields, in the order the fields method lists them
+    view: View  # one entity as get (and add/update, when they answer it) prints it
+    list_schema: Schema  # what the listing engine filters and orders by
+    # How list rows print: a View that reads `select` itself, or None: the listing engine's
+    # selected fields, each printed by `view.value`.
+    list_view: View | None
+    read_id: Callable[[Params], int]
+    read_fields: Callable[[Params], dict[str, Any]]
+    not_found: Callable[[], errors.B24Error]
+    invalid: ErrorFactory  # a value its field cannot hold
+    list_error: Callable[[str], errors.B24Error]
+    events: Events
+    descriptor: Callable[[Field], dict[str, Any]]
+    # The keys answers are wrapped in (`{"order": {...}}`); None for a bare answer.
+    envelope: str | None
+    list_envelope: str | None
+    fields_envelope: str | None
+    answers: tuple[Answer, Answer, Answer]  # add, update, delete
+    # The call's parameters as the family reads them (legacy families: names in any case).
+    params: Callable[[Params], Params] = same
+    # get's id reader when it differs (0: not found without a look-up).
+    read_get_id: Callable[[Params], int] | None = None
+    # Required fields by wire name, checked on add in this order (RequiredFields).
+    required: tuple[str, ...] = ()
+    dynamic: bool = False  # custom fields and parent links in `fields`
+    newest_first: bool = False
+    refuse_unknown_order: bool = False
+    filter_groups: bool = False
+    custom: CustomFields | None = None
+    uf_mask: str | None = None
+    viewed: Callable[[View, Params], View] = unchanged_view
+    # -- hooks for the family's own rules ---------------------------------------------------
+    # Values read from a request that must name something that exists (raises).
+    check: Callable[[Call, Changes], Awaitable[None]] | None = None
+    # The request's `fields` -> columns; default: the schema's writable fields read by kind.
+    read: Callable[[Family, Call, dict[str, Any], Row | None], Awaitable[Row]] | None = None
+    # A new row's columns from the request's, at the time given.
+    create: Callable[[Call, Row, float], Awaitable[Created]] | None = None
+    # An update's columns from the old row and the request's; None: nothing is saved.
+    change: Callable[[Call, Row, Row, float], Awaitable[Row | None]] | None = None
+    # The entity as its answer prints it, per action (sale.order embeds collections).
+    present: Callable[[Family, Call, Row, str], dict[str, Any]] | None = None
+
+    def entity(self, call: Call, row: Row, action: str) -> Any:
+        if self.present is not None:
+            shown = self.present(self, call, row, action)
+        else:
+            shown = self.viewed(self.view, call.params).render(row, call.ctx.zone)
+        return shown if self.envelope is None else {self.envelope: shown}

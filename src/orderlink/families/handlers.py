@@ -1,0 +1,219 @@
+"""The generic add/get/update/delete/list/fields handlers every family is served by.
+
+Each reads the family's description (`Family`); what is a family's own is a hook it declares.
+`serve` registers them in a `MethodTable` with the names, pages and summaries the family gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from orderlink import errors, events, listing
+from orderlink.families.family import Answer, Created, Family, Params
+from orderlink.records import reading
+from orderlink.registry import Call, Handler, MethodTable, Page, Role
+from orderlink.storage.base import Row
+
+# A handler's family: fixed, or chosen by the call's parameters (crm.item's entityTypeId).
+Resolve = Callable[[Params], Family]
+
+
+def _answer(family: Family, call: Call, kind: Answer, item_id: int, row: Row | None) -> Any:
+    if kind == "entity":
+        if row is None:
+            raise family.not_found()
+        return family.entity(call, row, "saved")
+    if kind == "id":
+        return item_id
+    return True if kind == "true" else []
+
+
+async def _read(family: Family, call: Call, fields: dict[str, Any], old: Row | None) -> Row:
+    """The columns the request's `fields` write: writable fields by kind (on update, immutable
+    ones are ignored too), required ones present on add, the family's checks passed."""
+    if family.read is not None:
+        return await family.read(family, call, fields, old)
+    changes = reading.read_fields(
+        fields,
+        family.schema,
+        call.ctx.zone,
+        accept=(lambda f: not f.read_only) if old is None else _updatable,
+        error=family.invalid,
+        dynamic=family.dynamic,
+    )
+    if old is None and family.required:
+        columns = changes.columns
+        missing = [n for n in family.required if columns.get(family.schema[n].column) in (None, "")]
+        if missing:
+            raise errors.RequiredFields(missing)
+    if family.check is not None:
+        await family.check(call, changes)
+    return changes.merged(old or {})
+
+
+def _updatable(f: Any) -> bool:
+    return not (f.read_only or f.immutable)
+
+
+async def add(family: Family, call: Call) -> Any:
+    params = family.params(call.params)
+    columns = await _read(family, call, family.read_fields(params), None)
+    user, now = call.principal.user_id, call.ctx.clock.now()
+    created = (
+        await family.create(call, columns, now)
+        if family.create is not None
+        else Created({k: v for k, v in columns.items() if v is not None}, {})
+    )
+    emits = family.events("ADD", user, now, "{id}", created.values)
+    item_id = await call.store.insert(
+        call.portal,
+        family.table,
+        created.values,
+        templates=dict(created.templates),
+        events=await events.wanted(call.store, call.portal, emits),
+    )
+    kind = family.answers[0]
+    row = await call.store.get(call.portal, family.table, item_id) if kind == "entity" else None
+    return _answer(family, call, kind, item_id, row)
+
+
+async def get(family: Family, call: Call) -> Any:
+    params = family.params(call.params)
+    item_id = (family.read_get_id or family.read_id)(params)
+    row = await call.store.get(call.portal, family.table, item_id) if item_id > 0 else None
+    if row is None:
+        raise family.not_found()
+    return family.entity(call, row, "get")
+
+
+async def update(family: Family, call: Call) -> Any:
+    params = family.params(call.params)
+    item_id = family.read_id(params)
+    fields = family.read_fields(params)
+    old = await call.store.get(call.portal, family.table, item_id)
+    if old is None:
+        raise family.not_found()
+    columns = await _read(family, call, fields, old)
+    user, now = call.principal.user_id, call.ctx.clock.now()
+    values = await family.change(call, old, columns, now) if family.change else columns
+    if values is None:
+        return _answer(family, call, family.answers[1], item_id, old)
+    emits = family.events("UPDATE", user, now, item_id, old)
+    row = await call.store.update(
+        call.portal,
+        family.table,
+        item_id,
+        values,
+        events=await events.wanted(call.store, call.portal, emits),
+    )
+    if row is None:
+        raise family.not_found()
+    return _answer(family, call, family.answers[1], item_id, row)
+
+
+async def delete(family: Family, call: Call) -> Any:
+    item_id = family.read_id(family.params(call.params))
+    emits = family.events("DELETE", call.principal.user_id, call.ctx.clock.now(), item_id, {})
+    wanted = await events.wanted(call.store, call.portal, emits)
+    if not await call.store.delete(call.portal, family.table, item_id, events=wanted):
+        raise family.not_found()
+    return _answer(family, call, family.answers[2], item_id, None)
+
+
+async def list_(family: Family, call: Call) -> Page:
+    params = family.params(call.params)
+    view = family.viewed(family.list_view, call.params) if family.list_view is not None else None
+    selection = view.selection(params.get("select"), uf_mask=family.uf_mask) if view else None
+    parsed = listing.parse(
+        params,
+        family.list_schema,
+        portal_id=call.portal,
+        error=family.list_error,
+        zone=call.ctx.zone,
+        default_order=(("id", family.newest_first),),
+        tie_breaker="id",
+        start_minus_one=call.ctx.settings.start_minus_one,
+        refuse_unknown_order=family.refuse_unknown_order,
+        filter_groups=family.filter_groups,
+        custom=family.custom,
+        fields=view.columns(selection, family.list_schema) if view and selection else None,
+    )
+    found = await call.store.list(parsed.query)
+    zone = call.ctx.zone
+    if view is not None and selection is not None:
+        rows = [view.render(row, zone, selection) for row in found.rows]
+    else:
+        # sale-order-list.md prints the selected fields in the entity's order, not `select`'s.
+        value = family.view.value
+        picked = [f for f in family.list_schema if f in parsed.select]
+        rows = [{f.name: value(f, row[f.column], zone) for f in picked} for row in found.rows]
+    total, following = parsed.page(found)
+    return Page(rows if family.list_envelope is None else {family.list_envelope: rows},
+                total, following)  # fmt: skip
+
+
+async def fields(family: Family, call: Call) -> Any:
+    described = {f.name: family.descriptor(f) for f in family.schema}
+    return described if family.fields_envelope is None else {family.fields_envelope: described}
+
+
+_ACTIONS = {"add": add, "get": get, "update": update, "delete": delete, "list": list_,
+            "fields": fields}  # fmt: skip
+_WRITES = frozenset({"add", "update", "delete"})
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """One method of a family: the generic action it runs, its name, page and summary."""
+
+    action: str  # add, get, update, delete, list, fields
+    name: str
+    page: str
+    summary: str
+    aliases: tuple[str, ...] = ()
+
+
+def serve(
+    table: MethodTable,
+    family: Family | Resolve,
+    methods: Iterable[Served],
+    *,
+    scope: str,
+    docs: str,
+    read_role: Role = Role.NONE,
+    write_role: Role = Role.NONE,
+    numeric_codes: bool = False,
+    setting: str | None = None,
+) -> None:
+    """Register `methods` in `table`, in the order given, each answered for `family`."""
+    resolve = family if not isinstance(family, Family) else _fixed(family)
+    for served in methods:
+        write = served.action in _WRITES
+        role = write_role if write else read_role
+        table.method(
+            served.name,
+            scope=scope,
+            doc=docs + served.page,
+            role=role,
+            denied=errors.WriteAccessDenied if write and role else errors.ReadAccessDenied,
+            numeric_codes=numeric_codes,
+            aliases=served.aliases,
+            setting=setting,
+        )(_handler(_ACTIONS[served.action], resolve, served.summary))
+
+
+def _fixed(family: Family) -> Resolve:
+    def resolve(params: Params) -> Family:
+        return family
+
+    return resolve
+
+
+def _handler(run: Callable[[Family, Call], Any], resolve: Resolve, summary: str) -> Handler:
+    async def handle(call: Call) -> Any:
+        return await run(resolve(call.params), call)
+
+    handle.__doc__ = summary
+    return handle
