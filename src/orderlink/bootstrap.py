@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from orderlink.auth import hash_secret, new_webhook_code
 from orderlink.clock import Clock
+from orderlink.rules import entity_types
 from orderlink.settings import Settings
 from orderlink.storage.base import Binding, Portal, Store
 
@@ -83,7 +84,9 @@ async def seed_examples(store: Store, portal_id: int, clock: Clock) -> None:
                 "closedate": now + 7 * 86400,
             },
         )
-        await store.add_binding(portal_id, Binding(order_id, 2, deal_id), owner_table="deals")
+        await store.add_binding(
+            portal_id, Binding(order_id, entity_types.DEAL, deal_id), owner_table="deals"
+        )
 
 
 def webhook_url(base_url: str, user_id: int, code: str) -> str:

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from orderlink import destinations
 from orderlink.clock import Clock
+from orderlink.rules import entity_types
 from orderlink.settings import Settings
 from orderlink.storage.base import Delivery, Emit, Store, StoreUnavailable
 
@@ -74,7 +75,7 @@ def crm_item(
     entity_type_id: int, action: str, user_id: int, at: float, item_id: int | str = "{id}"
 ) -> Emit:
     """Deals raise the deal events whichever family changed them; others the dynamic ones."""
-    if entity_type_id == 2:
+    if entity_type_id == entity_types.DEAL:
         return deal(action, user_id, at, item_id)
     return dynamic_item(action, entity_type_id, user_id, at, item_id)
 
