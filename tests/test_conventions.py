@@ -55,6 +55,46 @@ def test_storage_never_raises_protocol_errors() -> None:
         assert "orderlink.errors" not in path.read_text(), path
 
 
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return {name for name in found if name.startswith("orderlink")}
+
+
+# docs/architecture.md: imports only go down. Each place, and what it must never import.
+LAYERS = {
+    "storage": ("orderlink.app", "orderlink.dispatch", "orderlink.registry", "orderlink.methods",
+                "orderlink.families", "orderlink.rules", "orderlink.records", "orderlink.auth"),
+    # Rules see rows as plain dicts (`storage.base.Row`) and days and JSON columns
+    # (`records.days`, `records.values`), never a wire format, a store or a protocol error.
+    "rules": ("orderlink.app", "orderlink.dispatch", "orderlink.registry", "orderlink.methods",
+              "orderlink.families", "orderlink.records.projection", "orderlink.records.reading",
+              "orderlink.storage.sqlite", "orderlink.storage.postgres", "orderlink.storage.core",
+              "orderlink.errors", "orderlink.params", "orderlink.listing"),
+    "families": ("orderlink.app", "orderlink.dispatch", "orderlink.methods"),
+    "records": ("orderlink.app", "orderlink.dispatch", "orderlink.methods", "orderlink.families"),
+    "methods": ("orderlink.app", "orderlink.dispatch"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("place", sorted(LAYERS))
+def test_imports_only_go_down(place: str) -> None:
+    """Rules know no wire format and no store; the store knows no protocol; nothing below the
+    HTTP layer imports it."""
+    for path in (SRC / place).rglob("*.py"):
+        wrong = {name for name in _imports(path) if name.startswith(LAYERS[place])}
+        assert not wrong, f"{path.relative_to(SRC)} imports {sorted(wrong)}"
+
+
+def test_principal_sits_below_auth_and_registry() -> None:
+    assert "orderlink.auth" not in _imports(SRC / "registry.py")
+    assert not {n for n in _imports(SRC / "principal.py")}
+
+
 def test_settings_are_read_from_the_environment_in_one_place() -> None:
     reads = re.compile(r"os\.environ\.get|os\.environ\[|os\.getenv|environ\.get\(|= os\.environ")
     readers = [path.name for path in SRC.rglob("*.py") if reads.search(path.read_text())]
