@@ -53,6 +53,26 @@ class Dialect:
     # changes nothing but stops PostgreSQL from reading an index in order.
     nulls: tuple[str, str] = ("", "")
     not_null: frozenset[tuple[str, str]] = frozenset()
+    # The store's own statements (storage/core.py) are written once, with `?` marks and these
+    # `{name}` fragments, and rendered per engine by `render`.
+    fragments: tuple[tuple[str, str], ...] = ()
+    numbered: bool = False  # marks become $1, $2, ... (asyncpg) instead of staying `?`
+    # UPDATE ... RETURNING gives the values as stored; SQLite returns them before the column's
+    # type affinity applies (a REAL column would answer 3 for 3.0), so it reads the row again.
+    returns_stored: bool = False
+    row_locks: bool = False  # FOR UPDATE / FOR SHARE exist (else the write lock covers it)
+
+    def render(self, text: str) -> str:
+        """A statement of the shared store SQL in this engine's spelling."""
+        if "{" in text:
+            text = text.format_map(dict(self.fragments))
+        if not self.numbered:
+            return text
+        parts = text.split("?")
+        out = [parts[0]]
+        for n, part in enumerate(parts[1:], start=1):
+            out.append(f"${n}{part}")
+        return "".join(out)
 
 
 def _sqlite_elements(col: str, key: str, bind: Bind) -> tuple[str, str]:
@@ -96,6 +116,14 @@ SQLITE = Dialect(
     like="LIKE",
     elements=_sqlite_elements,
     number=_sqlite_number,
+    fragments=(
+        # BEGIN IMMEDIATE already holds the database's write lock: no row locks.
+        ("for_update", ""),
+        ("for_share", ""),
+        ("skip_locked", ""),
+        ("now", "julianday('now')"),
+        ("applied_at", "REAL NOT NULL"),
+    ),
 )
 POSTGRES = Dialect(
     placeholder=lambda n: f"${n}",
@@ -104,6 +132,17 @@ POSTGRES = Dialect(
     elements=_postgres_elements,
     number=_postgres_number,
     nulls=(" NULLS FIRST", " NULLS LAST"),
+    fragments=(
+        ("for_update", " FOR UPDATE"),
+        ("for_share", " FOR SHARE"),
+        # Workers claiming at the same moment take disjoint rows instead of waiting.
+        ("skip_locked", " FOR UPDATE SKIP LOCKED"),
+        ("now", "now()"),
+        ("applied_at", "TIMESTAMPTZ NOT NULL DEFAULT now()"),
+    ),
+    numbered=True,
+    returns_stored=True,
+    row_locks=True,
 )
 
 
