@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import builtins
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from typing import Any, ClassVar, Literal, Protocol
@@ -86,6 +86,20 @@ _TOKEN_LOOKUP = (
 _RENDERED_MAX = 4096  # dynamic statements (insert column sets) must not grow the memo forever
 
 
+class _Rendered(dict[str, str]):
+    """Statements already rendered for one dialect, keyed by their shared spelling."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        super().__init__()
+        self.dialect = dialect
+
+    def __missing__(self, text: str) -> str:
+        if len(self) >= _RENDERED_MAX:
+            self.clear()
+        found = self[text] = self.dialect.render(text)
+        return found
+
+
 class Connection(Protocol):
     """One engine connection, in or out of a transaction. Rows are tuples by position (or dicts
     from `fetch_named`); `execute` answers how many rows the statement changed. Driver errors
@@ -111,7 +125,9 @@ class SQLStore:
 
     def __init__(self, dialect: Dialect, keys: KeySource) -> None:
         self._dialect = dialect
-        self._rendered: dict[str, str] = {}
+        # `self._sql(text)`: `text` in this engine's spelling, rendered on first use and then a
+        # plain dict lookup (a C call: the hot paths run several statements each).
+        self._sql: Callable[[str], str] = _Rendered(dialect).__getitem__
         # application_token is sealed under this key (sealing.py).
         self._keys = keys
         self._sealer: Sealer | None = None
@@ -167,15 +183,6 @@ class SQLStore:
         raise NotImplementedError
 
     # -- helpers -------------------------------------------------------------------------------
-
-    def _sql(self, text: str) -> str:
-        """`text` in this engine's spelling, rendered once and then looked up."""
-        found = self._rendered.get(text)
-        if found is None:
-            if len(self._rendered) >= _RENDERED_MAX:
-                self._rendered.clear()
-            found = self._rendered[text] = self._dialect.render(text)
-        return found
 
     @property
     def sealer(self) -> Sealer:
@@ -473,7 +480,7 @@ class SQLStore:
             raise ValueError(f"not an owner table: {owner_table!r}")
         async with self._write() as conn:
             outcome = await self._bind(conn, portal_id, binding, owner_table)
-            if outcome is AddBinding.ADDED or outcome is AddBinding.REPLACED:
+            if events and (outcome is AddBinding.ADDED or outcome is AddBinding.REPLACED):
                 await self._emit(conn, portal_id, events)
         return outcome
 
@@ -490,7 +497,8 @@ class SQLStore:
                 ),
                 args,
             ):
-                await self._emit(conn, portal_id, events)
+                if events:
+                    await self._emit(conn, portal_id, events)
                 return DeleteBinding.DELETED
             if await conn.fetch_one(
                 self._sql("SELECT 1 FROM orders WHERE portal_id = ? AND id = ?"),
@@ -524,7 +532,8 @@ class SQLStore:
                     self._sql(f"UPDATE {_entity(table)} SET {assignments} WHERE id = ?"),
                     (*filled.values(), row_id),
                 )
-            await self._emit(conn, portal_id, events, row_id)
+            if events:
+                await self._emit(conn, portal_id, events, row_id)
         return row_id
 
     async def insert_with_id(self, portal_id: int, table: Table, values: Row) -> None:

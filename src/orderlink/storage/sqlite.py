@@ -123,7 +123,7 @@ class _Use:
 
     async def __aenter__(self) -> _Connection:
         store = self.store
-        if store._grouped:  # the one serialisation guard: another task's batch is open
+        if store._grouped:  # the serialisation guard (and in _Write): another task's batch
             await store._turn()
         if store._db is None:
             raise StoreUnavailable("the SQLite store is not open")
@@ -142,8 +142,13 @@ class _Write(_Use):
     __slots__ = ("own",)
 
     async def __aenter__(self) -> _Connection:
-        conn = await super().__aenter__()
-        self.own = not self.store._grouped
+        store = self.store
+        if store._grouped:
+            await store._turn()
+        conn = store._db
+        if conn is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        self.own = not store._grouped
         if self.own:
             _begin(conn.raw)
         return conn
@@ -191,6 +196,7 @@ class SQLiteStore(SQLStore):
         self._group_lock = asyncio.Lock()
         self._stop = threading.Event()
         self._checkpointer: threading.Thread | None = None
+        self._use = _Use(self)  # holds no state: one for every call
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -271,7 +277,7 @@ class SQLiteStore(SQLStore):
     # -- connections, transactions, groups ----------------------------------------------------
 
     def _conn(self) -> _Use:
-        return _Use(self)
+        return self._use
 
     def _write(self) -> _Write:
         return _Write(self)
@@ -317,12 +323,12 @@ class SQLiteStore(SQLStore):
         # this connection's own auth writes count in `_auth_changes`. Reading it at most every
         # few milliseconds keeps it off the per-request path; another process's change (a
         # revoked webhook) is seen that much later, this process's at once.
-        async with self._conn() as conn:
-            now = time.monotonic()
-            if now - self._data_version_at > DATA_VERSION_TTL:
+        now = time.monotonic()
+        if now - self._data_version_at > DATA_VERSION_TTL:
+            async with self._conn() as conn:
                 row = await conn.fetch_one("PRAGMA data_version")
-                self._data_version = row[0] if row else None
-                self._data_version_at = now
+            self._data_version = row[0] if row else None
+            self._data_version_at = now
         return (self._data_version, self._auth_changes)
 
     async def _bind(
