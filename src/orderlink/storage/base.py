@@ -42,9 +42,8 @@ OWNER_TABLES: dict[int, Table] = {2: "deals", 31: "invoices", 5: "legacy_invoice
 # The same map the other way round (what a store deletes with a row): one source, two views.
 OWNER_TYPES: dict[str, int] = {table: owner_type for owner_type, table in OWNER_TABLES.items()}
 
-# Tables whose rows an auth cache holds on to (the Authenticator: users, webhooks, apps, installs,
-# tokens; `bound_events`: event_handlers; the default portal): a write to any of them, a bulk
-# `load` included, moves `auth_version`.
+# Tables whose rows an auth cache holds (Authenticator: users, webhooks, apps, installs, tokens;
+# `bound_events`: event_handlers; portals): any write to one, a `load` too, moves auth_version.
 AUTH_TABLES = frozenset(
     {"portals", "users", "webhooks", "apps", "app_installs", "tokens", "event_handlers"}
 )

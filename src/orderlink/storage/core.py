@@ -1,20 +1,18 @@
 """The store logic both engines share, written once over a small connection interface.
 
 `SQLStore` holds every operation whose statements and rules are the same on SQLite and
-PostgreSQL; the SQL is written once with `?` marks and `{fragment}`s and rendered per engine
-(`Dialect.render`, memoised, so a statement is rendered once per store, not per call). An engine
-module supplies what truly differs: how a connection or a transaction is had (`_conn`,
-`_write`), locks, ids after an explicit insert, bulk loads, `auth_version`, and `group`.
-
-Every driver error is turned into StoreUnavailable / StoreRefused by the engine's `Connection`
-(the one place), so no method here catches anything.
+PostgreSQL. Its SQL is written once, with `?` marks and `{fragment}`s, and each engine's
+connection renders it (`Dialect.render`, memoised by `sql.Rendered`). An engine module supplies
+what truly differs: how a connection or a transaction is had (`_conn`, `_write`), locks, ids
+after an explicit insert, bulk loads, `auth_version`, and `group`. Every driver error is mapped
+by the engine's `Connection` (the one place), so no method here catches anything.
 """
 
 from __future__ import annotations
 
 import builtins
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from typing import Any, ClassVar, Literal, Protocol
@@ -83,27 +81,13 @@ _TOKEN_LOOKUP = (
     "SELECT portal_id, app_id, user_id, access_expires_at, refresh_expires_at "
     "FROM tokens WHERE {column} = ?"
 )
-_RENDERED_MAX = 4096  # dynamic statements (insert column sets) must not grow the memo forever
-
-
-class _Rendered(dict[str, str]):
-    """Statements already rendered for one dialect, keyed by their shared spelling."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        super().__init__()
-        self.dialect = dialect
-
-    def __missing__(self, text: str) -> str:
-        if len(self) >= _RENDERED_MAX:
-            self.clear()
-        found = self[text] = self.dialect.render(text)
-        return found
 
 
 class Connection(Protocol):
-    """One engine connection, in or out of a transaction. Rows are tuples by position (or dicts
-    from `fetch_named`); `execute` answers how many rows the statement changed. Driver errors
-    come out as StoreUnavailable or StoreRefused, IntegrityError-like ones as they are."""
+    """One engine connection, in or out of a transaction, taking statements in the shared
+    spelling. Rows are tuples by position (dicts from `fetch_named`); `execute` answers how many
+    rows changed. Driver errors leave as StoreUnavailable or StoreRefused; constraint
+    violations as the driver raised them (callers tell a duplicate key by them)."""
 
     bumped: bool  # an auth change was written in this transaction
 
@@ -122,12 +106,10 @@ class SQLStore:
     """The shared half of SQLiteStore and PostgresStore (see the module docstring)."""
 
     engine: ClassVar[Literal["sqlite", "postgres"]]  # the migrations' engine name
+    label: ClassVar[str]  # the engine's name in messages
 
     def __init__(self, dialect: Dialect, keys: KeySource) -> None:
         self._dialect = dialect
-        # `self._sql(text)`: `text` in this engine's spelling, rendered on first use and then a
-        # plain dict lookup (a C call: the hot paths run several statements each).
-        self._sql: Callable[[str], str] = _Rendered(dialect).__getitem__
         # application_token is sealed under this key (sealing.py).
         self._keys = keys
         self._sealer: Sealer | None = None
@@ -144,8 +126,8 @@ class SQLStore:
         raise NotImplementedError
 
     def _write(self) -> AbstractAsyncContextManager[Connection]:
-        """A transaction (inside a group: part of the group's); a connection it `bumped` adds
-        one to `_auth_changes` once it commits."""
+        """A transaction (in a group, a part of it); once committed, a connection it `bumped`
+        adds one to `_auth_changes`."""
         raise NotImplementedError
 
     async def _lock(self, conn: Connection, key: tuple[int, int]) -> None:
@@ -155,8 +137,7 @@ class SQLStore:
         raise NotImplementedError
 
     async def _prepare_schema(self, conn: Connection) -> None:
-        """Anything the schema_version table needs before it can be made (PostgreSQL: the
-        schema the URL names)."""
+        """What must exist before schema_version can (PostgreSQL: the URL's schema)."""
 
     async def _ids_at_least(self, conn: Connection, table: str, past: int) -> None:
         """After rows went in with explicit ids: later generated ids go beyond `past`."""
@@ -176,9 +157,6 @@ class SQLStore:
         """Insert rows keeping their keys, skipping present ones; how many went in."""
         raise NotImplementedError
 
-    async def schema_version(self) -> int:
-        raise NotImplementedError
-
     async def auth_version(self) -> object:
         raise NotImplementedError
 
@@ -187,11 +165,11 @@ class SQLStore:
     @property
     def sealer(self) -> Sealer:
         if self._sealer is None:
-            raise StoreUnavailable(f"the {self.engine} store is not open")
+            raise StoreUnavailable(f"the {self.label} store is not open")
         return self._sealer
 
     async def _bump_auth(self, conn: Connection) -> None:
-        await conn.execute(self._sql("UPDATE auth_version SET version = version + 1 WHERE id = 1"))
+        await conn.execute("UPDATE auth_version SET version = version + 1 WHERE id = 1")
         await self._notify(conn)
         conn.bumped = True
 
@@ -202,10 +180,8 @@ class SQLStore:
             await self._lock(conn, MIGRATE_LOCK)
             await self._prepare_schema(conn)
             await conn.execute(
-                self._sql(
-                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
-                    "name TEXT NOT NULL, applied_at {applied_at})"
-                )
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                "name TEXT NOT NULL, applied_at {applied_at})"
             )
             found = await conn.fetch_one("SELECT COALESCE(MAX(version), 0) FROM schema_version")
             current = int(found[0]) if found else 0
@@ -217,10 +193,7 @@ class SQLStore:
             for step in steps[current:]:
                 await self._run_script(conn, step.sql)
                 await conn.execute(
-                    self._sql(
-                        "INSERT INTO schema_version (version, name, applied_at) "
-                        "VALUES (?, ?, {now})"
-                    ),
+                    "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, {now})",
                     (step.version, step.name),
                 )
 
@@ -238,10 +211,8 @@ class SQLStore:
         if clear:
             async with self._write() as conn:
                 await conn.executemany(
-                    self._sql(
-                        "UPDATE app_installs SET application_token = ? "
-                        "WHERE portal_id = ? AND app_id = ? AND application_token = ?"
-                    ),
+                    "UPDATE app_installs SET application_token = ? "
+                    "WHERE portal_id = ? AND app_id = ? AND application_token = ?",
                     [
                         (sealer.seal(token, token_context(p, a)), p, a, token)
                         for p, a, token in clear
@@ -257,7 +228,7 @@ class SQLStore:
             data = orjson.dumps(fill_id(emit.data, new_id)).decode()
             if emit.url is not None:
                 await conn.execute(
-                    self._sql(_OUTBOX + "VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)"),
+                    _OUTBOX + "VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
                     (portal_id, emit.app_id, emit.url, emit.event, data, emit.user_id,
                      int(emit.tokens), float(emit.at), float(emit.at)),
                 )  # fmt: skip
@@ -272,33 +243,25 @@ class SQLStore:
             if emit.app_id is not None:
                 sql += " AND app_id = ?"
                 args.append(emit.app_id)
-            await conn.execute(self._sql(sql), args)
+            await conn.execute(sql, args)
 
     async def _grant(
-        self,
-        conn: Connection,
-        portal_id: int,
-        app_id: int,
-        user_id: int,
-        access: float = 0,
-        refresh: float = 0,
+        self, conn: Connection, portal_id: int, app_id: int, user_id: int, *expiry: float
     ) -> Grant | None:
-        found = await conn.fetch_one(self._sql(_GRANT), (portal_id, user_id, app_id))
+        """What a token of this app and user stands for; `expiry`: its access and refresh
+        expiry, when there is a token."""
+        found = await conn.fetch_one(_GRANT, (portal_id, user_id, app_id))
         if found is None:
             return None
         row = tuple(found)
         user = User(row[14], row[15], row[16], row[17], bool(row[18]))
-        return Grant(
-            portal_id, _app(row[:8]), _install(row[8:14], self.sealer), user, access, refresh
-        )
+        return Grant(portal_id, _app(row[:8]), _install(row[8:14], self.sealer), user, *expiry)
 
     async def _insert_tokens(self, conn: Connection, pair: TokenPair, now: float) -> None:
         await conn.execute(
-            self._sql(
-                "INSERT INTO tokens (access_hash, refresh_hash, portal_id, app_id, user_id, "
-                "access_expires_at, refresh_expires_at, created_at, family) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            ),
+            "INSERT INTO tokens (access_hash, refresh_hash, portal_id, app_id, user_id, "
+            "access_expires_at, refresh_expires_at, created_at, family) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (pair.access_hash, pair.refresh_hash, pair.portal_id, pair.app_id, pair.user_id,
              float(pair.access_expires_at), float(pair.refresh_expires_at), float(now),
              pair.family or pair.access_hash),
@@ -306,23 +269,28 @@ class SQLStore:
 
     async def _spend(self, conn: Connection, digest: str, family: str, until: float) -> None:
         await conn.execute(
-            self._sql(
-                "INSERT INTO spent_credentials (digest, family, expires_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (digest) DO NOTHING"
-            ),
+            "INSERT INTO spent_credentials (digest, family, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (digest) DO NOTHING",
             (digest, family, float(until)),
         )
 
     def _insert_sql(self, table: str, values: Row, returning: str = "") -> str:
         columns = ", ".join(["portal_id", *(ident(col) for col in values)])
         marks = ", ".join("?" * (len(values) + 1))
-        return self._sql(f"INSERT INTO {_entity(table)} ({columns}) VALUES ({marks}){returning}")
+        return f"INSERT INTO {_entity(table)} ({columns}) VALUES ({marks}){returning}"
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def ping(self) -> None:
         async with self._conn() as conn:
             await conn.fetch_one("SELECT 1")
+
+    async def schema_version(self) -> int:
+        async with self._conn() as conn:
+            if not (found := await conn.fetch_one("{schema_version_exists}")) or not found[0]:
+                return 0
+            found = await conn.fetch_one("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+        return int(found[0]) if found else 0
 
     async def schema(self) -> tuple[int, int]:
         return await self.schema_version(), migrations.latest(self.engine)
@@ -337,19 +305,14 @@ class SQLStore:
                 return existing, False
             member_id = secrets.token_hex(16)
             row = await conn.fetch_one(
-                self._sql(
-                    "INSERT INTO portals (domain, member_id, created_at) VALUES (?, ?, ?) "
-                    "RETURNING id"
-                ),
+                "INSERT INTO portals (domain, member_id, created_at) VALUES (?, ?, ?) RETURNING id",
                 ("orderlink.local", member_id, float(now)),
             )
             assert row is not None
             portal_id = int(row[0])
             await conn.execute(
-                self._sql(
-                    "INSERT INTO users (portal_id, id, name, store_role, is_admin) "
-                    "VALUES (?, 1, 'Administrator', 2, 1)"
-                ),
+                "INSERT INTO users (portal_id, id, name, store_role, is_admin) "
+                "VALUES (?, 1, 'Administrator', 2, 1)",
                 (portal_id,),
             )
             await self._bump_auth(conn)
@@ -366,35 +329,29 @@ class SQLStore:
     async def set_info(self, key: str, value: str, now: float) -> None:
         async with self._conn() as conn:
             await conn.execute(
-                self._sql(
-                    "INSERT INTO server_info (key, value, updated_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-                    "updated_at = excluded.updated_at"
-                ),
+                "INSERT INTO server_info (key, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                "updated_at = excluded.updated_at",
                 (key, value, float(now)),
             )
 
     async def info(self, key: str) -> str | None:
         async with self._conn() as conn:
-            row = await conn.fetch_one(
-                self._sql("SELECT value FROM server_info WHERE key = ?"), (key,)
-            )
+            row = await conn.fetch_one("SELECT value FROM server_info WHERE key = ?", (key,))
         return None if row is None or row[0] is None else str(row[0])
 
     async def add_user(self, portal_id: int, name: str, store_role: int) -> User:
         async with self._write() as conn:
             await self._lock(conn, (_USERS_LOCK_CLASS, portal_id))
             row = await conn.fetch_one(
-                self._sql("SELECT COALESCE(MAX(id), 0) + 1 FROM users WHERE portal_id = ?"),
+                "SELECT COALESCE(MAX(id), 0) + 1 FROM users WHERE portal_id = ?",
                 (portal_id,),
             )
             assert row is not None
             user_id = int(row[0])
             await conn.execute(
-                self._sql(
-                    "INSERT INTO users (portal_id, id, name, store_role, is_admin) "
-                    "VALUES (?, ?, ?, ?, 0)"
-                ),
+                "INSERT INTO users (portal_id, id, name, store_role, is_admin) "
+                "VALUES (?, ?, ?, ?, 0)",
                 (portal_id, user_id, name, store_role),
             )
             await self._bump_auth(conn)
@@ -403,7 +360,7 @@ class SQLStore:
     async def get_user(self, portal_id: int, user_id: int) -> User | None:
         async with self._conn() as conn:
             row = await conn.fetch_one(
-                self._sql(f"SELECT {_USER_COLUMNS} FROM users WHERE portal_id = ? AND id = ?"),
+                f"SELECT {_USER_COLUMNS} FROM users WHERE portal_id = ? AND id = ?",
                 (portal_id, user_id),
             )
         return User(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
@@ -411,7 +368,7 @@ class SQLStore:
     async def users(self, portal_id: int) -> builtins.list[User]:
         async with self._conn() as conn:
             rows = await conn.fetch(
-                self._sql(f"SELECT {_USER_COLUMNS} FROM users WHERE portal_id = ? ORDER BY id"),
+                f"SELECT {_USER_COLUMNS} FROM users WHERE portal_id = ? ORDER BY id",
                 (portal_id,),
             )
         return [User(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
@@ -421,10 +378,8 @@ class SQLStore:
     ) -> Webhook:
         async with self._write() as conn:
             row = await conn.fetch_one(
-                self._sql(
-                    "INSERT INTO webhooks (portal_id, user_id, code_hash, scopes, created_at) "
-                    "VALUES (?, ?, ?, ?, ?) RETURNING id"
-                ),
+                "INSERT INTO webhooks (portal_id, user_id, code_hash, scopes, created_at) "
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (portal_id, user_id, code_hash, ",".join(scopes), float(now)),
             )
             assert row is not None
@@ -434,9 +389,7 @@ class SQLStore:
     async def list_webhooks(self, portal_id: int) -> builtins.list[Webhook]:
         async with self._conn() as conn:
             rows = await conn.fetch(
-                self._sql(
-                    f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks WHERE portal_id = ? ORDER BY id"
-                ),
+                f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks WHERE portal_id = ? ORDER BY id",
                 (portal_id,),
             )
         return [_webhook(row) for row in rows]
@@ -444,9 +397,7 @@ class SQLStore:
     async def revoke_webhook(self, portal_id: int, webhook_id: int) -> bool:
         async with self._write() as conn:
             changed = await conn.execute(
-                self._sql(
-                    "UPDATE webhooks SET active = 0 WHERE portal_id = ? AND id = ? AND active = 1"
-                ),
+                "UPDATE webhooks SET active = 0 WHERE portal_id = ? AND id = ? AND active = 1",
                 (portal_id, webhook_id),
             )
             if changed:
@@ -456,12 +407,10 @@ class SQLStore:
     async def webhooks_of_user(self, user_id: int) -> builtins.list[tuple[Webhook, User]]:
         async with self._conn() as conn:
             rows = await conn.fetch(
-                self._sql(
-                    "SELECT w.id, w.portal_id, w.user_id, w.code_hash, w.scopes, w.active, "
-                    "w.created_at, u.name, u.store_role, u.is_admin FROM webhooks w "
-                    "JOIN users u ON u.portal_id = w.portal_id AND u.id = w.user_id "
-                    "WHERE w.user_id = ? AND w.active = 1"
-                ),
+                "SELECT w.id, w.portal_id, w.user_id, w.code_hash, w.scopes, w.active, "
+                "w.created_at, u.name, u.store_role, u.is_admin FROM webhooks w "
+                "JOIN users u ON u.portal_id = w.portal_id AND u.id = w.user_id "
+                "WHERE w.user_id = ? AND w.active = 1",
                 (user_id,),
             )
         return [(_webhook(r), User(r[2], r[1], r[7], r[8], bool(r[9]))) for r in rows]
@@ -491,17 +440,15 @@ class SQLStore:
         # Without events, the hot path: one autocommitted statement.
         async with self._write() if events else self._conn() as conn:
             if await conn.execute(
-                self._sql(
-                    "DELETE FROM bindings WHERE portal_id = ? AND order_id = ? "
-                    "AND owner_type_id = ? AND owner_id = ?"
-                ),
+                "DELETE FROM bindings WHERE portal_id = ? AND order_id = ? "
+                "AND owner_type_id = ? AND owner_id = ?",
                 args,
             ):
                 if events:
                     await self._emit(conn, portal_id, events)
                 return DeleteBinding.DELETED
             if await conn.fetch_one(
-                self._sql("SELECT 1 FROM orders WHERE portal_id = ? AND id = ?"),
+                "SELECT 1 FROM orders WHERE portal_id = ? AND id = ?",
                 (portal_id, binding.order_id),
             ):
                 return DeleteBinding.NO_BINDING
@@ -529,7 +476,7 @@ class SQLStore:
                 filled = {col: text.format(id=row_id) for col, text in templates.items()}
                 assignments = ", ".join(f"{ident(col)} = ?" for col in filled)
                 await conn.execute(
-                    self._sql(f"UPDATE {_entity(table)} SET {assignments} WHERE id = ?"),
+                    f"UPDATE {_entity(table)} SET {assignments} WHERE id = ?",
                     (*filled.values(), row_id),
                 )
             if events:
@@ -544,7 +491,7 @@ class SQLStore:
     async def get(self, portal_id: int, table: Table, row_id: int) -> Row | None:
         async with self._conn() as conn:
             rows = await conn.fetch_named(
-                self._sql(f"SELECT * FROM {_entity(table)} WHERE portal_id = ? AND id = ?"),
+                f"SELECT * FROM {_entity(table)} WHERE portal_id = ? AND id = ?",
                 (portal_id, row_id),
             )
         return rows[0] if rows else None
@@ -567,11 +514,11 @@ class SQLStore:
         row: Row | None = None
         async with self._write() if events or not stored else self._conn() as conn:
             if stored:
-                rows = await conn.fetch_named(self._sql(sql + " RETURNING *"), args)
+                rows = await conn.fetch_named(sql + " RETURNING *", args)
                 row = rows[0] if rows else None
                 changed = row is not None
             else:
-                changed = await conn.execute(self._sql(sql), args) > 0
+                changed = await conn.execute(sql, args) > 0
             if changed:
                 await self._emit(conn, portal_id, events, row_id)
         if not changed:
@@ -589,29 +536,22 @@ class SQLStore:
                     # Lock first: an add_binding that already holds its share lock finishes
                     # before we look for bindings; one that comes later finds the row gone.
                     await conn.execute(
-                        self._sql(
-                            f"SELECT 1 FROM {entity} WHERE portal_id = ? AND id = ?{{for_update}}"
-                        ),
+                        f"SELECT 1 FROM {entity} WHERE portal_id = ? AND id = ?{{for_update}}",
                         (portal_id, row_id),
                     )
                 await conn.execute(
-                    self._sql(
-                        "DELETE FROM bindings WHERE portal_id = ? AND owner_type_id = ? "
-                        "AND owner_id = ?"
-                    ),
+                    "DELETE FROM bindings WHERE portal_id = ? AND owner_type_id = ? "
+                    "AND owner_id = ?",
                     (portal_id, owner_type, row_id),
                 )
             if table == "deals":
                 await conn.execute(
-                    self._sql(
-                        "UPDATE invoices SET parent_id2 = NULL "
-                        "WHERE portal_id = ? AND parent_id2 = ?"
-                    ),
+                    "UPDATE invoices SET parent_id2 = NULL WHERE portal_id = ? AND parent_id2 = ?",
                     (portal_id, row_id),
                 )
             # A deleted order takes its binding with it through the foreign key.
             deleted = await conn.execute(
-                self._sql(f"DELETE FROM {entity} WHERE portal_id = ? AND id = ?"),
+                f"DELETE FROM {entity} WHERE portal_id = ? AND id = ?",
                 (portal_id, row_id),
             )
             if deleted:
@@ -654,11 +594,9 @@ class SQLStore:
     ) -> App:
         async with self._write() as conn:
             row = await conn.fetch_one(
-                self._sql(
-                    "INSERT INTO apps (portal_id, name, client_id, secret_hash, scopes, "
+                "INSERT INTO apps (portal_id, name, client_id, secret_hash, scopes, "
                     "redirect_uri, handler_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                    "RETURNING id"
-                ),
+                    "RETURNING id",
                 (portal_id, name, client_id, secret_hash, ",".join(scopes), redirect_uri,
                  handler_url, float(now)),
             )  # fmt: skip
@@ -670,14 +608,14 @@ class SQLStore:
     async def app(self, client_id: str) -> App | None:
         async with self._conn() as conn:
             row = await conn.fetch_one(
-                self._sql(f"SELECT {_APP_COLUMNS} FROM apps WHERE client_id = ?"), (client_id,)
+                f"SELECT {_APP_COLUMNS} FROM apps WHERE client_id = ?", (client_id,)
             )
         return _app(row) if row else None
 
     async def apps(self, portal_id: int) -> builtins.list[App]:
         async with self._conn() as conn:
             rows = await conn.fetch(
-                self._sql(f"SELECT {_APP_COLUMNS} FROM apps WHERE portal_id = ? ORDER BY id"),
+                f"SELECT {_APP_COLUMNS} FROM apps WHERE portal_id = ? ORDER BY id",
                 (portal_id,),
             )
         return [_app(row) for row in rows]
@@ -695,13 +633,11 @@ class SQLStore:
         sealed = self.sealer.seal(application_token, token_context(portal_id, app_id))
         async with self._write() as conn:
             row = await conn.fetch_one(
-                self._sql(
-                    "INSERT INTO app_installs (portal_id, app_id, installed, application_token, "
-                    "installed_by, installed_at) VALUES (?, ?, 1, ?, ?, ?) "
-                    "ON CONFLICT (portal_id, app_id) DO UPDATE SET installed = 1, "
-                    "installed_by = excluded.installed_by, installed_at = excluded.installed_at "
-                    f"RETURNING {_INSTALL_COLUMNS}"
-                ),
+                "INSERT INTO app_installs (portal_id, app_id, installed, application_token, "
+                "installed_by, installed_at) VALUES (?, ?, 1, ?, ?, ?) "
+                "ON CONFLICT (portal_id, app_id) DO UPDATE SET installed = 1, "
+                "installed_by = excluded.installed_by, installed_at = excluded.installed_at "
+                f"RETURNING {_INSTALL_COLUMNS}",
                 (portal_id, app_id, sealed, user_id, float(now)),
             )
             assert row is not None
@@ -714,10 +650,8 @@ class SQLStore:
     ) -> bool:
         async with self._write() as conn:
             if not await conn.execute(
-                self._sql(
-                    "UPDATE app_installs SET installed = 0 WHERE portal_id = ? AND app_id = ? "
-                    "AND installed = 1"
-                ),
+                "UPDATE app_installs SET installed = 0 WHERE portal_id = ? AND app_id = ? "
+                "AND installed = 1",
                 (portal_id, app_id),
             ):
                 return False
@@ -725,7 +659,7 @@ class SQLStore:
             await self._emit(conn, portal_id, events)
             for table in ("tokens", "oauth_codes", "event_handlers"):
                 await conn.execute(
-                    self._sql(f"DELETE FROM {table} WHERE portal_id = ? AND app_id = ?"),
+                    f"DELETE FROM {table} WHERE portal_id = ? AND app_id = ?",
                     (portal_id, app_id),
                 )
             await self._bump_auth(conn)
@@ -734,10 +668,7 @@ class SQLStore:
     async def install_of(self, portal_id: int, app_id: int) -> Install | None:
         async with self._conn() as conn:
             row = await conn.fetch_one(
-                self._sql(
-                    f"SELECT {_INSTALL_COLUMNS} FROM app_installs WHERE portal_id = ? "
-                    "AND app_id = ?"
-                ),
+                f"SELECT {_INSTALL_COLUMNS} FROM app_installs WHERE portal_id = ? AND app_id = ?",
                 (portal_id, app_id),
             )
         return _install(row, self.sealer) if row else None
@@ -745,9 +676,7 @@ class SQLStore:
     async def limit_app(self, portal_id: int, app_id: int, users: Sequence[int]) -> bool:
         async with self._write() as conn:
             changed = await conn.execute(
-                self._sql(
-                    "UPDATE app_installs SET allowed_users = ? WHERE portal_id = ? AND app_id = ?"
-                ),
+                "UPDATE app_installs SET allowed_users = ? WHERE portal_id = ? AND app_id = ?",
                 (",".join(str(u) for u in users), portal_id, app_id),
             )
             await self._bump_auth(conn)
@@ -758,10 +687,8 @@ class SQLStore:
     ) -> None:
         async with self._conn() as conn:
             await conn.execute(
-                self._sql(
-                    "INSERT INTO oauth_codes (code_hash, portal_id, app_id, user_id, expires_at) "
-                    "VALUES (?, ?, ?, ?, ?)"
-                ),
+                "INSERT INTO oauth_codes (code_hash, portal_id, app_id, user_id, expires_at) "
+                "VALUES (?, ?, ?, ?, ?)",
                 (code_hash, portal_id, app_id, user_id, float(expires_at)),
             )
 
@@ -769,10 +696,8 @@ class SQLStore:
         async with self._write() as conn:
             # DELETE ... RETURNING: of two concurrent uses of one code, exactly one gets a row.
             row = await conn.fetch_one(
-                self._sql(
-                    "DELETE FROM oauth_codes WHERE code_hash = ? "
-                    "RETURNING portal_id, app_id, user_id, expires_at"
-                ),
+                "DELETE FROM oauth_codes WHERE code_hash = ? "
+                "RETURNING portal_id, app_id, user_id, expires_at",
                 (code_hash,),
             )
             if row is None:
@@ -793,9 +718,7 @@ class SQLStore:
 
     async def _token_grant(self, column: str, digest: str) -> Grant | None:
         async with self._conn() as conn:
-            row = await conn.fetch_one(
-                self._sql(_TOKEN_LOOKUP.replace("{column}", column)), (digest,)
-            )
+            row = await conn.fetch_one(_TOKEN_LOOKUP.replace("{column}", column), (digest,))
             return await self._grant(conn, *row) if row else None
 
     async def grant_for(self, portal_id: int, app_id: int, user_id: int) -> Grant | None:
@@ -808,11 +731,9 @@ class SQLStore:
             # nothing once the first commits: the old refresh token works exactly once, while
             # its access token lives out its lifetime (decisions.md).
             row = await conn.fetch_one(
-                self._sql(
-                    "UPDATE tokens SET refresh_hash = 'used:' || access_hash, "
-                    "refresh_expires_at = 0 WHERE refresh_hash = ? AND app_id = ? "
-                    "AND refresh_expires_at > ? RETURNING family"
-                ),
+                "UPDATE tokens SET refresh_hash = 'used:' || access_hash, "
+                "refresh_expires_at = 0 WHERE refresh_hash = ? AND app_id = ? "
+                "AND refresh_expires_at > ? RETURNING family",
                 (refresh_hash, app_id, float(now)),
             )
             if row is None:
@@ -824,42 +745,36 @@ class SQLStore:
     async def revoke_replayed(self, digest: str) -> int:
         async with self._write() as conn:
             row = await conn.fetch_one(
-                self._sql("SELECT family FROM spent_credentials WHERE digest = ?{for_update}"),
+                "SELECT family FROM spent_credentials WHERE digest = ?{for_update}",
                 (digest,),
             )
             if row is None:
                 return 0
-            pairs = await conn.execute(self._sql("DELETE FROM tokens WHERE family = ?"), row)
-            await conn.execute(self._sql("DELETE FROM spent_credentials WHERE family = ?"), row)
+            pairs = await conn.execute("DELETE FROM tokens WHERE family = ?", row)
+            await conn.execute("DELETE FROM spent_credentials WHERE family = ?", row)
             await self._bump_auth(conn)  # cached tokens of the family must stop answering
         return pairs
 
     async def prune_deliveries(self, finished_before: float) -> int:
         async with self._conn() as conn:
             return await conn.execute(
-                self._sql(
-                    "DELETE FROM event_outbox WHERE status <> 'pending' "
-                    "AND COALESCE(delivered_at, next_attempt_at) < ?"
-                ),
+                "DELETE FROM event_outbox WHERE status <> 'pending' "
+                "AND COALESCE(delivered_at, next_attempt_at) < ?",
                 (float(finished_before),),
             )
 
     async def prune_credentials(self, now: float, dead_access_before: float) -> int:
         async with self._write() as conn:
             codes = await conn.execute(
-                self._sql("DELETE FROM oauth_codes WHERE expires_at < ?"), (float(now),)
+                "DELETE FROM oauth_codes WHERE expires_at < ?", (float(now),)
             )
             pairs = await conn.execute(
-                self._sql(
-                    "DELETE FROM tokens WHERE refresh_expires_at < ? AND access_expires_at < ?"
-                ),
+                "DELETE FROM tokens WHERE refresh_expires_at < ? AND access_expires_at < ?",
                 (float(now), float(dead_access_before)),
             )
             spent = await conn.execute(
-                self._sql(
-                    "DELETE FROM spent_credentials WHERE expires_at < ? OR NOT EXISTS "
-                    "(SELECT 1 FROM tokens t WHERE t.family = spent_credentials.family)"
-                ),
+                "DELETE FROM spent_credentials WHERE expires_at < ? OR NOT EXISTS "
+                "(SELECT 1 FROM tokens t WHERE t.family = spent_credentials.family)",
                 (float(now),),
             )
             if pairs:
@@ -882,12 +797,10 @@ class SQLStore:
     ) -> Handler | None:
         async with self._write() as conn:
             row = await conn.fetch_one(
-                self._sql(
-                    "INSERT INTO event_handlers (portal_id, app_id, event, handler, auth_type, "
-                    "offline, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (portal_id, app_id, event, handler, auth_type) DO NOTHING "
-                    "RETURNING id"
-                ),
+                "INSERT INTO event_handlers (portal_id, app_id, event, handler, auth_type, "
+                "offline, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (portal_id, app_id, event, handler, auth_type) DO NOTHING "
+                "RETURNING id",
                 (portal_id, app_id, event, handler, auth_type, int(offline), user_id, float(now)),
             )
             if row is None:
@@ -907,7 +820,7 @@ class SQLStore:
             sql += " AND auth_type = ?"
             args.append(auth_type)
         async with self._write() as conn:
-            count = await conn.execute(self._sql(sql), args)
+            count = await conn.execute(sql, args)
             if count:
                 await self._bump_auth(conn)
         return count
@@ -915,10 +828,8 @@ class SQLStore:
     async def handlers(self, portal_id: int, app_id: int) -> builtins.list[Handler]:
         async with self._conn() as conn:
             rows = await conn.fetch(
-                self._sql(
-                    f"SELECT {_HANDLER_COLUMNS} FROM event_handlers "
-                    "WHERE portal_id = ? AND app_id = ? ORDER BY id"
-                ),
+                f"SELECT {_HANDLER_COLUMNS} FROM event_handlers "
+                "WHERE portal_id = ? AND app_id = ? ORDER BY id",
                 (portal_id, app_id),
             )
         return [Handler(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
@@ -933,7 +844,7 @@ class SQLStore:
         if found is None:
             async with self._conn() as conn:
                 rows = await conn.fetch(
-                    self._sql("SELECT DISTINCT event FROM event_handlers WHERE portal_id = ?"),
+                    "SELECT DISTINCT event FROM event_handlers WHERE portal_id = ?",
                     (portal_id,),
                 )
             found = self._bound[portal_id] = frozenset(row[0] for row in rows)
@@ -944,12 +855,10 @@ class SQLStore:
     ) -> builtins.list[Delivery]:
         async with self._conn() as conn:
             rows = await conn.fetch(
-                self._sql(
-                    "UPDATE event_outbox SET claimed_until = ?, attempts = attempts + 1 "
-                    "WHERE id IN (SELECT id FROM event_outbox WHERE status = 'pending' "
-                    "AND next_attempt_at <= ? AND claimed_until <= ? ORDER BY id LIMIT ?"
-                    f"{{skip_locked}}) RETURNING {_DELIVERY_COLUMNS}"
-                ),
+                "UPDATE event_outbox SET claimed_until = ?, attempts = attempts + 1 "
+                "WHERE id IN (SELECT id FROM event_outbox WHERE status = 'pending' "
+                "AND next_attempt_at <= ? AND claimed_until <= ? ORDER BY id LIMIT ?"
+                f"{{skip_locked}}) RETURNING {_DELIVERY_COLUMNS}",
                 (float(now + lease), float(now), float(now), limit),
             )
         return sorted((_delivery(row) for row in rows), key=lambda d: d.id)
@@ -968,15 +877,13 @@ class SQLStore:
             sql = "UPDATE event_outbox SET last_status = ?, next_attempt_at = ?, claimed_until = 0"
             args = (status, float(retry_at), delivery_id)
         async with self._conn() as conn:
-            await conn.execute(self._sql(sql + " WHERE id = ?"), args)
+            await conn.execute(sql + " WHERE id = ?", args)
 
     async def deliveries(self, portal_id: int | None, limit: int) -> builtins.list[Delivery]:
         where, args = ("WHERE portal_id = ? ", [portal_id]) if portal_id is not None else ("", [])
         async with self._conn() as conn:
             rows = await conn.fetch(
-                self._sql(
-                    f"SELECT {_DELIVERY_COLUMNS} FROM event_outbox {where}ORDER BY id DESC LIMIT ?"
-                ),
+                f"SELECT {_DELIVERY_COLUMNS} FROM event_outbox {where}ORDER BY id DESC LIMIT ?",
                 (*args, limit),
             )
         return [_delivery(row) for row in rows]
@@ -995,7 +902,7 @@ class SQLStore:
             args.extend(after)
         async with self._conn() as conn:
             rows = await conn.fetch_named(
-                self._sql(f"SELECT * FROM {ident(table)} {where}ORDER BY {key_list} LIMIT ?"),
+                f"SELECT * FROM {ident(table)} {where}ORDER BY {key_list} LIMIT ?",
                 (*args, limit),
             )
         if table == "app_installs":  # in clear between stores: each seals under its own key

@@ -44,8 +44,8 @@ from orderlink.storage.base import (
     StoreUnavailable,
     Table,
 )
-from orderlink.storage.core import Connection, SQLStore
-from orderlink.storage.sql import POSTGRES, ident
+from orderlink.storage.core import ENTITY_TABLES, Connection, SQLStore
+from orderlink.storage.sql import POSTGRES, Rendered, ident
 from orderlink.storage.waiting import waiting
 
 log = logging.getLogger("orderlink")
@@ -76,18 +76,7 @@ AUTH_CHANNEL = "orderlink_auth"
 LISTENER_PING_EVERY = 5.0
 
 # Tables whose `id` comes from an identity sequence.
-_SEQUENCED = frozenset(
-    {
-        "portals",
-        "webhooks",
-        "orders",
-        "deals",
-        "invoices",
-        "legacy_invoices",
-        "apps",
-        "event_handlers",
-    }
-)
+_SEQUENCED = ENTITY_TABLES | {"portals", "webhooks", "apps", "event_handlers"}
 # Bind parameters one statement may carry (the protocol's limit is 65535).
 _MAX_PARAMS = 30_000
 
@@ -138,6 +127,10 @@ def _failure(exc: BaseException) -> StoreUnavailable:
     return StoreUnavailable(f"PostgreSQL: {type(exc).__name__}: {exc}")
 
 
+# The shared store SQL (core.py) in this engine's spelling, each statement rendered once.
+_render = Rendered(POSTGRES).__getitem__
+
+
 class _Connection:
     """core.Connection over one asyncpg connection: a lost connection, a timeout or a
     deadlock leaves as StoreUnavailable; a constraint violation as asyncpg raised it."""
@@ -150,31 +143,28 @@ class _Connection:
 
     async def fetch(self, sql: str, args: Sequence[Any] = ()) -> builtins.list[Any]:
         try:
-            return await self.raw.fetch(sql, *args)
+            return await self.raw.fetch(_render(sql), *args)
         except _UNAVAILABLE as exc:
             raise _failure(exc) from exc
 
     async def fetch_one(self, sql: str, args: Sequence[Any] = ()) -> Any:
         try:
-            return await self.raw.fetchrow(sql, *args)
+            return await self.raw.fetchrow(_render(sql), *args)
         except _UNAVAILABLE as exc:
             raise _failure(exc) from exc
 
     async def fetch_named(self, sql: str, args: Sequence[Any] = ()) -> builtins.list[Row]:
-        try:
-            return [dict(row) for row in await self.raw.fetch(sql, *args)]
-        except _UNAVAILABLE as exc:
-            raise _failure(exc) from exc
+        return [dict(row) for row in await self.fetch(sql, args)]
 
     async def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
         try:
-            return _rowcount(await self.raw.execute(sql, *args))
+            return _rowcount(await self.raw.execute(_render(sql), *args))
         except _UNAVAILABLE as exc:
             raise _failure(exc) from exc
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         try:
-            await self.raw.executemany(sql, rows)
+            await self.raw.executemany(_render(sql), rows)
         except _UNAVAILABLE as exc:
             raise _failure(exc) from exc
 
@@ -186,6 +176,7 @@ async def _keep_session(conn: object) -> None:
 
 class PostgresStore(SQLStore):
     engine: ClassVar[Literal["sqlite", "postgres"]] = "postgres"
+    label: ClassVar[str] = "PostgreSQL"
 
     def __init__(
         self,
@@ -234,7 +225,7 @@ class PostgresStore(SQLStore):
         try:
             await self._migrate(upgrade)
             await self._seal_stored()
-            async with self._connection() as conn:
+            async with self._conn() as conn:
                 row = await conn.fetch_one("SELECT current_schema()")
                 self._schema_name = str(row[0]) if row else ""
                 self._dialect = replace(POSTGRES, not_null=await _not_null_columns(conn))
@@ -258,18 +249,10 @@ class PostgresStore(SQLStore):
             except _UNAVAILABLE:
                 pool.terminate()
 
-    async def schema_version(self) -> int:
-        async with self._connection() as conn:
-            row = await conn.fetch_one("SELECT to_regclass('schema_version') IS NOT NULL")
-            if not row or not row[0]:
-                return 0
-            row = await conn.fetch_one("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-        return int(row[0]) if row else 0
-
     # -- connections, transactions, groups ----------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[_Connection]:
+    async def _conn(self) -> AsyncIterator[_Connection]:
         """The calling task's group connection, or one from the pool for this operation."""
         task = asyncio.current_task()
         grouped = self._groups.get(task) if task is not None else None
@@ -291,13 +274,10 @@ class PostgresStore(SQLStore):
             finally:
                 await pool.release(conn)
 
-    def _conn(self) -> contextlib.AbstractAsyncContextManager[_Connection]:
-        return self._connection()
-
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[_Connection]:
         """A transaction, or inside a group a savepoint that undoes this operation alone."""
-        async with self._connection() as conn:
+        async with self._conn() as conn:
             async with conn.raw.transaction():
                 yield conn
             # Counted once committed, so no task of this process trusts a cache filled from
@@ -470,20 +450,24 @@ class PostgresStore(SQLStore):
     ) -> int:
         # Many rows per statement: a copy of a million bindings would otherwise take a round
         # trip each.
+        # Straight to asyncpg: statements this big are not worth keeping rendered.
+        assert isinstance(conn, _Connection)
         per_statement = max(1, _MAX_PARAMS // len(columns))
         added = 0
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
-            added += await conn.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) "
-                f"VALUES {_value_lists(len(chunk), len(columns))} ON CONFLICT DO NOTHING",
-                [row[c] for row in chunk for c in columns],
-            )
+            with _unavailable():
+                status = await conn.raw.execute(
+                    f"INSERT INTO {table} ({', '.join(columns)}) "
+                    f"VALUES {_value_lists(len(chunk), len(columns))} ON CONFLICT DO NOTHING",
+                    *(row[c] for row in chunk for c in columns),
+                )
+            added += _rowcount(status)
         return added
 
     async def analyze(self) -> None:
         # Autovacuum analyzes in time for steady growth; a bulk load needs it at once.
-        async with self._connection() as conn:
+        async with self._conn() as conn:
             for table in COPY_TABLES:
                 await conn.execute(f"ANALYZE {ident(table)}")
 

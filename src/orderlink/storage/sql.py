@@ -63,16 +63,42 @@ class Dialect:
     row_locks: bool = False  # FOR UPDATE / FOR SHARE exist (else the write lock covers it)
 
     def render(self, text: str) -> str:
-        """A statement of the shared store SQL in this engine's spelling."""
-        if "{" in text:
-            text = text.format_map(dict(self.fragments))
-        if not self.numbered:
+        """A statement of the shared store SQL in this engine's spelling: its `{name}`
+        fragments filled in, and (`numbered`) each `?` outside a string literal made `$n`."""
+        for name, value in self.fragments:
+            text = text.replace("{" + name + "}", value)
+        if not self.numbered or "?" not in text:
             return text
-        parts = text.split("?")
-        out = [parts[0]]
-        for n, part in enumerate(parts[1:], start=1):
-            out.append(f"${n}{part}")
-        return "".join(out)
+        out: list[str] = []
+        n = 0
+        # Even pieces between single quotes are outside literals (a doubled '' inside one
+        # splits it in two and keeps the parity).
+        for i, piece in enumerate(text.split("'")):
+            if i % 2 == 0 and "?" in piece:
+                marks = piece.split("?")
+                piece = marks[0]
+                for mark in marks[1:]:
+                    n += 1
+                    piece += f"${n}{mark}"
+            out.append(piece)
+        return "'".join(out)
+
+
+class Rendered(dict[str, str]):
+    """Statements already rendered for one dialect, by their shared spelling: a statement is
+    rendered on first use, then found by a plain dict lookup (a C call, on every hot path)."""
+
+    MAX = 4096  # list queries vary without end; their memo must not grow forever
+
+    def __init__(self, dialect: Dialect) -> None:
+        super().__init__()
+        self.dialect = dialect
+
+    def __missing__(self, text: str) -> str:
+        if len(self) >= self.MAX:
+            self.clear()
+        found = self[text] = self.dialect.render(text)
+        return found
 
 
 def _sqlite_elements(col: str, key: str, bind: Bind) -> tuple[str, str]:
@@ -123,6 +149,7 @@ SQLITE = Dialect(
         ("skip_locked", ""),
         ("now", "julianday('now')"),
         ("applied_at", "REAL NOT NULL"),
+        ("schema_version_exists", "SELECT 1 FROM sqlite_master WHERE name = 'schema_version'"),
     ),
 )
 POSTGRES = Dialect(
@@ -139,6 +166,7 @@ POSTGRES = Dialect(
         ("skip_locked", " FOR UPDATE SKIP LOCKED"),
         ("now", "now()"),
         ("applied_at", "TIMESTAMPTZ NOT NULL DEFAULT now()"),
+        ("schema_version_exists", "SELECT to_regclass('schema_version') IS NOT NULL"),
     ),
     numbered=True,
     returns_stored=True,

@@ -18,9 +18,8 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any, ClassVar, Literal
 
 from orderlink.sealing import KeySource
@@ -35,7 +34,7 @@ from orderlink.storage.base import (
     sqlite_failure,
 )
 from orderlink.storage.core import Connection, SQLStore
-from orderlink.storage.sql import SQLITE
+from orderlink.storage.sql import SQLITE, Rendered
 from orderlink.storage.waiting import waiting
 
 # Another process's commit is noticed within this many seconds (auth and event-handler caches).
@@ -57,6 +56,10 @@ def path_from_url(url: str) -> str:
     return url[len("sqlite:///") :] or ":memory:"
 
 
+# The shared store SQL (core.py) in this engine's spelling, each statement rendered once.
+_render = Rendered(SQLITE).__getitem__
+
+
 class _Connection:
     """core.Connection over the store's one sqlite3 connection: each call runs at once, and
     every sqlite3 error but a constraint violation leaves as `sqlite_failure` maps it."""
@@ -69,7 +72,7 @@ class _Connection:
 
     async def fetch(self, sql: str, args: Sequence[Any] = ()) -> builtins.list[Any]:
         try:
-            return self.raw.execute(sql, args).fetchall()
+            return self.raw.execute(_render(sql), args).fetchall()
         except sqlite3.IntegrityError:
             raise
         except sqlite3.Error as exc:
@@ -79,7 +82,7 @@ class _Connection:
         # fetchall, not fetchone: a statement left half-read would hold its implicit
         # transaction (and an INSERT ... RETURNING its write lock) open.
         try:
-            rows = self.raw.execute(sql, args).fetchall()
+            rows = self.raw.execute(_render(sql), args).fetchall()
         except sqlite3.IntegrityError:
             raise
         except sqlite3.Error as exc:
@@ -88,7 +91,7 @@ class _Connection:
 
     async def fetch_named(self, sql: str, args: Sequence[Any] = ()) -> builtins.list[Row]:
         try:
-            cur = self.raw.execute(sql, args)
+            cur = self.raw.execute(_render(sql), args)
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         except sqlite3.IntegrityError:
@@ -98,7 +101,7 @@ class _Connection:
 
     async def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
         try:
-            return int(self.raw.execute(sql, args).rowcount)
+            return int(self.raw.execute(_render(sql), args).rowcount)
         except sqlite3.IntegrityError:
             raise
         except sqlite3.Error as exc:
@@ -106,7 +109,7 @@ class _Connection:
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         try:
-            self.raw.executemany(sql, rows)
+            self.raw.executemany(_render(sql), rows)
         except sqlite3.IntegrityError:
             raise
         except sqlite3.Error as exc:
@@ -129,9 +132,7 @@ class _Use:
             raise StoreUnavailable("the SQLite store is not open")
         return store._db
 
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         return None
 
 
@@ -139,7 +140,7 @@ class _Write(_Use):
     """`_write()`: BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception; inside the
     calling task's group, the group's transaction (its step's savepoint undoes a failure)."""
 
-    __slots__ = ("own",)
+    __slots__ = ("conn", "own")
 
     async def __aenter__(self) -> _Connection:
         store = self.store
@@ -151,14 +152,11 @@ class _Write(_Use):
         self.own = not store._grouped
         if self.own:
             _begin(conn.raw)
+        self.conn = conn
         return conn
 
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        store = self.store
-        conn = store._db
-        assert conn is not None
+    async def __aexit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        conn = self.conn
         if self.own:
             if kind is not None:
                 conn.raw.execute("ROLLBACK")
@@ -167,12 +165,13 @@ class _Write(_Use):
             _commit(conn.raw)
         if conn.bumped and kind is None:
             conn.bumped = False
-            store._auth_changes += 1
+            self.store._auth_changes += 1
         return None
 
 
 class SQLiteStore(SQLStore):
     engine: ClassVar[Literal["sqlite", "postgres"]] = "sqlite"
+    label: ClassVar[str] = "SQLite"
 
     def __init__(
         self,
@@ -260,15 +259,6 @@ class SQLiteStore(SQLStore):
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             conn.close()
-
-    async def schema_version(self) -> int:
-        async with self._conn() as conn:
-            if not await conn.fetch_one(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
-            ):
-                return 0
-            row = await conn.fetch_one("SELECT MAX(version) FROM schema_version")
-        return int(row[0] or 0) if row else 0
 
     async def _run_script(self, conn: Connection, script: str) -> None:
         for statement in _statements(script):
@@ -394,26 +384,20 @@ def _commit(raw: sqlite3.Connection) -> None:
         raise sqlite_failure(exc) from exc
 
 
-@contextlib.contextmanager
-def _savepoint(conn: sqlite3.Connection, name: str) -> Iterator[None]:
-    conn.execute(f"SAVEPOINT {name}")
-    try:
-        yield
-    except BaseException:
-        conn.execute(f"ROLLBACK TO {name}")
-        conn.execute(f"RELEASE {name}")
-        raise
-    conn.execute(f"RELEASE {name}")
-
-
 class _SavepointGroup:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
     @contextlib.asynccontextmanager
     async def step(self) -> AsyncIterator[None]:
-        with _savepoint(self._conn, "step"):
+        self._conn.execute("SAVEPOINT step")
+        try:
             yield
+        except BaseException:
+            self._conn.execute("ROLLBACK TO step")
+            self._conn.execute("RELEASE step")
+            raise
+        self._conn.execute("RELEASE step")
 
 
 def _analyze(conn: sqlite3.Connection) -> None:
