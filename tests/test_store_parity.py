@@ -9,13 +9,13 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from orderlink.settings import Settings
 from orderlink.storage import create_store, migrations
 from orderlink.storage.base import AUTH_TABLES, COPY_TABLES, Binding, Store, TokenPair
-from orderlink.storage.postgres import parse_url
 
 from .conftest import drop_schema, fresh_schema_url, pg_execute
 
@@ -38,6 +38,11 @@ _TYPES = {
 _ENGINE_OWN = {("schema_version", "applied_at")}
 
 
+def _schema(url: str) -> str:
+    """The schema a test's PostgreSQL URL names (without importing asyncpg's store)."""
+    return parse_qs(urlsplit(url).query)["schema"][0]
+
+
 async def _tables_in(url: str) -> list[str]:
     if url.startswith("sqlite:"):
         conn = sqlite3.connect(url[len("sqlite:///") :])
@@ -50,7 +55,7 @@ async def _tables_in(url: str) -> list[str]:
         return sorted(str(row[0]) for row in rows)
     rows = await pg_execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = $1",
-        parse_url(url).schema,
+        _schema(url),
     )
     return sorted(str(row["table_name"]) for row in rows)
 
@@ -74,7 +79,7 @@ async def _columns(url: str) -> dict[tuple[str, str], Column]:
     rows = await pg_execute(
         "SELECT table_name, column_name, data_type, is_nullable, column_default "
         "FROM information_schema.columns WHERE table_schema = $1",
-        parse_url(url).schema,
+        _schema(url),
     )
     for row in rows:
         default = row["column_default"]
