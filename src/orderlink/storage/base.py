@@ -39,6 +39,14 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
 # The CRM owner types a binding may point at, and the table that holds each (5, old invoices, only
 # with `legacy_invoices` on: methods/orderentity.py decides).
 OWNER_TABLES: dict[int, Table] = {2: "deals", 31: "invoices", 5: "legacy_invoices"}
+# The same map the other way round (what a store deletes with a row): one source, two views.
+OWNER_TYPES: dict[str, int] = {table: owner_type for owner_type, table in OWNER_TABLES.items()}
+
+# Tables whose rows an auth cache holds (Authenticator: users, webhooks, apps, installs, tokens;
+# `bound_events`: event_handlers; portals): any write to one, a `load` too, moves auth_version.
+AUTH_TABLES = frozenset(
+    {"portals", "users", "webhooks", "apps", "app_installs", "tokens", "event_handlers"}
+)
 
 
 class StoreUnavailable(Exception):
@@ -276,8 +284,8 @@ class Group(Protocol):
         """A savepoint: the operations inside it are undone if it raises, kept otherwise."""
 
 
-class Store(Protocol):
-    """What orderlink needs from a database. All methods are coroutines; each is atomic."""
+class LifecycleStore(Protocol):
+    """Opening, health and the batch transaction."""
 
     async def open(self, *, upgrade: bool = True) -> None:
         """Connect and apply pending migrations (`upgrade=False`: refuse with `SchemaTooOld`
@@ -292,7 +300,13 @@ class Store(Protocol):
     async def close(self) -> None:
         """Release connections; pending acknowledged writes are already durable."""
 
-    # -- portals, users, webhooks -----------------------------------------------------------
+    def group(self) -> AbstractAsyncContextManager[Group]:
+        """One transaction for many operations (`batch`): each `step()` succeeds or fails alone;
+        nothing is durable before the group ends; an exception out of the group undoes it all."""
+
+
+class AuthStore(Protocol):
+    """Portals, users and webhooks, and the version auth caches compare."""
 
     async def bootstrap(self, *, now: float) -> tuple[Portal, bool]:
         """Ensure the default portal and its user 1 (portal and store administrator) exist.
@@ -331,7 +345,9 @@ class Store(Protocol):
         """An opaque value that changes whenever users or webhooks may have changed, in this
         process or another (auth caches compare it before trusting what they hold)."""
 
-    # -- bindings ---------------------------------------------------------------------------
+
+class BindingStore(Protocol):
+    """Order-to-owner bindings (crm.orderentity.*)."""
 
     async def add_binding(
         self,
@@ -352,7 +368,9 @@ class Store(Protocol):
         """Delete exactly this triple, after checking the order exists; `events` are queued only
         when something was deleted."""
 
-    # -- entities and listing ---------------------------------------------------------------
+
+class EntityStore(Protocol):
+    """Entity rows (orders, deals, invoices) and list queries."""
 
     async def insert(
         self,
@@ -394,7 +412,9 @@ class Store(Protocol):
     async def reset(self) -> None:
         """Delete every row of every table (tests)."""
 
-    # -- applications and tokens ---------------------------------------------------------------
+
+class AppStore(Protocol):
+    """Local applications, installs, OAuth codes and token pairs."""
 
     async def add_app(
         self,
@@ -476,7 +496,9 @@ class Store(Protocol):
         `dead_access_before`, and spent digests past their time or whose family has no pair
         left. Returns how many rows went."""
 
-    # -- events -------------------------------------------------------------------------------
+
+class OutboxStore(Protocol):
+    """Event handlers and the outbox of deliveries."""
 
     async def bind_handler(
         self,
@@ -516,7 +538,9 @@ class Store(Protocol):
     async def deliveries(self, portal_id: int | None, limit: int) -> builtins.list[Delivery]:
         """The delivery log, newest first."""
 
-    # -- moving data between stores (`orderlink db copy`) --------------------------------------
+
+class TransferStore(Protocol):
+    """Moving data between stores (`orderlink db copy`)."""
 
     async def dump(
         self, table: str, after: tuple[Any, ...] | None, limit: int
@@ -525,7 +549,8 @@ class Store(Protocol):
 
     async def load(self, table: str, rows: Sequence[Row]) -> int:
         """Insert rows keeping their keys, skipping keys already present; returns how many were
-        new. Id sequences move past the largest id loaded."""
+        new. Id sequences move past the largest id loaded; a table in AUTH_TABLES moves
+        `auth_version`."""
 
     async def count(self, table: str) -> int:
         """Rows in a `COPY_TABLES` table, every portal."""
@@ -534,6 +559,16 @@ class Store(Protocol):
         """Refresh the query planner's statistics (after loading many rows at once): without
         them a list filtered by owner and ordered by order id reads every binding."""
 
-    def group(self) -> AbstractAsyncContextManager[Group]:
-        """One transaction for many operations (`batch`): each `step()` succeeds or fails alone;
-        nothing is durable before the group ends; an exception out of the group undoes it all."""
+
+class Store(
+    LifecycleStore,
+    AuthStore,
+    BindingStore,
+    EntityStore,
+    AppStore,
+    OutboxStore,
+    TransferStore,
+    Protocol,
+):
+    """What orderlink needs from a database. All methods are coroutines; each is atomic. Each
+    role above names one consumer's share, so a consumer can ask for just that."""

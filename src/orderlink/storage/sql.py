@@ -53,6 +53,52 @@ class Dialect:
     # changes nothing but stops PostgreSQL from reading an index in order.
     nulls: tuple[str, str] = ("", "")
     not_null: frozenset[tuple[str, str]] = frozenset()
+    # The store's own statements (storage/core.py) are written once, with `?` marks and these
+    # `{name}` fragments, and rendered per engine by `render`.
+    fragments: tuple[tuple[str, str], ...] = ()
+    numbered: bool = False  # marks become $1, $2, ... (asyncpg) instead of staying `?`
+    # UPDATE ... RETURNING gives the values as stored; SQLite returns them before the column's
+    # type affinity applies (a REAL column would answer 3 for 3.0), so it reads the row again.
+    returns_stored: bool = False
+    row_locks: bool = False  # FOR UPDATE / FOR SHARE exist (else the write lock covers it)
+
+    def render(self, text: str) -> str:
+        """A statement of the shared store SQL in this engine's spelling: its `{name}`
+        fragments filled in, and (`numbered`) each `?` outside a string literal made `$n`."""
+        for name, value in self.fragments:
+            text = text.replace("{" + name + "}", value)
+        if not self.numbered or "?" not in text:
+            return text
+        out: list[str] = []
+        n = 0
+        # Even pieces between single quotes are outside literals (a doubled '' inside one
+        # splits it in two and keeps the parity).
+        for i, piece in enumerate(text.split("'")):
+            if i % 2 == 0 and "?" in piece:
+                marks = piece.split("?")
+                piece = marks[0]
+                for mark in marks[1:]:
+                    n += 1
+                    piece += f"${n}{mark}"
+            out.append(piece)
+        return "'".join(out)
+
+
+class Rendered(dict[str, str]):
+    """Statements already rendered for one dialect, by their shared spelling: a statement is
+    rendered on first use, then found by a plain dict lookup (a C call, on every hot path)."""
+
+    MAX = 4096  # list queries vary without end; their memo must not grow forever
+
+    def __init__(self, dialect: Dialect) -> None:
+        super().__init__()
+        self.dialect = dialect
+
+    def __missing__(self, text: str) -> str:
+        if len(self) >= self.MAX:
+            self.clear()
+        found = self[text] = self.dialect.render(text)
+        return found
 
 
 def _sqlite_elements(col: str, key: str, bind: Bind) -> tuple[str, str]:
@@ -96,6 +142,15 @@ SQLITE = Dialect(
     like="LIKE",
     elements=_sqlite_elements,
     number=_sqlite_number,
+    fragments=(
+        # BEGIN IMMEDIATE already holds the database's write lock: no row locks.
+        ("for_update", ""),
+        ("for_share", ""),
+        ("skip_locked", ""),
+        ("now", "julianday('now')"),
+        ("applied_at", "REAL NOT NULL"),
+        ("schema_version_exists", "SELECT 1 FROM sqlite_master WHERE name = 'schema_version'"),
+    ),
 )
 POSTGRES = Dialect(
     placeholder=lambda n: f"${n}",
@@ -104,6 +159,18 @@ POSTGRES = Dialect(
     elements=_postgres_elements,
     number=_postgres_number,
     nulls=(" NULLS FIRST", " NULLS LAST"),
+    fragments=(
+        ("for_update", " FOR UPDATE"),
+        ("for_share", " FOR SHARE"),
+        # Workers claiming at the same moment take disjoint rows instead of waiting.
+        ("skip_locked", " FOR UPDATE SKIP LOCKED"),
+        ("now", "now()"),
+        ("applied_at", "TIMESTAMPTZ NOT NULL DEFAULT now()"),
+        ("schema_version_exists", "SELECT to_regclass('schema_version') IS NOT NULL"),
+    ),
+    numbered=True,
+    returns_stored=True,
+    row_locks=True,
 )
 
 

@@ -1,0 +1,977 @@
+"""The store logic both engines share, written once over a small connection interface.
+
+`SQLStore` holds every operation whose statements and rules are the same on SQLite and
+PostgreSQL. Its SQL is written once, with `?` marks and `{fragment}`s, and each engine's
+connection renders it (`Dialect.render`, memoised by `sql.Rendered`). An engine module supplies
+what truly differs: how a connection or a transaction is had (`_conn`, `_write`), locks, ids
+after an explicit insert, bulk loads, `auth_version`, and `group`. Every driver error is mapped
+by the engine's `Connection` (the one place), so no method here catches anything.
+"""
+
+from __future__ import annotations
+
+import builtins
+import secrets
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
+from typing import Any, ClassVar, Literal, Protocol
+
+import orjson
+
+from orderlink.sealing import KeySource, Sealer, is_sealed, token_context
+from orderlink.storage import migrations
+from orderlink.storage.base import (
+    AUTH_TABLES,
+    COPY_TABLES,
+    OWNER_TYPES,
+    AddBinding,
+    App,
+    Binding,
+    DeleteBinding,
+    Delivery,
+    Emit,
+    Grant,
+    Group,
+    Handler,
+    Install,
+    ListQuery,
+    ListResult,
+    Portal,
+    Row,
+    StoreUnavailable,
+    Table,
+    TokenPair,
+    User,
+    Webhook,
+    fill_id,
+)
+from orderlink.storage.sql import Dialect, count_sql, ident, select_sql
+
+ENTITY_TABLES = frozenset({"orders", "deals", "invoices", "legacy_invoices"})
+# Advisory lock keys, (class, object) pairs in their own namespace (0x6f6c = "ol"); PostgreSQL
+# takes them, SQLite's BEGIN IMMEDIATE already serialises every writer.
+MIGRATE_LOCK = (0x6F6C, 1)
+BOOTSTRAP_LOCK = (0x6F6C, 2)
+_USERS_LOCK_CLASS = 0x6F6C0001  # with the portal id: user ids come from MAX(id) + 1
+
+_APP_COLUMNS = "id, portal_id, name, client_id, secret_hash, scopes, redirect_uri, handler_url"
+_INSTALL_COLUMNS = "portal_id, app_id, installed, application_token, installed_by, allowed_users"
+_DELIVERY_COLUMNS = (
+    "id, portal_id, app_id, handler_id, handler, event, data, user_id, with_tokens, created_at, "
+    "attempts, status, last_status, delivered_at"
+)
+_USER_COLUMNS = "id, portal_id, name, store_role, is_admin"
+_WEBHOOK_COLUMNS = "id, portal_id, user_id, code_hash, scopes, active, created_at"
+_HANDLER_COLUMNS = "id, portal_id, app_id, event, handler, auth_type, offline"
+_GRANT = (
+    "SELECT "
+    + ", ".join("a." + c for c in _APP_COLUMNS.split(", "))
+    + ", "
+    + ", ".join("i." + c for c in _INSTALL_COLUMNS.split(", "))
+    + ", u.id, u.portal_id, u.name, u.store_role, u.is_admin FROM apps a "
+    "JOIN app_installs i ON i.app_id = a.id AND i.portal_id = ? "
+    "JOIN users u ON u.portal_id = i.portal_id AND u.id = ? WHERE a.id = ?"
+)
+_OUTBOX = (
+    "INSERT INTO event_outbox (portal_id, app_id, handler_id, handler, event, data, "
+    "user_id, with_tokens, created_at, next_attempt_at) "
+)
+_TOKEN_LOOKUP = (
+    "SELECT portal_id, app_id, user_id, access_expires_at, refresh_expires_at "
+    "FROM tokens WHERE {column} = ?"
+)
+
+
+class Connection(Protocol):
+    """One engine connection, in or out of a transaction, taking statements in the shared
+    spelling. Rows are tuples by position (dicts from `fetch_named`); `execute` answers how many
+    rows changed. Driver errors leave as StoreUnavailable or StoreRefused; constraint
+    violations as the driver raised them (callers tell a duplicate key by them)."""
+
+    bumped: bool  # an auth change was written in this transaction
+
+    async def fetch(self, sql: str, args: Sequence[Any] = ()) -> builtins.list[Sequence[Any]]: ...
+
+    async def fetch_one(self, sql: str, args: Sequence[Any] = ()) -> Sequence[Any] | None: ...
+
+    async def fetch_named(self, sql: str, args: Sequence[Any] = ()) -> builtins.list[Row]: ...
+
+    async def execute(self, sql: str, args: Sequence[Any] = ()) -> int: ...
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+class SQLStore:
+    """The shared half of SQLiteStore and PostgresStore (see the module docstring)."""
+
+    engine: ClassVar[Literal["sqlite", "postgres"]]  # the migrations' engine name
+    label: ClassVar[str]  # the engine's name in messages
+
+    def __init__(self, dialect: Dialect, keys: KeySource) -> None:
+        self._dialect = dialect
+        # application_token is sealed under this key (sealing.py).
+        self._keys = keys
+        self._sealer: Sealer | None = None
+        # Auth writes this process committed: part of every engine's auth_version.
+        self._auth_changes = 0
+        # bound_events(): event names with a handler, per portal, valid for one auth version.
+        self._bound: dict[int, frozenset[str]] = {}
+        self._bound_version: object = None
+
+    # -- what an engine supplies -----------------------------------------------------------------
+
+    def _conn(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection for statements that each commit alone (or the group's, inside one)."""
+        raise NotImplementedError
+
+    def _write(self) -> AbstractAsyncContextManager[Connection]:
+        """A transaction (in a group, a part of it); once committed, a connection it `bumped`
+        adds one to `_auth_changes`."""
+        raise NotImplementedError
+
+    async def _lock(self, conn: Connection, key: tuple[int, int]) -> None:
+        """Serialise writers on `key` until the transaction ends (where the engine needs it)."""
+
+    async def _run_script(self, conn: Connection, script: str) -> None:
+        raise NotImplementedError
+
+    async def _prepare_schema(self, conn: Connection) -> None:
+        """What must exist before schema_version can (PostgreSQL: the URL's schema)."""
+
+    async def _ids_at_least(self, conn: Connection, table: str, past: int) -> None:
+        """After rows went in with explicit ids: later generated ids go beyond `past`."""
+
+    async def _notify(self, conn: Connection) -> None:
+        """Tell other processes' auth caches (PostgreSQL NOTIFY); SQLite's data_version does."""
+
+    async def _bind(
+        self, conn: Connection, portal_id: int, binding: Binding, owner_table: Table | None
+    ) -> AddBinding:
+        """Write the binding as `add_binding` describes (engines lock differently)."""
+        raise NotImplementedError
+
+    async def _insert_rows(
+        self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Row]
+    ) -> int:
+        """Insert rows keeping their keys, skipping present ones; how many went in."""
+        raise NotImplementedError
+
+    async def auth_version(self) -> object:
+        raise NotImplementedError
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    @property
+    def sealer(self) -> Sealer:
+        if self._sealer is None:
+            raise StoreUnavailable(f"the {self.label} store is not open")
+        return self._sealer
+
+    async def _bump_auth(self, conn: Connection) -> None:
+        await conn.execute("UPDATE auth_version SET version = version + 1 WHERE id = 1")
+        await self._notify(conn)
+        conn.bumped = True
+
+    async def _migrate(self, upgrade: bool) -> None:
+        steps = migrations.migrations(self.engine)
+        async with self._write() as conn:
+            # Workers starting together queue here; the first applies, the others find it done.
+            await self._lock(conn, MIGRATE_LOCK)
+            await self._prepare_schema(conn)
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                "name TEXT NOT NULL, applied_at {applied_at})"
+            )
+            found = await conn.fetch_one("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+            current = int(found[0]) if found else 0
+            if current > len(steps):
+                raise migrations.SchemaTooNew(current, len(steps))
+            # An empty database too: `upgrade=False` (`orderlink db status`) never creates one.
+            if current < len(steps) and not upgrade:
+                raise migrations.SchemaTooOld(current, len(steps))
+            for step in steps[current:]:
+                await self._run_script(conn, step.sql)
+                await conn.execute(
+                    "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, {now})",
+                    (step.version, step.name),
+                )
+
+    async def _seal_stored(self) -> None:
+        """Take the key (creating its file only while nothing is sealed yet), check it opens
+        what is sealed, and seal application tokens stored in clear before sealing existed;
+        idempotent, and safe with another process doing the same."""
+        async with self._conn() as conn:
+            rows = await conn.fetch("SELECT portal_id, app_id, application_token FROM app_installs")
+        sample = next((row for row in rows if is_sealed(row[2])), None)
+        sealer = self._keys.sealer(may_create=sample is None)
+        if sample is not None:
+            sealer.open(sample[2], token_context(sample[0], sample[1]))
+        clear = [row for row in rows if row[2] and not is_sealed(row[2])]
+        if clear:
+            async with self._write() as conn:
+                await conn.executemany(
+                    "UPDATE app_installs SET application_token = ? "
+                    "WHERE portal_id = ? AND app_id = ? AND application_token = ?",
+                    [
+                        (sealer.seal(token, token_context(p, a)), p, a, token)
+                        for p, a, token in clear
+                    ],
+                )
+        self._sealer = sealer
+
+    async def _emit(
+        self, conn: Connection, portal_id: int, events: Sequence[Emit], new_id: int | None = None
+    ) -> None:
+        """Queue each event for its handlers, inside the caller's transaction."""
+        for emit in events:
+            data = orjson.dumps(fill_id(emit.data, new_id)).decode()
+            if emit.url is not None:
+                await conn.execute(
+                    _OUTBOX + "VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
+                    (portal_id, emit.app_id, emit.url, emit.event, data, emit.user_id,
+                     int(emit.tokens), float(emit.at), float(emit.at)),
+                )  # fmt: skip
+                continue
+            sql = (
+                _OUTBOX + "SELECT portal_id, app_id, id, handler, event, ?, "
+                "CASE WHEN auth_type > 0 THEN auth_type ELSE ? END, ?, ?, ? "
+                "FROM event_handlers WHERE portal_id = ? AND event = ?"
+            )
+            args: builtins.list[Any] = [data, emit.user_id, int(emit.tokens), float(emit.at),
+                                        float(emit.at), portal_id, emit.event]  # fmt: skip
+            if emit.app_id is not None:
+                sql += " AND app_id = ?"
+                args.append(emit.app_id)
+            await conn.execute(sql, args)
+
+    async def _grant(
+        self, conn: Connection, portal_id: int, app_id: int, user_id: int, *expiry: float
+    ) -> Grant | None:
+        """What a token of this app and user stands for; `expiry`: its access and refresh
+        expiry, when there is a token."""
+        found = await conn.fetch_one(_GRANT, (portal_id, user_id, app_id))
+        if found is None:
+            return None
+        row = tuple(found)
+        user = User(row[14], row[15], row[16], row[17], bool(row[18]))
+        return Grant(portal_id, _app(row[:8]), _install(row[8:14], self.sealer), user, *expiry)
+
+    async def _insert_tokens(self, conn: Connection, pair: TokenPair, now: float) -> None:
+        await conn.execute(
+            "INSERT INTO tokens (access_hash, refresh_hash, portal_id, app_id, user_id, "
+            "access_expires_at, refresh_expires_at, created_at, family) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (pair.access_hash, pair.refresh_hash, pair.portal_id, pair.app_id, pair.user_id,
+             float(pair.access_expires_at), float(pair.refresh_expires_at), float(now),
+             pair.family or pair.access_hash),
+        )  # fmt: skip
+
+    async def _spend(self, conn: Connection, digest: str, family: str, until: float) -> None:
+        await conn.execute(
+            "INSERT INTO spent_credentials (digest, family, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (digest) DO NOTHING",
+            (digest, family, float(until)),
+        )
+
+    def _insert_sql(self, table: str, values: Row, returning: str = "") -> str:
+        columns = ", ".join(["portal_id", *(ident(col) for col in values)])
+        marks = ", ".join("?" * (len(values) + 1))
+        return f"INSERT INTO {_entity(table)} ({columns}) VALUES ({marks}){returning}"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def ping(self) -> None:
+        async with self._conn() as conn:
+            await conn.fetch_one("SELECT 1")
+
+    async def schema_version(self) -> int:
+        async with self._conn() as conn:
+            if not (found := await conn.fetch_one("{schema_version_exists}")) or not found[0]:
+                return 0
+            found = await conn.fetch_one("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+        return int(found[0]) if found else 0
+
+    async def schema(self) -> tuple[int, int]:
+        return await self.schema_version(), migrations.latest(self.engine)
+
+    # -- portals, users, webhooks -------------------------------------------------------------
+
+    async def bootstrap(self, *, now: float) -> tuple[Portal, bool]:
+        async with self._write() as conn:
+            await self._lock(conn, BOOTSTRAP_LOCK)
+            existing = await self._default_portal(conn)
+            if existing is not None:
+                return existing, False
+            member_id = secrets.token_hex(16)
+            row = await conn.fetch_one(
+                "INSERT INTO portals (domain, member_id, created_at) VALUES (?, ?, ?) RETURNING id",
+                ("orderlink.local", member_id, float(now)),
+            )
+            assert row is not None
+            portal_id = int(row[0])
+            await conn.execute(
+                "INSERT INTO users (portal_id, id, name, store_role, is_admin) "
+                "VALUES (?, 1, 'Administrator', 2, 1)",
+                (portal_id,),
+            )
+            await self._bump_auth(conn)
+        return Portal(portal_id, "orderlink.local", member_id), True
+
+    async def _default_portal(self, conn: Connection) -> Portal | None:
+        row = await conn.fetch_one("SELECT id, domain, member_id FROM portals ORDER BY id LIMIT 1")
+        return Portal(int(row[0]), row[1], row[2]) if row else None
+
+    async def default_portal(self) -> Portal | None:
+        async with self._conn() as conn:
+            return await self._default_portal(conn)
+
+    async def set_info(self, key: str, value: str, now: float) -> None:
+        async with self._conn() as conn:
+            await conn.execute(
+                "INSERT INTO server_info (key, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                "updated_at = excluded.updated_at",
+                (key, value, float(now)),
+            )
+
+    async def info(self, key: str) -> str | None:
+        async with self._conn() as conn:
+            row = await conn.fetch_one("SELECT value FROM server_info WHERE key = ?", (key,))
+        return None if row is None or row[0] is None else str(row[0])
+
+    async def add_user(self, portal_id: int, name: str, store_role: int) -> User:
+        async with self._write() as conn:
+            await self._lock(conn, (_USERS_LOCK_CLASS, portal_id))
+            row = await conn.fetch_one(
+                "SELECT COALESCE(MAX(id), 0) + 1 FROM users WHERE portal_id = ?",
+                (portal_id,),
+            )
+            assert row is not None
+            user_id = int(row[0])
+            await conn.execute(
+                "INSERT INTO users (portal_id, id, name, store_role, is_admin) "
+                "VALUES (?, ?, ?, ?, 0)",
+                (portal_id, user_id, name, store_role),
+            )
+            await self._bump_auth(conn)
+        return User(user_id, portal_id, name, store_role, False)
+
+    async def get_user(self, portal_id: int, user_id: int) -> User | None:
+        async with self._conn() as conn:
+            row = await conn.fetch_one(
+                f"SELECT {_USER_COLUMNS} FROM users WHERE portal_id = ? AND id = ?",
+                (portal_id, user_id),
+            )
+        return User(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
+
+    async def users(self, portal_id: int) -> builtins.list[User]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                f"SELECT {_USER_COLUMNS} FROM users WHERE portal_id = ? ORDER BY id",
+                (portal_id,),
+            )
+        return [User(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    async def add_webhook(
+        self, portal_id: int, user_id: int, code_hash: str, scopes: Sequence[str], now: float
+    ) -> Webhook:
+        async with self._write() as conn:
+            row = await conn.fetch_one(
+                "INSERT INTO webhooks (portal_id, user_id, code_hash, scopes, created_at) "
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (portal_id, user_id, code_hash, ",".join(scopes), float(now)),
+            )
+            assert row is not None
+            await self._bump_auth(conn)
+        return Webhook(int(row[0]), portal_id, user_id, code_hash, tuple(scopes), True, now)
+
+    async def list_webhooks(self, portal_id: int) -> builtins.list[Webhook]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks WHERE portal_id = ? ORDER BY id",
+                (portal_id,),
+            )
+        return [_webhook(row) for row in rows]
+
+    async def revoke_webhook(self, portal_id: int, webhook_id: int) -> bool:
+        async with self._write() as conn:
+            changed = await conn.execute(
+                "UPDATE webhooks SET active = 0 WHERE portal_id = ? AND id = ? AND active = 1",
+                (portal_id, webhook_id),
+            )
+            if changed:
+                await self._bump_auth(conn)
+        return changed > 0
+
+    async def webhooks_of_user(self, user_id: int) -> builtins.list[tuple[Webhook, User]]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                "SELECT w.id, w.portal_id, w.user_id, w.code_hash, w.scopes, w.active, "
+                "w.created_at, u.name, u.store_role, u.is_admin FROM webhooks w "
+                "JOIN users u ON u.portal_id = w.portal_id AND u.id = w.user_id "
+                "WHERE w.user_id = ? AND w.active = 1",
+                (user_id,),
+            )
+        return [(_webhook(r), User(r[2], r[1], r[7], r[8], bool(r[9]))) for r in rows]
+
+    # -- bindings -----------------------------------------------------------------------------
+
+    async def add_binding(
+        self,
+        portal_id: int,
+        binding: Binding,
+        *,
+        owner_table: Table | None,
+        events: Sequence[Emit] = (),
+    ) -> AddBinding:
+        if owner_table is not None and owner_table not in OWNER_TYPES:
+            raise ValueError(f"not an owner table: {owner_table!r}")
+        async with self._write() as conn:
+            outcome = await self._bind(conn, portal_id, binding, owner_table)
+            if events and (outcome is AddBinding.ADDED or outcome is AddBinding.REPLACED):
+                await self._emit(conn, portal_id, events)
+        return outcome
+
+    async def delete_binding(
+        self, portal_id: int, binding: Binding, *, events: Sequence[Emit] = ()
+    ) -> DeleteBinding:
+        args = (portal_id, binding.order_id, binding.owner_type_id, binding.owner_id)
+        # Without events, the hot path: one autocommitted statement.
+        async with self._write() if events else self._conn() as conn:
+            if await conn.execute(
+                "DELETE FROM bindings WHERE portal_id = ? AND order_id = ? "
+                "AND owner_type_id = ? AND owner_id = ?",
+                args,
+            ):
+                if events:
+                    await self._emit(conn, portal_id, events)
+                return DeleteBinding.DELETED
+            if await conn.fetch_one(
+                "SELECT 1 FROM orders WHERE portal_id = ? AND id = ?",
+                (portal_id, binding.order_id),
+            ):
+                return DeleteBinding.NO_BINDING
+        return DeleteBinding.NO_ORDER
+
+    # -- entities -----------------------------------------------------------------------------
+
+    async def insert(
+        self,
+        portal_id: int,
+        table: Table,
+        values: Row,
+        *,
+        templates: Mapping[str, str] | None = None,
+        events: Sequence[Emit] = (),
+    ) -> int:
+        sql = self._insert_sql(table, values, " RETURNING id")
+        args = (portal_id, *values.values())
+        # Without templates or events, the hot path: one autocommitted statement.
+        async with self._write() if templates or events else self._conn() as conn:
+            row = await conn.fetch_one(sql, args)
+            assert row is not None
+            row_id = int(row[0])
+            if templates:
+                filled = {col: text.format(id=row_id) for col, text in templates.items()}
+                assignments = ", ".join(f"{ident(col)} = ?" for col in filled)
+                await conn.execute(
+                    f"UPDATE {_entity(table)} SET {assignments} WHERE id = ?",
+                    (*filled.values(), row_id),
+                )
+            if events:
+                await self._emit(conn, portal_id, events, row_id)
+        return row_id
+
+    async def insert_with_id(self, portal_id: int, table: Table, values: Row) -> None:
+        async with self._write() as conn:
+            await conn.execute(self._insert_sql(table, values), (portal_id, *values.values()))
+            await self._ids_at_least(conn, table, int(values["id"]))
+
+    async def get(self, portal_id: int, table: Table, row_id: int) -> Row | None:
+        async with self._conn() as conn:
+            rows = await conn.fetch_named(
+                f"SELECT * FROM {_entity(table)} WHERE portal_id = ? AND id = ?",
+                (portal_id, row_id),
+            )
+        return rows[0] if rows else None
+
+    async def update(
+        self,
+        portal_id: int,
+        table: Table,
+        row_id: int,
+        values: Row,
+        *,
+        events: Sequence[Emit] = (),
+    ) -> Row | None:
+        if not values:
+            return await self.get(portal_id, table, row_id)
+        assignments = ", ".join(f"{ident(col)} = ?" for col in values)
+        sql = f"UPDATE {_entity(table)} SET {assignments} WHERE portal_id = ? AND id = ?"
+        args = (*values.values(), portal_id, row_id)
+        stored = self._dialect.returns_stored
+        row: Row | None = None
+        async with self._write() if events or not stored else self._conn() as conn:
+            if stored:
+                rows = await conn.fetch_named(sql + " RETURNING *", args)
+                row = rows[0] if rows else None
+                changed = row is not None
+            else:
+                changed = await conn.execute(sql, args) > 0
+            if changed:
+                await self._emit(conn, portal_id, events, row_id)
+        if not changed:
+            return None
+        return row if stored else await self.get(portal_id, table, row_id)
+
+    async def delete(
+        self, portal_id: int, table: Table, row_id: int, *, events: Sequence[Emit] = ()
+    ) -> bool:
+        owner_type = OWNER_TYPES.get(table)
+        entity = _entity(table)
+        async with self._write() as conn:
+            if owner_type is not None:
+                if self._dialect.row_locks:
+                    # Lock first: an add_binding that already holds its share lock finishes
+                    # before we look for bindings; one that comes later finds the row gone.
+                    await conn.execute(
+                        f"SELECT 1 FROM {entity} WHERE portal_id = ? AND id = ?{{for_update}}",
+                        (portal_id, row_id),
+                    )
+                await conn.execute(
+                    "DELETE FROM bindings WHERE portal_id = ? AND owner_type_id = ? "
+                    "AND owner_id = ?",
+                    (portal_id, owner_type, row_id),
+                )
+            if table == "deals":
+                await conn.execute(
+                    "UPDATE invoices SET parent_id2 = NULL WHERE portal_id = ? AND parent_id2 = ?",
+                    (portal_id, row_id),
+                )
+            # A deleted order takes its binding with it through the foreign key.
+            deleted = await conn.execute(
+                f"DELETE FROM {entity} WHERE portal_id = ? AND id = ?",
+                (portal_id, row_id),
+            )
+            if deleted:
+                await self._emit(conn, portal_id, events, row_id)
+        return deleted > 0
+
+    async def list(self, query: ListQuery) -> ListResult:
+        sql, args = select_sql(query, self._dialect)
+        async with self._conn() as conn:
+            names = builtins.list(query.columns)
+            rows = [dict(zip(names, row, strict=True)) for row in await conn.fetch(sql, args)]
+            total = None
+            if query.count:
+                if query.offset == 0 and query.limit is not None and len(rows) < query.limit:
+                    total = len(rows)
+                else:
+                    count, count_args = count_sql(query, self._dialect)
+                    found = await conn.fetch_one(count, count_args)
+                    total = int(found[0]) if found else 0
+        return ListResult(rows, total)
+
+    async def reset(self) -> None:
+        async with self._write() as conn:
+            for table in ("bindings", "orders", "deals", "invoices", "legacy_invoices"):
+                await conn.execute(f"DELETE FROM {table}")
+
+    # -- applications and tokens -------------------------------------------------------------
+
+    async def add_app(
+        self,
+        portal_id: int,
+        *,
+        name: str,
+        client_id: str,
+        secret_hash: str,
+        scopes: Sequence[str],
+        redirect_uri: str,
+        handler_url: str,
+        now: float,
+    ) -> App:
+        async with self._write() as conn:
+            row = await conn.fetch_one(
+                "INSERT INTO apps (portal_id, name, client_id, secret_hash, scopes, "
+                    "redirect_uri, handler_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "RETURNING id",
+                (portal_id, name, client_id, secret_hash, ",".join(scopes), redirect_uri,
+                 handler_url, float(now)),
+            )  # fmt: skip
+            assert row is not None
+            await self._bump_auth(conn)
+        return App(int(row[0]), portal_id, name, client_id, secret_hash, tuple(scopes),
+                   redirect_uri, handler_url)  # fmt: skip
+
+    async def app(self, client_id: str) -> App | None:
+        async with self._conn() as conn:
+            row = await conn.fetch_one(
+                f"SELECT {_APP_COLUMNS} FROM apps WHERE client_id = ?", (client_id,)
+            )
+        return _app(row) if row else None
+
+    async def apps(self, portal_id: int) -> builtins.list[App]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                f"SELECT {_APP_COLUMNS} FROM apps WHERE portal_id = ? ORDER BY id",
+                (portal_id,),
+            )
+        return [_app(row) for row in rows]
+
+    async def install_app(
+        self,
+        portal_id: int,
+        app_id: int,
+        user_id: int,
+        application_token: str,
+        now: float,
+        *,
+        events: Sequence[Emit] = (),
+    ) -> Install:
+        sealed = self.sealer.seal(application_token, token_context(portal_id, app_id))
+        async with self._write() as conn:
+            row = await conn.fetch_one(
+                "INSERT INTO app_installs (portal_id, app_id, installed, application_token, "
+                "installed_by, installed_at) VALUES (?, ?, 1, ?, ?, ?) "
+                "ON CONFLICT (portal_id, app_id) DO UPDATE SET installed = 1, "
+                "installed_by = excluded.installed_by, installed_at = excluded.installed_at "
+                f"RETURNING {_INSTALL_COLUMNS}",
+                (portal_id, app_id, sealed, user_id, float(now)),
+            )
+            assert row is not None
+            await self._emit(conn, portal_id, events)
+            await self._bump_auth(conn)
+        return _install(row, self.sealer)
+
+    async def uninstall_app(
+        self, portal_id: int, app_id: int, *, events: Sequence[Emit] = ()
+    ) -> bool:
+        async with self._write() as conn:
+            if not await conn.execute(
+                "UPDATE app_installs SET installed = 0 WHERE portal_id = ? AND app_id = ? "
+                "AND installed = 1",
+                (portal_id, app_id),
+            ):
+                return False
+            # Queued first: the ONAPPUNINSTALL delivery goes to handlers deleted just below.
+            await self._emit(conn, portal_id, events)
+            for table in ("tokens", "oauth_codes", "event_handlers"):
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE portal_id = ? AND app_id = ?",
+                    (portal_id, app_id),
+                )
+            await self._bump_auth(conn)
+        return True
+
+    async def install_of(self, portal_id: int, app_id: int) -> Install | None:
+        async with self._conn() as conn:
+            row = await conn.fetch_one(
+                f"SELECT {_INSTALL_COLUMNS} FROM app_installs WHERE portal_id = ? AND app_id = ?",
+                (portal_id, app_id),
+            )
+        return _install(row, self.sealer) if row else None
+
+    async def limit_app(self, portal_id: int, app_id: int, users: Sequence[int]) -> bool:
+        async with self._write() as conn:
+            changed = await conn.execute(
+                "UPDATE app_installs SET allowed_users = ? WHERE portal_id = ? AND app_id = ?",
+                (",".join(str(u) for u in users), portal_id, app_id),
+            )
+            await self._bump_auth(conn)
+        return changed > 0
+
+    async def save_code(
+        self, code_hash: str, portal_id: int, app_id: int, user_id: int, expires_at: float
+    ) -> None:
+        async with self._conn() as conn:
+            await conn.execute(
+                "INSERT INTO oauth_codes (code_hash, portal_id, app_id, user_id, expires_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (code_hash, portal_id, app_id, user_id, float(expires_at)),
+            )
+
+    async def take_code(self, code_hash: str, spent_until: float) -> tuple[Grant, float] | None:
+        async with self._write() as conn:
+            # DELETE ... RETURNING: of two concurrent uses of one code, exactly one gets a row.
+            row = await conn.fetch_one(
+                "DELETE FROM oauth_codes WHERE code_hash = ? "
+                "RETURNING portal_id, app_id, user_id, expires_at",
+                (code_hash,),
+            )
+            if row is None:
+                return None
+            await self._spend(conn, code_hash, code_hash, spent_until)
+            grant = await self._grant(conn, row[0], row[1], row[2])
+        return (grant, float(row[3])) if grant else None
+
+    async def save_tokens(self, pair: TokenPair, now: float) -> None:
+        async with self._conn() as conn:
+            await self._insert_tokens(conn, pair, now)
+
+    async def grant(self, access_hash: str) -> Grant | None:
+        return await self._token_grant("access_hash", access_hash)
+
+    async def refresh_grant(self, refresh_hash: str) -> Grant | None:
+        return await self._token_grant("refresh_hash", refresh_hash)
+
+    async def _token_grant(self, column: str, digest: str) -> Grant | None:
+        async with self._conn() as conn:
+            row = await conn.fetch_one(_TOKEN_LOOKUP.replace("{column}", column), (digest,))
+            return await self._grant(conn, *row) if row else None
+
+    async def grant_for(self, portal_id: int, app_id: int, user_id: int) -> Grant | None:
+        async with self._conn() as conn:
+            return await self._grant(conn, portal_id, app_id, user_id)
+
+    async def refresh(self, refresh_hash: str, app_id: int, pair: TokenPair, now: float) -> bool:
+        async with self._write() as conn:
+            # The UPDATE's row lock makes a second, concurrent refresh with the same token find
+            # nothing once the first commits: the old refresh token works exactly once, while
+            # its access token lives out its lifetime (decisions.md).
+            row = await conn.fetch_one(
+                "UPDATE tokens SET refresh_hash = 'used:' || access_hash, "
+                "refresh_expires_at = 0 WHERE refresh_hash = ? AND app_id = ? "
+                "AND refresh_expires_at > ? RETURNING family",
+                (refresh_hash, app_id, float(now)),
+            )
+            if row is None:
+                return False
+            await self._spend(conn, refresh_hash, row[0], pair.refresh_expires_at)
+            await self._insert_tokens(conn, replace(pair, family=row[0]), now)
+        return True
+
+    async def revoke_replayed(self, digest: str) -> int:
+        async with self._write() as conn:
+            row = await conn.fetch_one(
+                "SELECT family FROM spent_credentials WHERE digest = ?{for_update}",
+                (digest,),
+            )
+            if row is None:
+                return 0
+            pairs = await conn.execute("DELETE FROM tokens WHERE family = ?", row)
+            await conn.execute("DELETE FROM spent_credentials WHERE family = ?", row)
+            await self._bump_auth(conn)  # cached tokens of the family must stop answering
+        return pairs
+
+    async def prune_deliveries(self, finished_before: float) -> int:
+        async with self._conn() as conn:
+            return await conn.execute(
+                "DELETE FROM event_outbox WHERE status <> 'pending' "
+                "AND COALESCE(delivered_at, next_attempt_at) < ?",
+                (float(finished_before),),
+            )
+
+    async def prune_credentials(self, now: float, dead_access_before: float) -> int:
+        async with self._write() as conn:
+            codes = await conn.execute(
+                "DELETE FROM oauth_codes WHERE expires_at < ?", (float(now),)
+            )
+            pairs = await conn.execute(
+                "DELETE FROM tokens WHERE refresh_expires_at < ? AND access_expires_at < ?",
+                (float(now), float(dead_access_before)),
+            )
+            spent = await conn.execute(
+                "DELETE FROM spent_credentials WHERE expires_at < ? OR NOT EXISTS "
+                "(SELECT 1 FROM tokens t WHERE t.family = spent_credentials.family)",
+                (float(now),),
+            )
+            if pairs:
+                await self._bump_auth(conn)  # cached tokens: a deleted one must stop answering
+        return codes + pairs + spent
+
+    # -- events -------------------------------------------------------------------------------
+
+    async def bind_handler(
+        self,
+        portal_id: int,
+        app_id: int,
+        event: str,
+        handler: str,
+        *,
+        auth_type: int,
+        offline: bool,
+        user_id: int,
+        now: float,
+    ) -> Handler | None:
+        async with self._write() as conn:
+            row = await conn.fetch_one(
+                "INSERT INTO event_handlers (portal_id, app_id, event, handler, auth_type, "
+                "offline, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (portal_id, app_id, event, handler, auth_type) DO NOTHING "
+                "RETURNING id",
+                (portal_id, app_id, event, handler, auth_type, int(offline), user_id, float(now)),
+            )
+            if row is None:
+                return None
+            await self._bump_auth(conn)
+        return Handler(int(row[0]), portal_id, app_id, event, handler, auth_type, offline)
+
+    async def unbind_handlers(
+        self, portal_id: int, app_id: int, event: str, handler: str, auth_type: int | None
+    ) -> int:
+        sql = (
+            "DELETE FROM event_handlers WHERE portal_id = ? AND app_id = ? AND event = ? "
+            "AND handler = ?"
+        )
+        args: builtins.list[Any] = [portal_id, app_id, event, handler]
+        if auth_type is not None:
+            sql += " AND auth_type = ?"
+            args.append(auth_type)
+        async with self._write() as conn:
+            count = await conn.execute(sql, args)
+            if count:
+                await self._bump_auth(conn)
+        return count
+
+    async def handlers(self, portal_id: int, app_id: int) -> builtins.list[Handler]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                f"SELECT {_HANDLER_COLUMNS} FROM event_handlers "
+                "WHERE portal_id = ? AND app_id = ? ORDER BY id",
+                (portal_id, app_id),
+            )
+        return [Handler(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
+
+    async def bound_events(self, portal_id: int) -> frozenset[str]:
+        # Handler changes bump the auth version too, so it keeps this cache fresh.
+        version = await self.auth_version()
+        if version != self._bound_version:
+            self._bound.clear()
+            self._bound_version = version
+        found = self._bound.get(portal_id)
+        if found is None:
+            async with self._conn() as conn:
+                rows = await conn.fetch(
+                    "SELECT DISTINCT event FROM event_handlers WHERE portal_id = ?",
+                    (portal_id,),
+                )
+            found = self._bound[portal_id] = frozenset(row[0] for row in rows)
+        return found
+
+    async def claim_deliveries(
+        self, now: float, limit: int, lease: float
+    ) -> builtins.list[Delivery]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                "UPDATE event_outbox SET claimed_until = ?, attempts = attempts + 1 "
+                "WHERE id IN (SELECT id FROM event_outbox WHERE status = 'pending' "
+                "AND next_attempt_at <= ? AND claimed_until <= ? ORDER BY id LIMIT ?"
+                f"{{skip_locked}}) RETURNING {_DELIVERY_COLUMNS}",
+                (float(now + lease), float(now), float(now), limit),
+            )
+        return sorted((_delivery(row) for row in rows), key=lambda d: d.id)
+
+    async def finish_delivery(
+        self, delivery_id: int, *, delivered: bool, status: str, retry_at: float | None, now: float
+    ) -> None:
+        args: tuple[Any, ...]
+        if delivered:
+            sql = "UPDATE event_outbox SET status = 'delivered', last_status = ?, delivered_at = ?"
+            args = (status, float(now), delivery_id)
+        elif retry_at is None:
+            sql = "UPDATE event_outbox SET status = 'failed', last_status = ?"
+            args = (status, delivery_id)
+        else:
+            sql = "UPDATE event_outbox SET last_status = ?, next_attempt_at = ?, claimed_until = 0"
+            args = (status, float(retry_at), delivery_id)
+        async with self._conn() as conn:
+            await conn.execute(sql + " WHERE id = ?", args)
+
+    async def deliveries(self, portal_id: int | None, limit: int) -> builtins.list[Delivery]:
+        where, args = ("WHERE portal_id = ? ", [portal_id]) if portal_id is not None else ("", [])
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                f"SELECT {_DELIVERY_COLUMNS} FROM event_outbox {where}ORDER BY id DESC LIMIT ?",
+                (*args, limit),
+            )
+        return [_delivery(row) for row in rows]
+
+    # -- moving data between stores -----------------------------------------------------------
+
+    async def dump(
+        self, table: str, after: tuple[Any, ...] | None, limit: int
+    ) -> builtins.list[Row]:
+        keys = COPY_TABLES[table]
+        key_list = ", ".join(keys)
+        where = ""
+        args: builtins.list[Any] = []
+        if after is not None:
+            where = f"WHERE ({key_list}) > ({', '.join('?' for _ in keys)}) "
+            args.extend(after)
+        async with self._conn() as conn:
+            rows = await conn.fetch_named(
+                f"SELECT * FROM {ident(table)} {where}ORDER BY {key_list} LIMIT ?",
+                (*args, limit),
+            )
+        if table == "app_installs":  # in clear between stores: each seals under its own key
+            for row in rows:
+                context = token_context(row["portal_id"], row["app_id"])
+                row["application_token"] = self.sealer.open(row["application_token"], context)
+        return rows
+
+    async def load(self, table: str, rows: Sequence[Row]) -> int:
+        if table not in COPY_TABLES:
+            raise ValueError(table)
+        if not rows:
+            return 0
+        columns = [ident(c) for c in rows[0]]
+        if table == "app_installs":
+            rows = [
+                {
+                    **row,
+                    "application_token": self.sealer.seal(
+                        row["application_token"], token_context(row["portal_id"], row["app_id"])
+                    ),
+                }
+                for row in rows
+            ]
+        async with self._write() as conn:
+            added = await self._insert_rows(conn, ident(table), columns, rows)
+            if "id" in columns:
+                await self._ids_at_least(conn, table, max(int(row["id"]) for row in rows))
+            if table in AUTH_TABLES:
+                await self._bump_auth(conn)
+        return added
+
+    async def count(self, table: str) -> int:
+        if table not in COPY_TABLES:
+            raise ValueError(table)
+        async with self._conn() as conn:
+            row = await conn.fetch_one(f"SELECT COUNT(*) FROM {ident(table)}")
+        return int(row[0]) if row else 0
+
+    def group(self) -> AbstractAsyncContextManager[Group]:
+        raise NotImplementedError
+
+
+def _entity(table: str) -> str:
+    if table not in ENTITY_TABLES:
+        raise ValueError(f"not an entity table: {table!r}")
+    return table
+
+
+def _app(row: Sequence[Any]) -> App:
+    scopes = tuple(s for s in str(row[5]).split(",") if s)
+    return App(int(row[0]), int(row[1]), row[2], row[3], row[4], scopes, row[6], row[7])
+
+
+def _install(row: Sequence[Any], sealer: Sealer) -> Install:
+    users = tuple(int(u) for u in str(row[5]).split(",") if u)
+    token = sealer.open(row[3], token_context(row[0], row[1]))
+    return Install(int(row[0]), int(row[1]), bool(row[2]), token, int(row[4]), users)
+
+
+def _webhook(row: Sequence[Any]) -> Webhook:
+    scopes = tuple(s for s in str(row[4]).split(",") if s)
+    return Webhook(int(row[0]), int(row[1]), int(row[2]), row[3], scopes, bool(row[5]), row[6])
+
+
+def _delivery(row: Sequence[Any]) -> Delivery:
+    return Delivery(
+        id=int(row[0]), portal_id=int(row[1]), app_id=int(row[2]), handler_id=row[3],
+        handler=row[4], event=row[5], data=orjson.loads(row[6]), user_id=int(row[7]),
+        with_tokens=bool(row[8]), created_at=float(row[9]), attempts=int(row[10]),
+        status=row[11], last_status=row[12], delivered_at=row[13],
+    )  # fmt: skip
