@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orderlink import entity_types
 from orderlink.auth import hash_secret, new_webhook_code
 from orderlink.clock import Clock
-from orderlink.rules import entity_types
 from orderlink.settings import Settings
 from orderlink.storage.base import Binding, Portal, Store
 

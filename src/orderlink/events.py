@@ -18,9 +18,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
-from orderlink import destinations
+from orderlink import destinations, entity_types
 from orderlink.clock import Clock
-from orderlink.rules import entity_types
 from orderlink.settings import Settings
 from orderlink.storage.base import Delivery, Emit, Store, StoreUnavailable
 

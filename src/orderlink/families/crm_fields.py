@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from orderlink.rules.entity_types import COMPANY, LEAD, QUOTE
+from orderlink.entity_types import COMPANY, LEAD, QUOTE
 from orderlink.schema import Field, field
 
 UTM = [

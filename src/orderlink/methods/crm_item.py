@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable
 
 from orderlink import coerce, errors, events
+from orderlink.entity_types import COMPANY, DEAL, LEGACY_INVOICE, SMART_INVOICE
 from orderlink.families.crm_fields import DEAL_FIELDS, UTM, descriptor
 from orderlink.families.family import Created, Family, Params
 from orderlink.families.handlers import Served, serve
@@ -31,7 +32,6 @@ from orderlink.records.projection import View
 from orderlink.records.reading import Changes, NotMultiple, Unreadable
 from orderlink.registry import Call, MethodTable
 from orderlink.rules import deals, smart_invoices
-from orderlink.rules.entity_types import COMPANY, DEAL, LEGACY_INVOICE, SMART_INVOICE
 from orderlink.rules.portal import CURRENCY_CODES
 from orderlink.schema import Schema, field
 from orderlink.storage.base import Emit, Row, Table

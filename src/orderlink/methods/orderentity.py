@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from orderlink import coerce, errors, events, listing
+from orderlink.entity_types import DEAL, LEGACY_INVOICE, SMART_INVOICE
 from orderlink.registry import Call, MethodTable, Page, Role
-from orderlink.rules.entity_types import DEAL, LEGACY_INVOICE, SMART_INVOICE
 from orderlink.schema import Field, Schema, flag_descriptors
 from orderlink.storage.base import (
     OWNER_TABLES,

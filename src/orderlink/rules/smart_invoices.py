@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
+from orderlink.entity_types import SMART_INVOICE
 from orderlink.records.days import today
 from orderlink.rules.deals import moved_to, sync_contacts
-from orderlink.rules.entity_types import SMART_INVOICE
 from orderlink.rules.portal import BASE_CURRENCY
 from orderlink.storage.base import Row
 

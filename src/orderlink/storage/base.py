@@ -13,6 +13,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from orderlink.entity_types import DEAL, LEGACY_INVOICE, SMART_INVOICE
+
 Row = dict[str, Any]
 
 # Entity tables a list query or a generic CRUD call may name. Column names come from the
@@ -38,7 +40,11 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
 
 # The CRM owner types a binding may point at, and the table that holds each (5, old invoices, only
 # with `legacy_invoices` on: methods/orderentity.py decides).
-OWNER_TABLES: dict[int, Table] = {2: "deals", 31: "invoices", 5: "legacy_invoices"}
+OWNER_TABLES: dict[int, Table] = {
+    DEAL: "deals",
+    SMART_INVOICE: "invoices",
+    LEGACY_INVOICE: "legacy_invoices",
+}
 # The same map the other way round (what a store deletes with a row): one source, two views.
 OWNER_TYPES: dict[str, int] = {table: owner_type for owner_type, table in OWNER_TABLES.items()}
 
