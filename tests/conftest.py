@@ -74,6 +74,18 @@ async def error_of(portal: Portal, method: str, params: Any = None, **kw: Any) -
     return response.json()
 
 
+async def deal_funnel(portal: Portal, category: int, *stages: str) -> None:
+    """Deal funnels up to id `category` (crm.category.add), and the extra stages given (codes
+    with their `C{id}:` prefix) in it, for the docs' examples that name a funnel of their own."""
+    params: dict[str, Any] = {"entityTypeId": 2, "fields": {"name": "Funnel"}}
+    while (await portal.ok("crm.category.add", params))["category"]["id"] < category:
+        pass
+    for code in stages:
+        fields = {"ENTITY_ID": f"DEAL_STAGE_{category}", "STATUS_ID": code, "NAME": code,
+                  "SORT": 15}  # fmt: skip
+        await portal.ok("crm.status.add", {"fields": fields})
+
+
 def legacy(text: str) -> dict[str, str]:
     """An error of the legacy crm.* families: an empty code, the text (crm-deal-*.md)."""
     return {"error": "", "error_description": text}

@@ -13,7 +13,7 @@ from orderlink.clock import FrozenClock
 from orderlink.registry import Role
 from orderlink.settings import Settings
 
-from .conftest import Portal, error_of, legacy
+from .conftest import Portal, deal_funnel, error_of, legacy
 
 pytestmark = pytest.mark.anyio
 
@@ -155,6 +155,7 @@ class TestAdd:
     async def test_funnel_other_than_general_starts_in_its_own_first_stage(
         self, portal: Portal
     ) -> None:
+        await deal_funnel(portal, 1)
         deal_id = await portal.ok("crm.deal.add", {"FIELDS": {"CATEGORY_ID": 1}})
         deal = await portal.ok("crm.deal.get", {"ID": deal_id})
         assert (deal["CATEGORY_ID"], deal["STAGE_ID"], deal["IS_NEW"]) == ("1", "C1:NEW", "Y")
@@ -275,6 +276,7 @@ class TestList:
         return int(await portal.ok("crm.deal.add", {"FIELDS": fields}))
 
     async def test_docs_example(self, portal: Portal) -> None:
+        await deal_funnel(portal, 1)
         wanted = [
             await self.seed(portal, "[V] Vodka", 11500),
             await self.seed(portal, "[A] Pasta", 20000, ASSIGNED_BY_ID=1),

@@ -14,7 +14,7 @@ from orderlink.clock import FrozenClock
 from orderlink.registry import Role
 from orderlink.settings import Settings
 
-from .conftest import Portal, error_of
+from .conftest import Portal, deal_funnel, error_of
 
 pytestmark = pytest.mark.anyio
 
@@ -132,6 +132,7 @@ class TestAdd:
     """crm-item-add.md"""
 
     async def test_docs_example_answers_the_documented_deal(self, portal: Portal) -> None:
+        await deal_funnel(portal, 9, "UC_KN8KFI")
         response = await portal.call("crm.item.add", ADD_EXAMPLE)
         assert response.status_code == 200
         body = response.json()
@@ -203,6 +204,7 @@ class TestAdd:
         assert (item["isManualOpportunity"], item["ufCrm_7"]) == ("Y", "x")
 
     async def test_original_uf_names_on_request(self, portal: Portal) -> None:
+        await deal_funnel(portal, 9, "UC_KN8KFI")
         params = {**ADD_EXAMPLE, "useOriginalUfNames": "Y"}
         item = (await portal.ok("crm.item.add", params))["item"]
         assert item["UF_CRM_1721244707107"] == 1111.1
@@ -440,6 +442,7 @@ class TestUpdate:
     """crm-item-update.md"""
 
     async def test_docs_example(self, portal: Portal, clock: FrozenClock) -> None:
+        await deal_funnel(portal, 9, "UC_NYL06U")
         await portal.add_deal(351, category_id=9, stage_id="C9:NEW", date_create=1719315806)
         clock.advance(60)
         response = await portal.call("crm.item.update", UPDATE_EXAMPLE)
@@ -477,6 +480,7 @@ class TestUpdate:
 
     async def test_moving_a_deal_to_another_funnel_resets_its_stage(self, portal: Portal) -> None:
         deal = await portal.add_deal(stage_id="PREPARATION")
+        await deal_funnel(portal, 3)
         params = {"entityTypeId": 2, "id": deal, "fields": {"categoryId": 3}}
         item = (await portal.ok("crm.item.update", params))["item"]
         assert (item["categoryId"], item["stageId"], item["isNew"]) == (3, "C3:NEW", "Y")

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from orderlink.bootstrap import ensure_funnels
 from orderlink.settings import Settings
 from orderlink.storage import create_store, migrations
 from orderlink.storage.base import AUTH_TABLES, COPY_TABLES, Binding, Store, TokenPair
@@ -150,6 +151,7 @@ async def _seed(store: Store) -> None:
     portal, _ = await store.bootstrap(now=1.0)
     user = await store.add_user(portal.id, "Ann", 1)
     await store.add_webhook(portal.id, user.id, "h" * 64, ("crm",), 1.0)
+    await ensure_funnels(store, portal.id)
     order = await store.insert(
         portal.id, "orders", {"lid": "s1", "person_type_id": 1, "currency": "USD"}
     )

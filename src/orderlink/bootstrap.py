@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from orderlink import entity_types
 from orderlink.auth import hash_secret, new_webhook_code
 from orderlink.clock import Clock
+from orderlink.rules import funnels
 from orderlink.settings import Settings
 from orderlink.storage.base import Binding, Portal, Store
 
@@ -30,9 +31,21 @@ class Started:
 async def ensure_portal(store: Store, settings: Settings, clock: Clock) -> Portal:
     """The default portal, created with user 1 (and the example rows) on an empty database."""
     portal, created = await store.bootstrap(now=clock.now())
+    await ensure_funnels(store, portal.id)
     if created and settings.seed_examples:
         await seed_examples(store, portal.id, clock)
     return portal
+
+
+async def ensure_funnels(store: Store, portal_id: int) -> None:
+    """The general deal funnel (id 0) and its stages, which every portal has
+    (crm-category-list.md, crm-status-list.md); written once, on the portal's first start (or
+    its first start since the funnel tables came)."""
+    if await store.get(portal_id, "deal_categories", 0) is not None:
+        return
+    for stage in funnels.default_stages(0):
+        await store.insert(portal_id, "crm_statuses", stage)
+    await store.insert(portal_id, "deal_categories", dict(funnels.GENERAL))
 
 
 async def bootstrap(store: Store, settings: Settings, clock: Clock) -> Started:

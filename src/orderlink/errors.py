@@ -48,7 +48,8 @@ B24Error                              {"error": code, "error_description": text}
     │   ├── FieldsNotSpecified        100
     │   ├── RequiredFields            0 Required fields: ...
     │   └── SaveError                 0 (text varies)
-    ├── LegacyCrmError                "" + text (crm.deal.*, crm.invoice.*)
+    ├── LegacyCrmError                "" + text (crm.deal.*, crm.invoice.*, crm.status.*)
+    ├── StatusExists                  ERROR_CORE The specified status ID already exists.
     └── CrmItemError                  symbolic codes (crm.item.*)
         ├── ItemNotFound              NOT_FOUND Element not found
         ├── SmartProcessNotFound      NOT_FOUND Smart process not found
@@ -57,6 +58,7 @@ B24Error                              {"error": code, "error_description": text}
         ├── FieldValueNotValid        CRM_FIELD_ERROR_VALUE_NOT_VALID
         ├── EntityTypeNotSupported    ENTITY_TYPE_NOT_SUPPORTED
         ├── MissingParameter          100 Could not find value for parameter {name}
+        ├── CategoryError             0 (crm.category.*: the deal module's own refusals)
         └── MultipleValueExpected     100 Expected iterable value for multiple field, ...
 """
 
@@ -363,6 +365,13 @@ class LegacyCrmError(MethodError):
     description = "Failed to get list. General error."
 
 
+class StatusExists(MethodError):
+    """crm-status-add.md: a STATUS_ID its reference list already has."""
+
+    code = "ERROR_CORE"
+    description = "The specified status ID already exists."
+
+
 class CrmItemError(MethodError):
     code = "INVALID_ARG_VALUE"
     description = "Invalid argument"
@@ -408,6 +417,12 @@ class MissingParameter(CrmItemError):
 
     def __init__(self, name: str) -> None:
         super().__init__(f"Could not find value for parameter {{{name}}}")
+
+
+class CategoryError(CrmItemError):
+    """crm-category-add.md, crm-category-delete.md: code `0` with the deal module's text."""
+
+    code = "0"
 
 
 class MultipleValueExpected(CrmItemError):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from orderlink import batch
 from orderlink.methods import (
+    crm_category,
     crm_deal,
     crm_invoice,
     crm_item,
+    crm_status,
     events,
     orderentity,
     portal,
@@ -20,6 +22,8 @@ TABLES = (
     crm_deal.table,
     crm_invoice.table,
     crm_item.table,
+    crm_category.table,
+    crm_status.table,
     portal.table,
     events.table,
 )

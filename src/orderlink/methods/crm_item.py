@@ -10,10 +10,12 @@ the smart-process example of crm-item-fields.md (invoices).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from orderlink import coerce, errors, events
 from orderlink.entity_types import COMPANY, DEAL, LEGACY_INVOICE, SMART_INVOICE
+from orderlink.families import stages
 from orderlink.families.crm_fields import DEAL_FIELDS, UTM, descriptor
 from orderlink.families.family import Created, Family, Params
 from orderlink.families.handlers import Served, serve
@@ -176,19 +178,39 @@ def _unchanged_part(old: Row, columns: Row) -> Row | None:
     return values or None
 
 
+# What a type's rules need besides the columns, read from the store (a deal's funnel).
+Extras = Callable[[Call, "Row | None", Row], Awaitable[dict[str, Any]]]
+
+
+async def _no_extras(call: Call, old: Row | None, columns: Row) -> dict[str, Any]:
+    return {}
+
+
+async def _deal_extras(call: Call, old: Row | None, columns: Row) -> dict[str, Any]:
+    funnel = await stages.deal_funnel(
+        call, old, columns,
+        bad_category=lambda: errors.FieldValueNotValid("categoryId"),
+        bad_stage=lambda: errors.FieldValueNotValid("stageId"),
+    )  # fmt: skip
+    return {"funnel": funnel}
+
+
 def _family(type_id: int, name: str, table_: Table, schema: Schema, layout: tuple[str, ...],
-            new: Callable[..., Row], changed: Callable[..., Row]) -> Family:  # fmt: skip
+            new: Callable[..., Row], changed: Callable[..., Row],
+            extras: Extras = _no_extras) -> Family:  # fmt: skip
     """crm.item's family for one entity type, whose rows `new` makes and `changed` changes."""
 
     async def create(call: Call, columns: Row, now: float) -> Created:
-        values = new(columns, user=call.principal.user_id, now=now, zone=call.ctx.zone)
+        more = await extras(call, None, columns)
+        values = new(columns, user=call.principal.user_id, now=now, zone=call.ctx.zone, **more)
         return Created(values, deals.title_template(values, name))
 
     async def change(call: Call, old: Row, columns: Row, now: float) -> Row | None:
         values = _unchanged_part(old, columns)
         if values is None:
             return None
-        return changed(old, values, user=call.principal.user_id, now=now)
+        more = await extras(call, old, values)
+        return changed(old, values, user=call.principal.user_id, now=now, **more)
 
     def raised(action: str, user: int, at: float, item_id: int | str, row: Row) -> tuple[Emit, ...]:
         return (events.crm_item(type_id, action, user, at, item_id),)
@@ -225,7 +247,7 @@ def _family(type_id: int, name: str, table_: Table, schema: Schema, layout: tupl
 
 TYPES = {
     DEAL: _family(DEAL, "Deal", "deals", DEAL_SCHEMA, DEAL_LAYOUT, deals.new_deal,
-                  deals.changed_deal),
+                  deals.changed_deal, _deal_extras),
     SMART_INVOICE: _family(SMART_INVOICE, "Invoice", "invoices", INVOICE_SCHEMA, INVOICE_LAYOUT,
                            smart_invoices.new_invoice, smart_invoices.changed_invoice),
 }  # fmt: skip

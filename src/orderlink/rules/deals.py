@@ -1,6 +1,7 @@
 """Deal rules, whichever family writes the `deals` row (crm.deal.*, crm.item entityTypeId 2).
 
-Pages: api-reference/crm/main-entities-fields.md (stages), crm-deal-add.md, crm-item-add.md.
+Pages: api-reference/crm/main-entities-fields.md (stages), crm-deal-add.md, crm-item-add.md. A
+deal's stages are its funnel's (`rules.funnels.Funnel`, read from the store by the caller).
 """
 
 from __future__ import annotations
@@ -10,35 +11,19 @@ from datetime import tzinfo
 
 from orderlink.records.days import today
 from orderlink.records.values import decode, encode
+from orderlink.rules.funnels import Funnel
 from orderlink.rules.portal import BASE_CURRENCY
 from orderlink.storage.base import Row
 
 
-def first_stage(category: int) -> str:
-    """Funnels other than the general one prefix their stages: `C1:NEW`."""
-    return "NEW" if category == 0 else f"C{category}:NEW"
-
-
-def first_stage_of(stage: str) -> str:
-    """The first stage of the funnel `stage` belongs to."""
-    prefix, _, _ = stage.rpartition(":")
-    return f"{prefix}:NEW" if prefix else "NEW"
-
-
-def stage_semantic(stage: str) -> str:
-    """main-entities-fields.md: WON is S(uccess), LOSE and APOLOGY F(ailure), the rest P."""
-    bare = stage.split(":", 1)[1] if ":" in stage else stage
-    return "S" if bare == "WON" else "F" if bare in ("LOSE", "APOLOGY") else "P"
-
-
-def staged(values: Row, stage: str, user: int, now: int) -> None:
-    """Move to `stage`: its semantic, whether it is the funnel's first, who and when; a won or
-    lost stage closes the deal."""
-    semantic = stage_semantic(stage)
+def staged(values: Row, stage: str, funnel: Funnel, user: int, now: int) -> None:
+    """Move to `stage` of `funnel`: its semantic, whether it is the funnel's first, who and
+    when; a won or lost stage closes the deal."""
+    semantic = funnel.semantic(stage)
     values.update(
         stage_id=stage,
         stage_semantic_id=semantic,
-        is_new="Y" if stage == first_stage_of(stage) else "N",
+        is_new="Y" if stage == funnel.first else "N",
         moved_by_id=user,
         moved_time=now,
     )
@@ -46,6 +31,12 @@ def staged(values: Row, stage: str, user: int, now: int) -> None:
         values["closed"] = "Y"
     elif "closed" not in values:
         values["closed"] = "N"
+
+
+def target_category(old: Row | None, columns: Row) -> int:
+    """The funnel a deal is in after this write: the one given, else its own (0 when new)."""
+    given = columns.get("category_id")
+    return int(given if given is not None else (old or {}).get("category_id") or 0)
 
 
 def sync_contacts(values: Row) -> None:
@@ -57,7 +48,7 @@ def sync_contacts(values: Row) -> None:
         values["contact_ids"] = encode([values["contact_id"]] if values["contact_id"] else [])
 
 
-def new_deal(columns: Row, *, user: int, now: float, zone: tzinfo) -> Row:
+def new_deal(columns: Row, *, funnel: Funnel, user: int, now: float, zone: tzinfo) -> Row:
     """A new deal's columns: the documented defaults (crm-deal-add.md, crm-item-add.md) under
     whatever the request set."""
     stamp = int(now)
@@ -77,19 +68,19 @@ def new_deal(columns: Row, *, user: int, now: float, zone: tzinfo) -> Row:
     }
     values.update({k: v for k, v in columns.items() if v is not None})
     sync_contacts(values)
-    staged(values, values.get("stage_id") or first_stage(values["category_id"]), user, stamp)
+    staged(values, values.get("stage_id") or funnel.first, funnel, user, stamp)
     return values
 
 
-def changed_deal(old: Row, columns: Row, *, user: int, now: float) -> Row:
+def changed_deal(old: Row, columns: Row, *, funnel: Funnel, user: int, now: float) -> Row:
     """The columns an update writes: the request's, plus what follows from a stage or funnel
     change, plus who and when."""
     values = dict(columns)
     stamp = int(now)
     sync_contacts(values)
-    stage = moved_to(old, values, first_stage)
+    stage = moved_to(old, values, lambda category: funnel.first)
     if stage:
-        staged(values, stage, user, stamp)
+        staged(values, stage, funnel, user, stamp)
     values.update(modify_by_id=user, date_modify=stamp)
     return values
 
