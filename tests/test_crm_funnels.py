@@ -89,6 +89,34 @@ class TestCategory:
         assert [s["STATUS_ID"] for s in general] == DEAL_STAGES
 
 
+class TestFunnelWritesAreWhole:
+    """A funnel and its stages are written and deleted in one transaction, also as a `batch`
+    command (the method's own transaction joins the batch's)."""
+
+    async def test_add_and_delete_inside_a_batch(self, portal: Portal) -> None:
+        cmd = {
+            "a": "crm.category.add?entityTypeId=2&fields[name]=Wholesale",
+            "s": "crm.status.list?filter[ENTITY_ID]=DEAL_STAGE_$result[a][category][id]",
+            "d": "crm.category.delete?entityTypeId=2&id=$result[a][category][id]",
+        }
+        answer = await portal.ok("batch", {"halt": 0, "cmd": cmd})
+        assert answer["result_error"] == []
+        assert len(answer["result"]["s"]) == len(DEAL_STAGES)
+        listed = await portal.ok("crm.category.list", {"entityTypeId": 2})
+        assert [c["id"] for c in listed["categories"]] == [0]
+
+    async def test_a_second_start_on_the_same_database_keeps_the_funnel(
+        self, portal: Portal
+    ) -> None:
+        from orderlink.bootstrap import ensure_funnels
+
+        before = await portal.ok("crm.status.list", {"filter": {"ENTITY_ID": "DEAL_STAGE"}})
+        portal_row = await portal.store.default_portal()
+        await ensure_funnels(portal.store, portal_row.id)
+        after = await portal.ok("crm.status.list", {"filter": {"ENTITY_ID": "DEAL_STAGE"}})
+        assert after == before
+
+
 class TestStatus:
     """api-reference/crm/status/"""
 

@@ -43,9 +43,17 @@ async def ensure_funnels(store: Store, portal_id: int) -> None:
     its first start since the funnel tables came)."""
     if await store.get(portal_id, "deal_categories", 0) is not None:
         return
-    for stage in funnels.default_stages(0):
-        await store.insert(portal_id, "crm_statuses", stage)
-    await store.insert(portal_id, "deal_categories", dict(funnels.GENERAL))
+    try:
+        # One transaction, so a crash never leaves stages without their funnel.
+        async with store.group() as group, group.step():
+            await store.insert(portal_id, "deal_categories", dict(funnels.GENERAL))
+            for stage in funnels.default_stages(0):
+                await store.insert(portal_id, "crm_statuses", stage)
+    except Exception:
+        # Two processes starting on one database: the other wrote them first, and the unique
+        # keys refused ours. Theirs stand; anything else is a real failure.
+        if await store.get(portal_id, "deal_categories", 0) is None:
+            raise
 
 
 async def bootstrap(store: Store, settings: Settings, clock: Clock) -> Started:

@@ -155,9 +155,11 @@ async def category_add(call: Call) -> Any:
     """A new funnel, with the default stages under its prefix (`C{id}:NEW`, ...)."""
     _entity_type(call.params)
     values = {"sort": 500, **_columns(call.params.get("fields"), new=True)}
-    category = await call.store.insert(call.portal, "deal_categories", values)
-    for stage in funnels.default_stages(category):
-        await call.store.insert(call.portal, "crm_statuses", stage)
+    # One transaction: a funnel is never left without its stages.
+    async with call.store.group() as group, group.step():
+        category = await call.store.insert(call.portal, "deal_categories", values)
+        for stage in funnels.default_stages(category):
+            await call.store.insert(call.portal, "crm_statuses", stage)
     return {"category": render(await _get(call, category))}
 
 
@@ -193,7 +195,8 @@ async def category_delete(call: Call) -> Any:
                   conditions=[Condition("entity_id", "=", funnels.stage_entity(category))],
                   count=False)
     )  # fmt: skip
-    for stage in stages.rows:
-        await call.store.delete(call.portal, "crm_statuses", stage["id"])
-    await call.store.delete(call.portal, "deal_categories", category)
+    async with call.store.group() as group, group.step():  # stages and funnel go together
+        for stage in stages.rows:
+            await call.store.delete(call.portal, "crm_statuses", stage["id"])
+        await call.store.delete(call.portal, "deal_categories", category)
     return None

@@ -276,7 +276,13 @@ class SQLiteStore(SQLStore):
     async def group(self) -> AsyncIterator[Group]:
         """One transaction for several operations (a `batch`): each step is a savepoint that
         succeeds or fails alone, and nothing is durable, or answered, before the final COMMIT.
-        Other requests of this process wait at their next store call until the group ends."""
+        Other requests of this process wait at their next store call until the group ends.
+        Inside a group of the same task (a method that groups its own writes, run by `batch`)
+        it is that group again: its steps are savepoints of the one transaction."""
+        if self._group_task is not None and self._group_task is asyncio.current_task():
+            assert self._db is not None
+            yield _SavepointGroup(self._db.raw)
+            return
         with waiting():
             await self._group_lock.acquire()
         self._group_task = asyncio.current_task()
