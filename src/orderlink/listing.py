@@ -142,7 +142,15 @@ def parse(
 
 
 def _table(name: str) -> Table:
-    if name not in ("orders", "deals", "invoices", "legacy_invoices", "bindings"):
+    if name not in (
+        "orders",
+        "deals",
+        "invoices",
+        "legacy_invoices",
+        "bindings",
+        "contacts",
+        "companies",
+    ):
         raise ValueError(name)
     return name  # type: ignore[return-value]
 

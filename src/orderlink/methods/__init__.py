@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from orderlink import batch
 from orderlink.methods import (
+    crm_company,
+    crm_contact,
     crm_deal,
     crm_invoice,
     crm_item,
@@ -18,6 +20,8 @@ TABLES = (
     orderentity.table,
     sale_order.table,
     crm_deal.table,
+    crm_contact.table,
+    crm_company.table,
     crm_invoice.table,
     crm_item.table,
     portal.table,

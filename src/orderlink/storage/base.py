@@ -19,7 +19,9 @@ Row = dict[str, Any]
 
 # Entity tables a list query or a generic CRUD call may name. Column names come from the
 # schemas in code (methods/), never from a request.
-Table = Literal["orders", "deals", "invoices", "legacy_invoices", "bindings"]
+Table = Literal[
+    "orders", "deals", "invoices", "legacy_invoices", "bindings", "contacts", "companies"
+]
 
 # Tables `orderlink db copy` moves, parents first, with the key columns that order them.
 COPY_TABLES: dict[str, tuple[str, ...]] = {
@@ -30,6 +32,8 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "deals": ("id",),
     "invoices": ("id",),
     "legacy_invoices": ("id",),
+    "contacts": ("id",),
+    "companies": ("id",),
     "bindings": ("portal_id", "order_id"),
     "apps": ("id",),
     "app_installs": ("portal_id", "app_id"),
