@@ -144,3 +144,22 @@ def matches(items: Iterable[Item], wanted: Iterable[str], kind: str) -> bool:
 
 def _phone_key(value: str) -> str:
     return "".join(c for c in value if c.isdigit())
+
+
+def binding_items(ids: list[int], key: str) -> list[dict[str, Any]]:
+    """A deal's contacts as crm-deal-contact-items-get.md prints them: the first is primary,
+    SORT steps by 10 in order (the order is kept, a given SORT value is not)."""
+    return [{key: item, "SORT": (i + 1) * 10, "ROLE_ID": 0, "IS_PRIMARY": "Y" if i == 0 else "N"}
+            for i, item in enumerate(ids)]  # fmt: skip
+
+
+def bound_ids(items: list[tuple[int, int, bool]]) -> list[int]:
+    """(id, SORT, IS_PRIMARY) bindings -> ids in order: by SORT (given order on ties), the first
+    primary one first (crm-deal-contact-items-set.md: none primary, the first is), each once."""
+    ordered = sorted(enumerate(items), key=lambda pair: (pair[1][1], pair[0]))
+    ids = [item_id for _, (item_id, _, _) in ordered]
+    primary = next((item_id for item_id, _, flag in items if flag), None)
+    if primary is not None:
+        ids.remove(primary)
+        ids.insert(0, primary)
+    return list(dict.fromkeys(ids))
