@@ -163,6 +163,8 @@ async def _seed(store: Store) -> None:
         {"lid": "s1", "currency": "USD", "order_topic": "t", "pay_system_id": 6,
          "person_type_id": 1},
     )  # fmt: skip
+    await store.insert(portal.id, "contacts", {"name": "c"})
+    await store.insert(portal.id, "companies", {"title": "c"})
     await store.add_binding(portal.id, Binding(order, 2, deal), owner_table="deals")
     app = await store.add_app(
         portal.id, name="a", client_id="local.1", secret_hash="s", scopes=("crm",),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 LEAD = 1
 DEAL = 2
+CONTACT = 3
 COMPANY = 4
 LEGACY_INVOICE = 5  # the old invoice of crm.invoice.* (entityTypeId 5)
 QUOTE = 7

@@ -30,6 +30,12 @@ CATALOG: dict[str, str] = {
     "ONCRMDEALADD": "crm",
     "ONCRMDEALUPDATE": "crm",
     "ONCRMDEALDELETE": "crm",
+    "ONCRMCONTACTADD": "crm",
+    "ONCRMCONTACTUPDATE": "crm",
+    "ONCRMCONTACTDELETE": "crm",
+    "ONCRMCOMPANYADD": "crm",
+    "ONCRMCOMPANYUPDATE": "crm",
+    "ONCRMCOMPANYDELETE": "crm",
     "ONCRMDYNAMICITEMADD": "crm",
     "ONCRMDYNAMICITEMUPDATE": "crm",
     "ONCRMDYNAMICITEMDELETE": "crm",
@@ -54,6 +60,12 @@ TIMEOUT = 5.0
 def deal(action: str, user_id: int, at: float, deal_id: int | str = "{id}") -> Emit:
     """ONCRMDEALADD / UPDATE / DELETE: `{"FIELDS": {"ID": "6641"}}`."""
     return Emit(f"ONCRMDEAL{action}", {"FIELDS": {"ID": str(deal_id)}}, user_id, at)
+
+
+def customer(kind: str, action: str, user_id: int, at: float, item_id: int | str = "{id}") -> Emit:
+    """ONCRMCONTACT* / ONCRMCOMPANY* (`kind` CONTACT or COMPANY), whichever family changed the
+    row: `{"FIELDS": {"ID": "89"}}` (crm/contacts/events/on-crm-contact-add.md)."""
+    return Emit(f"ONCRM{kind}{action}", {"FIELDS": {"ID": str(item_id)}}, user_id, at)
 
 
 def legacy_invoice(action: str, user_id: int, at: float, invoice_id: int | str = "{id}") -> Emit:

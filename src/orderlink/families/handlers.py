@@ -31,10 +31,15 @@ def _answer(family: Family, call: Call, kind: Answer, item_id: int, row: Row | N
 
 
 async def _read(family: Family, call: Call, fields: dict[str, Any], old: Row | None) -> Row:
-    """The columns the request's `fields` write: writable fields by kind (on update, immutable
-    ones are ignored too), required ones present on add, the family's checks passed."""
     if family.read is not None:
         return await family.read(family, call, fields, old)
+    return await read_columns(family, call, fields, old)
+
+
+async def read_columns(family: Family, call: Call, fields: dict[str, Any], old: Row | None) -> Row:
+    """The columns the request's `fields` write: writable fields by kind (on update, immutable
+    ones are ignored too), required ones present on add, the family's checks passed. A
+    family's own `read` hook may start from these."""
     changes = reading.read_fields(
         fields,
         family.schema,

@@ -5,7 +5,10 @@ from __future__ import annotations
 from orderlink import batch
 from orderlink.methods import (
     crm_category,
+    crm_company,
+    crm_contact,
     crm_deal,
+    crm_deal_contact,
     crm_invoice,
     crm_item,
     crm_status,
@@ -20,6 +23,9 @@ TABLES = (
     orderentity.table,
     sale_order.table,
     crm_deal.table,
+    crm_deal_contact.table,
+    crm_contact.table,
+    crm_company.table,
     crm_invoice.table,
     crm_item.table,
     crm_category.table,

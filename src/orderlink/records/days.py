@@ -13,8 +13,12 @@ def day(value: Any, zone: tzinfo) -> int | None:
     (crm-deal-add.md sends `$(date --iso-8601=seconds)`; crm-deal-get.md prints that day)."""
     if not isinstance(value, str):
         return None
+    text = value.strip()
+    # crm-contact-add.md sends BIRTHDATE as "11.11.2001": the portal's own DD.MM.YYYY format.
+    if len(text) == 10 and text[2] == "." and text[5] == ".":
+        text = f"{text[6:]}-{text[3:5]}-{text[:2]}"
     try:
-        of = date.fromisoformat(value.strip()[:10])
+        of = date.fromisoformat(text[:10])
     except ValueError:
         return None
     if not coerce.EARLIEST.date() <= of <= coerce.LATEST.date():

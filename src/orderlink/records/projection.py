@@ -29,9 +29,14 @@ class Selection:
     names: tuple[str, ...] = ()
     uf: frozenset[str] | None = None
     parents: frozenset[int] | None = None
+    # The view's `explicit` keys asked for by name; None: all of them (one entity's get).
+    named: frozenset[str] | None = None
 
     def wants(self, name: str) -> bool:
         return self.all_fields or name in self.names
+
+    def wants_explicit(self, name: str) -> bool:
+        return self.named is None or name in self.named
 
     def wants_uf(self, name: str) -> bool:
         return self.uf is None or name in self.uf
@@ -65,6 +70,9 @@ class View:
     # crm-deal-list.md answers the selected fields in `select` order; crm-item-list.md in the
     # entity's own order.
     select_order: bool = False
+    # Layout keys a list prints only when `select` names them (`*` does not), and get only when
+    # they hold something: crm-contact-list.md's PHONE, EMAIL, WEB, IM (crm_multifield).
+    explicit: frozenset[str] = frozenset()
 
     def render(self, row: Row, zone: tzinfo, selection: Selection = ALL) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -82,6 +90,12 @@ class View:
                     for type_id, value in parents(row).items():
                         if selection.wants_parent(type_id):
                             out[self.parent_name(type_id)] = self.dynamic_value(value)
+            elif key in self.explicit:
+                found = self.schema.get(key)
+                if found is not None and selection.wants_explicit(key) and row.get(found.column):
+                    shown = self.value(found, row[found.column], zone)
+                    if shown:
+                        out[key] = shown
             elif selection.wants(key):
                 found = self.schema.get(key)
                 if found is not None and found.column in row:
@@ -95,8 +109,9 @@ class View:
         (crm-deal-list.md: `*` is every non-custom field, `UF_*` every custom one, both by
         default). Missing, empty or naming nothing known selects everything."""
         requested = names(raw)
+        nothing = Selection(all_fields=True, named=frozenset()) if self.explicit else ALL
         if not requested:
-            return ALL
+            return nothing
         fields: dict[str, None] = {}
         uf: set[str] = set()
         links: set[int] = set()
@@ -114,11 +129,12 @@ class View:
             elif (type_id := parent_type(name)) is not None:
                 links.add(type_id)
         custom = None if all_uf else frozenset(uf)
+        named = frozenset(f for f in fields if f in self.explicit)
         if "*" in requested:
-            return Selection(all_fields=True, uf=custom, parents=None)
+            return Selection(all_fields=True, uf=custom, parents=None, named=named)
         if not (fields or uf or links or all_uf):
-            return ALL
-        return Selection(False, tuple(fields), custom, frozenset(links))
+            return nothing
+        return Selection(False, tuple(fields), custom, frozenset(links), named)
 
     def columns(self, selection: Selection, stored: Schema) -> tuple[Field, ...]:
         """The fields of `stored` (the listing schema) a selection reads: its stored fields and

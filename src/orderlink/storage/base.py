@@ -20,7 +20,15 @@ Row = dict[str, Any]
 # Entity tables a list query or a generic CRUD call may name. Column names come from the
 # schemas in code (methods/), never from a request.
 Table = Literal[
-    "orders", "deals", "invoices", "legacy_invoices", "bindings", "deal_categories", "crm_statuses"
+    "orders",
+    "deals",
+    "invoices",
+    "legacy_invoices",
+    "bindings",
+    "deal_categories",
+    "crm_statuses",
+    "contacts",
+    "companies",
 ]
 
 # Tables `orderlink db copy` moves, parents first, with the key columns that order them.
@@ -34,6 +42,8 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "legacy_invoices": ("id",),
     "deal_categories": ("id",),
     "crm_statuses": ("id",),
+    "contacts": ("id",),
+    "companies": ("id",),
     "bindings": ("portal_id", "order_id"),
     "apps": ("id",),
     "app_installs": ("portal_id", "app_id"),

@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, get_args
 
 import orjson
 
@@ -48,9 +48,7 @@ from orderlink.storage.base import (
 )
 from orderlink.storage.sql import Dialect, count_sql, ident, select_sql
 
-ENTITY_TABLES = frozenset(
-    {"orders", "deals", "invoices", "legacy_invoices", "deal_categories", "crm_statuses"}
-)
+ENTITY_TABLES = frozenset(get_args(Table)) - {"bindings"}
 # Advisory lock keys, (class, object) pairs in their own namespace (0x6f6c = "ol"); PostgreSQL
 # takes them, SQLite's BEGIN IMMEDIATE already serialises every writer.
 MIGRATE_LOCK = (0x6F6C, 1)
@@ -551,6 +549,10 @@ class SQLStore:
                     "UPDATE invoices SET parent_id2 = NULL WHERE portal_id = ? AND parent_id2 = ?",
                     (portal_id, row_id),
                 )
+            # crm-contact-delete.md / crm-company-delete.md: the deals (and contacts) that named
+            # the deleted contact or company forget it.
+            for linked, one, many, none in _LINKS.get(table, ()):
+                await _unlink(conn, portal_id, row_id, linked, one, many, none)
             # A deleted order takes its binding with it through the foreign key.
             deleted = await conn.execute(
                 f"DELETE FROM {entity} WHERE portal_id = ? AND id = ?",
@@ -585,6 +587,8 @@ class SQLStore:
                 "legacy_invoices",
                 "crm_statuses",
                 "deal_categories",
+                "contacts",
+                "companies",
             ):
                 await conn.execute(f"DELETE FROM {table}")
 
@@ -954,6 +958,47 @@ class SQLStore:
 
     def group(self) -> AbstractAsyncContextManager[Group]:
         raise NotImplementedError
+
+
+# A deleted row's id, held elsewhere: (table, its single-id column, its id-list column or None,
+# the single column's empty value).
+_LINKS: dict[str, tuple[tuple[str, str, str | None, int | None], ...]] = {
+    "contacts": (("deals", "contact_id", "contact_ids", 0),),
+    "companies": (
+        ("deals", "company_id", None, 0),
+        ("contacts", "company_id", "company_ids", None),
+    ),
+}
+
+
+async def _unlink(
+    conn: Connection,
+    portal_id: int,
+    gone: int,
+    table: str,
+    one: str,
+    many: str | None,
+    none: int | None,
+) -> None:
+    """Take `gone` out of `table`'s links: the id list loses it, and the single id becomes the
+    list's first (or `none`). The lists are JSON text in both engines, so they are rewritten
+    here rather than in SQL."""
+    if many is None:
+        await conn.execute(
+            f"UPDATE {table} SET {one} = ? WHERE portal_id = ? AND {one} = ?",
+            (none, portal_id, gone),
+        )
+        return
+    rows = await conn.fetch(
+        f"SELECT id, {many} FROM {table} WHERE portal_id = ? AND ({one} = ? OR {many} LIKE ?)",
+        (portal_id, gone, f"%{gone}%"),
+    )
+    for row_id, raw in rows:
+        ids = [i for i in orjson.loads(raw or "[]") if int(i) != gone]
+        await conn.execute(
+            f"UPDATE {table} SET {one} = ?, {many} = ? WHERE portal_id = ? AND id = ?",
+            (ids[0] if ids else none, orjson.dumps(ids).decode(), portal_id, row_id),
+        )
 
 
 def _entity(table: str) -> str:

@@ -1,0 +1,130 @@
+"""crm.company.*: legacy companies, UPPER_SNAKE fields, every value a string, multi-fields.
+
+Pages: api-reference/crm/companies/{crm-company-add,crm-company-get,crm-company-list,
+crm-company-update,crm-company-delete,crm-company-fields}.md; the shape is `families.customers`.
+Deleting a company clears COMPANY_ID on its deals and takes it out of its contacts' COMPANY_IDS.
+"""
+
+from __future__ import annotations
+
+from orderlink import errors
+from orderlink.entity_types import LEAD
+from orderlink.families.customers import MULTIFIELDS, customer_family, legacy
+from orderlink.families.handlers import Served, serve
+from orderlink.records.custom_fields import PARENTS, UF
+from orderlink.records.reading import Changes
+from orderlink.registry import Call, MethodTable
+from orderlink.rules.portal import CURRENCY_CODES
+from orderlink.schema import Schema
+
+table = MethodTable()
+
+DOCS = "api-reference/crm/companies/"
+
+# crm-company-fields.md, in its order (its example's PARENT_ID_156 and UF_CRM_* are a portal's
+# own dynamic fields). CONTACT_ID (the contacts, multiple) is printed but not stored here: the
+# links live on the contacts (crm.contact.company.*).
+SCHEMA = Schema(
+    "companies",
+    [
+        legacy("ID", "int", "integer", "ID", "O"),
+        legacy("TITLE", "text", "string", "Company Name", "R", ""),
+        legacy("COMPANY_TYPE", "text", "crm_status", "Company Type", statusType="COMPANY_TYPE"),
+        legacy("LOGO", "json", "file", "Logo"),
+        legacy("ADDRESS", "text", "string", "Physical Address"),
+        legacy("ADDRESS_2", "text", "string", "Address (line 2)"),
+        legacy("ADDRESS_CITY", "text", "string", "City"),
+        legacy("ADDRESS_POSTAL_CODE", "text", "string", "Postal Code"),
+        legacy("ADDRESS_REGION", "text", "string", "Region"),
+        legacy("ADDRESS_PROVINCE", "text", "string", "Province"),
+        legacy("ADDRESS_COUNTRY", "text", "string", "Country"),
+        legacy("ADDRESS_COUNTRY_CODE", "text", "string", "Country Code"),
+        legacy("ADDRESS_LOC_ADDR_ID", "int", "integer", "Location Address ID"),
+        legacy("ADDRESS_LEGAL", "text", "string", "Legal Address"),
+        legacy("REG_ADDRESS", "text", "string", "Legal Address"),
+        legacy("REG_ADDRESS_2", "text", "string", "Legal Address (line 2)"),
+        legacy("REG_ADDRESS_CITY", "text", "string", "Legal Address City"),
+        legacy("REG_ADDRESS_POSTAL_CODE", "text", "string", "Legal Address Postal Code"),
+        legacy("REG_ADDRESS_REGION", "text", "string", "Legal Address Region"),
+        legacy("REG_ADDRESS_PROVINCE", "text", "string", "Legal Address Province"),
+        legacy("REG_ADDRESS_COUNTRY", "text", "string", "Legal Address Country"),
+        legacy("REG_ADDRESS_COUNTRY_CODE", "text", "string", "Legal Address Country Code"),
+        legacy("REG_ADDRESS_LOC_ADDR_ID", "int", "integer", "Legal Address Location ID"),
+        legacy("BANKING_DETAILS", "text", "string", "Banking Details"),
+        legacy("INDUSTRY", "text", "crm_status", "Industry", statusType="INDUSTRY"),
+        legacy("EMPLOYEES", "text", "crm_status", "Number of Employees", statusType="EMPLOYEES"),
+        legacy("CURRENCY_ID", "text", "crm_currency", "Currency"),
+        legacy("REVENUE", "float", "double", "Annual Revenue", "", 0.0),
+        legacy("OPENED", "flag", "char", "Available to Everyone", "", "N"),
+        legacy("COMMENTS", "text", "string", "Comment"),
+        legacy("HAS_PHONE", "flag", "char", "Phone Set", "O", "N"),
+        legacy("HAS_EMAIL", "flag", "char", "E-mail Set", "O", "N"),
+        legacy("HAS_IMOL", "flag", "char", "Open Line Set", "O", "N"),
+        legacy("IS_MY_COMPANY", "flag", "char", "My Company", "", "N"),
+        legacy("ASSIGNED_BY_ID", "int", "user", "Responsible Person"),
+        legacy("CREATED_BY_ID", "int", "user", "Created By", "O"),
+        legacy("MODIFY_BY_ID", "int", "user", "Modified By", "O"),
+        legacy("DATE_CREATE", "datetime", "datetime", "Creation Date", "O"),
+        legacy("DATE_MODIFY", "datetime", "datetime", "Modification Date", "O"),
+        legacy("LEAD_ID", "int", "crm_lead", "Lead", "O", settings={"parentEntityTypeId": LEAD}),
+        legacy("ORIGINATOR_ID", "text", "string", "External Source"),
+        legacy("ORIGIN_ID", "text", "string", "Identifier in External Source"),
+        legacy("ORIGIN_VERSION", "text", "string", "Original Version"),
+        legacy("UTM_SOURCE", "text", "string", "Advertising System"),
+        legacy("UTM_MEDIUM", "text", "string", "Traffic Type"),
+        legacy("UTM_CAMPAIGN", "text", "string", "Campaign Identifier"),
+        legacy("UTM_CONTENT", "text", "string", "Campaign Content"),
+        legacy("UTM_TERM", "text", "string", "Campaign Search Term"),
+        legacy("LAST_ACTIVITY_TIME", "datetime", "datetime", "Last Activity Time"),
+        legacy("LAST_ACTIVITY_BY", "int", "user", "Last Activity Author"),
+        legacy("LAST_COMMUNICATION_TIME", "text", "string", "Last Communication Date", "O"),
+        *MULTIFIELDS,
+    ],
+    case_insensitive=True,
+)
+
+# crm-company-get.md's key order.
+LAYOUT = (
+    "ID", "COMPANY_TYPE", "TITLE", "LOGO", "LEAD_ID", "HAS_PHONE", "HAS_EMAIL", "HAS_IMOL",
+    "ASSIGNED_BY_ID", "CREATED_BY_ID", "MODIFY_BY_ID", "BANKING_DETAILS", "INDUSTRY", "REVENUE",
+    "CURRENCY_ID", "EMPLOYEES", "COMMENTS", "DATE_CREATE", "DATE_MODIFY", "OPENED",
+    "IS_MY_COMPANY", "ORIGINATOR_ID", "ORIGIN_ID", "ORIGIN_VERSION", "ADDRESS", "ADDRESS_2",
+    "ADDRESS_CITY", "ADDRESS_POSTAL_CODE", "ADDRESS_REGION", "ADDRESS_PROVINCE",
+    "ADDRESS_COUNTRY", "ADDRESS_COUNTRY_CODE", "ADDRESS_LOC_ADDR_ID", "ADDRESS_LEGAL",
+    "REG_ADDRESS", "REG_ADDRESS_2", "REG_ADDRESS_CITY", "REG_ADDRESS_POSTAL_CODE",
+    "REG_ADDRESS_REGION", "REG_ADDRESS_PROVINCE", "REG_ADDRESS_COUNTRY",
+    "REG_ADDRESS_COUNTRY_CODE", "REG_ADDRESS_LOC_ADDR_ID", "UTM_SOURCE", "UTM_MEDIUM",
+    "UTM_CAMPAIGN", "UTM_CONTENT", "UTM_TERM", PARENTS, "LAST_ACTIVITY_BY",
+    "LAST_ACTIVITY_TIME", "LAST_COMMUNICATION_TIME", UF, "PHONE", "EMAIL", "WEB", "IM", "LINK",
+)  # fmt: skip
+
+
+async def _check(call: Call, changes: Changes) -> None:
+    currency = changes.columns.get("currency_id")
+    if currency and currency not in CURRENCY_CODES:
+        raise errors.LegacyCrmError('Invalid value for the "Currency" field')
+
+
+COMPANIES = customer_family(kind="COMPANY", table="companies", schema=SCHEMA, layout=LAYOUT,
+                            check=_check)  # fmt: skip
+
+serve(
+    table,
+    COMPANIES,
+    (
+        Served("add", "crm.company.add", "crm-company-add.md",
+               "Create a company; answers its id as a number."),
+        Served("get", "crm.company.get", "crm-company-get.md",
+               "One company, every value a string, multi-fields that hold a value."),
+        Served("update", "crm.company.update", "crm-company-update.md",
+               "Change the fields given; multi-field values by ID (empty VALUE deletes)."),
+        Served("delete", "crm.company.delete", "crm-company-delete.md",
+               "Delete a company; its deals and contacts forget it."),
+        Served("list", "crm.company.list", "crm-company-list.md",
+               "Companies matching a filter, 50 per page; multi-fields only when selected."),
+        Served("fields", "crm.company.fields", "crm-company-fields.md",
+               "Every company field with its descriptor."),
+    ),
+    scope="crm",
+    docs=DOCS,
+)  # fmt: skip

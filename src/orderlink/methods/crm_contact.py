@@ -1,0 +1,114 @@
+"""crm.contact.*: legacy contacts, UPPER_SNAKE fields, every value a string, multi-fields.
+
+Pages: api-reference/crm/contacts/{crm-contact-add,crm-contact-get,crm-contact-list,
+crm-contact-update,crm-contact-delete,crm-contact-fields}.md. The family's shape is
+`families.customers` (shared with crm.company.*); its rules `rules.customers`. Deleting a contact
+takes it out of its deals' CONTACT_ID / CONTACT_IDS (the store does, in the same transaction).
+"""
+
+from __future__ import annotations
+
+from orderlink.entity_types import LEAD
+from orderlink.families.customers import MULTIFIELDS, customer_family, legacy
+from orderlink.families.handlers import Served, serve
+from orderlink.records.custom_fields import PARENTS, UF
+from orderlink.registry import MethodTable
+from orderlink.schema import Schema
+
+table = MethodTable()
+
+DOCS = "api-reference/crm/contacts/"
+
+# crm-contact-fields.md, in its order, with its titles, flags and statusType. NAME, SECOND_NAME
+# and LAST_NAME are printed required there, yet crm-contact-add.md requires no field: the add
+# does not enforce them (decisions.md).
+SCHEMA = Schema(
+    "contacts",
+    [
+        legacy("ID", "int", "integer", "ID", "O"),
+        legacy("HONORIFIC", "text", "crm_status", "Salutation", statusType="HONORIFIC"),
+        legacy("NAME", "text", "string", "First Name", "R"),
+        legacy("SECOND_NAME", "text", "string", "Middle Name", "R"),
+        legacy("LAST_NAME", "text", "string", "Last Name", "R"),
+        legacy("PHOTO", "json", "file", "Photo"),
+        legacy("BIRTHDATE", "datetime", "date", "Birthdate"),
+        legacy("TYPE_ID", "text", "crm_status", "Contact Type", statusType="CONTACT_TYPE"),
+        legacy("SOURCE_ID", "text", "crm_status", "Source", statusType="SOURCE"),
+        legacy("SOURCE_DESCRIPTION", "text", "string", "Additional Source Information"),
+        legacy("POST", "text", "string", "Position"),
+        legacy("ADDRESS", "text", "string", "Address"),
+        legacy("ADDRESS_2", "text", "string", "Address (Line 2)"),
+        legacy("ADDRESS_CITY", "text", "string", "City"),
+        legacy("ADDRESS_POSTAL_CODE", "text", "string", "Postal Code"),
+        legacy("ADDRESS_REGION", "text", "string", "Region"),
+        legacy("ADDRESS_PROVINCE", "text", "string", "Province"),
+        legacy("ADDRESS_COUNTRY", "text", "string", "Country"),
+        legacy("ADDRESS_COUNTRY_CODE", "text", "string", "Country Code"),
+        legacy("ADDRESS_LOC_ADDR_ID", "int", "integer", "Location Address ID"),
+        legacy("COMMENTS", "text", "string", "Comment"),
+        legacy("OPENED", "flag", "char", "Available to All", "", "N"),
+        legacy("EXPORT", "flag", "char", "Participates in Contact Export", "", "N"),
+        legacy("HAS_PHONE", "flag", "char", "Phone Set", "O", "N"),
+        legacy("HAS_EMAIL", "flag", "char", "E-mail Set", "O", "N"),
+        legacy("HAS_IMOL", "flag", "char", "Open Line Set", "O", "N"),
+        legacy("ASSIGNED_BY_ID", "int", "user", "Responsible Person"),
+        legacy("CREATED_BY_ID", "int", "user", "Created By", "O"),
+        legacy("MODIFY_BY_ID", "int", "user", "Modified By", "O"),
+        legacy("DATE_CREATE", "datetime", "datetime", "Creation Date", "O"),
+        legacy("DATE_MODIFY", "datetime", "datetime", "Modification Date", "O"),
+        legacy("COMPANY_ID", "int", "crm_company", "Company", isDeprecated=True),
+        legacy("COMPANY_IDS", "int", "crm_company", "COMPANY_IDS", "M"),
+        legacy("LEAD_ID", "int", "crm_lead", "Lead", "O", settings={"parentEntityTypeId": LEAD}),
+        legacy("ORIGINATOR_ID", "text", "string", "External Source"),
+        legacy("ORIGIN_ID", "text", "string", "Identifier in External Source"),
+        legacy("ORIGIN_VERSION", "text", "string", "Original Version"),
+        legacy("UTM_SOURCE", "text", "string", "Advertising System"),
+        legacy("UTM_MEDIUM", "text", "string", "Traffic Type"),
+        legacy("UTM_CAMPAIGN", "text", "string", "Campaign Identifier"),
+        legacy("UTM_CONTENT", "text", "string", "Campaign Content"),
+        legacy("UTM_TERM", "text", "string", "Campaign Search Condition"),
+        legacy("LAST_ACTIVITY_TIME", "datetime", "datetime", "Last Activity", "O"),
+        legacy("LAST_ACTIVITY_BY", "int", "user", "Last Activity By", "O"),
+        *MULTIFIELDS,
+    ],
+    case_insensitive=True,
+)
+
+# crm-contact-get.md's key order (COMPANY_IDS is not printed, as a deal's CONTACT_IDS is not;
+# FACE_ID is a field the table leaves out, always null here).
+LAYOUT = (
+    "ID", "POST", "COMMENTS", "HONORIFIC", "NAME", "SECOND_NAME", "LAST_NAME", "PHOTO",
+    "LEAD_ID", "TYPE_ID", "SOURCE_ID", "SOURCE_DESCRIPTION", "COMPANY_ID", "BIRTHDATE", "EXPORT",
+    "HAS_PHONE", "HAS_EMAIL", "HAS_IMOL", "DATE_CREATE", "DATE_MODIFY", "ASSIGNED_BY_ID",
+    "CREATED_BY_ID", "MODIFY_BY_ID", "OPENED", "ORIGINATOR_ID", "ORIGIN_ID", "ORIGIN_VERSION",
+    "FACE_ID", "LAST_ACTIVITY_TIME", "ADDRESS", "ADDRESS_2", "ADDRESS_CITY",
+    "ADDRESS_POSTAL_CODE", "ADDRESS_REGION", "ADDRESS_PROVINCE", "ADDRESS_COUNTRY",
+    "ADDRESS_LOC_ADDR_ID", "UTM_SOURCE", "UTM_MEDIUM", "UTM_CAMPAIGN", "UTM_CONTENT", "UTM_TERM",
+    PARENTS, "LAST_ACTIVITY_BY", UF, "PHONE", "EMAIL", "WEB", "IM", "LINK",
+)  # fmt: skip
+
+CONTACTS = customer_family(
+    kind="CONTACT", table="contacts", schema=SCHEMA, layout=LAYOUT,
+    links=("company_id", "company_ids"),
+)  # fmt: skip
+
+serve(
+    table,
+    CONTACTS,
+    (
+        Served("add", "crm.contact.add", "crm-contact-add.md",
+               "Create a contact; answers its id as a number."),
+        Served("get", "crm.contact.get", "crm-contact-get.md",
+               "One contact, every value a string, multi-fields that hold a value."),
+        Served("update", "crm.contact.update", "crm-contact-update.md",
+               "Change the fields given; multi-field values by ID (empty VALUE deletes)."),
+        Served("delete", "crm.contact.delete", "crm-contact-delete.md",
+               "Delete a contact; its deals forget it."),
+        Served("list", "crm.contact.list", "crm-contact-list.md",
+               "Contacts matching a filter, 50 per page; multi-fields only when selected."),
+        Served("fields", "crm.contact.fields", "crm-contact-fields.md",
+               "Every contact field with its descriptor."),
+    ),
+    scope="crm",
+    docs=DOCS,
+)  # fmt: skip

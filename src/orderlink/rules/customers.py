@@ -1,0 +1,165 @@
+"""Contact and company rules, whichever family writes the row: multi-fields, the HAS_* flags,
+the defaults of a new one, linked ids.
+
+Pages: api-reference/crm/data-types.md (crm_multifield), crm/contacts/crm-contact-update.md
+("Working with Multiple Fields"), crm-contact-add.md and crm-company-add.md (defaults).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from orderlink.records.values import decode, encode
+from orderlink.storage.base import Row
+
+# The multi-fields, by wire name; each is stored as a JSON list in the column of its name.
+MULTIFIELDS = ("PHONE", "EMAIL", "WEB", "IM", "LINK")
+# What a value added without VALUE_TYPE is typed as (data-types.md lists WORK first for phone,
+# e-mail and website; a messenger has no WORK, OTHER is its catch-all).
+DEFAULT_VALUE_TYPE = {"PHONE": "WORK", "EMAIL": "WORK", "WEB": "WORK", "IM": "OTHER",
+                      "LINK": "USER"}  # fmt: skip
+
+Item = dict[str, str]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _items(given: Any) -> list[Mapping[str, Any]]:
+    """The items of a multi-field value: a list, a PHP-keyed object, or one item on its own."""
+    if isinstance(given, Mapping):
+        if any(k in given for k in ("VALUE", "ID", "VALUE_TYPE", "DELETE")):
+            return [given]
+        given = list(given.values())
+    if not isinstance(given, list):
+        return []
+    return [item for item in given if isinstance(item, Mapping)]
+
+
+def merge(type_id: str, old: list[Item], given: Any, next_id: int) -> tuple[list[Item], int]:
+    """A multi-field after a write: an item with a known ID changes that value, or deletes it
+    with `DELETE: Y` or no/empty VALUE; an item without ID adds a value (an empty one is
+    ignored); values not named stay. Returns the items and the next free value id."""
+    items = [dict(item) for item in old]
+    by_id = {item["ID"]: item for item in items}
+    for raw in _items(given):
+        value = _text(raw.get("VALUE"))
+        value_type = _text(raw.get("VALUE_TYPE")).upper()
+        known = by_id.get(_text(raw.get("ID")))
+        if known is not None:
+            if _text(raw.get("DELETE")).upper() == "Y" or not value:
+                items.remove(known)
+            else:
+                known["VALUE"] = value
+                if value_type:
+                    known["VALUE_TYPE"] = value_type
+        elif value:
+            added = {"ID": str(next_id), "VALUE_TYPE": value_type or DEFAULT_VALUE_TYPE[type_id],
+                     "VALUE": value, "TYPE_ID": type_id}  # fmt: skip
+            items.append(added)
+            next_id += 1
+    return items, next_id
+
+
+def stored_items(row: Row | None, type_id: str) -> list[Item]:
+    if row is None:
+        return []
+    found = decode(row.get(type_id.lower()) or "[]")
+    return found if isinstance(found, list) else []
+
+
+def next_value_id(row: Row | None) -> int:
+    """Value ids are the row's own: one past the largest any of its multi-fields holds."""
+    ids = [int(item["ID"]) for name in MULTIFIELDS for item in stored_items(row, name)]
+    return max(ids, default=0) + 1
+
+
+def written_multifields(old: Row | None, fields: Mapping[str, Any]) -> Row:
+    """The multi-field columns a `fields` object writes (names in any case), and the HAS_*
+    flags that follow from them."""
+    given = {str(k).upper(): v for k, v in fields.items() if str(k).upper() in MULTIFIELDS}
+    if not given:
+        return {}
+    next_id = next_value_id(old)
+    values: Row = {}
+    lists: dict[str, list[Item]] = {n: stored_items(old, n) for n in MULTIFIELDS}
+    for name, raw in given.items():
+        lists[name], next_id = merge(name, lists[name], raw, next_id)
+        values[name.lower()] = encode(lists[name])
+    values.update(has_flags(lists))
+    return values
+
+
+def has_flags(lists: Mapping[str, list[Item]]) -> Row:
+    """HAS_PHONE / HAS_EMAIL; HAS_IMOL is an open-line messenger (VALUE_TYPE IMOL/OPENLINE)."""
+    imol = any(i.get("VALUE_TYPE") in ("IMOL", "OPENLINE") for i in lists.get("IM", []))
+    return {
+        "has_phone": "Y" if lists.get("PHONE") else "N",
+        "has_email": "Y" if lists.get("EMAIL") else "N",
+        "has_imol": "Y" if imol else "N",
+    }
+
+
+def sync_ids(values: Row, one: str, many: str, none: int | None) -> None:
+    """A single id is the first of its list (COMPANY_ID of COMPANY_IDS, as CONTACT_ID of a
+    deal's CONTACT_IDS); whichever of the two a write gives sets the other."""
+    if many in values and one not in values:
+        ids = decode(values[many])
+        values[one] = ids[0] if ids else none
+    elif one in values and many not in values:
+        values[many] = encode([values[one]] if values[one] else [])
+
+
+def new_customer(columns: Row, *, user: int, now: float) -> Row:
+    """A new contact's or company's columns: crm-contact-add.md / crm-company-add.md defaults
+    (OPENED Y, the caller responsible) under whatever the request set."""
+    stamp = int(now)
+    values: Row = {
+        "opened": "Y",
+        "assigned_by_id": user,
+        "created_by_id": user,
+        "modify_by_id": user,
+        "date_create": stamp,
+        "date_modify": stamp,
+        "last_activity_time": stamp,
+        "last_activity_by": user,
+    }
+    values.update({k: v for k, v in columns.items() if v is not None})
+    return values
+
+
+def changed_customer(columns: Row, *, user: int, now: float) -> Row:
+    return {**columns, "modify_by_id": user, "date_modify": int(now)}
+
+
+def matches(items: Iterable[Item], wanted: Iterable[str], kind: str) -> bool:
+    """Whether a multi-field holds one of `wanted` (crm-duplicate-find-by-comm.md): e-mails
+    compare without case, phones by their digits."""
+    key = _phone_key if kind == "PHONE" else str.lower
+    keys = {key(w) for w in wanted if w}
+    return any(key(item.get("VALUE", "")) in keys for item in items)
+
+
+def _phone_key(value: str) -> str:
+    return "".join(c for c in value if c.isdigit())
+
+
+def binding_items(ids: list[int], key: str) -> list[dict[str, Any]]:
+    """A deal's contacts as crm-deal-contact-items-get.md prints them: the first is primary,
+    SORT steps by 10 in order (the order is kept, a given SORT value is not)."""
+    return [{key: item, "SORT": (i + 1) * 10, "ROLE_ID": 0, "IS_PRIMARY": "Y" if i == 0 else "N"}
+            for i, item in enumerate(ids)]  # fmt: skip
+
+
+def bound_ids(items: list[tuple[int, int, bool]]) -> list[int]:
+    """(id, SORT, IS_PRIMARY) bindings -> ids in order: by SORT (given order on ties), the first
+    primary one first (crm-deal-contact-items-set.md: none primary, the first is), each once."""
+    ordered = sorted(enumerate(items), key=lambda pair: (pair[1][1], pair[0]))
+    ids = [item_id for _, (item_id, _, _) in ordered]
+    primary = next((item_id for item_id, _, flag in items if flag), None)
+    if primary is not None:
+        ids.remove(primary)
+        ids.insert(0, primary)
+    return list(dict.fromkeys(ids))
