@@ -43,9 +43,10 @@ async def _read(family: Family, call: Call, fields: dict[str, Any], old: Row | N
         error=family.invalid,
         dynamic=family.dynamic,
     )
-    if old is None and family.required:
+    required = family.required if old is None else family.update_required
+    if required:
         columns = changes.columns
-        missing = [n for n in family.required if columns.get(family.schema[n].column) in (None, "")]
+        missing = [n for n in required if columns.get(family.schema[n].column) in (None, "")]
         if missing:
             raise errors.RequiredFields(missing)
     if family.check is not None:
@@ -115,6 +116,8 @@ async def update(family: Family, call: Call) -> Any:
 
 async def delete(family: Family, call: Call) -> Any:
     item_id = family.read_id(family.params(call.params))
+    if family.deleting is not None:
+        await family.deleting(call, item_id)
     emits = family.events("DELETE", call.principal.user_id, call.ctx.clock.now(), item_id, {})
     wanted = await events.wanted(call.store, call.portal, emits)
     if not await call.store.delete(call.portal, family.table, item_id, events=wanted):
@@ -217,3 +220,10 @@ def _handler(run: Callable[[Family, Call], Any], resolve: Resolve, summary: str)
 
     handle.__doc__ = summary
     return handle
+
+
+def serve_sale(table: MethodTable, family: Family, methods: Iterable[Served], docs: str) -> None:
+    """`serve` as the sale module's reference lists are served: scope `sale`, store managers
+    read, store administrators write, digit codes as JSON numbers."""
+    serve(table, family, methods, scope="sale", docs=docs, read_role=Role.STORE_MANAGER,
+          write_role=Role.STORE_ADMIN, numeric_codes=True)  # fmt: skip

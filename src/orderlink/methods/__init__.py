@@ -11,12 +11,14 @@ from orderlink.methods import (
     orderentity,
     portal,
     sale_order,
+    sale_persontype,
 )
 from orderlink.registry import Registry
 
 TABLES = (
     orderentity.table,
     sale_order.table,
+    sale_persontype.table,
     crm_deal.table,
     crm_invoice.table,
     crm_item.table,

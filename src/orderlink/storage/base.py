@@ -19,7 +19,10 @@ Row = dict[str, Any]
 
 # Entity tables a list query or a generic CRUD call may name. Column names come from the
 # schemas in code (methods/), never from a request.
-Table = Literal["orders", "deals", "invoices", "legacy_invoices", "bindings"]
+Table = Literal[
+    "orders", "deals", "invoices", "legacy_invoices", "bindings", "person_types",
+    "property_groups", "properties", "property_values", "deal_userfields",
+]  # fmt: skip
 
 # Tables `orderlink db copy` moves, parents first, with the key columns that order them.
 COPY_TABLES: dict[str, tuple[str, ...]] = {
@@ -31,6 +34,11 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "invoices": ("id",),
     "legacy_invoices": ("id",),
     "bindings": ("portal_id", "order_id"),
+    "person_types": ("id",),
+    "property_groups": ("id",),
+    "properties": ("id",),
+    "property_values": ("id",),
+    "deal_userfields": ("id",),
     "apps": ("id",),
     "app_installs": ("portal_id", "app_id"),
     "tokens": ("access_hash",),

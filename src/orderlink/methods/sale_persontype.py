@@ -1,0 +1,131 @@
+"""sale.persontype.*: the portal's payer types, rows of their own (every portal starts with two).
+
+Pages: api-reference/sale/person-type/{sale-person-type-add,sale-person-type-update,
+sale-person-type-get,sale-person-type-list,sale-person-type-delete,
+sale-person-type-get-fields}.md. Digit error codes print as JSON numbers, as on every sale page.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import Any
+
+from orderlink import errors
+from orderlink.families.family import Family
+from orderlink.families.handlers import Served, serve_sale
+from orderlink.families.readers import positive_id, sale_fields
+from orderlink.records import values as wire
+from orderlink.records.projection import View
+from orderlink.records.reading import Changes, Unreadable
+from orderlink.registry import Call, MethodTable
+from orderlink.schema import Field, Schema, field, flag_descriptors
+from orderlink.storage.base import Condition, Emit, ListQuery, Row, Table
+
+table = MethodTable()
+
+DOCS = "api-reference/sale/person-type/"
+
+# sale-person-type-get-fields.md, in its order. `sort` is a `string` there and in every answer
+# ("100"), but a number in the store, so that lists order and compare it as one.
+SCHEMA = Schema(
+    "person_types",
+    [
+        field("active", "active", "flag", "string", empty="Y"),
+        field("code", "code", "text", "string"),
+        field("id", "id", "int", "integer", flags="O"),
+        field("name", "name", "text", "string", flags="R"),
+        field("sort", "sort", "int", "string", empty=150),
+        field("xmlId", "xml_id", "text", "string"),
+    ],
+)
+
+
+def sale_value(f: Field, value: Any, zone: tzinfo) -> Any:
+    """sale.* typed values, except a number the page types `string` (`sort`) prints as one."""
+    if f.kind == "int" and f.type == "string" and value is not None:
+        return str(value)
+    return wire.typed(f, value, zone)
+
+
+async def exists(call: Call, table_: Table, column: str, value: Any, other_than: int = 0) -> bool:
+    """Whether a row of `table_` other than `other_than` holds `value` in `column`."""
+    conditions = [Condition(column, "=", value), Condition("id", "!=", other_than)]
+    query = ListQuery(table_, call.portal, ["id"], conditions, limit=1, count=False)
+    return bool((await call.store.list(query)).rows)
+
+
+def _invalid(name: str, exc: Unreadable) -> errors.B24Error:
+    return errors.SaveError(f'Invalid value for field "{name}"')
+
+
+async def _check(call: Call, changes: Changes) -> None:
+    # sale-person-type-add.md: `code` "Must be unique"; its error example is this one. An update
+    # that keeps a type's own code is no clash (the id is not known here, so update compares
+    # with every other row holding it: a type is the only holder of its code).
+    code = changes.columns.get("code")
+    if code and await exists(call, "person_types", "code", code, _updated_id(call)):
+        raise errors.PersonTypeCodeExists()
+
+
+def _updated_id(call: Call) -> int:
+    try:
+        return positive_id(errors.PersonTypeNotFound)(call.params)
+    except errors.B24Error:
+        return 0
+
+
+async def _deleting(call: Call, type_id: int) -> None:
+    # sale-person-type-delete.md: a type an order uses cannot be deleted.
+    if await exists(call, "orders", "person_type_id", type_id):
+        raise errors.PersonTypeInUse(f"The payer type with ID={type_id} is used in orders")
+
+
+def no_events(action: str, user: int, at: float, row_id: int | str, row: Row) -> tuple[Emit, ...]:
+    """The reference lists of the sale module raise no documented events."""
+    return ()
+
+
+PERSON_TYPES = Family(
+    table="person_types",
+    schema=SCHEMA,
+    view=View(SCHEMA, tuple(f.name for f in SCHEMA), sale_value, str, str),
+    list_schema=SCHEMA,
+    list_view=None,
+    read_id=positive_id(errors.PersonTypeNotFound, missing=errors.IdNotSpecified),
+    read_fields=sale_fields,
+    not_found=errors.PersonTypeNotFound,
+    invalid=_invalid,
+    list_error=errors.SaveError,
+    events=no_events,
+    descriptor=lambda f: flag_descriptors((f,))[f.name],
+    envelope="personType",
+    list_envelope="personTypes",
+    fields_envelope="personType",
+    answers=("entity", "entity", "true"),
+    required=("name",),
+    update_required=("name",),
+    check=_check,
+    deleting=_deleting,
+)
+
+serve_sale(
+    table,
+    PERSON_TYPES,
+    (
+        Served("add", "sale.persontype.add", "sale-person-type-add.md",
+               "Create a payer type (`sort` 150 and `active` Y unless given); answers it whole."),
+        Served("update", "sale.persontype.update", "sale-person-type-update.md",
+               "Change a payer type; `name` must be given every time."),
+        Served("get", "sale.persontype.get", "sale-person-type-get.md", "One payer type."),
+        # The page's example lacks the `result` wrapper its "Returned Data" table and the
+        # sibling pages show; orderlink answers {"result": {"personTypes": [...]}, "total": ...}.
+        Served("list", "sale.persontype.list", "sale-person-type-list.md",
+               "Payer types matching a filter, 50 per page (every portal starts with 1 "
+               "Individual and 2 Legal Entity)."),
+        Served("delete", "sale.persontype.delete", "sale-person-type-delete.md",
+               "Delete a payer type no order uses."),
+        Served("fields", "sale.persontype.getFields", "sale-person-type-get-fields.md",
+               "Every payer type field with its four descriptor flags."),
+    ),
+    DOCS,
+)  # fmt: skip
