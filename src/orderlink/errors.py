@@ -55,6 +55,8 @@ B24Error                              {"error": code, "error_description": text}
     │   ├── RequiredFields            0 Required fields: ...
     │   └── SaveError                 0 (text varies)
     ├── LegacyCrmError                "" + text (crm.deal.*, crm.invoice.*)
+    │   ├── UserFieldNotFound         ERROR_NOT_FOUND The entity with ID '..' is not found
+    │   └── UserFieldError            ERROR_CORE (crm.deal.userfield.*: a bad name or type)
     └── CrmItemError                  symbolic codes (crm.item.*)
         ├── ItemNotFound              NOT_FOUND Element not found
         ├── SmartProcessNotFound      NOT_FOUND Smart process not found
@@ -399,6 +401,16 @@ class LegacyCrmError(MethodError):
 
     code = ""
     description = "Failed to get list. General error."
+
+
+class UserFieldNotFound(LegacyCrmError):
+    code = "ERROR_NOT_FOUND"
+    description = "The entity is not found"
+
+
+class UserFieldError(LegacyCrmError):
+    code = "ERROR_CORE"
+    description = "Incorrect custom type specified."
 
 
 class CrmItemError(MethodError):

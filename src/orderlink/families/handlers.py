@@ -14,7 +14,7 @@ from orderlink import errors, events, listing
 from orderlink.families.family import Answer, Created, Family, Params
 from orderlink.records import reading
 from orderlink.registry import Call, Handler, MethodTable, Page, Role
-from orderlink.storage.base import Row
+from orderlink.storage.base import Condition, Emit, ListQuery, Row, Table
 
 # A handler's family: fixed, or chosen by the call's parameters (crm.item's entityTypeId).
 Resolve = Callable[[Params], Family]
@@ -159,6 +159,8 @@ async def list_(family: Family, call: Call) -> Page:
 
 async def fields(family: Family, call: Call) -> Any:
     described = {f.name: family.descriptor(f) for f in family.schema}
+    if family.more_fields is not None:
+        described.update(await family.more_fields(call))
     return described if family.fields_envelope is None else {family.fields_envelope: described}
 
 
@@ -227,3 +229,15 @@ def serve_sale(table: MethodTable, family: Family, methods: Iterable[Served], do
     read, store administrators write, digit codes as JSON numbers."""
     serve(table, family, methods, scope="sale", docs=docs, read_role=Role.STORE_MANAGER,
           write_role=Role.STORE_ADMIN, numeric_codes=True)  # fmt: skip
+
+
+async def exists(call: Call, table_: Table, column: str, value: Any, other_than: int = 0) -> bool:
+    """Whether a row of `table_` other than `other_than` holds `value` in `column`."""
+    conditions = [Condition(column, "=", value), Condition("id", "!=", other_than)]
+    query = ListQuery(table_, call.portal, ["id"], conditions, limit=1, count=False)
+    return bool((await call.store.list(query)).rows)
+
+
+def no_events(action: str, user: int, at: float, row_id: int | str, row: Row) -> tuple[Emit, ...]:
+    """The reference lists of the sale module raise no documented events."""
+    return ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from orderlink import batch
 from orderlink.methods import (
     crm_deal,
+    crm_deal_userfield,
     crm_invoice,
     crm_item,
     events,
@@ -20,6 +21,7 @@ TABLES = (
     sale_order.table,
     sale_persontype.table,
     crm_deal.table,
+    crm_deal_userfield.table,
     crm_invoice.table,
     crm_item.table,
     portal.table,

@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 from orderlink import coerce, errors, events
 from orderlink.entity_types import COMPANY, DEAL, LEGACY_INVOICE, SMART_INVOICE
-from orderlink.families.crm_fields import DEAL_FIELDS, UTM, descriptor
+from orderlink.families.crm_fields import (
+    DEAL_FIELDS,
+    UTM,
+    deal_user_fields,
+    descriptor,
+    uf_descriptor,
+)
 from orderlink.families.family import Created, Family, Params
 from orderlink.families.handlers import Served, serve
 from orderlink.families.readers import item_fields, positive_id
@@ -176,6 +183,14 @@ def _unchanged_part(old: Row, columns: Row) -> Row | None:
     return values or None
 
 
+async def _deal_custom_fields(call: Call) -> dict[str, Any]:
+    """A deal's custom fields (crm.deal.userfield.*), named as `useOriginalUfNames` asks, with
+    their `upperName` as every crm.item field has one."""
+    name = unchanged if _original(call.params) else uf_camel
+    rows = await deal_user_fields(call)
+    return {name(r["field_name"]): uf_descriptor(r, upper=True) for r in rows}
+
+
 def _family(type_id: int, name: str, table_: Table, schema: Schema, layout: tuple[str, ...],
             new: Callable[..., Row], changed: Callable[..., Row]) -> Family:  # fmt: skip
     """crm.item's family for one entity type, whose rows `new` makes and `changed` changes."""
@@ -220,6 +235,7 @@ def _family(type_id: int, name: str, table_: Table, schema: Schema, layout: tupl
         check=_check,
         create=create,
         change=change,
+        more_fields=_deal_custom_fields if type_id == DEAL else None,
     )
 
 

@@ -12,14 +12,13 @@ from typing import Any
 
 from orderlink import errors
 from orderlink.families.family import Family
-from orderlink.families.handlers import Served, serve_sale
+from orderlink.families.handlers import Served, exists, no_events, serve_sale
 from orderlink.families.readers import positive_id, sale_fields
 from orderlink.records import values as wire
 from orderlink.records.projection import View
 from orderlink.records.reading import Changes, Unreadable
 from orderlink.registry import Call, MethodTable
 from orderlink.schema import Field, Schema, field, flag_descriptors
-from orderlink.storage.base import Condition, Emit, ListQuery, Row, Table
 
 table = MethodTable()
 
@@ -47,13 +46,6 @@ def sale_value(f: Field, value: Any, zone: tzinfo) -> Any:
     return wire.typed(f, value, zone)
 
 
-async def exists(call: Call, table_: Table, column: str, value: Any, other_than: int = 0) -> bool:
-    """Whether a row of `table_` other than `other_than` holds `value` in `column`."""
-    conditions = [Condition(column, "=", value), Condition("id", "!=", other_than)]
-    query = ListQuery(table_, call.portal, ["id"], conditions, limit=1, count=False)
-    return bool((await call.store.list(query)).rows)
-
-
 def _invalid(name: str, exc: Unreadable) -> errors.B24Error:
     return errors.SaveError(f'Invalid value for field "{name}"')
 
@@ -78,11 +70,6 @@ async def _deleting(call: Call, type_id: int) -> None:
     # sale-person-type-delete.md: a type an order uses cannot be deleted.
     if await exists(call, "orders", "person_type_id", type_id):
         raise errors.PersonTypeInUse(f"The payer type with ID={type_id} is used in orders")
-
-
-def no_events(action: str, user: int, at: float, row_id: int | str, row: Row) -> tuple[Emit, ...]:
-    """The reference lists of the sale module raise no documented events."""
-    return ()
 
 
 PERSON_TYPES = Family(

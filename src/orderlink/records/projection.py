@@ -65,6 +65,9 @@ class View:
     # crm-deal-list.md answers the selected fields in `select` order; crm-item-list.md in the
     # entity's own order.
     select_order: bool = False
+    # Keys left out of an answer when their stored value is null (crm-deal-userfield-get.md
+    # prints LIST only for a list field).
+    optional: frozenset[str] = frozenset()
 
     def render(self, row: Row, zone: tzinfo, selection: Selection = ALL) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -85,6 +88,8 @@ class View:
             elif selection.wants(key):
                 found = self.schema.get(key)
                 if found is not None and found.column in row:
+                    if row[found.column] is None and key in self.optional:
+                        continue
                     out[key] = self.value(found, row[found.column], zone)
                 elif found is None:
                     out[key] = self.constants.get(key)

@@ -88,7 +88,7 @@ CREATE TABLE deal_userfields (
     sort               BIGINT           NOT NULL DEFAULT 100,
     multiple           TEXT COLLATE "C" NOT NULL DEFAULT 'N',
     mandatory          TEXT COLLATE "C" NOT NULL DEFAULT 'N',
-    show_filter        TEXT COLLATE "C" NOT NULL DEFAULT 'N',
+    show_filter        TEXT COLLATE "C" NOT NULL DEFAULT 'N',  -- N, I, E, S
     show_in_list       TEXT COLLATE "C" NOT NULL DEFAULT 'N',
     edit_in_list       TEXT COLLATE "C" NOT NULL DEFAULT 'Y',
     is_searchable      TEXT COLLATE "C" NOT NULL DEFAULT 'N',
@@ -98,7 +98,7 @@ CREATE TABLE deal_userfields (
     list_filter_label  TEXT COLLATE "C" NOT NULL DEFAULT '{}',
     error_message      TEXT COLLATE "C" NOT NULL DEFAULT '{}',
     help_message       TEXT COLLATE "C" NOT NULL DEFAULT '{}',
-    list               TEXT COLLATE "C" NOT NULL DEFAULT '[]',
+    list               TEXT COLLATE "C",
     UNIQUE (portal_id, id),
     UNIQUE (portal_id, field_name)
 );

@@ -86,7 +86,7 @@ CREATE TABLE deal_userfields (
     sort               INTEGER NOT NULL DEFAULT 100,
     multiple           TEXT    NOT NULL DEFAULT 'N',
     mandatory          TEXT    NOT NULL DEFAULT 'N',
-    show_filter        TEXT    NOT NULL DEFAULT 'N',
+    show_filter        TEXT    NOT NULL DEFAULT 'N',  -- N, I, E, S
     show_in_list       TEXT    NOT NULL DEFAULT 'N',
     edit_in_list       TEXT    NOT NULL DEFAULT 'Y',
     is_searchable      TEXT    NOT NULL DEFAULT 'N',
@@ -96,7 +96,7 @@ CREATE TABLE deal_userfields (
     list_filter_label  TEXT    NOT NULL DEFAULT '{}',
     error_message      TEXT    NOT NULL DEFAULT '{}',
     help_message       TEXT    NOT NULL DEFAULT '{}',
-    list               TEXT    NOT NULL DEFAULT '[]',
+    list               TEXT,
     UNIQUE (portal_id, id),
     UNIQUE (portal_id, field_name)
 );
