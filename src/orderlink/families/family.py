@@ -89,6 +89,9 @@ class Family:
     create: Callable[[Call, Row, float], Awaitable[Created]] | None = None
     # An update's columns from the old row and the request's; None: nothing is saved.
     change: Callable[[Call, Row, Row, float], Awaitable[Row | None]] | None = None
+    # What get embeds besides the row (sale.order's `propertyValues`), added to the row under
+    # those keys before `present` reads it.
+    load: Callable[[Call, Row], Awaitable[Row]] | None = None
     # Descriptors the fields method adds after the schema's (a deal's custom fields), by name.
     more_fields: Callable[[Call], Awaitable[dict[str, Any]]] | None = None
     # Before a delete, with the id: refuses (raises) to delete a row something still uses.

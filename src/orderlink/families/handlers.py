@@ -86,6 +86,8 @@ async def get(family: Family, call: Call) -> Any:
     row = await call.store.get(call.portal, family.table, item_id) if item_id > 0 else None
     if row is None:
         raise family.not_found()
+    if family.load is not None:
+        row = {**row, **await family.load(call, row)}
     return family.entity(call, row, "get")
 
 

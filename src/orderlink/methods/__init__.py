@@ -13,6 +13,7 @@ from orderlink.methods import (
     portal,
     sale_order,
     sale_persontype,
+    sale_property,
 )
 from orderlink.registry import Registry
 
@@ -20,6 +21,7 @@ TABLES = (
     orderentity.table,
     sale_order.table,
     sale_persontype.table,
+    sale_property.table,
     crm_deal.table,
     crm_deal_userfield.table,
     crm_invoice.table,

@@ -17,6 +17,7 @@ from orderlink import coerce, errors, events
 from orderlink.families.family import Created, Family
 from orderlink.families.handlers import Served, serve
 from orderlink.families.readers import positive_id, sale_fields
+from orderlink.methods.sale_property import order_property_values
 from orderlink.records import values as wire
 from orderlink.records.projection import View
 from orderlink.records.reading import Changes, Unreadable
@@ -80,7 +81,8 @@ SCHEMA = Schema(
         field("xmlId", "xml_id", "text", "string", empty=""),
     ],
 )
-# What sale-order-get.md embeds; orderlink keeps no baskets, payments, shipments or properties.
+# What sale-order-get.md embeds; orderlink keeps no baskets, payments or shipments; property
+# values come from sale.propertyvalue.* (`load`).
 _COLLECTIONS = ("basketItems", "clients", "payments", "propertyValues", "requisiteLink",
                 "shipments", "tradeBindings")  # fmt: skip
 # add/update answers carry only these two (sale-order-add.md, sale-order-update.md).
@@ -91,7 +93,7 @@ def _present(family: Family, call: Call, row: Row, action: str) -> dict[str, Any
     # Every example prints the order's keys in alphabetical order, collections included.
     zone = call.ctx.zone
     out = {f.name: wire.typed(f, row[f.column], zone) for f in SCHEMA}
-    out.update({name: [] for name in (_COLLECTIONS if action == "get" else _SAVED)})
+    out.update({name: row.get(name, []) for name in (_COLLECTIONS if action == "get" else _SAVED)})
     return dict(sorted(out.items()))
 
 
@@ -156,6 +158,7 @@ ORDERS = Family(
     create=_create,
     change=_change,
     present=_present,
+    load=order_property_values,
 )
 
 serve(

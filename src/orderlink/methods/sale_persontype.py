@@ -7,18 +7,13 @@ sale-person-type-get-fields}.md. Digit error codes print as JSON numbers, as on 
 
 from __future__ import annotations
 
-from datetime import tzinfo
-from typing import Any
-
 from orderlink import errors
-from orderlink.families.family import Family
-from orderlink.families.handlers import Served, exists, no_events, serve_sale
-from orderlink.families.readers import positive_id, sale_fields
-from orderlink.records import values as wire
-from orderlink.records.projection import View
-from orderlink.records.reading import Changes, Unreadable
+from orderlink.families.handlers import Served, exists, serve_sale
+from orderlink.families.readers import positive_id
+from orderlink.families.sale import sale_family
+from orderlink.records.reading import Changes
 from orderlink.registry import Call, MethodTable
-from orderlink.schema import Field, Schema, field, flag_descriptors
+from orderlink.schema import Schema, field
 
 table = MethodTable()
 
@@ -37,17 +32,6 @@ SCHEMA = Schema(
         field("xmlId", "xml_id", "text", "string"),
     ],
 )
-
-
-def sale_value(f: Field, value: Any, zone: tzinfo) -> Any:
-    """sale.* typed values, except a number the page types `string` (`sort`) prints as one."""
-    if f.kind == "int" and f.type == "string" and value is not None:
-        return str(value)
-    return wire.typed(f, value, zone)
-
-
-def _invalid(name: str, exc: Unreadable) -> errors.B24Error:
-    return errors.SaveError(f'Invalid value for field "{name}"')
 
 
 async def _check(call: Call, changes: Changes) -> None:
@@ -72,23 +56,12 @@ async def _deleting(call: Call, type_id: int) -> None:
         raise errors.PersonTypeInUse(f"The payer type with ID={type_id} is used in orders")
 
 
-PERSON_TYPES = Family(
-    table="person_types",
-    schema=SCHEMA,
-    view=View(SCHEMA, tuple(f.name for f in SCHEMA), sale_value, str, str),
-    list_schema=SCHEMA,
-    list_view=None,
-    read_id=positive_id(errors.PersonTypeNotFound, missing=errors.IdNotSpecified),
-    read_fields=sale_fields,
-    not_found=errors.PersonTypeNotFound,
-    invalid=_invalid,
-    list_error=errors.SaveError,
-    events=no_events,
-    descriptor=lambda f: flag_descriptors((f,))[f.name],
-    envelope="personType",
-    list_envelope="personTypes",
-    fields_envelope="personType",
-    answers=("entity", "entity", "true"),
+PERSON_TYPES = sale_family(
+    "person_types",
+    SCHEMA,
+    "personType",
+    "personTypes",
+    errors.PersonTypeNotFound,
     required=("name",),
     update_required=("name",),
     check=_check,

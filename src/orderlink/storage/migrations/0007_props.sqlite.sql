@@ -5,7 +5,8 @@
 -- property_groups, properties: sale.propertygroup.*, sale.property.* (api-reference/sale/
 -- property-group/, property/); flags are 'Y'/'N', `settings` and `default_value` JSON.
 -- property_values: sale.propertyvalue.* and sale.order.get's `propertyValues`; a value is JSON
--- (a string, a list for a multiple property), and goes with its order.
+-- (a string, a list for a multiple property), and goes with its order; it keeps its property's
+-- code, name and xmlId as they were when it was saved (as a portal's b_sale_order_props_value).
 -- deal_userfields: crm.deal.userfield.* (api-reference/crm/deals/user-defined-fields/): the
 -- definitions of the UF_CRM_* fields whose values deals keep in `user_fields`.
 
@@ -71,6 +72,9 @@ CREATE TABLE property_values (
     portal_id       INTEGER NOT NULL,
     order_id        INTEGER NOT NULL,
     order_props_id  INTEGER NOT NULL,
+    code            TEXT,
+    name            TEXT    NOT NULL DEFAULT '',
+    order_props_xml_id TEXT,
     value           TEXT    NOT NULL DEFAULT 'null',
     UNIQUE (portal_id, id),
     FOREIGN KEY (portal_id, order_id) REFERENCES orders (portal_id, id) ON DELETE CASCADE
