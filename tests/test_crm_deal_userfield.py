@@ -15,6 +15,9 @@ import pytest
 from orderlink.entity_types import DEAL
 
 from .conftest import Portal, error_of
+from .oauth_apps import register, tokens
+from .receiver import Receiver
+from .test_events import deliveries, rest
 
 pytestmark = pytest.mark.anyio
 
@@ -198,3 +201,22 @@ class TestDefinedFieldsOnDeals:
         rows = await portal.ok("crm.deal.list", {"filter": {"UF_CRM_HELLO_WORLD": "y"},
                                                  "select": ["ID"]})  # fmt: skip
         assert [r["ID"] for r in rows] == [str(deal)]
+
+
+class TestEvents:
+    """events/on-crm-deal-user-field-{add,update,delete}.md"""
+
+    async def test_add_update_delete_are_posted(self, portal: Portal, receiver: Receiver) -> None:
+        app = await register(portal)
+        token = (await tokens(portal, app))["access_token"]
+        names = ("ONCRMDEALUSERFIELDADD", "ONCRMDEALUSERFIELDUPDATE", "ONCRMDEALUSERFIELDDELETE")
+        for event in names:
+            await rest(portal, token, "event.bind", {"event": event, "handler": receiver.url()})
+        field_id = await rest(portal, token, "crm.deal.userfield.add", STRING_EXAMPLE)
+        await rest(portal, token, "crm.deal.userfield.update",
+                   {"id": field_id, "fields": {"SORT": 1}})  # fmt: skip
+        await rest(portal, token, "crm.deal.userfield.delete", {"id": field_id})
+        received = await deliveries(portal, receiver, 3)
+        assert sorted(r["event"] for r in received) == sorted(names)
+        fields = {"ID": str(field_id), "ENTITY_ID": "CRM_DEAL", "FIELD_NAME": "UF_CRM_HELLO_WORLD"}
+        assert all(r["data"] == {"FIELDS": fields} for r in received)

@@ -94,8 +94,9 @@ class Family:
     load: Callable[[Call, Row], Awaitable[Row]] | None = None
     # Descriptors the fields method adds after the schema's (a deal's custom fields), by name.
     more_fields: Callable[[Call], Awaitable[dict[str, Any]]] | None = None
-    # Before a delete, with the id: refuses (raises) to delete a row something still uses.
-    deleting: Callable[[Call, int], Awaitable[None]] | None = None
+    # Before a delete, with the id: refuses (raises) to delete a row something still uses;
+    # answers the row its DELETE events are told of (None: `{}`).
+    deleting: Callable[[Call, int], Awaitable[Row | None]] | None = None
     # The entity as its answer prints it, per action (sale.order embeds collections).
     present: Callable[[Family, Call, Row, str], dict[str, Any]] | None = None
 

@@ -118,9 +118,9 @@ async def update(family: Family, call: Call) -> Any:
 
 async def delete(family: Family, call: Call) -> Any:
     item_id = family.read_id(family.params(call.params))
-    if family.deleting is not None:
-        await family.deleting(call, item_id)
-    emits = family.events("DELETE", call.principal.user_id, call.ctx.clock.now(), item_id, {})
+    old = await family.deleting(call, item_id) if family.deleting is not None else None
+    emits = family.events("DELETE", call.principal.user_id, call.ctx.clock.now(), item_id,
+                          old or {})  # fmt: skip
     wanted = await events.wanted(call.store, call.portal, emits)
     if not await call.store.delete(call.portal, family.table, item_id, events=wanted):
         raise family.not_found()

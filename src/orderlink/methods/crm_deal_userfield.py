@@ -14,9 +14,9 @@ import re
 from datetime import tzinfo
 from typing import Any
 
-from orderlink import errors
+from orderlink import errors, events
 from orderlink.families.family import Created, Family
-from orderlink.families.handlers import Served, exists, no_events, serve
+from orderlink.families.handlers import Served, exists, serve
 from orderlink.families.readers import legacy_fields, legacy_invalid, positive_id, top_level
 from orderlink.records import reading
 from orderlink.records import values as wire
@@ -24,6 +24,7 @@ from orderlink.records.custom_fields import parent_upper, unchanged
 from orderlink.records.projection import View
 from orderlink.registry import Call, MethodTable
 from orderlink.schema import Field, Schema, field
+from orderlink.storage.base import Emit, Row
 
 table = MethodTable()
 
@@ -200,6 +201,18 @@ async def _create(call: Call, columns: Any, now: float) -> Created:
     return Created({k: v for k, v in columns.items() if v is not None}, {})
 
 
+def _events(action: str, user: int, at: float, field_id: int | str, row: Row) -> tuple[Emit, ...]:
+    return (events.deal_user_field(action, user, at, field_id, str(row["field_name"])),)
+
+
+async def _deleting(call: Call, field_id: int) -> Row:
+    """The definition being deleted: its DELETE event names the field."""
+    row = await call.store.get(call.portal, "deal_userfields", field_id)
+    if row is None:
+        raise USER_FIELDS.not_found()
+    return row
+
+
 def _bad_id() -> errors.B24Error:
     return errors.LegacyCrmError("ID is not defined or invalid.")
 
@@ -227,7 +240,7 @@ USER_FIELDS = Family(
     not_found=lambda: errors.UserFieldNotFound("The entity is not found."),
     invalid=legacy_invalid(SCHEMA),
     list_error=errors.LegacyCrmError,
-    events=no_events,
+    events=_events,
     descriptor=lambda f: {"type": f.type},
     envelope=None,
     list_envelope=None,
@@ -235,6 +248,7 @@ USER_FIELDS = Family(
     answers=("id", "true", "true"),
     read=_read,
     create=_create,
+    deleting=_deleting,
 )
 
 serve(
