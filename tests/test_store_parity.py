@@ -166,6 +166,15 @@ async def _seed(store: Store) -> None:
     await store.insert(portal.id, "contacts", {"name": "c"})
     await store.insert(portal.id, "companies", {"title": "c"})
     await store.add_binding(portal.id, Binding(order, 2, deal), owner_table="deals")
+    group = await store.insert(portal.id, "property_groups", {"person_type_id": 1, "name": "g"})
+    prop = await store.insert(
+        portal.id, "properties",
+        {"person_type_id": 1, "props_group_id": group, "name": "p", "type": "STRING"},
+    )  # fmt: skip
+    await store.insert(portal.id, "property_values",
+                       {"order_id": order, "order_props_id": prop, "value": '"v"'})  # fmt: skip
+    await store.insert(portal.id, "deal_userfields",
+                       {"field_name": "UF_CRM_X", "user_type_id": "string"})  # fmt: skip
     app = await store.add_app(
         portal.id, name="a", client_id="local.1", secret_hash="s", scopes=("crm",),
         redirect_uri="", handler_url="", now=1.0,

@@ -43,12 +43,20 @@ B24Error                              {"error": code, "error_description": text}
     │   ├── ReadAccessDenied          200040300010 Access Denied
     │   ├── WriteAccessDenied         200040300020 Access Denied
     │   ├── OrderNotFound             200540400001 order does not exist
+    │   ├── PersonTypeNotFound        200740400001 person type does not exist
+    │   ├── PersonTypeCodeExists      200750000005 person type code exists
+    │   ├── PersonTypeInUse           200750000008 The payer type with ID=.. is used in orders
+    │   ├── PropertyGroupNotFound     200940400001 property group does not exist
+    │   ├── PropertyNotFound          200840400001 property does not exist
+    │   ├── PropertyValueNotFound     201040400001 property value does not exist
     │   ├── DuplicateBinding          201650000001
     │   ├── BindingNotFound           201640400004
     │   ├── FieldsNotSpecified        100
     │   ├── RequiredFields            0 Required fields: ...
     │   └── SaveError                 0 (text varies)
     ├── LegacyCrmError                "" + text (crm.deal.*, crm.invoice.*, crm.status.*)
+    │   ├── UserFieldNotFound         ERROR_NOT_FOUND The entity with ID '..' is not found
+    │   └── UserFieldError            ERROR_CORE (crm.deal.userfield.*: a bad name or type)
     ├── StatusExists                  ERROR_CORE The specified status ID already exists.
     └── CrmItemError                  symbolic codes (crm.item.*)
         ├── ItemNotFound              NOT_FOUND Element not found
@@ -325,6 +333,38 @@ class OrderNotFound(SaleError):
     description = "order does not exist"
 
 
+class PersonTypeNotFound(SaleError):
+    code = "200740400001"
+    description = "person type does not exist"
+
+
+class PersonTypeCodeExists(SaleError):
+    code = "200750000005"
+    description = "person type code exists"
+
+
+class PersonTypeInUse(SaleError):
+    """sale-person-type-delete.md's example: `The payer type with ID=8 is used in orders`."""
+
+    code = "200750000008"
+    description = "The payer type is used in orders"
+
+
+class PropertyGroupNotFound(SaleError):
+    code = "200940400001"
+    description = "property group does not exist"
+
+
+class PropertyNotFound(SaleError):
+    code = "200840400001"
+    description = "property does not exist"
+
+
+class PropertyValueNotFound(SaleError):
+    code = "201040400001"
+    description = "property value does not exist"
+
+
 class DuplicateBinding(SaleError):
     code = "201650000001"
     description = "Duplicate entry for key [ownerId, ownerTypeId, orderId]"
@@ -370,6 +410,16 @@ class StatusExists(MethodError):
 
     code = "ERROR_CORE"
     description = "The specified status ID already exists."
+
+
+class UserFieldNotFound(LegacyCrmError):
+    code = "ERROR_NOT_FOUND"
+    description = "The entity is not found"
+
+
+class UserFieldError(LegacyCrmError):
+    code = "ERROR_CORE"
+    description = "Incorrect custom type specified."
 
 
 class CrmItemError(MethodError):

@@ -36,6 +36,9 @@ CATALOG: dict[str, str] = {
     "ONCRMCOMPANYADD": "crm",
     "ONCRMCOMPANYUPDATE": "crm",
     "ONCRMCOMPANYDELETE": "crm",
+    "ONCRMDEALUSERFIELDADD": "crm",
+    "ONCRMDEALUSERFIELDUPDATE": "crm",
+    "ONCRMDEALUSERFIELDDELETE": "crm",
     "ONCRMDYNAMICITEMADD": "crm",
     "ONCRMDYNAMICITEMUPDATE": "crm",
     "ONCRMDYNAMICITEMDELETE": "crm",
@@ -89,6 +92,13 @@ def crm_item(
     if entity_type_id == entity_types.DEAL:
         return deal(action, user_id, at, item_id)
     return dynamic_item(action, entity_type_id, user_id, at, item_id)
+
+
+def deal_user_field(action: str, user_id: int, at: float, field_id: int | str, name: str) -> Emit:
+    """ONCRMDEALUSERFIELDADD / UPDATE / DELETE (api-reference/crm/deals/user-defined-fields/
+    events/): `{"FIELDS": {"ID": "6947", "ENTITY_ID": "CRM_DEAL", "FIELD_NAME": "UF_CRM_..."}}`."""
+    fields = {"ID": str(field_id), "ENTITY_ID": "CRM_DEAL", "FIELD_NAME": name}
+    return Emit(f"ONCRMDEALUSERFIELD{action}", {"FIELDS": fields}, user_id, at)
 
 
 def order_saved(order_id: int | str, user_id: int, at: float, xml_id: str = "") -> tuple[Emit, ...]:

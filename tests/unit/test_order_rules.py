@@ -22,10 +22,12 @@ def test_an_update_bumps_the_version_and_stamps_changes_only() -> None:
 
 
 def test_unknown_references() -> None:
-    assert orders.unknown_reference({"lid": "s1", "currency": "EUR", "person_type_id": 2}) is None
-    assert orders.unknown_reference({"lid": "s2"}) == ("lid", 'the only site is "s1"')
-    assert orders.unknown_reference({"currency": "XXX"}) == ("currency", "no such currency")
-    assert orders.unknown_reference({"person_type_id": 3}) == (
+    known = {2}
+    columns = {"lid": "s1", "currency": "EUR", "person_type_id": 2}
+    assert orders.unknown_reference(columns, known) is None
+    assert orders.unknown_reference({"lid": "s2"}, known) == ("lid", 'the only site is "s1"')
+    assert orders.unknown_reference({"currency": "XXX"}, known) == ("currency", "no such currency")
+    assert orders.unknown_reference({"person_type_id": 3}, known) == (
         "person_type_id",
         "no such payer type",
     )

@@ -11,7 +11,10 @@ import dataclasses
 from typing import Any
 
 from orderlink.entity_types import COMPANY, LEAD, QUOTE
+from orderlink.records.values import decode
+from orderlink.registry import Call
 from orderlink.schema import Field, field
+from orderlink.storage.base import ListQuery, Row
 
 UTM = [
     field("utmSource", "utm_source", "text", "string", "Advertising System", upper="UTM_SOURCE"),
@@ -139,4 +142,48 @@ def descriptor(f: Field) -> dict[str, Any]:
         out["settings"] = f.extra["settings"]
     if f.aliases:
         out["upperName"] = f.aliases[0]
+    return out
+
+
+async def deal_user_fields(call: Call) -> list[Row]:
+    """The deal custom fields the portal defined (crm.deal.userfield.*), by SORT then id."""
+    query = ListQuery("deal_userfields", call.portal, USERFIELD_COLUMNS,
+                      order=(("sort", False), ("id", False)), limit=None, count=False)  # fmt: skip
+    return (await call.store.list(query)).rows
+
+
+USERFIELD_COLUMNS = (
+    "id", "field_name", "user_type_id", "xml_id", "sort", "multiple", "mandatory",
+    "show_filter", "show_in_list", "edit_in_list", "is_searchable", "settings",
+    "edit_form_label", "list_column_label", "list_filter_label", "error_message", "help_message",
+    "list",
+)  # fmt: skip
+LANGUAGE = "en"
+
+
+def uf_descriptor(row: Row, *, title: str | None = None, upper: bool = False) -> dict[str, Any]:
+    """A custom field as crm-deal-fields.md prints one (`isDynamic` true, the labels in the
+    portal's language; `title` the field name there, the form label in crm-item-fields.md)."""
+
+    def label(column: str) -> Any:
+        return decode(row[column] or "{}").get(LANGUAGE, "")
+
+    out: dict[str, Any] = {
+        "type": row["user_type_id"],
+        "isRequired": row["mandatory"] == "Y",
+        "isReadOnly": False,
+        "isImmutable": False,
+        "isMultiple": row["multiple"] == "Y",
+        "isDynamic": True,
+        "title": title if title is not None else label("edit_form_label") or row["field_name"],
+        "listLabel": label("list_column_label"),
+        "formLabel": label("edit_form_label"),
+        "filterLabel": label("list_filter_label"),
+        "settings": decode(row["settings"] or "{}"),
+    }
+    if row["user_type_id"] == "enumeration":
+        out["items"] = [{"ID": item["ID"], "VALUE": item["VALUE"]}
+                        for item in decode(row["list"] or "[]")]  # fmt: skip
+    if upper:
+        out["upperName"] = row["field_name"]
     return out

@@ -70,6 +70,9 @@ class Family:
     read_get_id: Callable[[Params], int] | None = None
     # Required fields by wire name, checked on add in this order (RequiredFields).
     required: tuple[str, ...] = ()
+    # Required fields an update must give too (sale-person-type-update.md: "Required fields:
+    # name").
+    update_required: tuple[str, ...] = ()
     dynamic: bool = False  # custom fields and parent links in `fields`
     newest_first: bool = False
     refuse_unknown_order: bool = False
@@ -86,6 +89,14 @@ class Family:
     create: Callable[[Call, Row, float], Awaitable[Created]] | None = None
     # An update's columns from the old row and the request's; None: nothing is saved.
     change: Callable[[Call, Row, Row, float], Awaitable[Row | None]] | None = None
+    # What get embeds besides the row (sale.order's `propertyValues`), added to the row under
+    # those keys before `present` reads it.
+    load: Callable[[Call, Row], Awaitable[Row]] | None = None
+    # Descriptors the fields method adds after the schema's (a deal's custom fields), by name.
+    more_fields: Callable[[Call], Awaitable[dict[str, Any]]] | None = None
+    # Before a delete, with the id: refuses (raises) to delete a row something still uses;
+    # answers the row its DELETE events are told of (None: `{}`).
+    deleting: Callable[[Call, int], Awaitable[Row | None]] | None = None
     # The entity as its answer prints it, per action (sale.order embeds collections).
     present: Callable[[Family, Call, Row, str], dict[str, Any]] | None = None
 

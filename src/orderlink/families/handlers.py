@@ -14,7 +14,7 @@ from orderlink import errors, events, listing
 from orderlink.families.family import Answer, Created, Family, Params
 from orderlink.records import reading
 from orderlink.registry import Call, Handler, MethodTable, Page, Role
-from orderlink.storage.base import Row
+from orderlink.storage.base import Condition, Emit, ListQuery, Row, Table
 
 # A handler's family: fixed, or chosen by the call's parameters (crm.item's entityTypeId).
 Resolve = Callable[[Params], Family]
@@ -48,9 +48,10 @@ async def read_columns(family: Family, call: Call, fields: dict[str, Any], old: 
         error=family.invalid,
         dynamic=family.dynamic,
     )
-    if old is None and family.required:
+    required = family.required if old is None else family.update_required
+    if required:
         columns = changes.columns
-        missing = [n for n in family.required if columns.get(family.schema[n].column) in (None, "")]
+        missing = [n for n in required if columns.get(family.schema[n].column) in (None, "")]
         if missing:
             raise errors.RequiredFields(missing)
     if family.check is not None:
@@ -90,6 +91,8 @@ async def get(family: Family, call: Call) -> Any:
     row = await call.store.get(call.portal, family.table, item_id) if item_id > 0 else None
     if row is None:
         raise family.not_found()
+    if family.load is not None:
+        row = {**row, **await family.load(call, row)}
     return family.entity(call, row, "get")
 
 
@@ -120,7 +123,9 @@ async def update(family: Family, call: Call) -> Any:
 
 async def delete(family: Family, call: Call) -> Any:
     item_id = family.read_id(family.params(call.params))
-    emits = family.events("DELETE", call.principal.user_id, call.ctx.clock.now(), item_id, {})
+    old = await family.deleting(call, item_id) if family.deleting is not None else None
+    emits = family.events("DELETE", call.principal.user_id, call.ctx.clock.now(), item_id,
+                          old or {})  # fmt: skip
     wanted = await events.wanted(call.store, call.portal, emits)
     if not await call.store.delete(call.portal, family.table, item_id, events=wanted):
         raise family.not_found()
@@ -161,6 +166,8 @@ async def list_(family: Family, call: Call) -> Page:
 
 async def fields(family: Family, call: Call) -> Any:
     described = {f.name: family.descriptor(f) for f in family.schema}
+    if family.more_fields is not None:
+        described.update(await family.more_fields(call))
     return described if family.fields_envelope is None else {family.fields_envelope: described}
 
 
@@ -222,3 +229,22 @@ def _handler(run: Callable[[Family, Call], Any], resolve: Resolve, summary: str)
 
     handle.__doc__ = summary
     return handle
+
+
+def serve_sale(table: MethodTable, family: Family, methods: Iterable[Served], docs: str) -> None:
+    """`serve` as the sale module's reference lists are served: scope `sale`, store managers
+    read, store administrators write, digit codes as JSON numbers."""
+    serve(table, family, methods, scope="sale", docs=docs, read_role=Role.STORE_MANAGER,
+          write_role=Role.STORE_ADMIN, numeric_codes=True)  # fmt: skip
+
+
+async def exists(call: Call, table_: Table, column: str, value: Any, other_than: int = 0) -> bool:
+    """Whether a row of `table_` other than `other_than` holds `value` in `column`."""
+    conditions = [Condition(column, "=", value), Condition("id", "!=", other_than)]
+    query = ListQuery(table_, call.portal, ["id"], conditions, limit=1, count=False)
+    return bool((await call.store.list(query)).rows)
+
+
+def no_events(action: str, user: int, at: float, row_id: int | str, row: Row) -> tuple[Emit, ...]:
+    """The reference lists of the sale module raise no documented events."""
+    return ()

@@ -9,6 +9,7 @@ from orderlink.methods import (
     crm_contact,
     crm_deal,
     crm_deal_contact,
+    crm_deal_userfield,
     crm_invoice,
     crm_item,
     crm_status,
@@ -16,16 +17,21 @@ from orderlink.methods import (
     orderentity,
     portal,
     sale_order,
+    sale_persontype,
+    sale_property,
 )
 from orderlink.registry import Registry
 
 TABLES = (
     orderentity.table,
     sale_order.table,
+    sale_persontype.table,
+    sale_property.table,
     crm_deal.table,
     crm_deal_contact.table,
     crm_contact.table,
     crm_company.table,
+    crm_deal_userfield.table,
     crm_invoice.table,
     crm_item.table,
     crm_category.table,

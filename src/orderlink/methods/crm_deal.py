@@ -9,9 +9,11 @@ has CRM rights here.
 
 from __future__ import annotations
 
+from typing import Any
+
 from orderlink import errors, events
 from orderlink.families import stages
-from orderlink.families.crm_fields import descriptor, legacy_deal
+from orderlink.families.crm_fields import deal_user_fields, descriptor, legacy_deal, uf_descriptor
 from orderlink.families.family import Created, Family
 from orderlink.families.handlers import Served, serve
 from orderlink.families.readers import legacy_fields, legacy_invalid, positive_id, top_level
@@ -119,6 +121,12 @@ def _events(action: str, user: int, at: float, deal_id: int | str, row: Row) -> 
     return (events.deal(action, user, at, deal_id),)
 
 
+async def _custom_fields(call: Call) -> dict[str, Any]:
+    """crm-deal-fields.md lists the custom fields after the deal's own, titled by their names."""
+    rows = await deal_user_fields(call)
+    return {r["field_name"]: uf_descriptor(r, title=r["field_name"]) for r in rows}
+
+
 def _not_found() -> errors.B24Error:
     return errors.LegacyCrmError("Not found")
 
@@ -154,6 +162,7 @@ DEALS = Family(
     check=_check,
     create=_create,
     change=_change,
+    more_fields=_custom_fields,
 )
 
 serve(

@@ -16,7 +16,13 @@ from typing import Any
 from orderlink import coerce, errors, events
 from orderlink.entity_types import COMPANY, DEAL, LEGACY_INVOICE, SMART_INVOICE
 from orderlink.families import stages
-from orderlink.families.crm_fields import DEAL_FIELDS, UTM, descriptor
+from orderlink.families.crm_fields import (
+    DEAL_FIELDS,
+    UTM,
+    deal_user_fields,
+    descriptor,
+    uf_descriptor,
+)
 from orderlink.families.family import Created, Family, Params
 from orderlink.families.handlers import Served, serve
 from orderlink.families.readers import item_fields, positive_id
@@ -195,6 +201,14 @@ async def _deal_extras(call: Call, old: Row | None, columns: Row) -> dict[str, A
     return {"funnel": funnel}
 
 
+async def _deal_custom_fields(call: Call) -> dict[str, Any]:
+    """A deal's custom fields (crm.deal.userfield.*), named as `useOriginalUfNames` asks, with
+    their `upperName` as every crm.item field has one."""
+    name = unchanged if _original(call.params) else uf_camel
+    rows = await deal_user_fields(call)
+    return {name(r["field_name"]): uf_descriptor(r, upper=True) for r in rows}
+
+
 def _family(type_id: int, name: str, table_: Table, schema: Schema, layout: tuple[str, ...],
             new: Callable[..., Row], changed: Callable[..., Row],
             extras: Extras = _no_extras) -> Family:  # fmt: skip
@@ -242,6 +256,7 @@ def _family(type_id: int, name: str, table_: Table, schema: Schema, layout: tupl
         check=_check,
         create=create,
         change=change,
+        more_fields=_deal_custom_fields if type_id == DEAL else None,
     )
 
 

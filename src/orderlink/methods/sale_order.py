@@ -2,27 +2,28 @@
 
 Pages: api-reference/sale/order/{sale-order-add,sale-order-get,sale-order-list,
 sale-order-update,sale-order-delete,sale-order-get-fields}.md, api-reference/sale/data-types.md,
-api-reference/sale/person-type/sale-person-type-list.md, api-reference/crm/currency/
-crm-currency-list.md. The sale pages print digit error codes as JSON numbers.
+api-reference/crm/currency/crm-currency-list.md (payer types: methods/sale_persontype.py).
+The sale pages print digit error codes as JSON numbers.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from orderlink import coerce, errors, events, listing
+from orderlink import coerce, errors, events
 from orderlink.families.family import Created, Family
 from orderlink.families.handlers import Served, serve
 from orderlink.families.readers import positive_id, sale_fields
+from orderlink.methods.sale_property import order_property_values
 from orderlink.records import values as wire
 from orderlink.records.projection import View
 from orderlink.records.reading import Changes, Unreadable
 from orderlink.registry import Call, MethodTable, Page, Role
 from orderlink.rules import orders
-from orderlink.rules.portal import CURRENCIES, PERSON_TYPES
+from orderlink.rules.portal import CURRENCIES
 from orderlink.schema import Field, Schema, field, flag_descriptors
 from orderlink.storage.base import Emit, Row
 
@@ -80,7 +81,8 @@ SCHEMA = Schema(
         field("xmlId", "xml_id", "text", "string", empty=""),
     ],
 )
-# What sale-order-get.md embeds; orderlink keeps no baskets, payments, shipments or properties.
+# What sale-order-get.md embeds; orderlink keeps no baskets, payments or shipments; property
+# values come from sale.propertyvalue.* (`load`).
 _COLLECTIONS = ("basketItems", "clients", "payments", "propertyValues", "requisiteLink",
                 "shipments", "tradeBindings")  # fmt: skip
 # add/update answers carry only these two (sale-order-add.md, sale-order-update.md).
@@ -91,7 +93,7 @@ def _present(family: Family, call: Call, row: Row, action: str) -> dict[str, Any
     # Every example prints the order's keys in alphabetical order, collections included.
     zone = call.ctx.zone
     out = {f.name: wire.typed(f, row[f.column], zone) for f in SCHEMA}
-    out.update({name: [] for name in (_COLLECTIONS if action == "get" else _SAVED)})
+    out.update({name: row.get(name, []) for name in (_COLLECTIONS if action == "get" else _SAVED)})
     return dict(sorted(out.items()))
 
 
@@ -104,7 +106,10 @@ _BY_COLUMN = {f.column: f.name for f in SCHEMA}
 
 async def _check(call: Call, changes: Changes) -> None:
     """Values that must name something the portal has."""
-    unknown = orders.unknown_reference(changes.columns)
+    # Payer types are rows now (sale.persontype.*): the one named must be there.
+    type_id = changes.columns.get("person_type_id")
+    found = type_id is not None and await call.store.get(call.portal, "person_types", type_id)
+    unknown = orders.unknown_reference(changes.columns, {int(type_id or 0)} if found else ())
     if unknown is not None:
         column, why = unknown
         raise errors.SaveError(f'Invalid value for field "{_BY_COLUMN[column]}": {why}')
@@ -153,6 +158,7 @@ ORDERS = Family(
     create=_create,
     change=_change,
     present=_present,
+    load=order_property_values,
 )
 
 serve(
@@ -182,42 +188,6 @@ serve(
 
 
 # -- reference lists -----------------------------------------------------------------------------
-
-_PERSON_TYPE_SCHEMA = Schema(
-    "person_types",
-    [
-        Field("active", "active", "flag", "char"),
-        Field("code", "code", "text", "string"),
-        Field("id", "id", "int", "integer"),
-        Field("name", "name", "text", "string"),
-        Field("sort", "sort", "int", "integer"),
-        Field("xmlId", "xmlId", "text", "string"),
-    ],
-)
-
-
-@table.method(
-    "sale.persontype.list",
-    scope="sale",
-    role=Role.STORE_MANAGER,
-    denied=errors.ReadAccessDenied,
-    numeric_codes=True,
-    doc="api-reference/sale/person-type/sale-person-type-list.md",
-)
-async def person_type_list(call: Call) -> Any:
-    """The portal's payer types (orderlink has two: 1 Individual, 2 Legal Entity)."""
-    # The page's example lacks the `result` wrapper that its "Returned Data" table and the
-    # sibling pages show; orderlink answers {"result": {"personTypes": [...]}, "total": ...}.
-    rows = [p for p in PERSON_TYPES if _matches(p, call.params.get("filter"))]
-    rows = _sorted(rows, call.params.get("order"), _PERSON_TYPE_SCHEMA.get, errors.SaveError)
-    asked = set(listing.names(call.params.get("select")))
-    picked = {f.name for f in _PERSON_TYPE_SCHEMA if f.name in asked} or set(PERSON_TYPES[0])
-    start = max(coerce.to_int(call.params.get("start")) or 0, 0)
-    page = rows[start : start + listing.PAGE_SIZE]
-    following = start + listing.PAGE_SIZE if len(rows) > start + listing.PAGE_SIZE else None
-    items = [{k: v for k, v in p.items() if k in picked} for p in page]
-    return Page({"personTypes": items}, len(rows), following)
-
 
 _UPPER_KEYS = Schema("currencies", [Field(k, k, "text", "string") for k in CURRENCIES[0]],
                      case_insensitive=True)  # fmt: skip
@@ -272,48 +242,3 @@ def _sorted(
                         f"'{direction}' for field '{found.name}'")  # fmt: skip
         rows = sorted(rows, key=lambda r: _sort_key(r[found.column]), reverse=text == "DESC")
     return rows
-
-
-def _matches(row: dict[str, Any], raw: Any) -> bool:
-    """A payer type against a sale-style filter (the list page's prefixes), in memory."""
-    if raw in (None, "", []):
-        return True
-    if not isinstance(raw, dict):
-        raise errors.SaveError("Parameter 'filter' must be array.")
-    for key, wanted in raw.items():
-        prefix, name = listing.split_key(str(key), _PERSON_TYPE_SCHEMA)
-        found = _PERSON_TYPE_SCHEMA.get(name)
-        if found is None:
-            raise errors.SaveError(f"Invalid filter: field '{name[:100]}' is not allowed in filter")
-        if not _holds(prefix, found, row[found.column], wanted):
-            return False
-    return True
-
-
-def _holds(prefix: str, f: Field, actual: Any, wanted: Any) -> bool:
-    negate = prefix.startswith("!")
-    op = prefix.lstrip("!") or "="
-    if op == "@" or isinstance(wanted, list | dict):
-        # The page: `=` "works with arrays as well", like `@`.
-        options = list(wanted.values()) if isinstance(wanted, dict) else wanted
-        options = options if isinstance(options, list) else [options]
-        hit = any(_equal(f, actual, listing.filter_value(f, v, UTC)) for v in options)
-        return hit != negate
-    if "%" in op:
-        text = str(actual or "").lower()
-        pattern = str(wanted).lower()
-        if op == "%":
-            hit = pattern in text
-        else:
-            regex = ".*".join(re.escape(part) for part in pattern.split("%"))
-            hit = re.fullmatch(regex, text, re.DOTALL) is not None
-        return hit != negate
-    value = listing.filter_value(f, wanted, UTC)
-    if op == "=":
-        return _equal(f, actual, value) != negate
-    left, right = _sort_key(actual), _sort_key(value)
-    return {">": left > right, ">=": left >= right, "<": left < right, "<=": left <= right}[op]
-
-
-def _equal(f: Field, actual: Any, value: Any) -> bool:
-    return _sort_key(actual) == _sort_key(value) if f.kind == "int" else actual == value

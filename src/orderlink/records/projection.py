@@ -73,6 +73,9 @@ class View:
     # Layout keys a list prints only when `select` names them (`*` does not), and get only when
     # they hold something: crm-contact-list.md's PHONE, EMAIL, WEB, IM (crm_multifield).
     explicit: frozenset[str] = frozenset()
+    # Keys left out of an answer when their stored value is null (crm-deal-userfield-get.md
+    # prints LIST only for a list field).
+    optional: frozenset[str] = frozenset()
 
     def render(self, row: Row, zone: tzinfo, selection: Selection = ALL) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -99,6 +102,8 @@ class View:
             elif selection.wants(key):
                 found = self.schema.get(key)
                 if found is not None and found.column in row:
+                    if row[found.column] is None and key in self.optional:
+                        continue
                     out[key] = self.value(found, row[found.column], zone)
                 elif found is None:
                     out[key] = self.constants.get(key)

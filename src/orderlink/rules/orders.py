@@ -5,7 +5,9 @@ Pages: api-reference/sale/order/sale-order-add.md, sale-order-update.md.
 
 from __future__ import annotations
 
-from orderlink.rules.portal import CURRENCY_CODES, PERSON_TYPE_IDS, SITE
+from collections.abc import Collection
+
+from orderlink.rules.portal import CURRENCY_CODES, SITE
 from orderlink.storage.base import Row
 
 _STAMPED = (
@@ -24,11 +26,12 @@ def stamp(values: Row, old: Row, user: int, now: int) -> None:
             values.setdefault(employee, user)
 
 
-def unknown_reference(columns: Row) -> tuple[str, str] | None:
-    """(column, why) for the first value that names nothing the portal has, else None."""
+def unknown_reference(columns: Row, person_types: Collection[int]) -> tuple[str, str] | None:
+    """(column, why) for the first value that names nothing the portal has, else None;
+    `person_types` holds the payer types the portal has among those `columns` name."""
     if "lid" in columns and columns["lid"] != SITE:
         return "lid", f'the only site is "{SITE}"'
-    if "person_type_id" in columns and columns["person_type_id"] not in PERSON_TYPE_IDS:
+    if "person_type_id" in columns and columns["person_type_id"] not in person_types:
         return "person_type_id", "no such payer type"
     if "currency" in columns and columns["currency"] not in CURRENCY_CODES:
         return "currency", "no such currency"

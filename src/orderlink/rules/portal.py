@@ -1,4 +1,4 @@
-"""What every portal has here: one site, two payer types, four currencies."""
+"""What every portal has here: one site, four currencies (payer types are rows: 0007_props)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,8 @@ from typing import Any
 
 # The one site of a portal: sale-order-add.md, `lid` "Has a constant value 's1'".
 SITE = "s1"
-# Payer types (api-reference/sale/data-types.md, sale_person_type; sort is a string on the wire).
+# The two payer types every portal starts with (sale-person-type-list.md; the store seeds them).
 INDIVIDUAL, LEGAL_ENTITY = 1, 2
-PERSON_TYPES: tuple[dict[str, Any], ...] = (
-    {"active": "Y", "code": None, "id": INDIVIDUAL, "name": "Individual", "sort": "100",
-     "xmlId": None},
-    {"active": "Y", "code": None, "id": LEGAL_ENTITY, "name": "Legal Entity", "sort": "110",
-     "xmlId": None},
-)  # fmt: skip
-PERSON_TYPE_IDS = frozenset(p["id"] for p in PERSON_TYPES)
 # Currencies (api-reference/crm/data-types.md, crm_currency): every value a string. USD, EUR and
 # CAD as crm-currency-list.md prints them (its second, non-base USD row is a copy slip), plus RUB.
 BASE_CURRENCY = "USD"

@@ -29,6 +29,11 @@ Table = Literal[
     "crm_statuses",
     "contacts",
     "companies",
+    "person_types",
+    "property_groups",
+    "properties",
+    "property_values",
+    "deal_userfields",
 ]
 
 # Tables `orderlink db copy` moves, parents first, with the key columns that order them.
@@ -45,6 +50,11 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "contacts": ("id",),
     "companies": ("id",),
     "bindings": ("portal_id", "order_id"),
+    "person_types": ("id",),
+    "property_groups": ("id",),
+    "properties": ("id",),
+    "property_values": ("id",),
+    "deal_userfields": ("id",),
     "apps": ("id",),
     "app_installs": ("portal_id", "app_id"),
     "tokens": ("access_hash",),

@@ -49,6 +49,9 @@ from orderlink.storage.base import (
 from orderlink.storage.sql import Dialect, count_sql, ident, select_sql
 
 ENTITY_TABLES = frozenset(get_args(Table)) - {"bindings"}
+# The payer types every portal starts with (sale-person-type-list.md; migration 9 seeds them in a
+# portal made before it): ids 1 and 2, which sale.order.add's personTypeId names.
+SEED_PERSON_TYPES = ((1, "Individual", 100), (2, "Legal Entity", 110))
 # Advisory lock keys, (class, object) pairs in their own namespace (0x6f6c = "ol"); PostgreSQL
 # takes them, SQLite's BEGIN IMMEDIATE already serialises every writer.
 MIGRATE_LOCK = (0x6F6C, 1)
@@ -315,6 +318,11 @@ class SQLStore:
                 "VALUES (?, 1, 'Administrator', 2, 1)",
                 (portal_id,),
             )
+            for type_id, name, sort in SEED_PERSON_TYPES:
+                await conn.execute(
+                    "INSERT INTO person_types (id, portal_id, name, sort) VALUES (?, ?, ?, ?)",
+                    (type_id, portal_id, name, sort),
+                )
             await self._bump_auth(conn)
         return Portal(portal_id, "orderlink.local", member_id), True
 

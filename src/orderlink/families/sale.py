@@ -1,0 +1,60 @@
+"""Families of the sale module's reference lists (payer types, order properties and values):
+`{"personType": ...}`-style envelopes, typed values, code 0 for a value a field cannot hold."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import Any
+
+from orderlink import errors
+from orderlink.families.family import Family
+from orderlink.families.handlers import no_events
+from orderlink.families.readers import positive_id, sale_fields
+from orderlink.records import values as wire
+from orderlink.records.projection import View
+from orderlink.records.reading import Unreadable
+from orderlink.schema import Field, Schema, flag_descriptors
+from orderlink.storage.base import Table
+
+
+def sale_value(f: Field, value: Any, zone: tzinfo) -> Any:
+    """sale.* typed values, except a number the page types `string` (`sort`) prints as one."""
+    if f.kind == "int" and f.type == "string" and value is not None:
+        return str(value)
+    return wire.typed(f, value, zone)
+
+
+def _invalid(name: str, exc: Unreadable) -> errors.B24Error:
+    return errors.SaveError(f'Invalid value for field "{name}"')
+
+
+def _descriptor(f: Field) -> dict[str, Any]:
+    return flag_descriptors((f,))[f.name]
+
+
+def _view(schema: Schema) -> View:
+    return View(schema, tuple(f.name for f in schema), sale_value, str, str)
+
+
+def sale_family(table_: Table, schema: Schema, envelope: str, plural: str,
+                 not_found: type[errors.B24Error], **hooks: Any) -> Family:  # fmt: skip
+    """A sale reference family: `{envelope: ...}` answers, add/update answer the row."""
+    return Family(
+        table=table_,
+        schema=schema,
+        view=_view(schema),
+        list_schema=schema,
+        list_view=None,
+        read_id=positive_id(not_found, missing=errors.IdNotSpecified),
+        read_fields=sale_fields,
+        not_found=not_found,
+        invalid=_invalid,
+        list_error=errors.SaveError,
+        events=no_events,
+        descriptor=_descriptor,
+        envelope=envelope,
+        list_envelope=plural,
+        fields_envelope=envelope,
+        answers=("entity", "entity", "true"),
+        **hooks,
+    )
