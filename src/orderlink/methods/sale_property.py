@@ -302,12 +302,13 @@ async def modify(call: Call) -> Any:
     # Everything is checked before the first write. The page: values not given are removed.
     old = await _values_of(call, order_id)
     kept = {row["order_props_id"]: row for row in old}
-    for values in wanted:
-        same = kept.pop(values["order_props_id"], None)
-        if same is None:
-            await call.store.insert(call.portal, "property_values", values)
-        else:
-            await call.store.update(call.portal, "property_values", int(same["id"]), values)
-    for row in kept.values():
-        await call.store.delete(call.portal, "property_values", int(row["id"]))
+    async with call.store.group() as group, group.step():  # the order's values change whole
+        for values in wanted:
+            same = kept.pop(values["order_props_id"], None)
+            if same is None:
+                await call.store.insert(call.portal, "property_values", values)
+            else:
+                await call.store.update(call.portal, "property_values", int(same["id"]), values)
+        for row in kept.values():
+            await call.store.delete(call.portal, "property_values", int(row["id"]))
     return await order_property_values(call, {"id": order_id})
