@@ -45,6 +45,15 @@ B24Error                              {"error": code, "error_description": text}
     │   ├── OrderNotFound             200540400001 order does not exist
     │   ├── DuplicateBinding          201650000001
     │   ├── BindingNotFound           201640400004
+    │   ├── BasketItemNotFound        200140400001 basket item does not exist
+    │   ├── BasketItemNotSaved        200140400007 basket item is not saved - bad data
+    │   ├── BasketOrderNotSpecified   200140400008 Required fields: fields[ORDER_ID]
+    │   ├── BasketOrderNotFound       200140400009 Order not found
+    │   ├── BasketCurrencyMismatch    200140400011 Currency must be the currency of the order
+    │   ├── PaymentNotFound           200640400001 payment does not exist
+    │   ├── ShipmentNotFound          201140400001 shipment does not exist
+    │   ├── WrongDeliveryService      SALE_SHIPMENT_WRONG_DELIVERY_SERVICE
+    │   ├── ShipmentShipped           SALE_SHIPMENT_EXIST_SHIPPED
     │   ├── FieldsNotSpecified        100
     │   ├── RequiredFields            0 Required fields: ...
     │   └── SaveError                 0 (text varies)
@@ -331,6 +340,53 @@ class DuplicateBinding(SaleError):
 class BindingNotFound(SaleError):
     code = "201640400004"
     description = "entity relation is not exists"
+
+
+class BasketItemNotFound(SaleError):
+    code = "200140400001"
+    description = "basket item does not exist"
+
+
+class BasketItemNotSaved(SaleError):
+    """sale-basket-item-add.md: the item was not created (a value it cannot hold)."""
+
+    code = "200140400007"
+    description = "basket item is not saved - bad data"
+
+
+class BasketOrderNotSpecified(SaleError):
+    code = "200140400008"
+    description = "Required fields: fields[ORDER_ID]"
+
+
+class BasketOrderNotFound(SaleError):
+    code = "200140400009"
+    description = "Order not found"
+
+
+class BasketCurrencyMismatch(SaleError):
+    code = "200140400011"
+    description = "Currency must be the currency of the order"
+
+
+class PaymentNotFound(SaleError):
+    code = "200640400001"
+    description = "payment does not exist"
+
+
+class ShipmentNotFound(SaleError):
+    code = "201140400001"
+    description = "shipment does not exist"
+
+
+class WrongDeliveryService(SaleError):
+    code = "SALE_SHIPMENT_WRONG_DELIVERY_SERVICE"
+    description = "Delivery service not found"
+
+
+class ShipmentShipped(SaleError):
+    code = "SALE_SHIPMENT_EXIST_SHIPPED"
+    description = "The shipment has already been shipped. Please cancel the shipment"
 
 
 class FieldsNotSpecified(SaleError):

@@ -86,12 +86,19 @@ class Family:
     create: Callable[[Call, Row, float], Awaitable[Created]] | None = None
     # An update's columns from the old row and the request's; None: nothing is saved.
     change: Callable[[Call, Row, Row, float], Awaitable[Row | None]] | None = None
-    # The entity as its answer prints it, per action (sale.order embeds collections).
-    present: Callable[[Family, Call, Row, str], dict[str, Any]] | None = None
+    # The entity as its answer prints it, per action, with what `embedded` read for it.
+    present: Callable[[Family, Call, Row, str, dict[str, Any]], dict[str, Any]] | None = None
+    # Collections an answer embeds, read from the store per action (sale.order.get's basket).
+    embedded: Callable[[Call, Row, str], Awaitable[dict[str, Any]]] | None = None
+    # Before a delete, with the row as stored: raises to refuse it (a shipped shipment).
+    deleting: Callable[[Call, Row], Awaitable[None]] | None = None
+    # After an add, update or delete went through, with the row as stored (on delete: as it
+    # was): what the change settles elsewhere (an order's price follows its basket).
+    settled: Callable[[Call, Row], Awaitable[None]] | None = None
 
-    def entity(self, call: Call, row: Row, action: str) -> Any:
+    def entity(self, call: Call, row: Row, action: str, extra: dict[str, Any] | None = None) -> Any:
         if self.present is not None:
-            shown = self.present(self, call, row, action)
+            shown = self.present(self, call, row, action, extra or {})
         else:
             shown = self.viewed(self.view, call.params).render(row, call.ctx.zone)
         return shown if self.envelope is None else {self.envelope: shown}

@@ -20,11 +20,16 @@ from orderlink.storage.base import Row
 Resolve = Callable[[Params], Family]
 
 
-def _answer(family: Family, call: Call, kind: Answer, item_id: int, row: Row | None) -> Any:
+async def _shown(family: Family, call: Call, row: Row, action: str) -> Any:
+    extra = await family.embedded(call, row, action) if family.embedded is not None else None
+    return family.entity(call, row, action, extra)
+
+
+async def _answer(family: Family, call: Call, kind: Answer, item_id: int, row: Row | None) -> Any:
     if kind == "entity":
         if row is None:
             raise family.not_found()
-        return family.entity(call, row, "saved")
+        return await _shown(family, call, row, "saved")
     if kind == "id":
         return item_id
     return True if kind == "true" else []
@@ -75,8 +80,11 @@ async def add(family: Family, call: Call) -> Any:
         events=await events.wanted(call.store, call.portal, emits),
     )
     kind = family.answers[0]
-    row = await call.store.get(call.portal, family.table, item_id) if kind == "entity" else None
-    return _answer(family, call, kind, item_id, row)
+    wanted_row = kind == "entity" or family.settled is not None
+    row = await call.store.get(call.portal, family.table, item_id) if wanted_row else None
+    if family.settled is not None and row is not None:
+        await family.settled(call, row)
+    return await _answer(family, call, kind, item_id, row)
 
 
 async def get(family: Family, call: Call) -> Any:
@@ -85,7 +93,7 @@ async def get(family: Family, call: Call) -> Any:
     row = await call.store.get(call.portal, family.table, item_id) if item_id > 0 else None
     if row is None:
         raise family.not_found()
-    return family.entity(call, row, "get")
+    return await _shown(family, call, row, "get")
 
 
 async def update(family: Family, call: Call) -> Any:
@@ -99,7 +107,7 @@ async def update(family: Family, call: Call) -> Any:
     user, now = call.principal.user_id, call.ctx.clock.now()
     values = await family.change(call, old, columns, now) if family.change else columns
     if values is None:
-        return _answer(family, call, family.answers[1], item_id, old)
+        return await _answer(family, call, family.answers[1], item_id, old)
     emits = family.events("UPDATE", user, now, item_id, old)
     row = await call.store.update(
         call.portal,
@@ -110,16 +118,27 @@ async def update(family: Family, call: Call) -> Any:
     )
     if row is None:
         raise family.not_found()
-    return _answer(family, call, family.answers[1], item_id, row)
+    if family.settled is not None:
+        await family.settled(call, row)
+    return await _answer(family, call, family.answers[1], item_id, row)
 
 
 async def delete(family: Family, call: Call) -> Any:
     item_id = family.read_id(family.params(call.params))
+    old = None
+    if family.deleting is not None or family.settled is not None:
+        old = await call.store.get(call.portal, family.table, item_id)
+        if old is None:
+            raise family.not_found()
+        if family.deleting is not None:
+            await family.deleting(call, old)
     emits = family.events("DELETE", call.principal.user_id, call.ctx.clock.now(), item_id, {})
     wanted = await events.wanted(call.store, call.portal, emits)
     if not await call.store.delete(call.portal, family.table, item_id, events=wanted):
         raise family.not_found()
-    return _answer(family, call, family.answers[2], item_id, None)
+    if family.settled is not None and old is not None:
+        await family.settled(call, old)
+    return await _answer(family, call, family.answers[2], item_id, None)
 
 
 async def list_(family: Family, call: Call) -> Page:

@@ -10,13 +10,19 @@ from orderlink.methods import (
     events,
     orderentity,
     portal,
+    sale_basketitem,
     sale_order,
+    sale_payment,
+    sale_shipment,
 )
 from orderlink.registry import Registry
 
 TABLES = (
     orderentity.table,
     sale_order.table,
+    sale_basketitem.table,
+    sale_payment.table,
+    sale_shipment.table,
     crm_deal.table,
     crm_invoice.table,
     crm_item.table,

@@ -19,7 +19,16 @@ Row = dict[str, Any]
 
 # Entity tables a list query or a generic CRUD call may name. Column names come from the
 # schemas in code (methods/), never from a request.
-Table = Literal["orders", "deals", "invoices", "legacy_invoices", "bindings"]
+Table = Literal[
+    "orders",
+    "deals",
+    "invoices",
+    "legacy_invoices",
+    "bindings",
+    "basket_items",
+    "payments",
+    "shipments",
+]
 
 # Tables `orderlink db copy` moves, parents first, with the key columns that order them.
 COPY_TABLES: dict[str, tuple[str, ...]] = {
@@ -31,6 +40,9 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "invoices": ("id",),
     "legacy_invoices": ("id",),
     "bindings": ("portal_id", "order_id"),
+    "basket_items": ("id",),
+    "payments": ("id",),
+    "shipments": ("id",),
     "apps": ("id",),
     "app_installs": ("portal_id", "app_id"),
     "tokens": ("access_hash",),

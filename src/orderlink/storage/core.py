@@ -48,7 +48,9 @@ from orderlink.storage.base import (
 )
 from orderlink.storage.sql import Dialect, count_sql, ident, select_sql
 
-ENTITY_TABLES = frozenset({"orders", "deals", "invoices", "legacy_invoices"})
+ENTITY_TABLES = frozenset(
+    {"orders", "deals", "invoices", "legacy_invoices", "basket_items", "payments", "shipments"}
+)
 # Advisory lock keys, (class, object) pairs in their own namespace (0x6f6c = "ol"); PostgreSQL
 # takes them, SQLite's BEGIN IMMEDIATE already serialises every writer.
 MIGRATE_LOCK = (0x6F6C, 1)
