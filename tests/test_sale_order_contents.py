@@ -310,6 +310,20 @@ class TestPayments:
                                                        "select": ["id", "orderId"]})  # fmt: skip
         assert result == {"payments": [{"id": mine["id"], "orderId": 2}]}
 
+    async def test_list_example_is_refused_for_its_order_fields(self, portal: Portal) -> None:
+        """sale-payment-list.md's filter (`@personTypeId`, `payed`) is sale.order.list's: order
+        fields, which a payment list refuses as it refuses any unknown filter field."""
+        select = list(PAYMENT_ANSWER)
+        params: dict[str, Any] = {"select": select, "filter": {"<id": 10, "@personTypeId": [3, 4], "payed": "N"},
+                  "order": {"id": "desc"}}  # fmt: skip
+        body = await error_of(portal, "sale.payment.list", params)
+        assert body == {"error": 0, "error_description":
+                        "Invalid filter: field 'personTypeId' is not allowed in filter"}  # fmt: skip
+        del params["filter"]["@personTypeId"], params["filter"]["payed"]
+        await portal.add_order(200)
+        paid = (await portal.ok("sale.payment.add", PAYMENT_ADD))["payment"]
+        assert await portal.ok("sale.payment.list", params) == {"payments": [paid]}
+
     async def test_get_fields_matches_the_page(self, portal: Portal) -> None:
         fields = (await portal.ok("sale.payment.getFields"))["payment"]
         assert len(fields) == 44
@@ -478,3 +492,62 @@ class TestEvents:
             ("ONSHIPMENTENTITYSAVED", str(shipped["id"])),
             ("ONSHIPMENTDELETED", str(shipped["id"])),
         ])  # fmt: skip
+
+
+# sale-pay-system-list.md's keys, in its order
+PAY_SYSTEM_KEYS = [
+    "NAME", "PSA_NAME", "DESCRIPTION", "ACTION_FILE", "RESULT_FILE", "NEW_WINDOW", "PS_MODE",
+    "HAVE_PAYMENT", "HAVE_ACTION", "HAVE_RESULT", "HAVE_PREPAY", "HAVE_PRICE",
+    "HAVE_RESULT_RECEIVE", "ENCODING", "ACTIVE", "ALLOW_EDIT_PAYMENT", "IS_CASH",
+    "AUTO_CHANGE_1C", "CAN_PRINT_CHECK", "ENTITY_REGISTRY_TYPE", "XML_ID", "ID",
+    "PERSON_TYPE_ID", "SORT", "TARIFF",
+    ]  # fmt: skip
+
+
+class TestReferenceLists:
+    """sale-pay-system-list.md, sale-delivery-get-list.md: bare arrays of UPPER_SNAKE objects."""
+
+    async def test_pay_systems_answer_the_documented_keys(self, portal: Portal) -> None:
+        response = await portal.call("sale.paysystem.list", {})
+        body = response.json()
+        assert set(body) == {"result", "time"}
+        assert [list(p) for p in body["result"]] == [PAY_SYSTEM_KEYS] * 3
+        assert [p["ID"] for p in body["result"]] == [1, 2, 3]
+
+    async def test_every_pay_system_id_is_one_a_payment_may_name(self, portal: Portal) -> None:
+        await portal.add_order(1)
+        for system in await portal.ok("sale.paysystem.list", {}):
+            paid = await payment(portal, 1, paySystemId=system["ID"])
+            assert paid["paySystemName"] == system["NAME"]
+            assert paid["paySystemIsCash"] == system["IS_CASH"]
+
+    async def test_select_filter_order(self, portal: Portal) -> None:
+        """The pages' parameters are UPPER (SELECT, FILTER, ORDER); any case is read."""
+        result = await portal.ok("sale.paysystem.list", {
+            "SELECT": ["ID", "NAME"], "FILTER": {"IS_CASH": "N"}, "ORDER": {"ID": "DESC"}})  # fmt: skip
+        assert result == [{"NAME": "Card Payment", "ID": 3},
+                          {"NAME": "Bank Transfer (Company)", "ID": 1}]  # fmt: skip
+        result = await portal.ok("sale.delivery.getlist", {
+            "select": ["ID"], "filter": {"%NAME": "deliv", ">ID": 1}})  # fmt: skip
+        assert result == [{"ID": 2}]
+
+    async def test_delivery_services_answer_the_documented_keys(self, portal: Portal) -> None:
+        result = await portal.ok("sale.delivery.getlist", {})
+        assert [list(d) for d in result] == [
+            ["NAME", "ACTIVE", "DESCRIPTION", "CURRENCY", "ID", "PARENT_ID", "SORT"]
+        ] * 3
+        await portal.add_order(1)
+        for service in result:
+            shipped = await shipment(portal, 1, deliveryId=service["ID"])
+            assert shipped["deliveryName"] == service["NAME"]
+
+    async def test_refusals(self, portal: Portal) -> None:
+        """Inferred: an unknown field or a bad direction is the pages' ERROR_CHECK_FAILURE."""
+        for params in ({"FILTER": {"COLOUR": 1}}, {"ORDER": {"ID": "up"}}, {"SELECT": ["X"]},
+                       {"FILTER": "ID"}):  # fmt: skip
+            body = await error_of(portal, "sale.delivery.getlist", params)
+            assert body["error"] == "ERROR_CHECK_FAILURE"
+        hook = await portal.webhook_for(Role.STORE_MANAGER)
+        response = await portal.call("sale.paysystem.list", {}, hook=hook)
+        assert response.status_code == 403
+        assert response.json() == {"error": "ACCESS_DENIED", "error_description": "Access denied!"}

@@ -57,6 +57,8 @@ B24Error                              {"error": code, "error_description": text}
     │   ├── FieldsNotSpecified        100
     │   ├── RequiredFields            0 Required fields: ...
     │   └── SaveError                 0 (text varies)
+    ├── SettingsAccessDenied          403 ACCESS_DENIED (sale.paysystem.list, sale.delivery.getlist)
+    ├── CheckFailure                  400 ERROR_CHECK_FAILURE (their SELECT/FILTER/ORDER)
     ├── LegacyCrmError                "" + text (crm.deal.*, crm.invoice.*)
     └── CrmItemError                  symbolic codes (crm.item.*)
         ├── ItemNotFound              NOT_FOUND Element not found
@@ -410,6 +412,19 @@ class SaveError(SaleError):
     """Code 0, "various order saving errors": the text says what went wrong."""
 
     code = "0"
+
+
+class SettingsAccessDenied(MethodError):
+    """sale-pay-system-list.md, sale-delivery-get-list.md: not a CRM administrator."""
+
+    code = "ACCESS_DENIED"
+    status = 403
+    description = "Access denied!"
+
+
+class CheckFailure(MethodError):
+    code = "ERROR_CHECK_FAILURE"
+    description = "Validation error"
 
 
 class LegacyCrmError(MethodError):

@@ -13,6 +13,7 @@ from orderlink.methods import (
     sale_basketitem,
     sale_order,
     sale_payment,
+    sale_services,
     sale_shipment,
 )
 from orderlink.registry import Registry
@@ -23,6 +24,7 @@ TABLES = (
     sale_basketitem.table,
     sale_payment.table,
     sale_shipment.table,
+    sale_services.table,
     crm_deal.table,
     crm_invoice.table,
     crm_item.table,

@@ -12,24 +12,40 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
+from orderlink.rules.portal import BASE_CURRENCY, INDIVIDUAL
 from orderlink.storage.base import Row
 
-# The portal's payment systems (sale_paysystem; sale-payment-add.md answers paySystemId 1 as
-# "Bank Transfer (Company)", sale-order-get.md a card payment).
+
+# The portal's payment systems (sale_paysystem, with the keys in the order
+# sale-pay-system-list.md prints; sale-payment-add.md answers paySystemId 1 as "Bank Transfer
+# (Company)").
+def _pay_system(id_: int, name: str, cash: str, action: str, sort: int) -> dict[str, Any]:
+    return {
+        "NAME": name, "PSA_NAME": name, "DESCRIPTION": "", "ACTION_FILE": action,
+        "RESULT_FILE": None, "NEW_WINDOW": "N", "PS_MODE": None, "HAVE_PAYMENT": "N",
+        "HAVE_ACTION": "N", "HAVE_RESULT": "N", "HAVE_PREPAY": "N", "HAVE_PRICE": "N",
+        "HAVE_RESULT_RECEIVE": "N", "ENCODING": None, "ACTIVE": "Y", "ALLOW_EDIT_PAYMENT": "Y",
+        "IS_CASH": cash, "AUTO_CHANGE_1C": "N", "CAN_PRINT_CHECK": "N",
+        "ENTITY_REGISTRY_TYPE": "ORDER", "XML_ID": "", "ID": id_, "PERSON_TYPE_ID": INDIVIDUAL,
+        "SORT": sort, "TARIFF": None,
+    }  # fmt: skip
+
+
 PAY_SYSTEMS: tuple[dict[str, Any], ...] = (
-    {"ID": 1, "NAME": "Bank Transfer (Company)", "XML_ID": "", "IS_CASH": "N"},
-    {"ID": 2, "NAME": "Cash", "XML_ID": "", "IS_CASH": "Y"},
-    {"ID": 3, "NAME": "Card Payment", "XML_ID": "", "IS_CASH": "N"},
+    _pay_system(1, "Bank Transfer (Company)", "N", "bill", 100),
+    _pay_system(2, "Cash", "Y", "cash", 200),
+    _pay_system(3, "Card Payment", "N", "resthandlerform", 300),
 )
-# The portal's delivery services (sale_delivery_service; sale-shipment-add.md answers
-# deliveryId 2 as "Courier Delivery", sale-shipment-update.md moves a shipment to 3).
+# The portal's delivery services (sale_delivery_service, in sale-delivery-get-list.md's key
+# order; sale-shipment-add.md answers deliveryId 2 as "Courier Delivery", sale-shipment-
+# update.md moves a shipment to 3).
 DELIVERY_SERVICES: tuple[dict[str, Any], ...] = (
-    {"ID": 1, "PARENT_ID": None, "NAME": "No Delivery", "CURRENCY": "USD",
-     "DESCRIPTION": "", "SORT": 100, "ACTIVE": "Y"},
-    {"ID": 2, "PARENT_ID": None, "NAME": "Courier Delivery", "CURRENCY": "USD",
-     "DESCRIPTION": "", "SORT": 200, "ACTIVE": "Y"},
-    {"ID": 3, "PARENT_ID": None, "NAME": "Pickup", "CURRENCY": "USD",
-     "DESCRIPTION": "", "SORT": 300, "ACTIVE": "Y"},
+    {"NAME": "No Delivery", "ACTIVE": "Y", "DESCRIPTION": "", "CURRENCY": BASE_CURRENCY,
+     "ID": 1, "PARENT_ID": None, "SORT": 100},
+    {"NAME": "Courier Delivery", "ACTIVE": "Y", "DESCRIPTION": "", "CURRENCY": BASE_CURRENCY,
+     "ID": 2, "PARENT_ID": None, "SORT": 200},
+    {"NAME": "Pickup", "ACTIVE": "Y", "DESCRIPTION": "", "CURRENCY": BASE_CURRENCY,
+     "ID": 3, "PARENT_ID": None, "SORT": 300},
 )  # fmt: skip
 _PAY_SYSTEMS = {p["ID"]: p for p in PAY_SYSTEMS}
 _DELIVERIES = {d["ID"]: d for d in DELIVERY_SERVICES}
