@@ -42,12 +42,12 @@ BASKET_LIST: dict[str, Any] = {
     "filter": {"@orderId": [5147, 5146]}, "order": {"id": "desc"}, "start": 0,
 }  # fmt: skip
 # The keys sale-basket-item-get.md's answer prints, plus `type` (the update answer and
-# sale-order-get.md print it) and `barcodeMulti` (sale-order-get.md, data-types.md).
+# sale-order-get.md print it).
 BASKET_KEYS = sorted([
     "basePrice", "canBuy", "catalogXmlId", "currency", "customPrice", "dateInsert", "dateUpdate",
     "dimensions", "discountPrice", "id", "measureCode", "measureName", "name", "orderId", "price",
     "productId", "productXmlId", "properties", "quantity", "reservations", "sort", "vatIncluded",
-    "vatRate", "weight", "xmlId", "type", "barcodeMulti",
+    "vatRate", "weight", "xmlId", "type",
 ])  # fmt: skip
 
 # sale-payment-add.md, cURL (Webhook)
@@ -135,7 +135,10 @@ class TestBasketItems:
 
     async def test_add_example_answers_the_documented_shape(self, portal: Portal) -> None:
         await portal.add_order(5147)
-        item = (await portal.ok("sale.basketitem.add", BASKET_ADD))["basketItem"]
+        body = (await portal.call("sale.basketitem.add", BASKET_ADD)).json()
+        assert set(body) == {"result", "total", "time"}
+        assert body["total"] == 1
+        item = body["result"]["basketItem"]
         assert list(item) == BASKET_KEYS
         assert item["orderId"] == 5147
         assert item["productId"] == 6544
@@ -157,8 +160,9 @@ class TestBasketItems:
         """The update answer: price 10 + discountPrice 990 = basePrice 1000, customPrice Y."""
         await portal.add_order(5147)
         item = await basket_item(portal, 5147, price=900, basePrice=1000, discountPrice=100)
-        result = await portal.ok("sale.basketitem.update", {"id": item["id"], **BASKET_UPDATE})
-        updated = result["basketItem"]
+        response = await portal.call("sale.basketitem.update", {"id": item["id"], **BASKET_UPDATE})
+        assert response.json()["total"] == 1
+        updated = response.json()["result"]["basketItem"]
         assert list(updated) == BASKET_KEYS
         assert (updated["price"], updated["discountPrice"], updated["basePrice"]) == (10, 990, 1000)
         assert updated["quantity"] == 7
@@ -530,6 +534,16 @@ class TestReferenceLists:
         result = await portal.ok("sale.delivery.getlist", {
             "select": ["ID"], "filter": {"%NAME": "deliv", ">ID": 1}})  # fmt: skip
         assert result == [{"ID": 2}]
+
+    async def test_the_sdk_look_ups(self, portal: Portal) -> None:
+        """b24phpsdk's integration tests find their ids with these calls (lower-case names,
+        `sale.delivery.getList`) and read `result[0]["ID"]`."""
+        systems = await portal.ok("sale.paysystem.list", {
+            "select": ["id"], "filter": {"active": "Y"}, "order": {"id": "ASC"}})  # fmt: skip
+        assert systems == [{"ID": 1}, {"ID": 2}, {"ID": 3}]
+        services = await portal.ok("sale.delivery.getList", {
+            "filter": {"ACTIVE": "Y"}, "select": ["ID"], "order": {"SORT": "ASC"}})  # fmt: skip
+        assert services == [{"ID": 1}, {"ID": 2}, {"ID": 3}]
 
     async def test_delivery_services_answer_the_documented_keys(self, portal: Portal) -> None:
         result = await portal.ok("sale.delivery.getlist", {})

@@ -64,6 +64,8 @@ class Family:
     list_envelope: str | None
     fields_envelope: str | None
     answers: tuple[Answer, Answer, Answer]  # add, update, delete
+    # An entity answer carries `"total": 1` beside `result` (sale-basket-item-add.md).
+    counted: bool = False
     # The call's parameters as the family reads them (legacy families: names in any case).
     params: Callable[[Params], Params] = same
     # get's id reader when it differs (0: not found without a look-up).

@@ -29,7 +29,8 @@ async def _answer(family: Family, call: Call, kind: Answer, item_id: int, row: R
     if kind == "entity":
         if row is None:
             raise family.not_found()
-        return await _shown(family, call, row, "saved")
+        shown = await _shown(family, call, row, "saved")
+        return Page(shown, 1) if family.counted else shown
     if kind == "id":
         return item_id
     return True if kind == "true" else []

@@ -24,14 +24,15 @@ table = MethodTable()
 
 DOCS = "api-reference/sale/basket-item/"
 
-# sale_basket_item in data-types.md, in the alphabetical order getFields prints. Its example
+# sale_basket_item in data-types.md, in the alphabetical order getFields prints, without
+# `barcodeMulti` (b24phpsdk's integration test holds every getFields key of a real portal to its
+# annotated list, which lacks it; sale-order-get.md's embedded item has it). getFields' example
 # marks catalogXmlId immutable; orderId, productId and currency, which the update page leaves
 # out, are immutable too. Without a catalog every product is "not on the site", so the fields
 # the add page fills from the catalog (**) keep their empty values unless given.
 SCHEMA = Schema(
     "basket_items",
     [
-        field("barcodeMulti", "barcode_multi", "flag", "string", empty="N"),
         field("basePrice", "base_price", "float", "double", empty=0.0),
         field("canBuy", "can_buy", "flag", "string", empty="Y"),
         field("catalogXmlId", "catalog_xml_id", "text", "string", flags="I", empty=""),
@@ -110,6 +111,8 @@ BASKET_ITEMS = sale_contents.content_family(
     events=_events,
     envelope="basketItem",
     list_envelope="basketItems",
+    # The add and update answers print `"total": 1` ("number of processed records").
+    counted=True,
     # Checked in the order the add page's table lists them (orderId after, with its own code).
     required=("productId", "currency", "quantity"),
     create=_create,

@@ -139,6 +139,7 @@ def content_family(
     change: Callable[[Call, Row, Row, float], Awaitable[Row | None]],
     invalid: ErrorFactory = invalid,
     deleting: Callable[[Call, Row], Awaitable[None]] | None = None,
+    counted: bool = False,
 ) -> Family:
     """A content family the way the sale module serves them: `{"<envelope>": ...}` answers
     (add and update the entity, delete `true`), digit codes, its order settled on every write."""
@@ -159,6 +160,7 @@ def content_family(
         list_envelope=list_envelope,
         fields_envelope=envelope,
         answers=("entity", "entity", "true"),
+        counted=counted,
         required=required,
         create=create,
         change=change,

@@ -6,7 +6,6 @@
 CREATE TABLE basket_items (
     id                      INTEGER PRIMARY KEY AUTOINCREMENT,
     portal_id               INTEGER NOT NULL REFERENCES portals (id),
-    barcode_multi           TEXT NOT NULL DEFAULT 'N',
     base_price              REAL NOT NULL DEFAULT 0,
     can_buy                 TEXT NOT NULL DEFAULT 'Y',
     catalog_xml_id          TEXT NOT NULL DEFAULT '',
