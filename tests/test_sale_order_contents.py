@@ -458,6 +458,35 @@ class TestOrderContents:
         result = await portal.ok("sale.order.update", {"id": 1, "fields": {"comments": "x"}})
         assert "basketItems" not in result["order"]
 
+    async def test_an_order_with_a_paid_payment_is_not_deleted(self, portal: Portal) -> None:
+        await portal.add_order(1)
+        paid = await payment(portal, 1, paid="Y")
+        assert await error_of(portal, "sale.order.delete", {"id": 1}) == {
+            "error": "SALE_ORDER_CANCEL_PAYMENT_EXIST_ACTIVE",
+            "error_description": "The order has active payments"}  # fmt: skip
+        await portal.ok("sale.payment.update", {"id": paid["id"], "fields": {"paid": "N"}})
+        assert await portal.ok("sale.order.delete", {"id": 1}) is True
+        body = await error_of(portal, "sale.payment.get", {"id": paid["id"]})
+        assert body["error"] == 200640400001
+
+    async def test_in_a_batch_the_order_follows_within_the_transaction(
+        self, portal: Portal
+    ) -> None:
+        """batch runs its commands in one store transaction: the summary's reads and write
+        run inside it, and a later command sees them."""
+        await portal.add_order(1)
+        result = await portal.ok("batch", {"halt": 1, "cmd": {
+            "item": "sale.basketitem.add?fields[orderId]=1&fields[productId]=0"
+                    "&fields[currency]=USD&fields[quantity]=2&fields[price]=15",
+            "order": "sale.order.get?id=1",
+        }})  # fmt: skip
+        assert result["result_error"] == []
+        assert result["result"]["order"]["order"]["price"] == 30
+        assert result["result"]["order"]["order"]["basketItems"] == [
+            result["result"]["item"]["basketItem"]
+        ]
+        assert result["result_total"]["item"] == 1
+
     async def test_deleting_an_order_deletes_its_contents(self, portal: Portal) -> None:
         await portal.add_order(1)
         await portal.add_order(2)

@@ -54,6 +54,7 @@ B24Error                              {"error": code, "error_description": text}
     │   ├── ShipmentNotFound          201140400001 shipment does not exist
     │   ├── WrongDeliveryService      SALE_SHIPMENT_WRONG_DELIVERY_SERVICE
     │   ├── ShipmentShipped           SALE_SHIPMENT_EXIST_SHIPPED
+    │   ├── OrderPaid                 SALE_ORDER_CANCEL_PAYMENT_EXIST_ACTIVE
     │   ├── FieldsNotSpecified        100
     │   ├── RequiredFields            0 Required fields: ...
     │   └── SaveError                 0 (text varies)
@@ -389,6 +390,13 @@ class WrongDeliveryService(SaleError):
 class ShipmentShipped(SaleError):
     code = "SALE_SHIPMENT_EXIST_SHIPPED"
     description = "The shipment has already been shipped. Please cancel the shipment"
+
+
+class OrderPaid(SaleError):
+    """sale-order-delete.md: an order with paid payments is not deleted."""
+
+    code = "SALE_ORDER_CANCEL_PAYMENT_EXIST_ACTIVE"
+    description = "The order has active payments"
 
 
 class FieldsNotSpecified(SaleError):

@@ -100,6 +100,14 @@ def _present(
     return dict(sorted(out.items()))
 
 
+async def _deleting(call: Call, row: Row) -> None:
+    # sale-order-delete.md: SALE_ORDER_CANCEL_PAYMENT_EXIST_ACTIVE, "the order has active
+    # payments" (a paid one); its other contents go with it.
+    payments = await sale_contents.rows_of(call, "payments", int(row["id"]), ("id", "paid"))
+    if any(p["paid"] == "Y" for p in payments):
+        raise errors.OrderPaid()
+
+
 _CONTENTS = {"basketItems": sale_basketitem.BASKET_ITEMS, "payments": sale_payment.PAYMENTS,
              "shipments": sale_shipment.SHIPMENTS}  # fmt: skip
 
@@ -168,6 +176,7 @@ ORDERS = Family(
     change=_change,
     present=_present,
     embedded=_embedded,
+    deleting=_deleting,
 )
 
 serve(
