@@ -78,10 +78,14 @@ def delivery(columns: Row) -> Row | None:
 def stamp(
     values: Row, old: Row, flags: Iterable[tuple[str, str, str]], user: int, now: int
 ) -> None:
-    """Each (flag, date, employee) whose flag the save sets or changes gets the save's time and,
-    unless the request names one, the saving user."""
+    """Each (flag, date, employee) whose flag the save changes gets the save's time and, unless
+    the request names one, the saving user. A new row's flags start at N: an add that sets one
+    to N changes nothing (its responsible person starts unset)."""
     for column, date, employee in flags:
-        if column in values and (not old or values[column] != old.get(column)):
+        if column not in values:
+            continue
+        before = old.get(column, "N" if values[column] in ("Y", "N") else None)
+        if values[column] != before:
             values.setdefault(date, now)
             if employee:
                 values.setdefault(employee, user)
