@@ -61,6 +61,34 @@ def binding(order_id: int, deal_id: int) -> dict[str, int]:
     return {"orderId": order_id, "ownerId": deal_id, "ownerTypeId": DEAL}
 
 
+class TestTypedOrderContents:
+    """`client.sale.paysystem.list` (SELECT/FILTER/ORDER upper-case), `client.sale.delivery.
+    getlist`, `client.sale.payment.*` and `client.sale.shipment.*`: the ids one names exist."""
+
+    def test_a_payment_and_a_shipment_on_the_listed_ids(
+        self, client: Client, records: Records
+    ) -> None:
+        """Its requests are lazy: each runs when its `.result` is first read."""
+        systems = client.sale.paysystem.list(select=["ID", "NAME"], filter={"ACTIVE": "Y"}).result
+        services = client.sale.delivery.getlist(select=["ID"], order={"SORT": "ASC"}).result
+        order_id = records.order()
+        paid = client.sale.payment.add(
+            {"orderId": order_id, "paySystemId": systems[0]["ID"], "sum": 0, "paid": "Y"}
+        ).result["payment"]
+        shipped = client.sale.shipment.add({"orderId": order_id, "deliveryId": services[0]["ID"],
+                                            "allowDelivery": "N", "deducted": "Y"}).result  # fmt: skip
+        shipment_id = shipped["shipment"]["id"]
+        assert paid["paySystemName"] == systems[0]["NAME"]
+        listed = client.sale.shipment.list(select=["id"], filter={"orderId": order_id})
+        assert listed.result == {"shipments": [{"id": shipment_id}]}
+        assert listed.response.total == 1
+        order = client.sale.order.get(order_id).result["order"]
+        assert (order["payed"], order["deducted"]) == ("Y", "Y")
+        assert client.sale.shipment.update(shipment_id, {"deducted": "N"}).result
+        assert client.sale.shipment.delete(shipment_id).result is True
+        assert client.sale.payment.delete(paid["id"]).result is True
+
+
 class TestTypedOrderentity:
     """`client.crm.orderentity.*` sends the wrappers' own spellings of the method names and reads
     the documented shapes back: add `{dealOrder}`, list `{orderEntity: [...]}` + `total`,

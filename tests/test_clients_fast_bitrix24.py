@@ -114,6 +114,30 @@ class TestCall:
         assert error["error_description"] == "Required fields: ownerId, ownerTypeId"
 
 
+class TestOrderContents:
+    """sale.basketitem.* and sale.order.get: `call` unwraps `{"basketItem": ...}` per command,
+    `get_all` pages `{"basketItems": [...]}` past the first 50 (sale-basket-item-list.md)."""
+
+    async def test_a_basket_added_in_batches_is_listed_whole_and_priced(
+        self, bx: BitrixAsync, records: Records
+    ) -> None:
+        order_id = records.order()
+        items = [
+            {"fields": {"orderId": order_id, "productId": 0, "currency": "USD", "quantity": 1,
+                        "name": f"Item {n}", "price": n}}
+            for n in range(1, 56)
+        ]  # fmt: skip
+        added = await bx.call("sale.basketitem.add", items)
+        assert [item["price"] for item in added] == list(range(1, 56))
+        rows = await bx.get_all(
+            "sale.basketitem.list", {"filter": {"orderId": order_id}, "select": ["id", "price"]}
+        )
+        assert sorted(row["price"] for row in rows) == list(range(1, 56))
+        order = await bx.call("sale.order.get", {"id": order_id})
+        assert order["price"] == sum(range(1, 56))
+        assert len(order["basketItems"]) == 55
+
+
 class TestTrust:
     """Without `client=`, fast-bitrix24's own sessions use aiohttp's default TLS context, which
     aiohttp builds when it is imported: `SSL_CERT_FILE` exported before the process starts

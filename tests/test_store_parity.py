@@ -16,7 +16,15 @@ import pytest
 from orderlink.bootstrap import ensure_funnels
 from orderlink.settings import Settings
 from orderlink.storage import create_store, migrations
-from orderlink.storage.base import AUTH_TABLES, COPY_TABLES, Binding, Store, TokenPair
+from orderlink.storage.base import (
+    AUTH_TABLES,
+    COPY_TABLES,
+    Binding,
+    Row,
+    Store,
+    Table,
+    TokenPair,
+)
 
 from .conftest import drop_schema, fresh_schema_url, pg_execute
 
@@ -155,6 +163,13 @@ async def _seed(store: Store) -> None:
     order = await store.insert(
         portal.id, "orders", {"lid": "s1", "person_type_id": 1, "currency": "USD"}
     )
+    contents: tuple[tuple[Table, Row], ...] = (
+        ("basket_items", {"product_id": 0, "quantity": 1.0}),
+        ("payments", {"pay_system_id": 1}),
+        ("shipments", {"delivery_id": 2}),
+    )
+    for table, values in contents:
+        await store.insert(portal.id, table, {"order_id": order, **values})
     deal = await store.insert(portal.id, "deals", {"title": "d"})
     await store.insert(portal.id, "invoices", {"title": "i"})
     await store.insert(

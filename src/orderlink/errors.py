@@ -51,9 +51,21 @@ B24Error                              {"error": code, "error_description": text}
     │   ├── PropertyValueNotFound     201040400001 property value does not exist
     │   ├── DuplicateBinding          201650000001
     │   ├── BindingNotFound           201640400004
+    │   ├── BasketItemNotFound        200140400001 basket item does not exist
+    │   ├── BasketItemNotSaved        200140400007 basket item is not saved - bad data
+    │   ├── BasketOrderNotSpecified   200140400008 Required fields: fields[ORDER_ID]
+    │   ├── BasketOrderNotFound       200140400009 Order not found
+    │   ├── BasketCurrencyMismatch    200140400011 Currency must be the currency of the order
+    │   ├── PaymentNotFound           200640400001 payment does not exist
+    │   ├── ShipmentNotFound          201140400001 shipment does not exist
+    │   ├── WrongDeliveryService      SALE_SHIPMENT_WRONG_DELIVERY_SERVICE
+    │   ├── ShipmentShipped           SALE_SHIPMENT_EXIST_SHIPPED
+    │   ├── OrderPaid                 SALE_ORDER_CANCEL_PAYMENT_EXIST_ACTIVE
     │   ├── FieldsNotSpecified        100
     │   ├── RequiredFields            0 Required fields: ...
     │   └── SaveError                 0 (text varies)
+    ├── SettingsAccessDenied          403 ACCESS_DENIED (sale.paysystem.list, sale.delivery.getlist)
+    ├── CheckFailure                  400 ERROR_CHECK_FAILURE (their SELECT/FILTER/ORDER)
     ├── LegacyCrmError                "" + text (crm.deal.*, crm.invoice.*, crm.status.*)
     │   ├── UserFieldNotFound         ERROR_NOT_FOUND The entity with ID '..' is not found
     │   └── UserFieldError            ERROR_CORE (crm.deal.userfield.*: a bad name or type)
@@ -375,6 +387,60 @@ class BindingNotFound(SaleError):
     description = "entity relation is not exists"
 
 
+class BasketItemNotFound(SaleError):
+    code = "200140400001"
+    description = "basket item does not exist"
+
+
+class BasketItemNotSaved(SaleError):
+    """sale-basket-item-add.md: the item was not created (a value it cannot hold)."""
+
+    code = "200140400007"
+    description = "basket item is not saved - bad data"
+
+
+class BasketOrderNotSpecified(SaleError):
+    code = "200140400008"
+    description = "Required fields: fields[ORDER_ID]"
+
+
+class BasketOrderNotFound(SaleError):
+    code = "200140400009"
+    description = "Order not found"
+
+
+class BasketCurrencyMismatch(SaleError):
+    code = "200140400011"
+    description = "Currency must be the currency of the order"
+
+
+class PaymentNotFound(SaleError):
+    code = "200640400001"
+    description = "payment does not exist"
+
+
+class ShipmentNotFound(SaleError):
+    code = "201140400001"
+    description = "shipment does not exist"
+
+
+class WrongDeliveryService(SaleError):
+    code = "SALE_SHIPMENT_WRONG_DELIVERY_SERVICE"
+    description = "Delivery service not found"
+
+
+class ShipmentShipped(SaleError):
+    code = "SALE_SHIPMENT_EXIST_SHIPPED"
+    description = "The shipment has already been shipped. Please cancel the shipment"
+
+
+class OrderPaid(SaleError):
+    """sale-order-delete.md: an order with paid payments is not deleted."""
+
+    code = "SALE_ORDER_CANCEL_PAYMENT_EXIST_ACTIVE"
+    description = "The order has active payments"
+
+
 class FieldsNotSpecified(SaleError):
     code = "100"
     description = "Parameter `fields` is not specified or is empty"
@@ -396,6 +462,19 @@ class SaveError(SaleError):
     """Code 0, "various order saving errors": the text says what went wrong."""
 
     code = "0"
+
+
+class SettingsAccessDenied(MethodError):
+    """sale-pay-system-list.md, sale-delivery-get-list.md: not a CRM administrator."""
+
+    code = "ACCESS_DENIED"
+    status = 403
+    description = "Access denied!"
+
+
+class CheckFailure(MethodError):
+    code = "ERROR_CHECK_FAILURE"
+    description = "Validation error"
 
 
 class LegacyCrmError(MethodError):

@@ -49,6 +49,10 @@ CATALOG: dict[str, str] = {
     "ONORDERENTITYSAVED": "sale",
     "ONSALEBEFOREORDERDELETE": "sale",
     "ONORDERDELETED": "sale",
+    "ONPAYMENTENTITYSAVED": "sale",
+    "ONPAYMENTDELETED": "sale",
+    "ONSHIPMENTENTITYSAVED": "sale",
+    "ONSHIPMENTDELETED": "sale",
     "ONAPPINSTALL": "basic",
     "ONAPPUNINSTALL": "basic",
 }
@@ -116,6 +120,22 @@ def order_deleted(order_id: int, user_id: int, at: float, xml_id: str = "") -> t
                                                     "ACTION": "delete"}}, user_id, at),
         Emit("ONORDERDELETED", {"FIELDS": {"ID": str(order_id)}}, user_id, at),
     )  # fmt: skip
+
+
+def payment(action: str, payment_id: int | str, user_id: int, at: float) -> tuple[Emit, ...]:
+    """ONPAYMENTENTITYSAVED on add and update, ONPAYMENTDELETED on delete:
+    `{"FIELDS": {"ID": 300}}` (sale/events/on-payment-*.md)."""
+    return (_content("PAYMENT", action, payment_id, user_id, at),)
+
+
+def shipment(action: str, shipment_id: int | str, user_id: int, at: float) -> tuple[Emit, ...]:
+    """ONSHIPMENTENTITYSAVED / ONSHIPMENTDELETED (sale/events/on-shipment-*.md)."""
+    return (_content("SHIPMENT", action, shipment_id, user_id, at),)
+
+
+def _content(entity: str, action: str, item_id: int | str, user_id: int, at: float) -> Emit:
+    name = f"ON{entity}DELETED" if action == "DELETE" else f"ON{entity}ENTITYSAVED"
+    return Emit(name, {"FIELDS": {"ID": str(item_id)}}, user_id, at)
 
 
 async def wanted(store: Store, portal_id: int, emits: tuple[Emit, ...]) -> tuple[Emit, ...]:

@@ -64,6 +64,8 @@ class Family:
     list_envelope: str | None
     fields_envelope: str | None
     answers: tuple[Answer, Answer, Answer]  # add, update, delete
+    # An entity answer carries `"total": 1` beside `result` (sale-basket-item-add.md).
+    counted: bool = False
     # The call's parameters as the family reads them (legacy families: names in any case).
     params: Callable[[Params], Params] = same
     # get's id reader when it differs (0: not found without a look-up).
@@ -89,20 +91,23 @@ class Family:
     create: Callable[[Call, Row, float], Awaitable[Created]] | None = None
     # An update's columns from the old row and the request's; None: nothing is saved.
     change: Callable[[Call, Row, Row, float], Awaitable[Row | None]] | None = None
-    # What get embeds besides the row (sale.order's `propertyValues`), added to the row under
-    # those keys before `present` reads it.
-    load: Callable[[Call, Row], Awaitable[Row]] | None = None
+    # The entity as its answer prints it, per action, with what `embedded` read for it.
+    present: Callable[[Family, Call, Row, str, dict[str, Any]], dict[str, Any]] | None = None
+    # Collections an answer embeds, read from the store per action (sale.order.get's basket,
+    # payments, shipments and property values).
+    embedded: Callable[[Call, Row, str], Awaitable[dict[str, Any]]] | None = None
     # Descriptors the fields method adds after the schema's (a deal's custom fields), by name.
     more_fields: Callable[[Call], Awaitable[dict[str, Any]]] | None = None
-    # Before a delete, with the id: refuses (raises) to delete a row something still uses;
-    # answers the row its DELETE events are told of (None: `{}`).
-    deleting: Callable[[Call, int], Awaitable[Row | None]] | None = None
-    # The entity as its answer prints it, per action (sale.order embeds collections).
-    present: Callable[[Family, Call, Row, str], dict[str, Any]] | None = None
+    # Before a delete, with the row as stored: raises to refuse it (a shipped shipment, a payer
+    # type an order uses). The DELETE events are told of that row.
+    deleting: Callable[[Call, Row], Awaitable[None]] | None = None
+    # After an add, update or delete went through, with the row as stored (on delete: as it
+    # was): what the change settles elsewhere (an order's price follows its basket).
+    settled: Callable[[Call, Row], Awaitable[None]] | None = None
 
-    def entity(self, call: Call, row: Row, action: str) -> Any:
+    def entity(self, call: Call, row: Row, action: str, extra: dict[str, Any] | None = None) -> Any:
         if self.present is not None:
-            shown = self.present(self, call, row, action)
+            shown = self.present(self, call, row, action, extra or {})
         else:
             shown = self.viewed(self.view, call.params).render(row, call.ctx.zone)
         return shown if self.envelope is None else {self.envelope: shown}

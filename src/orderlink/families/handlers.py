@@ -20,11 +20,17 @@ from orderlink.storage.base import Condition, Emit, ListQuery, Row, Table
 Resolve = Callable[[Params], Family]
 
 
-def _answer(family: Family, call: Call, kind: Answer, item_id: int, row: Row | None) -> Any:
+async def _shown(family: Family, call: Call, row: Row, action: str) -> Any:
+    extra = await family.embedded(call, row, action) if family.embedded is not None else None
+    return family.entity(call, row, action, extra)
+
+
+async def _answer(family: Family, call: Call, kind: Answer, item_id: int, row: Row | None) -> Any:
     if kind == "entity":
         if row is None:
             raise family.not_found()
-        return family.entity(call, row, "saved")
+        shown = await _shown(family, call, row, "saved")
+        return Page(shown, 1) if family.counted else shown
     if kind == "id":
         return item_id
     return True if kind == "true" else []
@@ -81,8 +87,11 @@ async def add(family: Family, call: Call) -> Any:
         events=await events.wanted(call.store, call.portal, emits),
     )
     kind = family.answers[0]
-    row = await call.store.get(call.portal, family.table, item_id) if kind == "entity" else None
-    return _answer(family, call, kind, item_id, row)
+    wanted_row = kind == "entity" or family.settled is not None
+    row = await call.store.get(call.portal, family.table, item_id) if wanted_row else None
+    if family.settled is not None and row is not None:
+        await family.settled(call, row)
+    return await _answer(family, call, kind, item_id, row)
 
 
 async def get(family: Family, call: Call) -> Any:
@@ -91,9 +100,7 @@ async def get(family: Family, call: Call) -> Any:
     row = await call.store.get(call.portal, family.table, item_id) if item_id > 0 else None
     if row is None:
         raise family.not_found()
-    if family.load is not None:
-        row = {**row, **await family.load(call, row)}
-    return family.entity(call, row, "get")
+    return await _shown(family, call, row, "get")
 
 
 async def update(family: Family, call: Call) -> Any:
@@ -107,7 +114,7 @@ async def update(family: Family, call: Call) -> Any:
     user, now = call.principal.user_id, call.ctx.clock.now()
     values = await family.change(call, old, columns, now) if family.change else columns
     if values is None:
-        return _answer(family, call, family.answers[1], item_id, old)
+        return await _answer(family, call, family.answers[1], item_id, old)
     emits = family.events("UPDATE", user, now, item_id, old)
     row = await call.store.update(
         call.portal,
@@ -118,18 +125,26 @@ async def update(family: Family, call: Call) -> Any:
     )
     if row is None:
         raise family.not_found()
-    return _answer(family, call, family.answers[1], item_id, row)
+    if family.settled is not None:
+        await family.settled(call, row)
+    return await _answer(family, call, family.answers[1], item_id, row)
 
 
 async def delete(family: Family, call: Call) -> Any:
     item_id = family.read_id(family.params(call.params))
-    old = await family.deleting(call, item_id) if family.deleting is not None else None
-    emits = family.events("DELETE", call.principal.user_id, call.ctx.clock.now(), item_id,
-                          old or {})  # fmt: skip
+    # The row as it is: what `deleting` may refuse, and what the DELETE events are told of.
+    old = await call.store.get(call.portal, family.table, item_id)
+    if old is None:
+        raise family.not_found()
+    if family.deleting is not None:
+        await family.deleting(call, old)
+    emits = family.events("DELETE", call.principal.user_id, call.ctx.clock.now(), item_id, old)
     wanted = await events.wanted(call.store, call.portal, emits)
     if not await call.store.delete(call.portal, family.table, item_id, events=wanted):
         raise family.not_found()
-    return _answer(family, call, family.answers[2], item_id, None)
+    if family.settled is not None and old is not None:
+        await family.settled(call, old)
+    return await _answer(family, call, family.answers[2], item_id, None)
 
 
 async def list_(family: Family, call: Call) -> Page:

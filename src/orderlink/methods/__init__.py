@@ -16,9 +16,13 @@ from orderlink.methods import (
     events,
     orderentity,
     portal,
+    sale_basketitem,
     sale_order,
+    sale_payment,
     sale_persontype,
     sale_property,
+    sale_services,
+    sale_shipment,
 )
 from orderlink.registry import Registry
 
@@ -27,6 +31,10 @@ TABLES = (
     sale_order.table,
     sale_persontype.table,
     sale_property.table,
+    sale_basketitem.table,
+    sale_payment.table,
+    sale_shipment.table,
+    sale_services.table,
     crm_deal.table,
     crm_deal_contact.table,
     crm_contact.table,

@@ -205,14 +205,6 @@ def _events(action: str, user: int, at: float, field_id: int | str, row: Row) ->
     return (events.deal_user_field(action, user, at, field_id, str(row["field_name"])),)
 
 
-async def _deleting(call: Call, field_id: int) -> Row:
-    """The definition being deleted: its DELETE event names the field."""
-    row = await call.store.get(call.portal, "deal_userfields", field_id)
-    if row is None:
-        raise USER_FIELDS.not_found()
-    return row
-
-
 def _bad_id() -> errors.B24Error:
     return errors.LegacyCrmError("ID is not defined or invalid.")
 
@@ -248,7 +240,6 @@ USER_FIELDS = Family(
     answers=("id", "true", "true"),
     read=_read,
     create=_create,
-    deleting=_deleting,
 )
 
 serve(

@@ -17,6 +17,7 @@ from orderlink import coerce, errors, events
 from orderlink.families.family import Created, Family
 from orderlink.families.handlers import Served, serve
 from orderlink.families.readers import positive_id, sale_fields
+from orderlink.methods import sale_basketitem, sale_contents, sale_payment, sale_shipment
 from orderlink.methods.sale_property import order_property_values
 from orderlink.records import values as wire
 from orderlink.records.projection import View
@@ -81,20 +82,43 @@ SCHEMA = Schema(
         field("xmlId", "xml_id", "text", "string", empty=""),
     ],
 )
-# What sale-order-get.md embeds; orderlink keeps no baskets, payments or shipments; property
-# values come from sale.propertyvalue.* (`load`).
+# What sale-order-get.md embeds; orderlink keeps no clients or trade bindings (the basket,
+# payments, shipments and property values are read by `_embedded`).
 _COLLECTIONS = ("basketItems", "clients", "payments", "propertyValues", "requisiteLink",
                 "shipments", "tradeBindings")  # fmt: skip
 # add/update answers carry only these two (sale-order-add.md, sale-order-update.md).
 _SAVED = ("clients", "requisiteLink")
 
 
-def _present(family: Family, call: Call, row: Row, action: str) -> dict[str, Any]:
+def _present(
+    family: Family, call: Call, row: Row, action: str, extra: dict[str, Any]
+) -> dict[str, Any]:
     # Every example prints the order's keys in alphabetical order, collections included.
     zone = call.ctx.zone
     out = {f.name: wire.typed(f, row[f.column], zone) for f in SCHEMA}
-    out.update({name: row.get(name, []) for name in (_COLLECTIONS if action == "get" else _SAVED)})
+    out.update({name: [] for name in (_COLLECTIONS if action == "get" else _SAVED)})
+    out.update(extra)
     return dict(sorted(out.items()))
+
+
+async def _deleting(call: Call, row: Row) -> None:
+    # sale-order-delete.md: SALE_ORDER_CANCEL_PAYMENT_EXIST_ACTIVE, "the order has active
+    # payments" (a paid one); its other contents go with it.
+    payments = await sale_contents.rows_of(call, "payments", int(row["id"]), ("id", "paid"))
+    if any(p["paid"] == "Y" for p in payments):
+        raise errors.OrderPaid()
+
+
+_CONTENTS = {"basketItems": sale_basketitem.BASKET_ITEMS, "payments": sale_payment.PAYMENTS,
+             "shipments": sale_shipment.SHIPMENTS}  # fmt: skip
+
+
+async def _embedded(call: Call, row: Row, action: str) -> dict[str, Any]:
+    # sale-order-get.md embeds the order's contents and property values; add/update do not.
+    if action != "get":
+        return {}
+    contents = await sale_contents.embedded(call, row, _CONTENTS)
+    return {**contents, **await order_property_values(call, row)}
 
 
 def _invalid(name: str, exc: Unreadable) -> errors.B24Error:
@@ -158,7 +182,8 @@ ORDERS = Family(
     create=_create,
     change=_change,
     present=_present,
-    load=order_property_values,
+    embedded=_embedded,
+    deleting=_deleting,
 )
 
 serve(
@@ -168,8 +193,8 @@ serve(
         Served("add", "sale.order.add", "sale-order-add.md",
                "Create an order; answers it whole, with `version` 1 and `accountNumber` = its id."),
         Served("get", "sale.order.get", "sale-order-get.md",
-               "One order with its (always empty) baskets, clients, payments, properties, "
-               "shipments."),
+               "One order with its basket items, payments, shipments and property values "
+               "(clients and trade bindings always empty)."),
         Served("update", "sale.order.update", "sale-order-update.md",
                "Change an order's writable fields; `version` goes up by one on every update."),
         Served("delete", "sale.order.delete", "sale-order-delete.md",

@@ -14,6 +14,7 @@ from orderlink.families.sale import sale_family
 from orderlink.records.reading import Changes
 from orderlink.registry import Call, MethodTable
 from orderlink.schema import Schema, field
+from orderlink.storage.base import Row
 
 table = MethodTable()
 
@@ -50,8 +51,9 @@ def _updated_id(call: Call) -> int:
         return 0
 
 
-async def _deleting(call: Call, type_id: int) -> None:
+async def _deleting(call: Call, row: Row) -> None:
     # sale-person-type-delete.md: a type an order uses cannot be deleted.
+    type_id = int(row["id"])
     if await exists(call, "orders", "person_type_id", type_id):
         raise errors.PersonTypeInUse(f"The payer type with ID={type_id} is used in orders")
 

@@ -34,6 +34,9 @@ Table = Literal[
     "properties",
     "property_values",
     "deal_userfields",
+    "basket_items",
+    "payments",
+    "shipments",
 ]
 
 # Tables `orderlink db copy` moves, parents first, with the key columns that order them.
@@ -55,6 +58,9 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "properties": ("id",),
     "property_values": ("id",),
     "deal_userfields": ("id",),
+    "basket_items": ("id",),
+    "payments": ("id",),
+    "shipments": ("id",),
     "apps": ("id",),
     "app_installs": ("portal_id", "app_id"),
     "tokens": ("access_hash",),
