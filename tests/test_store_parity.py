@@ -15,7 +15,7 @@ import pytest
 
 from orderlink.settings import Settings
 from orderlink.storage import create_store, migrations
-from orderlink.storage.base import AUTH_TABLES, COPY_TABLES, Binding, Store, TokenPair
+from orderlink.storage.base import AUTH_TABLES, COPY_TABLES, Binding, RowsPlan, Store, TokenPair
 
 from .conftest import drop_schema, fresh_schema_url, pg_execute
 
@@ -162,6 +162,9 @@ async def _seed(store: Store) -> None:
          "person_type_id": 1},
     )  # fmt: skip
     await store.add_binding(portal.id, Binding(order, 2, deal), owner_table="deals")
+    await store.save_rows(
+        portal.id, "D", deal, lambda owner, rows: RowsPlan(insert=({"product_name": "p"},))
+    )
     app = await store.add_app(
         portal.id, name="a", client_id="local.1", secret_hash="s", scopes=("crm",),
         redirect_uri="", handler_url="", now=1.0,

@@ -49,6 +49,7 @@ B24Error                              {"error": code, "error_description": text}
     │   ├── RequiredFields            0 Required fields: ...
     │   └── SaveError                 0 (text varies)
     ├── LegacyCrmError                "" + text (crm.deal.*, crm.invoice.*)
+    │   └── LegacyCoreError           ERROR_CORE + text (crm.deal.productrows.set)
     └── CrmItemError                  symbolic codes (crm.item.*)
         ├── ItemNotFound              NOT_FOUND Element not found
         ├── SmartProcessNotFound      NOT_FOUND Smart process not found
@@ -56,6 +57,7 @@ B24Error                              {"error": code, "error_description": text}
         ├── InvalidArgValue           INVALID_ARG_VALUE
         ├── FieldValueNotValid        CRM_FIELD_ERROR_VALUE_NOT_VALID
         ├── EntityTypeNotSupported    ENTITY_TYPE_NOT_SUPPORTED
+        ├── OwnerNotFound             OWNER_NOT_FOUND Owner was not found (crm.item.productrow)
         ├── MissingParameter          100 Could not find value for parameter {name}
         └── MultipleValueExpected     100 Expected iterable value for multiple field, ...
 """
@@ -363,6 +365,15 @@ class LegacyCrmError(MethodError):
     description = "Failed to get list. General error."
 
 
+class LegacyCoreError(LegacyCrmError):
+    """crm-deal-productrows-set.md: a row the CRM core refuses; the text ends in `<br>`."""
+
+    code = "ERROR_CORE"
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text + "<br>")
+
+
 class CrmItemError(MethodError):
     code = "INVALID_ARG_VALUE"
     description = "Invalid argument"
@@ -392,6 +403,11 @@ class FieldValueNotValid(CrmItemError):
 class EntityTypeNotSupported(CrmItemError):
     code = "ENTITY_TYPE_NOT_SUPPORTED"
     description = "Entity type is not supported"
+
+
+class OwnerNotFound(CrmItemError):
+    code = "OWNER_NOT_FOUND"
+    description = "Owner was not found"
 
 
 class SmartProcessNotFound(CrmItemError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from orderlink import coerce
 from orderlink.errors import B24Error
@@ -142,7 +142,7 @@ def parse(
 
 
 def _table(name: str) -> Table:
-    if name not in ("orders", "deals", "invoices", "legacy_invoices", "bindings"):
+    if name not in get_args(Table):
         raise ValueError(name)
     return name  # type: ignore[return-value]
 

@@ -7,6 +7,7 @@ from orderlink.methods import (
     crm_deal,
     crm_invoice,
     crm_item,
+    crm_productrow,
     events,
     orderentity,
     portal,
@@ -20,6 +21,7 @@ TABLES = (
     crm_deal.table,
     crm_invoice.table,
     crm_item.table,
+    crm_productrow.table,
     portal.table,
     events.table,
 )
