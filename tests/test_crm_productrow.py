@@ -126,6 +126,25 @@ class TestAdd:
                                  {"filter": {"=ownerType": "D", "=ownerId": deal_id}})  # fmt: skip
         assert listed == {"productRows": []}
 
+    @pytest.mark.parametrize(
+        ("fields", "name"),
+        [({"taxRate": -100}, "taxRate"), ({"price": 1e300, "quantity": 1e300}, "price"),
+         ({"quantity": -1e15}, "quantity")],
+    )  # fmt: skip
+    async def test_a_number_no_row_can_hold_is_refused(
+        self, portal: Portal, fields: dict[str, Any], name: str
+    ) -> None:
+        """A portal stores these as decimal(18, 2): past 1e15 nothing fits, and no price is
+        left without a tax of -100% (inferred; crm.item's error for a value a field cannot
+        hold)."""
+        deal_id = await portal.add_deal()
+        params = {"fields": {"ownerType": "D", "ownerId": deal_id, **fields}}
+        body = await error_of(portal, "crm.item.productrow.add", params)
+        assert body == error("CRM_FIELD_ERROR_VALUE_NOT_VALID", f'Invalid value for field "{name}"')
+        rows = [{"PRICE": 1, "TAX_RATE": -250}]
+        body = await error_of(portal, "crm.deal.productrows.set", {"id": deal_id, "rows": rows})
+        assert body == legacy('Invalid value for the "Tax" field')
+
 
 class TestUpdate:
     """crm-item-productrow-update.md."""

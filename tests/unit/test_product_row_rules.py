@@ -97,3 +97,14 @@ def test_a_manual_or_unchanged_amount_writes_nothing() -> None:
 def test_cents_round_halves_up() -> None:
     assert rules.cents(0.125) == 0.13
     assert rules.cents(2.675) == 2.68
+
+
+def test_out_of_range_names_the_first_column_no_row_holds() -> None:
+    assert rules.out_of_range({"price": 1.0, "tax_rate": 20.0}) is None
+    assert rules.out_of_range({"price": 1e15}) == "price"
+    assert rules.out_of_range({"discount_sum": -2e15, "tax_rate": -100.0}) == "discount_sum"
+    assert rules.out_of_range({"tax_rate": -100.0}) == "tax_rate"
+
+
+def test_cents_keep_large_amounts_exact() -> None:
+    assert rules.cents(1e29) == 1e29

@@ -138,11 +138,21 @@ def _planned(
     return RowsPlan(delete=delete, update=changed, insert=insert, owner=amount, emit=bool(amount))
 
 
+def _checked(columns: Row, schema: Schema, invalid: Callable[[str, Unreadable], Any]) -> Row:
+    """`columns`, unless a value is out of the range a row holds (`invalid` for its field)."""
+    column = rules.out_of_range(columns)
+    if column is not None:
+        name = next(f.name for f in schema if f.column == column)
+        raise invalid(name, Unreadable(columns[column]))
+    return columns
+
+
 def _columns(fields: dict[str, Any], call: Call, *, new: bool) -> Row:
     accept: Callable[[Field], bool] = (
         (lambda f: not f.read_only) if new else (lambda f: not (f.read_only or f.immutable))
     )
-    return read_fields(fields, SCHEMA, call.ctx.zone, accept=accept, error=_invalid).columns
+    changes = read_fields(fields, SCHEMA, call.ctx.zone, accept=accept, error=_invalid)
+    return _checked(changes.columns, SCHEMA, _invalid)
 
 
 # -- crm.item.productrow.* ---------------------------------------------------------------------
@@ -372,8 +382,9 @@ async def legacy_get(call: Call) -> Any:
 
 
 def _legacy_new(call: Call, fields: dict[str, Any]) -> Row:
-    columns = read_fields(fields, LEGACY_SCHEMA, call.ctx.zone, accept=lambda f: True,
-                          error=_legacy_invalid).columns  # fmt: skip
+    changes = read_fields(fields, LEGACY_SCHEMA, call.ctx.zone, accept=lambda f: True,
+                          error=_legacy_invalid)  # fmt: skip
+    columns = _checked(changes.columns, LEGACY_SCHEMA, _legacy_invalid)
     try:
         rules.check_discount(columns)
     except rules.DiscountMissing as exc:

@@ -9,7 +9,7 @@ means), api-reference/crm/deals/crm-deal-productrows-set.md (defaults, discount 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 from orderlink.storage.base import Row
 
@@ -44,9 +44,27 @@ MEASURE_NAMES = {796: "pcs", 6: "m"}
 DERIVED = ("price_account", "price_exclusive", "price_netto", "price_brutto")
 
 
+# A portal stores prices and quantities as MySQL decimal(18, 2) / double: a value this large or
+# larger cannot be a row's (and keeps every product of two within exact decimal arithmetic).
+LIMIT = 1e15
+_NUMBERS = ("price", "quantity", "discount_rate", "discount_sum", "tax_rate")
+_EXACT = Context(prec=60)
+
+
 def cents(value: float) -> float:
     """Money rounded to two decimals, halves up, as the portal prints it."""
-    return float(Decimal(repr(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return float(Decimal(repr(value)).quantize(Decimal("0.01"), ROUND_HALF_UP, _EXACT))
+
+
+def out_of_range(columns: Row) -> str | None:
+    """The first column whose value no row can hold: a number past LIMIT, or a tax rate of
+    -100% or less (no price without tax is left to derive); None when every value fits."""
+    for column in _NUMBERS:
+        value = columns.get(column)
+        if value is not None and abs(float(value)) >= LIMIT:
+            return column
+    tax = columns.get("tax_rate")
+    return "tax_rate" if tax is not None and tax <= -100 else None
 
 
 class DiscountMissing(Exception):
