@@ -152,6 +152,38 @@ class TestTypedOrderentity:
         assert caught.value.error == "ERROR_METHOD_NOT_FOUND"
 
 
+class TestTypedProductRows:
+    """`client.crm.item.productrow.*` (api-reference/crm/universal/product-rows/): a deal's rows
+    through the SDK's own wrappers, the documented envelopes read back, the amount following."""
+
+    def test_add_get_list_update_set_delete(self, client: Client, records: Records) -> None:
+        rows = client.crm.item.productrow
+        deal_id = records.deal()
+        added = rows.add({"ownerType": "D", "ownerId": deal_id, "productName": "Pen",
+                          "price": 80000, "quantity": 2, "discountRate": 20, "taxRate": 20,
+                          "taxIncluded": "Y"}).result["productRow"]  # fmt: skip
+        prices = ("priceExclusive", "priceNetto", "priceBrutto", "discountSum")
+        assert [added[k] for k in prices] == [66666.67, 83333.34, 100000.01, 16666.67]
+        assert rows.get(added["id"]).result["productRow"]["productName"] == "Pen"
+        listed = rows.list(filter={"=ownerType": "D", "=ownerId": deal_id})
+        assert [r["id"] for r in listed.result["productRows"]] == [added["id"]]
+        assert listed.response.total == 1
+        assert rows.update(added["id"], {"quantity": 3}).result["productRow"]["quantity"] == 3
+        (only,) = rows.set(deal_id, "D", [{"productName": "A", "price": 5}]).result["productRows"]
+        assert client.crm.deal.get(bitrix_id=deal_id).result["OPPORTUNITY"] == "5.00"
+        assert rows.delete(only["id"]).result is None
+        assert rows.list(filter={"=ownerType": "D", "=ownerId": deal_id}).result == {
+            "productRows": []
+        }
+
+    def test_typed_fields_value_reads_every_descriptor(self, client: Client) -> None:
+        """`.value` adapts each descriptor as a full `crm_rest_field_description`: the fields
+        page prints all seven keys, so every field reads."""
+        fields = client.crm.item.productrow.fields().value
+        assert fields["ownerType"].is_immutable is True
+        assert (fields["priceNetto"].type, fields["priceNetto"].is_read_only) == ("double", True)
+
+
 class TestCallList:
     """`call_list` reads the first page, then asks for every remaining `start` offset in one
     batch and flattens the pages: all 55 bindings of a deal, none twice."""

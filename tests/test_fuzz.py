@@ -40,6 +40,7 @@ from orderlink.methods import (
     crm_deal,
     crm_invoice,
     crm_item,
+    crm_productrow,
     orderentity,
     sale_order,
 )
@@ -156,10 +157,15 @@ SCHEMAS: dict[str, Schema] = {
     "sale.order.": sale_order.SCHEMA,
 }
 ITEM_SCHEMAS = {2: crm_item.DEAL_SCHEMA, 31: crm_item.INVOICE_SCHEMA}
+# Product rows (crm.item.productrow.* reads no entityTypeId; their owners are "D" and "SI").
+ROW_SCHEMAS = {
+    "crm.item.productrow.": crm_productrow.SCHEMA,
+    "crm.deal.productrows.": crm_productrow.LEGACY_SCHEMA,
+}
 KIND_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "int": st.integers(-1, 6) | st.sampled_from(["1", "2", " 3 ", FULL_WIDTH_123, 10**30, "1e400"]),
     "float": st.sampled_from([0, 1.5, "2.50", 99.99, -0.0, "-0", 1e300, "1e400", 10**30]),
-    "text": st.sampled_from(["Deal", "s1", "USD", "N", "", "日本", "a%b", "x\x01y"]),
+    "text": st.sampled_from(["Deal", "s1", "USD", "N", "", "日本", "a%b", "x\x01y", "D", "SI"]),
     "flag": st.sampled_from(["Y", "N", True, False, "y", "1", 0]),
     "datetime": st.sampled_from(
         ["2024-01-01T00:00:00+03:00", "2024-01-01", "2024-13-45T99:00:00", "yesterday", 0]
@@ -170,6 +176,9 @@ KIND_VALUES: dict[str, st.SearchStrategy[Any]] = {
 
 def schema_for(method: str, entity_type: Any) -> Schema | None:
     lowered = method.lower()
+    rows = next((s for prefix, s in ROW_SCHEMAS.items() if lowered.startswith(prefix)), None)
+    if rows is not None:
+        return rows
     if lowered.startswith("crm.item."):
         return ITEM_SCHEMAS.get(entity_type) if isinstance(entity_type, int) else None
     return next((s for prefix, s in SCHEMAS.items() if lowered.startswith(prefix)), None)

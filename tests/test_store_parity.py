@@ -21,6 +21,7 @@ from orderlink.storage.base import (
     COPY_TABLES,
     Binding,
     Row,
+    RowsPlan,
     Store,
     Table,
     TokenPair,
@@ -190,6 +191,9 @@ async def _seed(store: Store) -> None:
                        {"order_id": order, "order_props_id": prop, "value": '"v"'})  # fmt: skip
     await store.insert(portal.id, "deal_userfields",
                        {"field_name": "UF_CRM_X", "user_type_id": "string"})  # fmt: skip
+    await store.save_rows(
+        portal.id, "D", deal, lambda owner, rows: RowsPlan(insert=({"product_name": "p"},))
+    )
     app = await store.add_app(
         portal.id, name="a", client_id="local.1", secret_hash="s", scopes=("crm",),
         redirect_uri="", handler_url="", now=1.0,

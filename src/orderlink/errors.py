@@ -67,6 +67,7 @@ B24Error                              {"error": code, "error_description": text}
     ├── SettingsAccessDenied          403 ACCESS_DENIED (sale.paysystem.list, sale.delivery.getlist)
     ├── CheckFailure                  400 ERROR_CHECK_FAILURE (their SELECT/FILTER/ORDER)
     ├── LegacyCrmError                "" + text (crm.deal.*, crm.invoice.*, crm.status.*)
+    │   ├── LegacyCoreError           ERROR_CORE + text (crm.deal.productrows.set)
     │   ├── UserFieldNotFound         ERROR_NOT_FOUND The entity with ID '..' is not found
     │   └── UserFieldError            ERROR_CORE (crm.deal.userfield.*: a bad name or type)
     ├── StatusExists                  ERROR_CORE The specified status ID already exists.
@@ -77,6 +78,7 @@ B24Error                              {"error": code, "error_description": text}
         ├── InvalidArgValue           INVALID_ARG_VALUE
         ├── FieldValueNotValid        CRM_FIELD_ERROR_VALUE_NOT_VALID
         ├── EntityTypeNotSupported    ENTITY_TYPE_NOT_SUPPORTED
+        ├── OwnerNotFound             OWNER_NOT_FOUND Owner was not found (crm.item.productrow)
         ├── MissingParameter          100 Could not find value for parameter {name}
         ├── CategoryError             0 (crm.category.*: the deal module's own refusals)
         └── MultipleValueExpected     100 Expected iterable value for multiple field, ...
@@ -501,6 +503,15 @@ class UserFieldError(LegacyCrmError):
     description = "Incorrect custom type specified."
 
 
+class LegacyCoreError(LegacyCrmError):
+    """crm-deal-productrows-set.md: a row the CRM core refuses; the text ends in `<br>`."""
+
+    code = "ERROR_CORE"
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text + "<br>")
+
+
 class CrmItemError(MethodError):
     code = "INVALID_ARG_VALUE"
     description = "Invalid argument"
@@ -530,6 +541,11 @@ class FieldValueNotValid(CrmItemError):
 class EntityTypeNotSupported(CrmItemError):
     code = "ENTITY_TYPE_NOT_SUPPORTED"
     description = "Entity type is not supported"
+
+
+class OwnerNotFound(CrmItemError):
+    code = "OWNER_NOT_FOUND"
+    description = "Owner was not found"
 
 
 class SmartProcessNotFound(CrmItemError):

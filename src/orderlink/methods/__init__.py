@@ -12,6 +12,7 @@ from orderlink.methods import (
     crm_deal_userfield,
     crm_invoice,
     crm_item,
+    crm_productrow,
     crm_status,
     events,
     orderentity,
@@ -44,6 +45,7 @@ TABLES = (
     crm_item.table,
     crm_category.table,
     crm_status.table,
+    crm_productrow.table,
     portal.table,
     events.table,
 )

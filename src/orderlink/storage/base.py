@@ -7,8 +7,9 @@ means on the wire. Every operation is scoped to a portal; no query ever crosses 
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -37,6 +38,7 @@ Table = Literal[
     "basket_items",
     "payments",
     "shipments",
+    "product_rows",
 ]
 
 # Tables `orderlink db copy` moves, parents first, with the key columns that order them.
@@ -61,6 +63,7 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "basket_items": ("id",),
     "payments": ("id",),
     "shipments": ("id",),
+    "product_rows": ("id",),
     "apps": ("id",),
     "app_installs": ("portal_id", "app_id"),
     "tokens": ("access_hash",),
@@ -77,6 +80,11 @@ OWNER_TABLES: dict[int, Table] = {
 }
 # The same map the other way round (what a store deletes with a row): one source, two views.
 OWNER_TYPES: dict[str, int] = {table: owner_type for owner_type, table in OWNER_TABLES.items()}
+
+# Product-row owners by short type code (api-reference/crm/data-types.md#object_type): a store
+# deletes an owner's rows with it (crm.item.productrow.* work on deals and smart invoices).
+ROW_OWNERS: dict[str, Table] = {"D": "deals", "SI": "invoices"}
+ROW_OWNER_CODES: dict[str, str] = {table: code for code, table in ROW_OWNERS.items()}
 
 # Tables whose rows an auth cache holds (Authenticator: users, webhooks, apps, installs, tokens;
 # `bound_events`: event_handlers; portals): any write to one, a `load` too, moves auth_version.
@@ -313,6 +321,27 @@ class ListResult:
     total: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RowsPlan:
+    """What a write of an owner's product rows does, decided from the owner and its rows as
+    they are inside the transaction: rows deleted (ids), changed (id -> columns) and added, the
+    owner's columns that follow (empty: unchanged), and whether the events are queued."""
+
+    delete: tuple[int, ...] = ()
+    update: Mapping[int, Row] = dataclasses.field(default_factory=dict)
+    insert: tuple[Row, ...] = ()
+    owner: Row = dataclasses.field(default_factory=dict)
+    emit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SavedRows:
+    """An owner's product rows after a write (by sort, then id), and the ids it added."""
+
+    rows: list[Row]
+    added: tuple[int, ...]
+
+
 class Group(Protocol):
     """Steps of one store transaction (see `Store.group`)."""
 
@@ -441,6 +470,19 @@ class EntityStore(Protocol):
     ) -> bool:
         """Delete a row and, in the same transaction, every binding that points at it (and, for a
         deal, the `parent_id2` links of invoices to it)."""
+
+    async def save_rows(
+        self,
+        portal_id: int,
+        owner_type: str,
+        owner_id: int,
+        plan: Callable[[Row, builtins.list[Row]], RowsPlan],
+        *,
+        events: Sequence[Emit] = (),
+    ) -> SavedRows | None:
+        """In one transaction, with the owner locked: read the owner (`ROW_OWNERS[owner_type]`)
+        and its product rows, apply what `plan(owner, rows)` decides (it may raise: nothing is
+        written), and return the rows after; None when the owner does not exist."""
 
     async def list(self, query: ListQuery) -> ListResult:
         """Rows matching the query, with the total count when `query.count`."""

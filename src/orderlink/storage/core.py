@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import builtins
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from typing import Any, ClassVar, Literal, Protocol, get_args
@@ -25,6 +25,8 @@ from orderlink.storage.base import (
     AUTH_TABLES,
     COPY_TABLES,
     OWNER_TYPES,
+    ROW_OWNER_CODES,
+    ROW_OWNERS,
     AddBinding,
     App,
     Binding,
@@ -39,6 +41,8 @@ from orderlink.storage.base import (
     ListResult,
     Portal,
     Row,
+    RowsPlan,
+    SavedRows,
     StoreUnavailable,
     Table,
     TokenPair,
@@ -552,6 +556,12 @@ class SQLStore:
                     "AND owner_id = ?",
                     (portal_id, owner_type, row_id),
                 )
+            if table in ROW_OWNER_CODES:
+                await conn.execute(
+                    "DELETE FROM product_rows WHERE portal_id = ? AND owner_type = ? "
+                    "AND owner_id = ?",
+                    (portal_id, ROW_OWNER_CODES[table], row_id),
+                )
             if table == "deals":
                 await conn.execute(
                     "UPDATE invoices SET parent_id2 = NULL WHERE portal_id = ? AND parent_id2 = ?",
@@ -569,6 +579,58 @@ class SQLStore:
             if deleted:
                 await self._emit(conn, portal_id, events, row_id)
         return deleted > 0
+
+    async def save_rows(
+        self,
+        portal_id: int,
+        owner_type: str,
+        owner_id: int,
+        plan: Callable[[Row, builtins.list[Row]], RowsPlan],
+        *,
+        events: Sequence[Emit] = (),
+    ) -> SavedRows | None:
+        owner_table = _entity(ROW_OWNERS[owner_type])
+        select_rows = (
+            "SELECT * FROM product_rows WHERE portal_id = ? AND owner_type = ? AND owner_id = ? "
+            "ORDER BY sort, id"
+        )
+        key = (portal_id, owner_type, owner_id)
+        async with self._write() as conn:
+            owners = await conn.fetch_named(
+                f"SELECT * FROM {owner_table} WHERE portal_id = ? AND id = ?{{for_update}}",
+                (portal_id, owner_id),
+            )
+            if not owners:
+                return None
+            decided = plan(owners[0], await conn.fetch_named(select_rows, key))
+            for row_id in decided.delete:
+                await conn.execute(
+                    "DELETE FROM product_rows WHERE portal_id = ? AND id = ?", (portal_id, row_id)
+                )
+            for row_id, values in decided.update.items():
+                if values:
+                    assignments = ", ".join(f"{ident(col)} = ?" for col in values)
+                    await conn.execute(
+                        f"UPDATE product_rows SET {assignments} WHERE portal_id = ? AND id = ?",
+                        (*values.values(), portal_id, row_id),
+                    )
+            added = []
+            for values in decided.insert:
+                row = {"owner_type": owner_type, "owner_id": owner_id, **values}
+                sql = self._insert_sql("product_rows", row, " RETURNING id")
+                found = await conn.fetch_one(sql, (portal_id, *row.values()))
+                assert found is not None
+                added.append(int(found[0]))
+            if decided.owner:
+                assignments = ", ".join(f"{ident(col)} = ?" for col in decided.owner)
+                await conn.execute(
+                    f"UPDATE {owner_table} SET {assignments} WHERE portal_id = ? AND id = ?",
+                    (*decided.owner.values(), portal_id, owner_id),
+                )
+            if decided.emit and events:
+                await self._emit(conn, portal_id, events, owner_id)
+            rows = await conn.fetch_named(select_rows, key)
+        return SavedRows(rows, tuple(added))
 
     async def list(self, query: ListQuery) -> ListResult:
         sql, args = select_sql(query, self._dialect)
@@ -589,6 +651,7 @@ class SQLStore:
         async with self._write() as conn:
             for table in (
                 "bindings",
+                "product_rows",
                 "orders",
                 "deals",
                 "invoices",
