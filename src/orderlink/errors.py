@@ -67,6 +67,8 @@ B24Error                              {"error": code, "error_description": text}
     ├── SettingsAccessDenied          403 ACCESS_DENIED (sale.paysystem.list, sale.delivery.getlist)
     ├── CheckFailure                  400 ERROR_CHECK_FAILURE (their SELECT/FILTER/ORDER)
     ├── LegacyCrmError                "" + text (crm.deal.*, crm.invoice.*, crm.status.*)
+    │   ├── LegacyNotFound            "" Not found (crm.deal.*, crm.contact.*, crm.company.*)
+    │   ├── LegacyBadId               "" ID is not defined or invalid.
     │   ├── LegacyCoreError           ERROR_CORE + text (crm.deal.productrows.set)
     │   ├── UserFieldNotFound         ERROR_NOT_FOUND The entity with ID '..' is not found
     │   └── UserFieldError            ERROR_CORE (crm.deal.userfield.*: a bad name or type)
@@ -484,6 +486,19 @@ class LegacyCrmError(MethodError):
 
     code = ""
     description = "Failed to get list. General error."
+
+
+class LegacyNotFound(LegacyCrmError):
+    """crm.deal.*, crm.contact.*, crm.company.*: no such id (crm-deal-get.md)."""
+
+    description = "Not found"
+
+
+class LegacyBadId(LegacyCrmError):
+    """An id that is missing or no positive integer; crm-deal-delete.md's example prints the
+    period the error tables leave out."""
+
+    description = "ID is not defined or invalid."
 
 
 class StatusExists(MethodError):

@@ -44,14 +44,6 @@ def legacy(
     return field(name, name.lower(), kind, type_, title, flags, empty, **extra)
 
 
-def _not_found() -> errors.B24Error:
-    return errors.LegacyCrmError("Not found")
-
-
-def _bad_id() -> errors.B24Error:
-    return errors.LegacyCrmError("ID is not defined or invalid.")
-
-
 # Files (PHOTO, LOGO) are not stored: a file upload is accepted and get answers null, as the
 # crm-contact-get.md example does for the photo its add example sent.
 _NOT_STORED = frozenset({"PHOTO", "LOGO"})
@@ -104,9 +96,9 @@ def customer_family(
         list_schema=listing_schema(schema),
         list_view=view,
         params=top_level,
-        read_id=positive_id(_bad_id),
+        read_id=positive_id(errors.LegacyBadId),
         read_fields=legacy_fields,
-        not_found=_not_found,
+        not_found=errors.LegacyNotFound,
         invalid=legacy_invalid(schema),
         list_error=errors.LegacyCrmError,
         events=raised,

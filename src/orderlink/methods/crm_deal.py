@@ -127,15 +127,6 @@ async def _custom_fields(call: Call) -> dict[str, Any]:
     return {r["field_name"]: uf_descriptor(r, title=r["field_name"]) for r in rows}
 
 
-def _not_found() -> errors.B24Error:
-    return errors.LegacyCrmError("Not found")
-
-
-def _bad_id() -> errors.B24Error:
-    # crm-deal-delete.md's example prints the period the tables leave out.
-    return errors.LegacyCrmError("ID is not defined or invalid.")
-
-
 DEALS = Family(
     table="deals",
     schema=SCHEMA,
@@ -145,9 +136,9 @@ DEALS = Family(
     # other list page (crm-item-list.md, sale-order-list.md) rather than read as field names.
     list_view=VIEW,
     params=top_level,
-    read_id=positive_id(_bad_id),
+    read_id=positive_id(errors.LegacyBadId),
     read_fields=legacy_fields,
-    not_found=_not_found,
+    not_found=errors.LegacyNotFound,
     invalid=_invalid,
     list_error=errors.LegacyCrmError,
     events=_events,

@@ -205,10 +205,6 @@ def _events(action: str, user: int, at: float, field_id: int | str, row: Row) ->
     return (events.deal_user_field(action, user, at, field_id, str(row["field_name"])),)
 
 
-def _bad_id() -> errors.B24Error:
-    return errors.LegacyCrmError("ID is not defined or invalid.")
-
-
 VIEW = View(SCHEMA, _LAYOUT, wire.strings, uf_name=unchanged, parent_name=parent_upper,
             constants={"ENTITY_ID": "CRM_DEAL"}, optional=frozenset({"LIST"}))  # fmt: skip
 _LIST_LAYOUT = tuple(name for name in _LAYOUT if name not in _LABELS)
@@ -227,7 +223,7 @@ USER_FIELDS = Family(
     list_view=LIST_VIEW,
     params=_params,
     viewed=_viewed,
-    read_id=positive_id(_bad_id),
+    read_id=positive_id(errors.LegacyBadId),
     read_fields=legacy_fields,
     not_found=lambda: errors.UserFieldNotFound("The entity is not found."),
     invalid=legacy_invalid(SCHEMA),

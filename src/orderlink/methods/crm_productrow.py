@@ -372,7 +372,7 @@ async def legacy_get(call: Call) -> Any:
     """A deal's product rows, by SORT then ID: a bare array, UPPER_SNAKE."""
     deal_id = _deal_id(top_level(call.params))
     if await call.store.get(call.portal, "deals", deal_id) is None:
-        raise errors.LegacyCrmError("Not found")
+        raise errors.LegacyNotFound()
     found = await call.store.list(ListQuery(
         "product_rows", call.portal, SCHEMA.columns,
         (Condition("owner_type", "=", "D"), Condition("owner_id", "=", deal_id)),
@@ -410,5 +410,5 @@ async def legacy_set(call: Call) -> Any:
         events=await events.wanted(call.store, call.portal, emits),
     )  # fmt: skip
     if saved is None:
-        raise errors.LegacyCrmError("Not found")
+        raise errors.LegacyNotFound()
     return True
