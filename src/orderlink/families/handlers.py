@@ -6,7 +6,8 @@ Each reads the family's description (`Family`); what is a family's own is a hook
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,18 @@ def _updatable(f: Any) -> bool:
     return not (f.read_only or f.immutable)
 
 
+@contextlib.asynccontextmanager
+async def _whole(family: Family, call: Call, needed: bool) -> AsyncIterator[None]:
+    """One transaction for a write and what its hooks read or change around it (an order's
+    price follows its basket; a payer type an order uses is not deleted): a crash or a refusal
+    between them leaves neither half."""
+    if not needed:
+        yield
+        return
+    async with call.store.group() as group, group.step():
+        yield
+
+
 async def add(family: Family, call: Call) -> Any:
     params = family.params(call.params)
     columns = await _read(family, call, family.read_fields(params), None)
@@ -79,18 +92,19 @@ async def add(family: Family, call: Call) -> Any:
         else Created({k: v for k, v in columns.items() if v is not None}, {})
     )
     emits = family.events("ADD", user, now, "{id}", created.values)
-    item_id = await call.store.insert(
-        call.portal,
-        family.table,
-        created.values,
-        templates=dict(created.templates),
-        events=await events.wanted(call.store, call.portal, emits),
-    )
     kind = family.answers[0]
-    wanted_row = kind == "entity" or family.settled is not None
-    row = await call.store.get(call.portal, family.table, item_id) if wanted_row else None
-    if family.settled is not None and row is not None:
-        await family.settled(call, row)
+    async with _whole(family, call, family.settled is not None):
+        item_id = await call.store.insert(
+            call.portal,
+            family.table,
+            created.values,
+            templates=dict(created.templates),
+            events=await events.wanted(call.store, call.portal, emits),
+        )
+        wanted_row = kind == "entity" or family.settled is not None
+        row = await call.store.get(call.portal, family.table, item_id) if wanted_row else None
+        if family.settled is not None and row is not None:
+            await family.settled(call, row)
     return await _answer(family, call, kind, item_id, row)
 
 
@@ -116,34 +130,37 @@ async def update(family: Family, call: Call) -> Any:
     if values is None:
         return await _answer(family, call, family.answers[1], item_id, old)
     emits = family.events("UPDATE", user, now, item_id, old)
-    row = await call.store.update(
-        call.portal,
-        family.table,
-        item_id,
-        values,
-        events=await events.wanted(call.store, call.portal, emits),
-    )
-    if row is None:
-        raise family.not_found()
-    if family.settled is not None:
-        await family.settled(call, row)
+    async with _whole(family, call, family.settled is not None):
+        row = await call.store.update(
+            call.portal,
+            family.table,
+            item_id,
+            values,
+            events=await events.wanted(call.store, call.portal, emits),
+        )
+        if row is None:
+            raise family.not_found()
+        if family.settled is not None:
+            await family.settled(call, row)
     return await _answer(family, call, family.answers[1], item_id, row)
 
 
 async def delete(family: Family, call: Call) -> Any:
     item_id = family.read_id(family.params(call.params))
     # The row as it is: what `deleting` may refuse, and what the DELETE events are told of.
-    old = await call.store.get(call.portal, family.table, item_id)
-    if old is None:
-        raise family.not_found()
-    if family.deleting is not None:
-        await family.deleting(call, old)
-    emits = family.events("DELETE", call.principal.user_id, call.ctx.clock.now(), item_id, old)
-    wanted = await events.wanted(call.store, call.portal, emits)
-    if not await call.store.delete(call.portal, family.table, item_id, events=wanted):
-        raise family.not_found()
-    if family.settled is not None and old is not None:
-        await family.settled(call, old)
+    hooked = family.deleting is not None or family.settled is not None
+    async with _whole(family, call, hooked):
+        old = await call.store.get(call.portal, family.table, item_id)
+        if old is None:
+            raise family.not_found()
+        if family.deleting is not None:
+            await family.deleting(call, old)
+        emits = family.events("DELETE", call.principal.user_id, call.ctx.clock.now(), item_id, old)
+        wanted = await events.wanted(call.store, call.portal, emits)
+        if not await call.store.delete(call.portal, family.table, item_id, events=wanted):
+            raise family.not_found()
+        if family.settled is not None:
+            await family.settled(call, old)
     return await _answer(family, call, family.answers[2], item_id, None)
 
 
