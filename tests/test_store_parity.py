@@ -191,6 +191,8 @@ async def _seed(store: Store) -> None:
                        {"order_id": order, "order_props_id": prop, "value": '"v"'})  # fmt: skip
     await store.insert(portal.id, "deal_userfields",
                        {"field_name": "UF_CRM_X", "user_type_id": "string"})  # fmt: skip
+    spa = await store.insert(portal.id, "crm_types", {"entity_type_id": 128, "title": "SPA"})
+    await store.insert(portal.id, "crm_items", {"entity_type_id": 128, "title": f"SPA #{spa}"})
     await store.save_rows(
         portal.id, "D", deal, lambda owner, rows: RowsPlan(insert=({"product_name": "p"},))
     )

@@ -16,11 +16,12 @@ from orderlink.records.projection import View
 from orderlink.records.reading import Changes, ErrorFactory
 from orderlink.registry import Call
 from orderlink.schema import Field, Schema
-from orderlink.storage.base import Emit, Row, Table
+from orderlink.storage.base import Condition, Emit, Row, Table
 
 Params = dict[str, Any]
-# What add/update/delete answer: the saved entity (in its envelope), its id, `true`, or `[]`.
-Answer = Literal["entity", "id", "true", "empty"]
+# What add/update/delete answer: the saved entity (in its envelope), its id, `true`, `[]` or
+# null (userfieldconfig-delete.md).
+Answer = Literal["entity", "id", "true", "empty", "null"]
 # (action ADD/UPDATE/DELETE, user, time, id or "{id}", the new values / the old row / {})
 Events = Callable[[str, int, float, "int | str", Row], tuple[Emit, ...]]
 
@@ -77,6 +78,13 @@ class Family:
     update_required: tuple[str, ...] = ()
     dynamic: bool = False  # custom fields and parent links in `fields`
     newest_first: bool = False
+    # A list's order when `order` names none (userfieldconfig-list.md: sort, then id); None:
+    # by id (`newest_first`: descending).
+    default_order: tuple[tuple[str, bool], ...] | None = None
+    # The rows of `table` that are this family's: conditions each of them holds (the items of
+    # one smart process in the shared `crm_items`). A new row gets the `=` ones; get, update
+    # and delete find no row that fails them; a list adds them to its filter.
+    scope: tuple[Condition, ...] = ()
     refuse_unknown_order: bool = False
     filter_groups: bool = False
     custom: CustomFields | None = None

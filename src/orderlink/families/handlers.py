@@ -7,18 +7,20 @@ Each reads the family's description (`Family`); what is a family's own is a hook
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterable
+import operator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from orderlink import errors, events, listing
-from orderlink.families.family import Answer, Created, Family, Params
+from orderlink.families.family import Answer, Created, Family
 from orderlink.records import reading
 from orderlink.registry import Call, Handler, MethodTable, Page, Role
 from orderlink.storage.base import Condition, Emit, ListQuery, Row, Table
 
-# A handler's family: fixed, or chosen by the call's parameters (crm.item's entityTypeId).
-Resolve = Callable[[Params], Family]
+# A handler's family: fixed, or chosen per call (crm.item's entityTypeId, a smart process read
+# from the store; a resolver may refuse the call, as userfieldconfig.* refuse a `moduleId`).
+Resolve = Callable[[Call], Awaitable[Family]]
 
 
 async def _shown(family: Family, call: Call, row: Row, action: str) -> Any:
@@ -34,7 +36,26 @@ async def _answer(family: Family, call: Call, kind: Answer, item_id: int, row: R
         return Page(shown, 1) if family.counted else shown
     if kind == "id":
         return item_id
-    return True if kind == "true" else []
+    if kind == "true":
+        return True
+    return None if kind == "null" else []
+
+
+_TESTS: dict[str, Callable[[Any, Any], bool]] = {"=": operator.eq, "!=": operator.ne}
+
+
+def _holds(condition: Condition, value: Any) -> bool:
+    if condition.op == ">":
+        return value is not None and bool(value > condition.value)
+    return _TESTS[condition.op](value, condition.value)
+
+
+async def _stored(family: Family, call: Call, item_id: int) -> Row | None:
+    """Row `item_id` of the family's table, if it is one of the family's (`Family.scope`)."""
+    row = await call.store.get(call.portal, family.table, item_id)
+    if row is None or all(_holds(c, row.get(c.column)) for c in family.scope):
+        return row
+    return None
 
 
 async def _read(family: Family, call: Call, fields: dict[str, Any], old: Row | None) -> Row:
@@ -91,13 +112,14 @@ async def add(family: Family, call: Call) -> Any:
         if family.create is not None
         else Created({k: v for k, v in columns.items() if v is not None}, {})
     )
-    emits = family.events("ADD", user, now, "{id}", created.values)
+    values = {**created.values, **{c.column: c.value for c in family.scope if c.op == "="}}
+    emits = family.events("ADD", user, now, "{id}", values)
     kind = family.answers[0]
     async with _whole(family, call, family.settled is not None):
         item_id = await call.store.insert(
             call.portal,
             family.table,
-            created.values,
+            values,
             templates=dict(created.templates),
             events=await events.wanted(call.store, call.portal, emits),
         )
@@ -111,7 +133,7 @@ async def add(family: Family, call: Call) -> Any:
 async def get(family: Family, call: Call) -> Any:
     params = family.params(call.params)
     item_id = (family.read_get_id or family.read_id)(params)
-    row = await call.store.get(call.portal, family.table, item_id) if item_id > 0 else None
+    row = await _stored(family, call, item_id) if item_id > 0 else None
     if row is None:
         raise family.not_found()
     return await _shown(family, call, row, "get")
@@ -121,7 +143,7 @@ async def update(family: Family, call: Call) -> Any:
     params = family.params(call.params)
     item_id = family.read_id(params)
     fields = family.read_fields(params)
-    old = await call.store.get(call.portal, family.table, item_id)
+    old = await _stored(family, call, item_id)
     if old is None:
         raise family.not_found()
     columns = await _read(family, call, fields, old)
@@ -150,7 +172,7 @@ async def delete(family: Family, call: Call) -> Any:
     # The row as it is: what `deleting` may refuse, and what the DELETE events are told of.
     hooked = family.deleting is not None or family.settled is not None
     async with _whole(family, call, hooked):
-        old = await call.store.get(call.portal, family.table, item_id)
+        old = await _stored(family, call, item_id)
         if old is None:
             raise family.not_found()
         if family.deleting is not None:
@@ -174,8 +196,9 @@ async def list_(family: Family, call: Call) -> Page:
         portal_id=call.portal,
         error=family.list_error,
         zone=call.ctx.zone,
-        default_order=(("id", family.newest_first),),
+        default_order=family.default_order or (("id", family.newest_first),),
         tie_breaker="id",
+        base_conditions=family.scope,
         start_minus_one=call.ctx.settings.start_minus_one,
         refuse_unknown_order=family.refuse_unknown_order,
         filter_groups=family.filter_groups,
@@ -249,7 +272,7 @@ def serve(
 
 
 def _fixed(family: Family) -> Resolve:
-    def resolve(params: Params) -> Family:
+    async def resolve(call: Call) -> Family:
         return family
 
     return resolve
@@ -257,7 +280,7 @@ def _fixed(family: Family) -> Resolve:
 
 def _handler(run: Callable[[Family, Call], Any], resolve: Resolve, summary: str) -> Handler:
     async def handle(call: Call) -> Any:
-        return await run(resolve(call.params), call)
+        return await run(await resolve(call), call)
 
     handle.__doc__ = summary
     return handle

@@ -24,7 +24,7 @@ from orderlink.records.custom_fields import parent_upper, unchanged
 from orderlink.records.projection import View
 from orderlink.registry import Call, MethodTable
 from orderlink.schema import Field, Schema, field
-from orderlink.storage.base import Emit, Row
+from orderlink.storage.base import Condition, Emit, Row
 
 table = MethodTable()
 
@@ -236,6 +236,8 @@ USER_FIELDS = Family(
     answers=("id", "true", "true"),
     read=_read,
     create=_create,
+    # deal_userfields holds every CRM object's definitions (userfieldconfig.*); these are a deal's.
+    scope=(Condition("entity_id", "=", "CRM_DEAL"),),
 )
 
 serve(

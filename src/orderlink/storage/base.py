@@ -39,6 +39,8 @@ Table = Literal[
     "payments",
     "shipments",
     "product_rows",
+    "crm_types",
+    "crm_items",
 ]
 
 # Tables `orderlink db copy` moves, parents first, with the key columns that order them.
@@ -64,6 +66,8 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "payments": ("id",),
     "shipments": ("id",),
     "product_rows": ("id",),
+    "crm_types": ("id",),
+    "crm_items": ("id",),
     "apps": ("id",),
     "app_installs": ("portal_id", "app_id"),
     "tokens": ("access_hash",),

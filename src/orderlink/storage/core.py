@@ -660,6 +660,8 @@ class SQLStore:
                 "deal_categories",
                 "contacts",
                 "companies",
+                "crm_items",
+                "crm_types",
             ):
                 await conn.execute(f"DELETE FROM {table}")
 
