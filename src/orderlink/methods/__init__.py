@@ -14,6 +14,7 @@ from orderlink.methods import (
     crm_item,
     crm_productrow,
     crm_status,
+    crm_type,
     events,
     orderentity,
     portal,
@@ -46,6 +47,7 @@ TABLES = (
     crm_category.table,
     crm_status.table,
     crm_productrow.table,
+    crm_type.table,
     portal.table,
     events.table,
 )

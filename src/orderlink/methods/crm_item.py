@@ -14,7 +14,7 @@ from typing import Any
 
 from orderlink import coerce, errors
 from orderlink.entity_types import COMPANY, CONTACT, DEAL, LEGACY_INVOICE, SMART_INVOICE
-from orderlink.families import stages
+from orderlink.families import smart_processes, stages
 from orderlink.families.crm_fields import (
     DEAL_FIELDS,
     DEAL_USER_FIELDS,
@@ -118,7 +118,7 @@ TYPES: dict[int, Family] = {
     SMART_INVOICE: item_family(SMART_INVOICE, "invoices", INVOICE_SCHEMA, INVOICE_LAYOUT,
                                new=smart_invoices.new_invoice,
                                changed=smart_invoices.changed_invoice, title="Invoice",
-                               user_fields="CRM_SMART_INVOICE",
+                               user_fields=smart_processes.SMART_INVOICE_FIELDS,
                                check=_invoice_check),
 }  # fmt: skip
 
@@ -137,6 +137,8 @@ async def _entity(call: Call) -> Family:
     if type_id is None:
         raise errors.SmartProcessNotFound()
     found = TYPES.get(type_id)
+    if found is None:
+        found = await smart_processes.item_family_of(call, type_id)
     if found is None:
         raise errors.SmartProcessNotFound()
     return found
