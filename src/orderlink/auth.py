@@ -23,7 +23,7 @@ from orderlink.storage.base import Store
 
 # Scopes orderlink knows; `basic` is implied for everyone (auth.md section 2); `user` covers
 # user.current (api-reference/user/user-current.md).
-KNOWN_SCOPES = ("crm", "sale", "user", "basic")
+KNOWN_SCOPES = ("crm", "sale", "user", "userfieldconfig", "basic")
 _CODE_ALPHABET = string.ascii_lowercase + string.digits
 
 

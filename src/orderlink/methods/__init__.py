@@ -25,6 +25,7 @@ from orderlink.methods import (
     sale_property,
     sale_services,
     sale_shipment,
+    userfieldconfig,
 )
 from orderlink.registry import Registry
 
@@ -50,6 +51,7 @@ TABLES = (
     crm_type.table,
     portal.table,
     events.table,
+    userfieldconfig.table,
 )
 
 
