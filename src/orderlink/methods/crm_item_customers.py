@@ -34,6 +34,8 @@ _NAMES = {
     "DATE_MODIFY": "updatedTime", "COMPANY_TYPE": "typeId",
 }  # fmt: skip
 _TEXTS = frozenset({"COMMENTS", "SOURCE_DESCRIPTION"})  # `text` in object-fields.md
+# Read-only in the legacy tables, settable here (crm-item-add.md's Contact and Company tabs).
+_SETTABLE = frozenset({"LEAD_ID"})
 _OBSERVERS = field("observers", "observers", "json", "user", "Observers", "M", upper="OBSERVERS")
 
 
@@ -50,7 +52,8 @@ def item_field(legacy: Field) -> Field:
     type_ = "text" if upper in _TEXTS else "boolean" if legacy.type == "char" else legacy.type
     kind = "json" if legacy.multiple else legacy.kind
     return dataclasses.replace(legacy, name=_NAMES.get(upper, camel(upper)), aliases=(upper,),
-                               type=type_, kind=kind)  # fmt: skip
+                               type=type_, kind=kind,
+                               read_only=legacy.read_only and upper not in _SETTABLE)  # fmt: skip
 
 
 def _schema(legacy: Schema, names: tuple[str, ...]) -> Schema:
@@ -163,10 +166,11 @@ def _legacy_fm(raw: Any, old: Row | None) -> dict[str, list[dict[str, Any]]]:
 
 async def _read(family: Family, call: Call, fields: dict[str, Any], old: Row | None) -> Row:
     columns = await read_columns(
-        family, call, {k: v for k, v in fields.items() if k not in _NOT_STORED}, old
+        family, call, {k: v for k, v in fields.items() if str(k).lower() not in _NOT_STORED}, old
     )
-    if "fm" in fields:
-        columns.update(customers.written_multifields(old, _legacy_fm(fields["fm"], old)))
+    given = next((v for k, v in fields.items() if str(k).lower() == "fm"), None)
+    if given is not None:
+        columns.update(customers.written_multifields(old, _legacy_fm(given, old)))
     return columns
 
 

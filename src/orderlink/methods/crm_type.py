@@ -190,7 +190,7 @@ TYPES = Family(
     table="crm_types",
     schema=SCHEMA,
     view=VIEW,
-    list_schema=SCHEMA,
+    list_schema=_SHOWN,  # the type object's fields, the system settings too
     list_view=LIST_VIEW,
     read_id=positive_id(errors.TypeNotFound),
     read_fields=item_fields,
@@ -226,9 +226,22 @@ def _administrator(call: Call) -> None:
         raise errors.ItemAccessDenied()
 
 
+def _given_fields(params: Params) -> dict[str, Any]:
+    """crm-type-update.md marks `fields` optional: without it nothing changes."""
+    return item_fields(params) if params.get("fields") is not None else {}
+
+
+_UPDATED = dataclasses.replace(TYPES, read_fields=_given_fields)
+
+
 async def _for_administrators(call: Call) -> Family:
     _administrator(call)
     return TYPES
+
+
+async def _updating(call: Call) -> Family:
+    _administrator(call)
+    return _UPDATED
 
 
 async def _for_everyone(call: Call) -> Family:
@@ -241,6 +254,15 @@ serve(
     (
         Served("add", "crm.type.add", "crm-type-add.md",
                "Add a smart process; answers it in `type`, its entityTypeId given or the next."),
+    ),
+    scope="crm",
+    docs=DOCS,
+    numeric_codes=True,
+)  # fmt: skip
+serve(
+    table,
+    _updating,
+    (
         Served("update", "crm.type.update", "crm-type-update.md",
                "Change a smart process's settings; relations given replace the old ones."),
     ),

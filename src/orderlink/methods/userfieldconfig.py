@@ -30,7 +30,7 @@ from orderlink.records.custom_fields import parent_camel, unchanged
 from orderlink.records.projection import View
 from orderlink.records.reading import Unreadable, fields_object, read_fields
 from orderlink.registry import Call, MethodTable
-from orderlink.schema import Schema, field
+from orderlink.schema import Field, Schema, field
 from orderlink.storage.base import Emit, Row
 
 table = MethodTable()
@@ -79,6 +79,10 @@ _LABELS = {"editFormLabel": "edit_form_label", "listColumnLabel": "list_column_l
            "listFilterLabel": "list_filter_label", "errorMessage": "error_message",
            "helpMessage": "help_message"}  # fmt: skip
 _WRITTEN_LABELS = ("editFormLabel", "helpMessage")  # the only ones add and update take
+# The settings a new field of a type gets unless given (userfieldconfig-add.md's answer for
+# its enumeration field; no other type's are printed).
+_SETTINGS = {"enumeration": {"DISPLAY": "LIST", "LIST_HEIGHT": 1, "CAPTION_NO_VALUE": "",
+                             "SHOW_NO_VALUE": "Y"}}  # fmt: skip
 _LANG = re.compile(r"[a-z]{2}\Z")
 _NAME = re.compile(r"[A-Z0-9_]+\Z")
 _SMART_PROCESS = re.compile(r"CRM_([1-9][0-9]{0,9})\Z")
@@ -132,6 +136,13 @@ def _computed(language: str | None) -> dict[str, Callable[[Row, tzinfo], Any]]:
 
 
 _LAYOUT = (*(f.name for f in SCHEMA), "languageId", *_LABELS, "enum")
+# What a list filters and orders by, and reads: the computed keys' columns under names no
+# request can give.
+LIST_SCHEMA = Schema("deal_userfields", [
+    *SCHEMA.fields,
+    *(Field("@" + column, column, "json", "lang_map", read_only=True, filterable=False,
+            sortable=False) for column in (*_LABELS.values(), "list")),
+])  # fmt: skip
 # userfieldconfig-list.md's example prints no `enum` for its list field: a list prints it only
 # when `select` names it (View.explicit), get, add and update always do.
 VIEW = View(SCHEMA, _LAYOUT, wire.strings, uf_name=unchanged, parent_name=parent_camel,
@@ -278,6 +289,12 @@ async def _read(family: Family, call: Call, fields: dict[str, Any], old: Row | N
         if await exists(call, "deal_userfields", "field_name", name):
             raise errors.UserFieldConfigError(f"Field {name} already exists")
         columns["show_in_list"] = "Y"  # the add example's answer, not sent
+        defaults = _SETTINGS.get(columns["user_type_id"])
+        if defaults:
+            given = wire.decode(columns.get("settings") or "{}")
+            columns["settings"] = wire.encode(
+                {**defaults, **(given if isinstance(given, dict) else {})}
+            )
     if "show_filter" in columns:
         columns["show_filter"] = _show_filter(columns["show_filter"])
     columns.update(_labels_written(fields, old))
@@ -326,7 +343,7 @@ FIELDS = Family(
     table="deal_userfields",
     schema=SCHEMA,
     view=VIEW,
-    list_schema=SCHEMA,
+    list_schema=LIST_SCHEMA,
     list_view=VIEW,
     params=_params,
     viewed=_viewed,
