@@ -69,6 +69,7 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "tokens": ("access_hash",),
     "spent_credentials": ("digest",),
     "event_handlers": ("id",),
+    "portal_snapshots": ("portal_id", "name"),
 }
 
 # The CRM owner types a binding may point at, and the table that holds each (5, old invoices, only
@@ -85,6 +86,27 @@ OWNER_TYPES: dict[str, int] = {table: owner_type for owner_type, table in OWNER_
 # deletes an owner's rows with it (crm.item.productrow.* work on deals and smart invoices).
 ROW_OWNERS: dict[str, Table] = {"D": "deals", "SI": "invoices"}
 ROW_OWNER_CODES: dict[str, str] = {table: code for code, table in ROW_OWNERS.items()}
+
+# A portal's own rows, parents first (delete goes the other way): every table with a portal_id
+# but `portals` itself. A test keeps this list complete (tests/test_portals.py).
+PORTAL_TABLES: tuple[str, ...] = (
+    *(t for t in COPY_TABLES if t not in ("portals", "spent_credentials")),
+    "oauth_codes",
+    "event_outbox",
+)
+# What stays through `portal reset`: who may call the portal, and its saved snapshots.
+KEPT_ON_RESET = frozenset(
+    {"users", "webhooks", "apps", "app_installs", "tokens", "oauth_codes", "portal_snapshots"}
+)
+RESET_TABLES: tuple[str, ...] = tuple(t for t in PORTAL_TABLES if t not in KEPT_ON_RESET)
+# What a snapshot holds: the whole portal but its snapshots and what is in flight (the outbox,
+# authorization codes that live for 30 seconds).
+STATE_TABLES: tuple[str, ...] = tuple(
+    t for t in PORTAL_TABLES if t not in ("portal_snapshots", "event_outbox", "oauth_codes")
+)
+# Tables whose ids are the portal's own (migration 12): payer types 1, 2 and the general funnel
+# 0 exist in every portal. Every other id is unique on the server.
+PORTAL_IDS = frozenset({"person_types", "deal_categories"})
 
 # Tables whose rows an auth cache holds (Authenticator: users, webhooks, apps, installs, tokens;
 # `bound_events`: event_handlers; portals): any write to one, a `load` too, moves auth_version.
@@ -120,6 +142,9 @@ class Portal:
     id: int
     domain: str
     member_id: str
+    name: str = ""
+    plan: str = "standard"
+    created_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -638,9 +663,47 @@ class TransferStore(Protocol):
         them a list filtered by owner and ordered by order id reads every binding."""
 
 
+class PortalStore(Protocol):
+    """Many portals on one server (`orderlink portal ...`, the admin API): a portal's rows are
+    every row with its `portal_id` (PORTAL_TABLES)."""
+
+    async def add_portal(self, *, name: str, plan: str, now: float) -> Portal:
+        """A new portal as a new Bitrix24 portal starts: user 1 (administrator), payer types
+        1 and 2. The general funnel and the admin webhook are the caller's (bootstrap.py)."""
+
+    async def portals(self) -> builtins.list[Portal]: ...
+
+    async def portal(self, portal_id: int) -> Portal | None: ...
+
+    async def delete_portal(self, portal_id: int) -> bool:
+        """Every row of the portal, then the portal; False when there was none."""
+
+    async def clear_portal(self, portal_id: int) -> None:
+        """Everything the portal's users wrote (RESET_TABLES); who may call stays."""
+
+    async def portal_state(self, portal_id: int) -> dict[str, builtins.list[Row]]:
+        """The portal's rows by table (STATE_TABLES), as stored, each table in key order."""
+
+    async def put_portal_state(self, portal_id: int, state: Mapping[str, Sequence[Row]]) -> None:
+        """Replace the portal's rows with `state` (what portal_state gave), in one transaction."""
+
+    async def save_snapshot(self, portal_id: int, name: str, state: str, now: float) -> None:
+        """Keep `state` (a JSON document) as the portal's snapshot `name`, replacing one."""
+
+    async def snapshot(self, portal_id: int, name: str) -> str | None: ...
+
+    async def snapshots(self, portal_id: int) -> builtins.list[tuple[str, float]]:
+        """(name, created_at) of the portal's snapshots, by name."""
+
+    async def taken_ids(self, state: Mapping[str, Sequence[Row]]) -> builtins.list[str]:
+        """Which of `state`'s server-wide keys (ids, webhook codes, client ids) are in use:
+        `portal import` keeps a portal's ids, so it refuses a file whose ids are taken."""
+
+
 class Store(
     LifecycleStore,
     AuthStore,
+    PortalStore,
     BindingStore,
     EntityStore,
     AppStore,

@@ -37,6 +37,7 @@ from orderlink.sealing import KeySource
 from orderlink.storage.base import (
     COPY_TABLES,
     OWNER_TYPES,
+    PORTAL_IDS,
     AddBinding,
     Binding,
     Group,
@@ -76,7 +77,7 @@ AUTH_CHANNEL = "orderlink_auth"
 LISTENER_PING_EVERY = 5.0
 
 # Tables whose `id` comes from an identity sequence.
-_SEQUENCED = ENTITY_TABLES | {"portals", "webhooks", "apps", "event_handlers"}
+_SEQUENCED = (ENTITY_TABLES - PORTAL_IDS) | {"portals", "webhooks", "apps", "event_handlers"}
 # Bind parameters one statement may carry (the protocol's limit is 65535).
 _MAX_PARAMS = 30_000
 

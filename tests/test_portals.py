@@ -1,0 +1,315 @@
+"""Many portals on one server (issue 15, part 1): isolation, reset, snapshots, export/import,
+and the `orderlink portal ...` commands against a running server, on both stores."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from orderlink import portals
+from orderlink.clock import FrozenClock
+from orderlink.settings import Settings
+from orderlink.storage import create_store
+from orderlink.storage.base import PORTAL_TABLES, RESET_TABLES, STATE_TABLES, Store
+
+from .conftest import Portal, drop_schema, fresh_schema_url, pg_execute
+from .live import free_port, start_server
+from .test_store_parity import _columns, _seed
+
+pytestmark = pytest.mark.anyio
+
+# Every *.list a portal answers, with what it needs: one portal's rows never show in another's.
+LISTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("crm.orderentity.list", {}),
+    ("crm.deal.list", {}),
+    ("crm.contact.list", {}),
+    ("crm.company.list", {}),
+    ("crm.item.list", {"entityTypeId": 2}),
+    ("crm.item.list", {"entityTypeId": 31}),
+    ("sale.order.list", {}),
+    ("sale.basketitem.list", {}),
+    ("sale.payment.list", {}),
+    ("sale.shipment.list", {}),
+    ("sale.propertygroup.list", {}),
+    ("sale.property.list", {}),
+    ("sale.propertyvalue.list", {}),
+    ("sale.persontype.list", {}),
+    ("crm.deal.userfield.list", {}),
+    ("crm.category.list", {"entityTypeId": 2}),
+    ("crm.status.list", {}),
+)
+
+
+async def rows_of(url: str, table: str, portal_id: int) -> int:
+    sql = f"SELECT COUNT(*) FROM {table} WHERE portal_id = "
+    if url.startswith("sqlite:"):
+        conn = sqlite3.connect(url[len("sqlite:///") :])
+        try:
+            return int(conn.execute(sql + "?", (portal_id,)).fetchone()[0])
+        finally:
+            conn.close()
+    schema = parse_qs(urlsplit(url).query)["schema"][0]
+    rows = await pg_execute(sql.replace("FROM ", f"FROM {schema}.") + "$1", portal_id)
+    return int(rows[0][0])
+
+
+def hook_path(url: str) -> str:
+    return urlsplit(url).path
+
+
+async def second(portal: Portal, **kw: Any) -> tuple[int, str]:
+    created = await portals.create(portal.store, portal.app.settings, FrozenClock(), **kw)
+    return created.portal.id, hook_path(created.webhook)
+
+
+async def answers(portal: Portal, hook: str) -> list[Any]:
+    found = []
+    for method, params in LISTS:
+        response = await portal.call(method, params, hook=hook)
+        assert response.status_code == 200, (method, response.text)
+        found.append(response.json()["result"])
+    return found
+
+
+class TestIsolation:
+    async def test_a_new_portal_starts_as_a_new_bitrix24_portal(self, portal: Portal) -> None:
+        """Payer types 1 and 2 and the general funnel 0 are every portal's own
+        (sale-person-type-list.md, crm-category-list.md), so their ids repeat per portal."""
+        portal_id, hook = await second(portal, name="b")
+        assert portal_id == 2
+        types = await portal.ok("sale.persontype.list", {}, hook=hook)
+        assert [t["id"] for t in types["personTypes"]] == [1, 2]
+        funnels = await portal.ok("crm.category.list", {"entityTypeId": 2}, hook=hook)
+        assert [c["id"] for c in funnels["categories"]] == [0]
+        added = await portal.ok(
+            "crm.category.add", {"entityTypeId": 2, "fields": {"name": "B"}}, hook=hook
+        )
+        assert added["category"]["id"] == 1
+        mine = await portal.ok("crm.category.add", {"entityTypeId": 2, "fields": {"name": "A"}})
+        assert mine["category"]["id"] == 1  # portal 1's own first funnel
+        user = await portal.ok("user.current", {}, hook=hook)
+        assert user["ID"] == "1"
+
+    async def test_writes_in_one_portal_are_invisible_in_another(self, portal: Portal) -> None:
+        _, hook = await second(portal)
+        before = await answers(portal, hook)
+        state = await portal.store.portal_state(2)
+        await _seed_more(portal)  # every table of portal 1, through the store
+        deal = await portal.ok("crm.deal.add", {"fields": {"TITLE": "one"}})
+        order = await portal.add_order()
+        await portal.ok(
+            "crm.orderentity.add",
+            {"fields": {"orderId": order, "ownerId": deal, "ownerTypeId": 2}},
+        )
+        assert await answers(portal, hook) == before
+        assert await portal.store.portal_state(2) == state
+        # Portal 1's ids are not found from portal 2, and cannot be written there.
+        response = await portal.call("crm.deal.get", {"id": deal}, hook=hook)
+        assert response.status_code == 400, response.text
+        response = await portal.call(
+            "crm.orderentity.add",
+            {"fields": {"orderId": order, "ownerId": deal, "ownerTypeId": 2}},
+            hook=hook,
+        )
+        assert response.status_code == 400, response.text
+        assert (await portal.ok("crm.orderentity.list", {}))["orderEntity"]
+
+    async def test_every_table_with_a_portal_id_is_a_portal_table(self, portal: Portal) -> None:
+        """delete, reset and snapshots reach a portal's rows through PORTAL_TABLES: a table
+        that carries a portal_id and is missing there would outlive its portal."""
+        columns = await _columns(portal.app.settings.database)
+        with_portal = {table for table, column in columns if column == "portal_id"}
+        assert with_portal == set(PORTAL_TABLES)
+        assert set(RESET_TABLES) < set(STATE_TABLES) | {"event_outbox"}
+
+
+async def _seed_more(portal: Portal) -> None:
+    """Portal 1 (the store's default portal) gets a row in every table, as the parity test's
+    seed writes them."""
+    await _seed(portal.store)
+
+
+class TestLifecycle:
+    async def test_delete_takes_every_row_and_its_webhooks_stop(self, portal: Portal) -> None:
+        portal_id, hook = await second(portal)
+        await portal.ok("crm.deal.add", {"fields": {"TITLE": "x"}}, hook=hook)
+        await portals.delete(portal.store, portal_id)
+        response = await portal.call("crm.deal.list", {}, hook=hook)
+        assert response.status_code == 401, response.text
+        assert await portal.store.portal(portal_id) is None
+        for table in PORTAL_TABLES:
+            assert await rows_of(portal.app.settings.database, table, portal_id) == 0, table
+        with pytest.raises(portals.NoSuchPortal):
+            await portals.delete(portal.store, portal_id)
+        with pytest.raises(portals.PortalError, match="default portal"):
+            await portals.delete(portal.store, 1)
+
+    async def test_reset_empties_the_data_and_keeps_who_may_call(self, portal: Portal) -> None:
+        portal_id, hook = await second(portal)
+        fresh = await portal.store.portal_state(portal_id)
+        await portal.ok("crm.deal.add", {"fields": {"TITLE": "x"}}, hook=hook)
+        await portal.ok("crm.category.add", {"entityTypeId": 2, "fields": {"name": "F"}}, hook=hook)
+        await portal.ok("sale.persontype.add", {"fields": {"name": "P"}}, hook=hook)
+        await portals.reset(portal.store, portal_id, FrozenClock())
+        assert _without_ids(await portal.store.portal_state(portal_id)) == _without_ids(fresh)
+        assert (await portal.ok("crm.deal.list", {}, hook=hook)) == []
+        await portals.reset(portal.store, portal_id, FrozenClock(), seed_examples=True)
+        bound = await portal.ok("crm.orderentity.list", {}, hook=hook)
+        assert len(bound["orderEntity"]) == 3
+
+    async def test_restore_brings_back_exactly_the_snapshot(self, portal: Portal) -> None:
+        portal_id, hook = await second(portal)
+        deal = await portal.ok("crm.deal.add", {"fields": {"TITLE": "kept"}}, hook=hook)
+        await portal.ok("crm.contact.add", {"fields": {"NAME": "Ann",
+                        "PHONE": [{"VALUE": "+100", "VALUE_TYPE": "WORK"}]}}, hook=hook)  # fmt: skip
+        clock = FrozenClock()
+        await portals.snapshot(portal.store, portal_id, "base", clock)
+        saved = await portal.store.portal_state(portal_id)
+        await portal.ok("crm.deal.update", {"id": deal, "fields": {"TITLE": "changed"}}, hook=hook)
+        await portal.ok("crm.deal.add", {"fields": {"TITLE": "later"}}, hook=hook)
+        await portals.restore(portal.store, portal_id, "base")
+        assert await portal.store.portal_state(portal_id) == saved
+        got = await portal.ok("crm.deal.get", {"id": deal}, hook=hook)
+        assert got["TITLE"] == "kept"
+        # Ids handed out after the snapshot are not handed out again.
+        again = await portal.ok("crm.deal.add", {"fields": {"TITLE": "new"}}, hook=hook)
+        assert again > deal + 1
+        with pytest.raises(portals.PortalError, match="no snapshot"):
+            await portals.restore(portal.store, portal_id, "missing")
+        with pytest.raises(portals.PortalError, match="snapshot name"):
+            await portals.snapshot(portal.store, portal_id, "../x", clock)
+
+    async def test_export_and_import_on_another_server(
+        self, portal: Portal, more_databases: Any, tmp_path: Path
+    ) -> None:
+        portal_id, hook = await second(portal, name="fixture", plan="enterprise")
+        deal = await portal.ok("crm.deal.add", {"fields": {"TITLE": "shared"}}, hook=hook)
+        file = tmp_path / "fixture.json"
+        rows = await portals.export(portal.store, portal_id, file)
+        assert rows > 0
+        assert file.stat().st_mode & 0o777 == 0o600
+        with pytest.raises(portals.PortalError, match="already has"):
+            await portals.import_file(portal.store, portal.app.settings, FrozenClock(), file)
+        other: Store = create_store(Settings(database=more_databases()))
+        await other.open()
+        try:
+            await other.bootstrap(now=0.0)
+            created = await portals.import_file(other, portal.app.settings, FrozenClock(), file)
+            assert created.portal.name == "fixture"
+            assert created.portal.plan == "enterprise"
+            mine = _without_portal(await portal.store.portal_state(portal_id))
+            theirs = _without_portal(await other.portal_state(created.portal.id))
+            mine.pop("tokens")
+            theirs.pop("tokens")
+            for state in (mine, theirs):
+                state["webhooks"] = [w for w in state["webhooks"] if w["id"] != 0]
+            assert {t: len(r) for t, r in theirs.items()} == {
+                t: len(r) + (1 if t == "webhooks" else 0) for t, r in mine.items()
+            }
+            assert theirs["deals"] == mine["deals"]
+            assert any(d["id"] == deal for d in theirs["deals"])
+        finally:
+            await other.close()
+
+    async def test_a_bad_file_is_refused_with_a_reason(
+        self, portal: Portal, tmp_path: Path
+    ) -> None:
+        bad = tmp_path / "bad.json"
+        for text in ("not json", "[]", '{"format": "other"}'):
+            bad.write_text(text)
+            with pytest.raises(portals.PortalError, match="export"):
+                await portals.import_file(portal.store, portal.app.settings, FrozenClock(), bad)
+        assert [p.id for p in await portal.store.portals()] == [1]
+
+
+def _without_ids(state: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    return {t: [{k: v for k, v in r.items() if k != "id"} for r in rows]
+            for t, rows in state.items()}  # fmt: skip
+
+
+def _without_portal(state: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    return {t: [{k: v for k, v in r.items() if k not in ("portal_id", "application_token")}
+                for r in rows] for t, rows in state.items()}  # fmt: skip
+
+
+# -- the commands, against a running server on the same database ---------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if request.param == "sqlite":
+        database = f"sqlite:///{tmp_path / 'portals.db'}"
+        schema = None
+    else:
+        database, schema = fresh_schema_url(request.getfixturevalue("postgres_url"))
+    server = start_server(database, "--no-rate-limit", port=free_port())
+    try:
+        yield server
+    finally:
+        server.stop()
+        if schema is not None:
+            drop_schema(schema)
+
+
+def cli(server: Any, *args: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "orderlink", *args, "--database", server.database_url],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+    return done.stdout.splitlines()
+
+
+def test_portal_commands_while_the_server_runs(served: Any, tmp_path: Path) -> None:
+    added = json.loads(cli(served, "portal", "add", "--name", "shop", "--json")[-1])
+    assert list(added) == ["id", "name", "webhook"]
+    assert added["name"] == "shop"
+    assert added["id"] >= 2
+    assert added["webhook"].startswith(f"{served.base_url}/rest/1/")
+    hook = added["webhook"]
+    made = httpx.post(hook + "crm.deal.add", json={"fields": {"TITLE": "mine"}}, timeout=10)
+    assert made.status_code == 200, made.text
+    assert httpx.post(served.webhook_url + "crm.deal.list", json={}).json()["result"] == []
+    listed = [json.loads(line) for line in cli(served, "portal", "list", "--json")]
+    assert [p["id"] for p in listed] == [1, added["id"]]
+    pid = str(added["id"])
+    cli(served, "portal", "snapshot", pid, "one")
+    httpx.post(hook + "crm.deal.add", json={"fields": {"TITLE": "two"}}, timeout=10)
+    cli(served, "portal", "restore", pid, "one")
+    titles = [d["TITLE"] for d in httpx.post(hook + "crm.deal.list", json={}).json()["result"]]
+    assert titles == ["mine"]
+    file = tmp_path / "shop.json"
+    cli(served, "portal", "export", pid, str(file))
+    cli(served, "portal", "reset", pid)
+    assert httpx.post(hook + "crm.deal.list", json={}).json()["result"] == []
+    cli(served, "portal", "delete", pid)
+    assert httpx.post(hook + "crm.deal.list", json={}).status_code == 401
+    imported = json.loads(cli(served, "portal", "import", str(file), "--json")[-1])
+    assert imported["name"] == "shop"
+    assert imported["id"] > added["id"]
+    # The imported portal's webhooks keep their URLs; a new admin webhook comes with it.
+    titles = [d["TITLE"] for d in httpx.post(hook + "crm.deal.list", json={}).json()["result"]]
+    assert titles == ["mine"]
+    assert httpx.post(imported["webhook"] + "crm.deal.list", json={}).status_code == 200
+
+
+def test_unknown_portals_fail_clearly(served: Any) -> None:
+    for args in (("delete", "99"), ("reset", "99"), ("snapshot", "99", "a"),
+                 ("restore", "99", "a")):  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "orderlink", "portal", *args,
+             "--database", served.database_url],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 1, done.stdout
+        assert "no portal 99" in done.stderr
+        assert "Traceback" not in done.stderr
