@@ -5,8 +5,8 @@ the store keeps a portal's rows (storage/base.py PORTAL_TABLES), this module wha
 made of beyond rows: the general funnel, the admin webhook, the example rows, the file format.
 
 A portal's entity ids are unique on the server (the schema's choice since the first
-migration), so a snapshot restores a portal exactly, ids included; `import` keeps the file's
-ids and refuses a file whose ids another portal already holds (docs/decisions.md, "Portals").
+migration), so a snapshot restores a portal exactly, ids included; `import` moves the file's
+ids to free ones, and every reference with them (docs/decisions.md, "Portals").
 """
 
 from __future__ import annotations
@@ -24,7 +24,14 @@ from orderlink import bootstrap
 from orderlink.auth import KNOWN_SCOPES, hash_secret, new_webhook_code
 from orderlink.clock import Clock
 from orderlink.settings import Settings
-from orderlink.storage.base import Portal, Row, Store
+from orderlink.storage.base import (
+    REFERENCE_BY,
+    REFERENCE_LISTS,
+    REFERENCES,
+    Portal,
+    Row,
+    Store,
+)
 
 PLANS = ("standard", "enterprise")
 # A new portal's admin webhook may call every method orderlink serves.
@@ -183,20 +190,65 @@ async def import_file(store: Store, settings: Settings, clock: Clock, path: Path
             f"{known}: export it again with this orderlink version"
         )
     tables: dict[str, list[Row]] = document["tables"]
-    taken = await store.taken_ids(tables)
-    if taken:
-        shown = ", ".join(taken[:5]) + (f" and {len(taken) - 5} more" if len(taken) > 5 else "")
+    taken = await store.taken_keys(tables)
+    apps = [key for key in taken if key.startswith("apps.")]
+    if apps:
         raise PortalError(
-            f"{path}: this server already has {shown} (a portal's ids are unique on a server: "
-            "import into a server that does not hold this portal)"
+            f"{path}: this server already has {', '.join(apps)} (an application's client_id "
+            "is unique on a server: delete the portal that has it first)"
         )
+    # A webhook whose code another portal holds stays there: its URL must name one portal.
+    codes = {key.split(" ", 1)[1] for key in taken}
+    tables["webhooks"] = [w for w in tables.get("webhooks", []) if w.get("code_hash") not in codes]
     meta = document["portal"]
     now = clock.now()
     async with store.group() as group, group.step():
         portal = await store.add_portal(name=str(meta["name"]), plan=str(meta["plan"]), now=now)
-        await store.put_portal_state(portal.id, tables)
+        ids = {
+            table: [int(row["id"]) for row in rows if isinstance(row.get("id"), int)]
+            for table, rows in tables.items()
+            if (table, "id") in REFERENCES
+        }
+        spans = {table: max(found) - min(found) + 1 for table, found in ids.items() if found}
+        bases = await store.reserve_ids(spans)
+        moves = {table: (set(ids[table]), bases[table] - min(ids[table])) for table in bases}
+        await store.put_portal_state(portal.id, _moved(tables, moves))
         url = await admin_webhook(store, settings, portal, now)
     return Created(portal, url)
+
+
+def _moved(
+    tables: Mapping[str, Sequence[Row]], moves: Mapping[str, tuple[set[int], int]]
+) -> dict[str, list[Row]]:
+    """The rows with every id of a moved table shifted by that table's offset, wherever a
+    row names it (storage/base.py REFERENCES); a reference to a row the file does not hold
+    (0 for none, or one deleted before the export) stays as it was."""
+
+    def move(target: str | None, value: Any) -> Any:
+        if target is None or target not in moves or not isinstance(value, int):
+            return value
+        present, offset = moves[target]
+        return value + offset if value in present else value
+
+    moved: dict[str, list[Row]] = {}
+    for table, rows in tables.items():
+        out = []
+        for row in rows:
+            row = dict(row)
+            for column, value in row.items():
+                key = (table, column)
+                if key in REFERENCES:
+                    row[column] = move(REFERENCES[key], value)
+                elif key in REFERENCE_LISTS and isinstance(value, str):
+                    listed = json.loads(value)
+                    target = REFERENCE_LISTS[key]
+                    row[column] = _dumps([move(target, item) for item in listed])
+            for key, (kind, targets) in REFERENCE_BY.items():
+                if key[0] == table and key[1] in row:
+                    row[key[1]] = move(targets.get(row.get(kind)), row[key[1]])
+            out.append(row)
+        moved[table] = out
+    return moved
 
 
 def _read_export(path: Path) -> dict[str, Any]:

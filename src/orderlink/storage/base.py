@@ -12,7 +12,7 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from orderlink.entity_types import DEAL, LEGACY_INVOICE, SMART_INVOICE
 
@@ -107,6 +107,48 @@ STATE_TABLES: tuple[str, ...] = tuple(
 # Tables whose ids are the portal's own (migration 12): payer types 1, 2 and the general funnel
 # 0 exist in every portal. Every other id is unique on the server.
 PORTAL_IDS = frozenset({"person_types", "deal_categories"})
+
+# How a portal's rows name each other by server-wide id, for `portal import` (which moves a
+# file's ids to free ones): (table, column) -> the table whose id it holds. A test classifies
+# every *_id column of a portal table (tests/test_portals.py), so a new one cannot be missed.
+REFERENCES: dict[tuple[str, str], str] = {
+    ("webhooks", "id"): "webhooks",
+    ("apps", "id"): "apps",
+    ("app_installs", "app_id"): "apps",
+    ("tokens", "app_id"): "apps",
+    ("event_handlers", "id"): "event_handlers",
+    ("event_handlers", "app_id"): "apps",
+    **{(t, "id"): t for t in get_args(Table) if t != "bindings" and t not in PORTAL_IDS},
+    ("bindings", "order_id"): "orders",
+    ("basket_items", "order_id"): "orders",
+    ("payments", "order_id"): "orders",
+    ("shipments", "order_id"): "orders",
+    ("property_values", "order_id"): "orders",
+    ("property_values", "order_props_id"): "properties",
+    ("properties", "props_group_id"): "property_groups",
+    ("deals", "contact_id"): "contacts",
+    ("deals", "company_id"): "companies",
+    ("contacts", "company_id"): "companies",
+    ("invoices", "contact_id"): "contacts",
+    ("invoices", "company_id"): "companies",
+    ("invoices", "mycompany_id"): "companies",
+    ("invoices", "parent_id2"): "deals",
+    ("legacy_invoices", "uf_deal_id"): "deals",
+    ("legacy_invoices", "uf_contact_id"): "contacts",
+    ("legacy_invoices", "uf_company_id"): "companies",
+    ("legacy_invoices", "uf_mycompany_id"): "companies",
+}
+# Columns holding a JSON list of such ids.
+REFERENCE_LISTS: dict[tuple[str, str], str] = {
+    ("deals", "contact_ids"): "contacts",
+    ("invoices", "contact_ids"): "contacts",
+    ("contacts", "company_ids"): "companies",
+}
+# Columns whose table depends on another column of the row.
+REFERENCE_BY: dict[tuple[str, str], tuple[str, Mapping[Any, str]]] = {
+    ("bindings", "owner_id"): ("owner_type_id", OWNER_TABLES),
+    ("product_rows", "owner_id"): ("owner_type", ROW_OWNERS),
+}
 
 # Tables whose rows an auth cache holds (Authenticator: users, webhooks, apps, installs, tokens;
 # `bound_events`: event_handlers; portals): any write to one, a `load` too, moves auth_version.
@@ -695,9 +737,13 @@ class PortalStore(Protocol):
     async def snapshots(self, portal_id: int) -> builtins.list[tuple[str, float]]:
         """(name, created_at) of the portal's snapshots, by name."""
 
-    async def taken_ids(self, state: Mapping[str, Sequence[Row]]) -> builtins.list[str]:
-        """Which of `state`'s server-wide keys (ids, webhook codes, client ids) are in use:
-        `portal import` keeps a portal's ids, so it refuses a file whose ids are taken."""
+    async def reserve_ids(self, spans: Mapping[str, int]) -> dict[str, int]:
+        """For each table, the first of `span` ids set aside for rows given explicit ids
+        (`portal import` moves a file's ids into such blocks)."""
+
+    async def taken_keys(self, state: Mapping[str, Sequence[Row]]) -> builtins.list[str]:
+        """Which of `state`'s server-wide keys other than ids (webhook codes, client ids) are
+        in use."""
 
 
 class Store(

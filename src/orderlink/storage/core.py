@@ -68,11 +68,8 @@ _USERS_LOCK_CLASS = 0x6F6C0001  # with the portal id: user ids come from MAX(id)
 # With the portal id: a PORTAL_IDS table's new id is MAX(id) + 1 among the portal's rows.
 _PORTAL_IDS_LOCK_CLASS = {table: 0x6F6C0010 + n for n, table in enumerate(sorted(PORTAL_IDS))}
 _PORTAL_COLUMNS = "id, domain, member_id, name, plan, created_at"
-# Server-wide keys a portal's rows carry: (table, column) pairs `portal import` must find free.
-_SERVER_KEYS = tuple(
-    [(t, "id") for t in sorted(ENTITY_TABLES - PORTAL_IDS)]
-    + [("webhooks", "code_hash"), ("apps", "client_id"), ("apps", "id"), ("event_handlers", "id")]
-)
+# Keys unique on the server that a portal's rows carry besides ids (`portal import`).
+_SERVER_KEYS = (("webhooks", "code_hash"), ("apps", "client_id"))
 
 _APP_COLUMNS = "id, portal_id, name, client_id, secret_hash, scopes, redirect_uri, handler_url"
 _INSTALL_COLUMNS = "portal_id, app_id, installed, application_token, installed_by, allowed_users"
@@ -160,6 +157,10 @@ class SQLStore:
 
     async def _ids_at_least(self, conn: Connection, table: str, past: int) -> None:
         """After rows went in with explicit ids: later generated ids go beyond `past`."""
+
+    async def _reserve_ids(self, conn: Connection, table: str, span: int) -> int:
+        """Set aside `span` ids of `table` that no insert will take; the first of them."""
+        raise NotImplementedError
 
     async def _notify(self, conn: Connection) -> None:
         """Tell other processes' auth caches (PostgreSQL NOTIFY); SQLite's data_version does."""
@@ -454,7 +455,13 @@ class SQLStore:
             )
         return [(str(row[0]), float(row[1])) for row in rows]
 
-    async def taken_ids(self, state: Mapping[str, Sequence[Row]]) -> builtins.list[str]:
+    async def reserve_ids(self, spans: Mapping[str, int]) -> dict[str, int]:
+        async with self._write() as conn:
+            return {
+                table: await self._reserve_ids(conn, table, span) for table, span in spans.items()
+            }
+
+    async def taken_keys(self, state: Mapping[str, Sequence[Row]]) -> builtins.list[str]:
         taken: builtins.list[str] = []
         async with self._conn() as conn:
             for table, column in _SERVER_KEYS:

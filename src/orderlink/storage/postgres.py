@@ -413,6 +413,17 @@ class PostgresStore(SQLStore):
     async def _run_script(self, conn: Connection, script: str) -> None:
         await conn.execute(script)  # no arguments: the simple protocol runs the whole script
 
+    async def _reserve_ids(self, conn: Connection, table: str, span: int) -> int:
+        # nextval takes the first; setval moves the sequence to the last: concurrent inserts
+        # get ids beyond the block.
+        row = await conn.fetch_one(
+            "SELECT setval(pg_get_serial_sequence($1, 'id'), "
+            "nextval(pg_get_serial_sequence($1, 'id')) + $2::bigint - 1)",
+            (table, max(span, 1)),
+        )
+        assert row is not None
+        return int(row[0]) - max(span, 1) + 1
+
     async def _ids_at_least(self, conn: Connection, table: str, past: int) -> None:
         """Move the id sequence of `table` to at least `past`, never back: `nextval` first
         takes a value beyond every id handed out so far, then the sequence jumps to the larger
