@@ -395,3 +395,36 @@ def test_unknown_portals_fail_clearly(served: Any) -> None:
         assert done.returncode == 1, done.stdout
         assert "no portal 99" in done.stderr
         assert "Traceback" not in done.stderr
+
+
+@pytest.fixture
+def limited(settings: Settings) -> Settings:
+    return settings.replace(rate_limit=True)
+
+
+async def test_a_portal_has_the_limits_of_its_plan(limited: Settings) -> None:
+    """limits.md: the bucket is 50 requests (drain 2/s) on a standard plan, 250 (5/s) on an
+    enterprise one; a portal's `--plan` picks its own (the clock is frozen: nothing drains)."""
+    app = create_app(limited, clock=FrozenClock())
+    await app.startup()
+    try:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            await app.store.bootstrap(now=0.0)
+            portal = Portal(app, client, "")
+            await _limits_by_plan(portal)
+    finally:
+        await app.shutdown()
+
+
+async def _limits_by_plan(portal: Portal) -> None:
+    _, enterprise = await second(portal, plan="enterprise")
+    _, standard = await second(portal, plan="standard")
+    answered = {}
+    for hook in (enterprise, standard):
+        codes = [(await portal.call("crm.deal.list", {}, hook=hook)).status_code
+                 for _ in range(60)]  # fmt: skip
+        answered[hook] = codes
+    assert set(answered[enterprise]) == {200}
+    assert answered[standard][:50] == [200] * 50
+    assert set(answered[standard][50:]) == {503}

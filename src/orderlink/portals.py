@@ -153,14 +153,33 @@ async def restore(store: Store, portal_id: int, name: str) -> None:
     await store.put_portal_state(portal_id, json.loads(saved))
 
 
-async def export(store: Store, portal_id: int, path: Path) -> int:
-    """Write the portal to `path` (created 0600, replaced atomically); how many rows."""
+async def create_from_snapshot(
+    store: Store, settings: Settings, clock: Clock, name: str, source: int | None = None
+) -> Created:
+    """A new portal holding a copy of snapshot `name` (of portal `source`, or the newest
+    snapshot of that name on the server), its ids moved as an import moves them."""
+    snapshot_name(name)
+    candidates = [source] if source is not None else [p.id for p in await store.portals()]
+    found: tuple[float, int, str] | None = None
+    for portal_id in candidates:
+        for saved, at in await store.snapshots(portal_id):
+            if saved == name and (found is None or at >= found[0]):
+                state = await store.snapshot(portal_id, name)
+                if state is not None:
+                    found = (at, portal_id, state)
+    if found is None:
+        where = f"portal {source}" if source is not None else "this server"
+        raise PortalError(f"{where} has no snapshot {name!r}")
+    _, portal_id, state = found
     portal = await existing(store, portal_id)
     version, _ = await store.schema()
+    # The copy is another portal of this server: the source's applications (their client_id
+    # is unique on the server), and what hangs on them, stay with the source.
+    apps = ("apps", "app_installs", "event_handlers")
     tables = {
-        table: [_exported(table, row) for row in rows]
-        for table, rows in (await store.portal_state(portal_id)).items()
-        if table not in _NOT_EXPORTED
+        t: [_exported(t, row) for row in rows]
+        for t, rows in json.loads(state).items()
+        if t not in _NOT_EXPORTED and t not in apps
     }
     document = {
         "format": EXPORT_FORMAT,
@@ -169,8 +188,32 @@ async def export(store: Store, portal_id: int, path: Path) -> int:
         "portal": {"name": portal.name, "plan": portal.plan},
         "tables": tables,
     }
+    return await import_document(store, settings, clock, document, f"snapshot {name!r}")
+
+
+async def export(store: Store, portal_id: int, path: Path) -> int:
+    """Write the portal to `path` (created 0600, replaced atomically); how many rows."""
+    document = await export_document(store, portal_id)
     _write_private(path, _dumps(document))
-    return sum(len(rows) for rows in tables.values())
+    return sum(len(rows) for rows in document["tables"].values())
+
+
+async def export_document(store: Store, portal_id: int) -> dict[str, Any]:
+    """The portal as one JSON document (`portal export`, GET .../export)."""
+    portal = await existing(store, portal_id)
+    version, _ = await store.schema()
+    tables = {
+        table: [_exported(table, row) for row in rows]
+        for table, rows in (await store.portal_state(portal_id)).items()
+        if table not in _NOT_EXPORTED
+    }
+    return {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "schema": version,
+        "portal": {"name": portal.name, "plan": portal.plan},
+        "tables": tables,
+    }
 
 
 def _exported(table: str, row: Row) -> Row:
@@ -182,19 +225,30 @@ def _exported(table: str, row: Row) -> Row:
 
 async def import_file(store: Store, settings: Settings, clock: Clock, path: Path) -> Created:
     """A new portal holding what `path` (an export) holds, with a new admin webhook."""
-    document = _read_export(path)
+    try:
+        document = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise PortalError(f"{path}: not a readable portal export ({exc})") from None
+    return await import_document(store, settings, clock, document, str(path))
+
+
+async def import_document(
+    store: Store, settings: Settings, clock: Clock, document: Any, source: str = "the export"
+) -> Created:
+    """A new portal holding what an export document holds, with a new admin webhook."""
+    document = _checked_export(document, source)
     _, known = await store.schema()
     if document["schema"] != known:
         raise PortalError(
-            f"{path} was exported at schema version {document['schema']}; this server is at "
-            f"{known}: export it again with this orderlink version"
+            f"{source} was exported at schema version {document['schema']}; this server is "
+            f"at {known}: export it again with this orderlink version"
         )
     tables: dict[str, list[Row]] = document["tables"]
     taken = await store.taken_keys(tables)
     apps = [key for key in taken if key.startswith("apps.")]
     if apps:
         raise PortalError(
-            f"{path}: this server already has {', '.join(apps)} (an application's client_id "
+            f"{source}: this server already has {', '.join(apps)} (an application's client_id "
             "is unique on a server: delete the portal that has it first)"
         )
     # A webhook whose code another portal holds stays there: its URL must name one portal.
@@ -251,11 +305,7 @@ def _moved(
     return moved
 
 
-def _read_export(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise PortalError(f"{path}: not a readable portal export ({exc})") from None
+def _checked_export(document: Any, source: str) -> dict[str, Any]:
     ok = (
         isinstance(document, dict)
         and document.get("format") == EXPORT_FORMAT
@@ -270,7 +320,7 @@ def _read_export(path: Path) -> dict[str, Any]:
         )
     )
     if not ok:
-        raise PortalError(f"{path}: not an orderlink portal export (format {EXPORT_VERSION})")
+        raise PortalError(f"{source}: not an orderlink portal export (format {EXPORT_VERSION})")
     return dict(document)
 
 
