@@ -206,7 +206,6 @@ async def _seed(store: Store) -> None:
         portal.id, app.id, "ONCRMDEALADD", "https://example.test/h",
         auth_type=0, offline=False, user_id=1, now=1.0,
     )  # fmt: skip
-    await store.save_snapshot(portal.id, "first", "{}", 1.0)
 
 
 class TestAuthVersionOnLoad:

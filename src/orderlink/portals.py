@@ -141,16 +141,13 @@ async def reset(store: Store, portal_id: int, clock: Clock, *, seed_examples: bo
 
 async def snapshot(store: Store, portal_id: int, name: str, clock: Clock) -> None:
     await existing(store, portal_id)
-    state = await store.portal_state(portal_id)
-    await store.save_snapshot(portal_id, snapshot_name(name), _dumps(state), clock.now())
+    await store.save_snapshot(portal_id, snapshot_name(name), clock.now())
 
 
 async def restore(store: Store, portal_id: int, name: str) -> None:
     await existing(store, portal_id)
-    saved = await store.snapshot(portal_id, snapshot_name(name))
-    if saved is None:
+    if not await store.restore_snapshot(portal_id, snapshot_name(name)):
         raise PortalError(f"portal {portal_id} has no snapshot {name!r}")
-    await store.put_portal_state(portal_id, json.loads(saved))
 
 
 async def create_from_snapshot(
@@ -160,17 +157,16 @@ async def create_from_snapshot(
     snapshot of that name on the server), its ids moved as an import moves them."""
     snapshot_name(name)
     candidates = [source] if source is not None else [p.id for p in await store.portals()]
-    found: tuple[float, int, str] | None = None
+    found: tuple[float, int] | None = None
     for portal_id in candidates:
         for saved, at in await store.snapshots(portal_id):
             if saved == name and (found is None or at >= found[0]):
-                state = await store.snapshot(portal_id, name)
-                if state is not None:
-                    found = (at, portal_id, state)
-    if found is None:
+                found = (at, portal_id)
+    state = None if found is None else await store.snapshot_state(found[1], name)
+    if found is None or state is None:
         where = f"portal {source}" if source is not None else "this server"
         raise PortalError(f"{where} has no snapshot {name!r}")
-    _, portal_id, state = found
+    _, portal_id = found
     portal = await existing(store, portal_id)
     version, _ = await store.schema()
     # The copy is another portal of this server: the source's applications (their client_id
@@ -178,7 +174,7 @@ async def create_from_snapshot(
     apps = ("apps", "app_installs", "event_handlers")
     tables = {
         t: [_exported(t, row) for row in rows]
-        for t, rows in json.loads(state).items()
+        for t, rows in state.items()
         if t not in _NOT_EXPORTED and t not in apps
     }
     document = {

@@ -69,7 +69,6 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "tokens": ("access_hash",),
     "spent_credentials": ("digest",),
     "event_handlers": ("id",),
-    "portal_snapshots": ("portal_id", "name"),
 }
 
 # The CRM owner types a binding may point at, and the table that holds each (5, old invoices, only
@@ -93,6 +92,7 @@ PORTAL_TABLES: tuple[str, ...] = (
     *(t for t in COPY_TABLES if t not in ("portals", "spent_credentials")),
     "oauth_codes",
     "event_outbox",
+    "portal_snapshots",
 )
 # What stays through `portal reset`: who may call the portal, and its saved snapshots.
 KEPT_ON_RESET = frozenset(
@@ -729,10 +729,16 @@ class PortalStore(Protocol):
     async def put_portal_state(self, portal_id: int, state: Mapping[str, Sequence[Row]]) -> None:
         """Replace the portal's rows with `state` (what portal_state gave), in one transaction."""
 
-    async def save_snapshot(self, portal_id: int, name: str, state: str, now: float) -> None:
-        """Keep `state` (a JSON document) as the portal's snapshot `name`, replacing one."""
+    async def save_snapshot(self, portal_id: int, name: str, now: float) -> None:
+        """Copy the portal's rows (STATE_TABLES) as its snapshot `name`, replacing one."""
 
-    async def snapshot(self, portal_id: int, name: str) -> str | None: ...
+    async def restore_snapshot(self, portal_id: int, name: str) -> bool:
+        """Replace the portal's rows with its snapshot `name`; False when it has none."""
+
+    async def snapshot_state(
+        self, portal_id: int, name: str
+    ) -> dict[str, builtins.list[Row]] | None:
+        """The rows of snapshot `name` by table, as portal_state gives a portal's."""
 
     async def snapshots(self, portal_id: int) -> builtins.list[tuple[str, float]]:
         """(name, created_at) of the portal's snapshots, by name."""

@@ -68,6 +68,7 @@ _USERS_LOCK_CLASS = 0x6F6C0001  # with the portal id: user ids come from MAX(id)
 # With the portal id: a PORTAL_IDS table's new id is MAX(id) + 1 among the portal's rows.
 _PORTAL_IDS_LOCK_CLASS = {table: 0x6F6C0010 + n for n, table in enumerate(sorted(PORTAL_IDS))}
 _PORTAL_COLUMNS = "id, domain, member_id, name, plan, created_at"
+_SNAP = "snap__"  # a snapshot table: `snap__<table>`
 # Keys unique on the server that a portal's rows carry besides ids (`portal import`).
 _SERVER_KEYS = (("webhooks", "code_hash"), ("apps", "client_id"))
 
@@ -134,6 +135,8 @@ class SQLStore:
         # bound_events(): event names with a handler, per portal, valid for one auth version.
         self._bound: dict[int, frozenset[str]] = {}
         self._bound_version: object = None
+        # Columns of each table a snapshot copies (_snapshot_columns), once made.
+        self._snap_columns: dict[str, builtins.list[str]] = {}
 
     # -- what an engine supplies -----------------------------------------------------------------
 
@@ -379,6 +382,7 @@ class SQLStore:
 
     async def delete_portal(self, portal_id: int) -> bool:
         async with self._write() as conn:
+            await self._drop_snapshots(conn, portal_id)
             for table in reversed(PORTAL_TABLES):
                 await conn.execute(f"DELETE FROM {ident(table)} WHERE portal_id = ?", (portal_id,))
             gone = await conn.execute("DELETE FROM portals WHERE id = ?", (portal_id,))
@@ -430,22 +434,102 @@ class SQLStore:
         context = token_context(row["portal_id"], row["app_id"])
         return {**row, "application_token": self.sealer.seal(secrets.token_hex(16), context)}
 
-    async def save_snapshot(self, portal_id: int, name: str, state: str, now: float) -> None:
-        async with self._conn() as conn:
-            await conn.execute(
-                "INSERT INTO portal_snapshots (portal_id, name, created_at, state) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (portal_id, name) DO UPDATE SET "
-                "created_at = excluded.created_at, state = excluded.state",
-                (portal_id, name, float(now), state),
-            )
+    # Snapshots are copied in SQL, table by table, into `snap__<table>` (made on the first
+    # snapshot with the table's columns plus `snap_name`, and given any column a later
+    # migration added): no row passes through Python, so a restore of thousands of rows is a
+    # few INSERT ... SELECT statements.
 
-    async def snapshot(self, portal_id: int, name: str) -> str | None:
-        async with self._conn() as conn:
-            row = await conn.fetch_one(
-                "SELECT state FROM portal_snapshots WHERE portal_id = ? AND name = ?",
-                (portal_id, name),
+    async def _columns_of(self, conn: Connection, table: str) -> dict[str, str]:
+        """The table's columns and their declared types, in order."""
+        raise NotImplementedError
+
+    async def _snapshot_columns(self, conn: Connection, table: str) -> builtins.list[str]:
+        """The columns `table` and its snapshot table share, creating or widening the latter
+        (once per process: the schema changes only at `open`)."""
+        if table in self._snap_columns:
+            return self._snap_columns[table]
+        copy = ident(_SNAP + table)
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {copy} AS SELECT CAST('' AS TEXT) AS snap_name, * "
+            f"FROM {ident(table)} {{no_rows}}"
+        )
+        await conn.execute(
+            f"CREATE INDEX IF NOT EXISTS {ident(_SNAP + table + '_key')} "
+            f"ON {copy} (portal_id, snap_name)"
+        )
+        live = await self._columns_of(conn, table)
+        kept = await self._columns_of(conn, _SNAP + table)
+        for column, kind in live.items():
+            if column not in kept:
+                await conn.execute(f"ALTER TABLE {copy} ADD COLUMN {ident(column)} {kind}")
+        self._snap_columns[table] = builtins.list(live)
+        return self._snap_columns[table]
+
+    async def save_snapshot(self, portal_id: int, name: str, now: float) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                "INSERT INTO portal_snapshots (portal_id, name, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (portal_id, name) DO UPDATE SET created_at = excluded.created_at",
+                (portal_id, name, float(now)),
             )
-        return str(row[0]) if row else None
+            for table in STATE_TABLES:
+                columns = ", ".join(ident(c) for c in await self._snapshot_columns(conn, table))
+                copy = ident(_SNAP + table)
+                await conn.execute(
+                    f"DELETE FROM {copy} WHERE portal_id = ? AND snap_name = ?", (portal_id, name)
+                )
+                await conn.execute(
+                    f"INSERT INTO {copy} (snap_name, {columns}) SELECT ?, {columns} "
+                    f"FROM {ident(table)} WHERE portal_id = ?",
+                    (name, portal_id),
+                )
+
+    async def restore_snapshot(self, portal_id: int, name: str) -> bool:
+        async with self._write() as conn:
+            if not await conn.fetch_one(
+                "SELECT 1 FROM portal_snapshots WHERE portal_id = ? AND name = ?",
+                (portal_id, name),
+            ):
+                return False
+            for table in reversed(STATE_TABLES):
+                await conn.execute(f"DELETE FROM {ident(table)} WHERE portal_id = ?", (portal_id,))
+            for table in STATE_TABLES:
+                columns = ", ".join(ident(c) for c in await self._snapshot_columns(conn, table))
+                await conn.execute(
+                    f"INSERT INTO {ident(table)} ({columns}) SELECT {columns} FROM "
+                    f"{ident(_SNAP + table)} WHERE portal_id = ? AND snap_name = ?",
+                    (portal_id, name),
+                )
+            await self._bump_auth(conn)
+        self._bound.pop(portal_id, None)
+        return True
+
+    async def snapshot_state(
+        self, portal_id: int, name: str
+    ) -> dict[str, builtins.list[Row]] | None:
+        async with self._write() as conn:
+            if not await conn.fetch_one(
+                "SELECT 1 FROM portal_snapshots WHERE portal_id = ? AND name = ?",
+                (portal_id, name),
+            ):
+                return None
+            state: dict[str, builtins.list[Row]] = {}
+            for table in STATE_TABLES:
+                columns = ", ".join(ident(c) for c in await self._snapshot_columns(conn, table))
+                keys = ", ".join(COPY_TABLES[table])
+                state[table] = await conn.fetch_named(
+                    f"SELECT {columns} FROM {ident(_SNAP + table)} "
+                    f"WHERE portal_id = ? AND snap_name = ? ORDER BY {keys}",
+                    (portal_id, name),
+                )
+        return state
+
+    async def _drop_snapshots(self, conn: Connection, portal_id: int) -> None:
+        for table in STATE_TABLES:
+            if await self._columns_of(conn, _SNAP + table):
+                await conn.execute(
+                    f"DELETE FROM {ident(_SNAP + table)} WHERE portal_id = ?", (portal_id,)
+                )
 
     async def snapshots(self, portal_id: int) -> builtins.list[tuple[str, float]]:
         async with self._conn() as conn:

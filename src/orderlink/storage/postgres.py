@@ -413,6 +413,14 @@ class PostgresStore(SQLStore):
     async def _run_script(self, conn: Connection, script: str) -> None:
         await conn.execute(script)  # no arguments: the simple protocol runs the whole script
 
+    async def _columns_of(self, conn: Connection, table: str) -> dict[str, str]:
+        rows = await conn.fetch(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+            (table,),
+        )
+        return {str(row[0]): str(row[1]) for row in rows}
+
     async def _reserve_ids(self, conn: Connection, table: str, span: int) -> int:
         # nextval takes the first; setval moves the sequence to the last: concurrent inserts
         # get ids beyond the block.

@@ -355,6 +355,10 @@ class SQLiteStore(SQLStore):
         )
         return AddBinding.REPLACED
 
+    async def _columns_of(self, conn: Connection, table: str) -> dict[str, str]:
+        rows = await conn.fetch(f"SELECT name, type FROM pragma_table_info('{ident(table)}')")
+        return {str(row[0]): str(row[1]) for row in rows}
+
     async def _reserve_ids(self, conn: Connection, table: str, span: int) -> int:
         # Inside the write transaction no other insert runs; AUTOINCREMENT then goes on past
         # whatever goes in (sqlite_sequence keeps the largest id ever used).

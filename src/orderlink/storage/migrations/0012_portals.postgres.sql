@@ -18,6 +18,5 @@ CREATE TABLE portal_snapshots (
     portal_id   BIGINT           NOT NULL REFERENCES portals (id),
     name        TEXT COLLATE "C" NOT NULL,
     created_at  DOUBLE PRECISION NOT NULL,
-    state       TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (portal_id, name)
 );

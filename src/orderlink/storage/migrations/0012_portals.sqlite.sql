@@ -4,8 +4,8 @@
 -- and the general deal funnel 0 (crm-category-list.md): those ids are the portal's own, so the
 -- two tables are keyed by (portal_id, id) and a new row takes the portal's next id
 -- (storage/core.py PORTAL_IDS). Every other id stays unique across the server.
--- portal_snapshots: `portal snapshot ID NAME` keeps the portal's whole state as one JSON
--- document (storage/core.py `portal_state`), restored in one transaction.
+-- portal_snapshots: the names of a portal's snapshots (`portal snapshot ID NAME`); their rows
+-- are kept in `snap__<table>` tables that the first snapshot makes (storage/core.py).
 
 ALTER TABLE portals ADD COLUMN name TEXT NOT NULL DEFAULT '';
 ALTER TABLE portals ADD COLUMN plan TEXT NOT NULL DEFAULT 'standard';
@@ -45,6 +45,5 @@ CREATE TABLE portal_snapshots (
     portal_id   INTEGER NOT NULL REFERENCES portals (id),
     name        TEXT    NOT NULL,
     created_at  REAL    NOT NULL,
-    state       TEXT    NOT NULL,
     PRIMARY KEY (portal_id, name)
 ) WITHOUT ROWID;
