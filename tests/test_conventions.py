@@ -98,7 +98,9 @@ def test_principal_sits_below_auth_and_registry() -> None:
 def test_settings_are_read_from_the_environment_in_one_place() -> None:
     reads = re.compile(r"os\.environ\.get|os\.environ\[|os\.getenv|environ\.get\(|= os\.environ")
     readers = [path.name for path in SRC.rglob("*.py") if reads.search(path.read_text())]
-    assert readers == ["settings.py"]
+    # The pytest plugin is configured by the test run's environment (ORDERLINK_URL), not by
+    # the server's: it never builds Settings.
+    assert sorted(readers) == ["pytest_plugin.py", "settings.py"]
 
 
 def test_no_grab_bag_modules() -> None:

@@ -89,6 +89,7 @@ class OrderlinkApp:
         self.clock = clock
         self.store = store if store is not None else create_store(settings)
         self._owns_store = store is None
+        self._plans: dict[int, tuple[int, float] | None] = {}
         self.limits = limits if limits is not None else create_limits(settings, clock)
         # Methods a setting switches off are not served at all (registry.py).
         self.registry = (registry if registry is not None else build_registry()).enabled(settings)
@@ -258,11 +259,23 @@ class OrderlinkApp:
             raise errors.MethodNotFound()
         if self.settings.rate_limit:
             client = scope.get("client") or ("local", 0)
-            admitted = await self.limits.admit(f"{principal.portal_id}|{client[0]}")
+            admitted = await self.limits.admit(
+                f"{principal.portal_id}|{client[0]}", await self._bucket_of(principal.portal_id)
+            )
             if not admitted:
                 raise errors.QueryLimitExceeded()
         reply = await self.dispatcher.call(method, merged, principal, started=started)
         return 200, success_body(reply)
+
+    async def _bucket_of(self, portal_id: int) -> tuple[int, float] | None:
+        """A portal's own plan (`portal add --plan`); the default portal follows `serve`'s.
+        Portal ids are never reused, so what is cached here never goes stale."""
+        if portal_id not in self._plans:
+            default = await self.store.default_portal()
+            found = await self.store.portal(portal_id)
+            own = found is not None and (default is None or default.id != portal_id)
+            self._plans[portal_id] = self.settings.bucket(found.plan) if own and found else None
+        return self._plans[portal_id]
 
     def _other_verb(
         self, scope: Scope, path: str, verb: str, rest: bool

@@ -905,3 +905,13 @@ def db_copy(source: str, destination: str, from_key_file: str, to_key_file: str)
                    f"{row.destination} in destination\t{state}")  # fmt: skip
     if not all(row.complete for row in report):
         raise click.ClickException("the destination holds fewer rows than the source")
+
+
+def _subcommands() -> None:
+    """Command groups kept in modules of their own (they use the helpers above)."""
+    from orderlink.cli_portal import portal
+
+    main.add_command(portal)
+
+
+_subcommands()

@@ -105,9 +105,10 @@ class Settings:
     # SQLite page cache per connection, in MiB.
     sqlite_cache_mb: int = 64
 
-    def bucket(self) -> tuple[int, float]:
-        """(X, Y): the bucket size and its drain per second, plan defaults unless overridden."""
-        size, drain = PLAN_BUCKETS[self.plan]
+    def bucket(self, plan: str | None = None) -> tuple[int, float]:
+        """(X, Y): the bucket size and its drain per second, the plan's (the server's, or a
+        portal's `plan`) unless --bucket-size / --drain-rate say otherwise."""
+        size, drain = PLAN_BUCKETS.get(plan or self.plan, PLAN_BUCKETS[self.plan])
         return (self.bucket_size or size, self.drain_rate or drain)
 
     def public_base_url(self) -> str:

@@ -12,7 +12,7 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from orderlink.entity_types import DEAL, LEGACY_INVOICE, SMART_INVOICE
 
@@ -86,6 +86,70 @@ OWNER_TYPES: dict[str, int] = {table: owner_type for owner_type, table in OWNER_
 ROW_OWNERS: dict[str, Table] = {"D": "deals", "SI": "invoices"}
 ROW_OWNER_CODES: dict[str, str] = {table: code for code, table in ROW_OWNERS.items()}
 
+# A portal's own rows, parents first (delete goes the other way): every table with a portal_id
+# but `portals` itself. A test keeps this list complete (tests/test_portals.py).
+PORTAL_TABLES: tuple[str, ...] = (
+    *(t for t in COPY_TABLES if t not in ("portals", "spent_credentials")),
+    "oauth_codes",
+    "event_outbox",
+    "portal_snapshots",
+)
+# What stays through `portal reset`: who may call the portal, and its saved snapshots.
+KEPT_ON_RESET = frozenset(
+    {"users", "webhooks", "apps", "app_installs", "tokens", "oauth_codes", "portal_snapshots"}
+)
+RESET_TABLES: tuple[str, ...] = tuple(t for t in PORTAL_TABLES if t not in KEPT_ON_RESET)
+# What a snapshot holds: the whole portal but its snapshots and what is in flight (the outbox,
+# authorization codes that live for 30 seconds).
+STATE_TABLES: tuple[str, ...] = tuple(
+    t for t in PORTAL_TABLES if t not in ("portal_snapshots", "event_outbox", "oauth_codes")
+)
+# Tables whose ids are the portal's own (migration 12): payer types 1, 2 and the general funnel
+# 0 exist in every portal. Every other id is unique on the server.
+PORTAL_IDS = frozenset({"person_types", "deal_categories"})
+
+# How a portal's rows name each other by server-wide id, for `portal import` (which moves a
+# file's ids to free ones): (table, column) -> the table whose id it holds. A test classifies
+# every *_id column of a portal table (tests/test_portals.py), so a new one cannot be missed.
+REFERENCES: dict[tuple[str, str], str] = {
+    ("webhooks", "id"): "webhooks",
+    ("apps", "id"): "apps",
+    ("app_installs", "app_id"): "apps",
+    ("tokens", "app_id"): "apps",
+    ("event_handlers", "id"): "event_handlers",
+    ("event_handlers", "app_id"): "apps",
+    **{(t, "id"): t for t in get_args(Table) if t != "bindings" and t not in PORTAL_IDS},
+    ("bindings", "order_id"): "orders",
+    ("basket_items", "order_id"): "orders",
+    ("payments", "order_id"): "orders",
+    ("shipments", "order_id"): "orders",
+    ("property_values", "order_id"): "orders",
+    ("property_values", "order_props_id"): "properties",
+    ("properties", "props_group_id"): "property_groups",
+    ("deals", "contact_id"): "contacts",
+    ("deals", "company_id"): "companies",
+    ("contacts", "company_id"): "companies",
+    ("invoices", "contact_id"): "contacts",
+    ("invoices", "company_id"): "companies",
+    ("invoices", "mycompany_id"): "companies",
+    ("invoices", "parent_id2"): "deals",
+    ("legacy_invoices", "uf_deal_id"): "deals",
+    ("legacy_invoices", "uf_contact_id"): "contacts",
+    ("legacy_invoices", "uf_company_id"): "companies",
+    ("legacy_invoices", "uf_mycompany_id"): "companies",
+}
+# Columns holding a JSON list of such ids.
+REFERENCE_LISTS: dict[tuple[str, str], str] = {
+    ("deals", "contact_ids"): "contacts",
+    ("invoices", "contact_ids"): "contacts",
+    ("contacts", "company_ids"): "companies",
+}
+# Columns whose table depends on another column of the row.
+REFERENCE_BY: dict[tuple[str, str], tuple[str, Mapping[Any, str]]] = {
+    ("bindings", "owner_id"): ("owner_type_id", OWNER_TABLES),
+    ("product_rows", "owner_id"): ("owner_type", ROW_OWNERS),
+}
+
 # Tables whose rows an auth cache holds (Authenticator: users, webhooks, apps, installs, tokens;
 # `bound_events`: event_handlers; portals): any write to one, a `load` too, moves auth_version.
 AUTH_TABLES = frozenset(
@@ -120,6 +184,9 @@ class Portal:
     id: int
     domain: str
     member_id: str
+    name: str = ""
+    plan: str = "standard"
+    created_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -638,9 +705,57 @@ class TransferStore(Protocol):
         them a list filtered by owner and ordered by order id reads every binding."""
 
 
+class PortalStore(Protocol):
+    """Many portals on one server (`orderlink portal ...`, the admin API): a portal's rows are
+    every row with its `portal_id` (PORTAL_TABLES)."""
+
+    async def add_portal(self, *, name: str, plan: str, now: float) -> Portal:
+        """A new portal as a new Bitrix24 portal starts: user 1 (administrator), payer types
+        1 and 2. The general funnel and the admin webhook are the caller's (bootstrap.py)."""
+
+    async def portals(self) -> builtins.list[Portal]: ...
+
+    async def portal(self, portal_id: int) -> Portal | None: ...
+
+    async def delete_portal(self, portal_id: int) -> bool:
+        """Every row of the portal, then the portal; False when there was none."""
+
+    async def clear_portal(self, portal_id: int) -> None:
+        """Everything the portal's users wrote (RESET_TABLES); who may call stays."""
+
+    async def portal_state(self, portal_id: int) -> dict[str, builtins.list[Row]]:
+        """The portal's rows by table (STATE_TABLES), as stored, each table in key order."""
+
+    async def put_portal_state(self, portal_id: int, state: Mapping[str, Sequence[Row]]) -> None:
+        """Replace the portal's rows with `state` (what portal_state gave), in one transaction."""
+
+    async def save_snapshot(self, portal_id: int, name: str, now: float) -> None:
+        """Copy the portal's rows (STATE_TABLES) as its snapshot `name`, replacing one."""
+
+    async def restore_snapshot(self, portal_id: int, name: str) -> bool:
+        """Replace the portal's rows with its snapshot `name`; False when it has none."""
+
+    async def snapshot_state(
+        self, portal_id: int, name: str
+    ) -> dict[str, builtins.list[Row]] | None:
+        """The rows of snapshot `name` by table, as portal_state gives a portal's."""
+
+    async def snapshots(self, portal_id: int) -> builtins.list[tuple[str, float]]:
+        """(name, created_at) of the portal's snapshots, by name."""
+
+    async def reserve_ids(self, spans: Mapping[str, int]) -> dict[str, int]:
+        """For each table, the first of `span` ids set aside for rows given explicit ids
+        (`portal import` moves a file's ids into such blocks)."""
+
+    async def taken_keys(self, state: Mapping[str, Sequence[Row]]) -> builtins.list[str]:
+        """Which of `state`'s server-wide keys other than ids (webhook codes, client ids) are
+        in use."""
+
+
 class Store(
     LifecycleStore,
     AuthStore,
+    PortalStore,
     BindingStore,
     EntityStore,
     AppStore,

@@ -25,8 +25,12 @@ from orderlink.storage.base import (
     AUTH_TABLES,
     COPY_TABLES,
     OWNER_TYPES,
+    PORTAL_IDS,
+    PORTAL_TABLES,
+    RESET_TABLES,
     ROW_OWNER_CODES,
     ROW_OWNERS,
+    STATE_TABLES,
     AddBinding,
     App,
     Binding,
@@ -61,6 +65,12 @@ SEED_PERSON_TYPES = ((1, "Individual", 100), (2, "Legal Entity", 110))
 MIGRATE_LOCK = (0x6F6C, 1)
 BOOTSTRAP_LOCK = (0x6F6C, 2)
 _USERS_LOCK_CLASS = 0x6F6C0001  # with the portal id: user ids come from MAX(id) + 1
+# With the portal id: a PORTAL_IDS table's new id is MAX(id) + 1 among the portal's rows.
+_PORTAL_IDS_LOCK_CLASS = {table: 0x6F6C0010 + n for n, table in enumerate(sorted(PORTAL_IDS))}
+_PORTAL_COLUMNS = "id, domain, member_id, name, plan, created_at"
+_SNAP = "snap__"  # a snapshot table: `snap__<table>`
+# Keys unique on the server that a portal's rows carry besides ids (`portal import`).
+_SERVER_KEYS = (("webhooks", "code_hash"), ("apps", "client_id"))
 
 _APP_COLUMNS = "id, portal_id, name, client_id, secret_hash, scopes, redirect_uri, handler_url"
 _INSTALL_COLUMNS = "portal_id, app_id, installed, application_token, installed_by, allowed_users"
@@ -125,6 +135,8 @@ class SQLStore:
         # bound_events(): event names with a handler, per portal, valid for one auth version.
         self._bound: dict[int, frozenset[str]] = {}
         self._bound_version: object = None
+        # Columns of each table a snapshot copies (_snapshot_columns), once made.
+        self._snap_columns: dict[str, builtins.list[str]] = {}
 
     # -- what an engine supplies -----------------------------------------------------------------
 
@@ -148,6 +160,10 @@ class SQLStore:
 
     async def _ids_at_least(self, conn: Connection, table: str, past: int) -> None:
         """After rows went in with explicit ids: later generated ids go beyond `past`."""
+
+    async def _reserve_ids(self, conn: Connection, table: str, span: int) -> int:
+        """Set aside `span` ids of `table` that no insert will take; the first of them."""
+        raise NotImplementedError
 
     async def _notify(self, conn: Connection) -> None:
         """Tell other processes' auth caches (PostgreSQL NOTIFY); SQLite's data_version does."""
@@ -281,6 +297,14 @@ class SQLStore:
             (digest, family, float(until)),
         )
 
+    async def _next_portal_id(self, conn: Connection, portal_id: int, table: str) -> int:
+        await self._lock(conn, (_PORTAL_IDS_LOCK_CLASS[table], portal_id))
+        row = await conn.fetch_one(
+            f"SELECT COALESCE(MAX(id), 0) + 1 FROM {ident(table)} WHERE portal_id = ?", (portal_id,)
+        )
+        assert row is not None
+        return int(row[0])
+
     def _insert_sql(self, table: str, values: Row, returning: str = "") -> str:
         columns = ", ".join(["portal_id", *(ident(col) for col in values)])
         marks = ", ".join("?" * (len(values) + 1))
@@ -310,29 +334,238 @@ class SQLStore:
             existing = await self._default_portal(conn)
             if existing is not None:
                 return existing, False
-            member_id = secrets.token_hex(16)
-            row = await conn.fetch_one(
-                "INSERT INTO portals (domain, member_id, created_at) VALUES (?, ?, ?) RETURNING id",
-                ("orderlink.local", member_id, float(now)),
-            )
-            assert row is not None
-            portal_id = int(row[0])
+            return await self._new_portal(conn, "", "standard", now), True
+
+    async def _new_portal(self, conn: Connection, name: str, plan: str, now: float) -> Portal:
+        """The portal row, user 1 (portal and store administrator) and the payer types."""
+        member_id = secrets.token_hex(16)
+        row = await conn.fetch_one(
+            "INSERT INTO portals (domain, member_id, name, plan, created_at) "
+            "VALUES (?, ?, ?, ?, ?) RETURNING id",
+            ("orderlink.local", member_id, name, plan, float(now)),
+        )
+        assert row is not None
+        portal_id = int(row[0])
+        await conn.execute(
+            "INSERT INTO users (portal_id, id, name, store_role, is_admin) "
+            "VALUES (?, 1, 'Administrator', 2, 1)",
+            (portal_id,),
+        )
+        await self._seed_portal(conn, portal_id)
+        await self._bump_auth(conn)
+        return Portal(portal_id, "orderlink.local", member_id, name, plan, float(now))
+
+    async def _seed_portal(self, conn: Connection, portal_id: int) -> None:
+        for type_id, type_name, sort in SEED_PERSON_TYPES:
             await conn.execute(
-                "INSERT INTO users (portal_id, id, name, store_role, is_admin) "
-                "VALUES (?, 1, 'Administrator', 2, 1)",
-                (portal_id,),
+                "INSERT INTO person_types (id, portal_id, name, sort) VALUES (?, ?, ?, ?)",
+                (type_id, portal_id, type_name, sort),
             )
-            for type_id, name, sort in SEED_PERSON_TYPES:
+
+    # -- many portals ------------------------------------------------------------------------
+
+    async def add_portal(self, *, name: str, plan: str, now: float) -> Portal:
+        async with self._write() as conn:
+            return await self._new_portal(conn, name, plan, now)
+
+    async def portals(self) -> builtins.list[Portal]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(f"SELECT {_PORTAL_COLUMNS} FROM portals ORDER BY id")
+        return [_portal(row) for row in rows]
+
+    async def portal(self, portal_id: int) -> Portal | None:
+        async with self._conn() as conn:
+            row = await conn.fetch_one(
+                f"SELECT {_PORTAL_COLUMNS} FROM portals WHERE id = ?", (portal_id,)
+            )
+        return _portal(row) if row else None
+
+    async def delete_portal(self, portal_id: int) -> bool:
+        async with self._write() as conn:
+            await self._drop_snapshots(conn, portal_id)
+            for table in reversed(PORTAL_TABLES):
+                await conn.execute(f"DELETE FROM {ident(table)} WHERE portal_id = ?", (portal_id,))
+            gone = await conn.execute("DELETE FROM portals WHERE id = ?", (portal_id,))
+            await self._bump_auth(conn)
+        self._bound.pop(portal_id, None)
+        return gone > 0
+
+    async def clear_portal(self, portal_id: int) -> None:
+        async with self._write() as conn:
+            for table in reversed(RESET_TABLES):
+                await conn.execute(f"DELETE FROM {ident(table)} WHERE portal_id = ?", (portal_id,))
+            await self._seed_portal(conn, portal_id)
+            await self._bump_auth(conn)  # event_handlers went
+
+    async def portal_state(self, portal_id: int) -> dict[str, builtins.list[Row]]:
+        state: dict[str, builtins.list[Row]] = {}
+        async with self._write() as conn:  # one transaction: a consistent picture
+            for table in STATE_TABLES:
+                keys = ", ".join(COPY_TABLES[table])
+                state[table] = await conn.fetch_named(
+                    f"SELECT * FROM {ident(table)} WHERE portal_id = ? ORDER BY {keys}",
+                    (portal_id,),
+                )
+        return state
+
+    async def put_portal_state(self, portal_id: int, state: Mapping[str, Sequence[Row]]) -> None:
+        unknown = set(state) - set(STATE_TABLES)
+        if unknown:
+            raise ValueError(f"not a portal table: {', '.join(sorted(unknown))}")
+        async with self._write() as conn:
+            for table in reversed(STATE_TABLES):
+                await conn.execute(f"DELETE FROM {ident(table)} WHERE portal_id = ?", (portal_id,))
+            for table in STATE_TABLES:
+                rows = [{**row, "portal_id": portal_id} for row in state.get(table, ())]
+                if not rows:
+                    continue
+                if table == "app_installs":  # an export carries none (portals.py)
+                    rows = [self._sealed_install(row) for row in rows]
+                columns = [ident(c) for c in rows[0]]
+                await self._insert_rows(conn, ident(table), columns, rows)
+                if "id" in rows[0] and table not in PORTAL_IDS:
+                    await self._ids_at_least(conn, table, max(int(row["id"]) for row in rows))
+            await self._bump_auth(conn)
+        self._bound.pop(portal_id, None)
+
+    def _sealed_install(self, row: Row) -> Row:
+        if row.get("application_token") is not None:
+            return row
+        context = token_context(row["portal_id"], row["app_id"])
+        return {**row, "application_token": self.sealer.seal(secrets.token_hex(16), context)}
+
+    # Snapshots are copied in SQL, table by table, into `snap__<table>` (made on the first
+    # snapshot with the table's columns plus `snap_name`, and given any column a later
+    # migration added): no row passes through Python, so a restore of thousands of rows is a
+    # few INSERT ... SELECT statements.
+
+    async def _columns_of(self, conn: Connection, table: str) -> dict[str, str]:
+        """The table's columns and their declared types, in order."""
+        raise NotImplementedError
+
+    async def _snapshot_columns(self, conn: Connection, table: str) -> builtins.list[str]:
+        """The columns `table` and its snapshot table share, creating or widening the latter
+        (once per process: the schema changes only at `open`)."""
+        if table in self._snap_columns:
+            return self._snap_columns[table]
+        copy = ident(_SNAP + table)
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {copy} AS SELECT CAST('' AS TEXT) AS snap_name, * "
+            f"FROM {ident(table)} {{no_rows}}"
+        )
+        await conn.execute(
+            f"CREATE INDEX IF NOT EXISTS {ident(_SNAP + table + '_key')} "
+            f"ON {copy} (portal_id, snap_name)"
+        )
+        live = await self._columns_of(conn, table)
+        kept = await self._columns_of(conn, _SNAP + table)
+        for column, kind in live.items():
+            if column not in kept:
+                await conn.execute(f"ALTER TABLE {copy} ADD COLUMN {ident(column)} {kind}")
+        self._snap_columns[table] = builtins.list(live)
+        return self._snap_columns[table]
+
+    async def save_snapshot(self, portal_id: int, name: str, now: float) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                "INSERT INTO portal_snapshots (portal_id, name, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (portal_id, name) DO UPDATE SET created_at = excluded.created_at",
+                (portal_id, name, float(now)),
+            )
+            for table in STATE_TABLES:
+                columns = ", ".join(ident(c) for c in await self._snapshot_columns(conn, table))
+                copy = ident(_SNAP + table)
                 await conn.execute(
-                    "INSERT INTO person_types (id, portal_id, name, sort) VALUES (?, ?, ?, ?)",
-                    (type_id, portal_id, name, sort),
+                    f"DELETE FROM {copy} WHERE portal_id = ? AND snap_name = ?", (portal_id, name)
+                )
+                await conn.execute(
+                    f"INSERT INTO {copy} (snap_name, {columns}) SELECT ?, {columns} "
+                    f"FROM {ident(table)} WHERE portal_id = ?",
+                    (name, portal_id),
+                )
+
+    async def restore_snapshot(self, portal_id: int, name: str) -> bool:
+        async with self._write() as conn:
+            if not await conn.fetch_one(
+                "SELECT 1 FROM portal_snapshots WHERE portal_id = ? AND name = ?",
+                (portal_id, name),
+            ):
+                return False
+            for table in reversed(STATE_TABLES):
+                await conn.execute(f"DELETE FROM {ident(table)} WHERE portal_id = ?", (portal_id,))
+            for table in STATE_TABLES:
+                columns = ", ".join(ident(c) for c in await self._snapshot_columns(conn, table))
+                await conn.execute(
+                    f"INSERT INTO {ident(table)} ({columns}) SELECT {columns} FROM "
+                    f"{ident(_SNAP + table)} WHERE portal_id = ? AND snap_name = ?",
+                    (portal_id, name),
                 )
             await self._bump_auth(conn)
-        return Portal(portal_id, "orderlink.local", member_id), True
+        self._bound.pop(portal_id, None)
+        return True
+
+    async def snapshot_state(
+        self, portal_id: int, name: str
+    ) -> dict[str, builtins.list[Row]] | None:
+        async with self._write() as conn:
+            if not await conn.fetch_one(
+                "SELECT 1 FROM portal_snapshots WHERE portal_id = ? AND name = ?",
+                (portal_id, name),
+            ):
+                return None
+            state: dict[str, builtins.list[Row]] = {}
+            for table in STATE_TABLES:
+                columns = ", ".join(ident(c) for c in await self._snapshot_columns(conn, table))
+                keys = ", ".join(COPY_TABLES[table])
+                state[table] = await conn.fetch_named(
+                    f"SELECT {columns} FROM {ident(_SNAP + table)} "
+                    f"WHERE portal_id = ? AND snap_name = ? ORDER BY {keys}",
+                    (portal_id, name),
+                )
+        return state
+
+    async def _drop_snapshots(self, conn: Connection, portal_id: int) -> None:
+        for table in STATE_TABLES:
+            if await self._columns_of(conn, _SNAP + table):
+                await conn.execute(
+                    f"DELETE FROM {ident(_SNAP + table)} WHERE portal_id = ?", (portal_id,)
+                )
+
+    async def snapshots(self, portal_id: int) -> builtins.list[tuple[str, float]]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                "SELECT name, created_at FROM portal_snapshots WHERE portal_id = ? ORDER BY name",
+                (portal_id,),
+            )
+        return [(str(row[0]), float(row[1])) for row in rows]
+
+    async def reserve_ids(self, spans: Mapping[str, int]) -> dict[str, int]:
+        async with self._write() as conn:
+            return {
+                table: await self._reserve_ids(conn, table, span) for table, span in spans.items()
+            }
+
+    async def taken_keys(self, state: Mapping[str, Sequence[Row]]) -> builtins.list[str]:
+        taken: builtins.list[str] = []
+        async with self._conn() as conn:
+            for table, column in _SERVER_KEYS:
+                values = [
+                    row[column] for row in state.get(table, ()) if row.get(column) is not None
+                ]
+                for start in range(0, len(values), 500):
+                    chunk = values[start : start + 500]
+                    marks = ", ".join("?" for _ in chunk)
+                    rows = await conn.fetch(
+                        f"SELECT {ident(column)} FROM {ident(table)} "
+                        f"WHERE {ident(column)} IN ({marks})",
+                        chunk,
+                    )
+                    taken.extend(f"{table}.{column} {row[0]}" for row in rows)
+        return taken
 
     async def _default_portal(self, conn: Connection) -> Portal | None:
-        row = await conn.fetch_one("SELECT id, domain, member_id FROM portals ORDER BY id LIMIT 1")
-        return Portal(int(row[0]), row[1], row[2]) if row else None
+        row = await conn.fetch_one(f"SELECT {_PORTAL_COLUMNS} FROM portals ORDER BY id LIMIT 1")
+        return _portal(row) if row else None
 
     async def default_portal(self) -> Portal | None:
         async with self._conn() as conn:
@@ -477,6 +710,13 @@ class SQLStore:
         templates: Mapping[str, str] | None = None,
         events: Sequence[Emit] = (),
     ) -> int:
+        if table in PORTAL_IDS and "id" not in values:
+            async with self._write() as conn:
+                values = {"id": await self._next_portal_id(conn, portal_id, table), **values}
+                await conn.execute(self._insert_sql(table, values), (portal_id, *values.values()))
+                if events:
+                    await self._emit(conn, portal_id, events, int(values["id"]))
+            return int(values["id"])
         sql = self._insert_sql(table, values, " RETURNING id")
         args = (portal_id, *values.values())
         # Without templates or events, the hot path: one autocommitted statement.
@@ -1029,6 +1269,10 @@ class SQLStore:
 
     def group(self) -> AbstractAsyncContextManager[Group]:
         raise NotImplementedError
+
+
+def _portal(row: Sequence[Any]) -> Portal:
+    return Portal(int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]), float(row[5]))
 
 
 # A deleted row's id, held elsewhere: (table, its single-id column, its id-list column or None,

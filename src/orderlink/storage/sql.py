@@ -150,6 +150,7 @@ SQLITE = Dialect(
         ("now", "julianday('now')"),
         ("applied_at", "REAL NOT NULL"),
         ("schema_version_exists", "SELECT 1 FROM sqlite_master WHERE name = 'schema_version'"),
+        ("no_rows", "WHERE 0"),  # CREATE TABLE ... AS SELECT: the columns, no rows
     ),
 )
 POSTGRES = Dialect(
@@ -167,6 +168,7 @@ POSTGRES = Dialect(
         ("now", "now()"),
         ("applied_at", "TIMESTAMPTZ NOT NULL DEFAULT now()"),
         ("schema_version_exists", "SELECT to_regclass('schema_version') IS NOT NULL"),
+        ("no_rows", "WITH NO DATA"),
     ),
     numbered=True,
     returns_stored=True,
