@@ -44,6 +44,7 @@ Table = Literal[
 # Tables `orderlink db copy` moves, parents first, with the key columns that order them.
 COPY_TABLES: dict[str, tuple[str, ...]] = {
     "portals": ("id",),
+    "portal_domains": ("id",),
     "users": ("portal_id", "id"),
     "webhooks": ("id",),
     "orders": ("id",),
@@ -87,10 +88,12 @@ ROW_OWNERS: dict[str, Table] = {"D": "deals", "SI": "invoices"}
 ROW_OWNER_CODES: dict[str, str] = {table: code for code, table in ROW_OWNERS.items()}
 
 # Tables whose rows an auth cache holds (Authenticator: users, webhooks, apps, installs, tokens;
-# `bound_events`: event_handlers; portals): any write to one, a `load` too, moves auth_version.
+# `bound_events`: event_handlers; portals and their domains, domains.py): any write to one, a
+# `load` too, moves auth_version.
 AUTH_TABLES = frozenset(
-    {"portals", "users", "webhooks", "apps", "app_installs", "tokens", "event_handlers"}
-)
+    {"portals", "portal_domains", "users", "webhooks", "apps", "app_installs", "tokens",
+     "event_handlers"}
+)  # fmt: skip
 
 
 class StoreUnavailable(Exception):
@@ -411,6 +414,27 @@ class AuthStore(Protocol):
         process or another (auth caches compare it before trusting what they hold)."""
 
 
+class DomainStore(Protocol):
+    """The host names portals answer on (`portal_domains`, issue 18). Writes move auth_version,
+    so servers sharing the database route by the new domains at once."""
+
+    async def portal(self, portal_id: int) -> Portal | None:
+        """The portal with this id, or None."""
+
+    async def add_portal_domain(self, portal_id: int, domain: str, now: float) -> int:
+        """Give the portal a domain (already normalized, hosts.portal_domain); the id of the
+        portal that holds it afterwards: `portal_id`, or another portal that had it first."""
+
+    async def remove_portal_domain(self, portal_id: int, domain: str) -> bool:
+        """Take a domain from the portal; False when the portal did not have it."""
+
+    async def portal_domains(self, portal_id: int) -> builtins.list[str]:
+        """The portal's domains in the order they were added (the first one names it)."""
+
+    async def portal_of_domain(self, domain: str) -> Portal | None:
+        """The portal a domain belongs to, or None."""
+
+
 class BindingStore(Protocol):
     """Order-to-owner bindings (crm.orderentity.*)."""
 
@@ -641,6 +665,7 @@ class TransferStore(Protocol):
 class Store(
     LifecycleStore,
     AuthStore,
+    DomainStore,
     BindingStore,
     EntityStore,
     AppStore,
