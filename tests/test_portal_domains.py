@@ -214,10 +214,9 @@ class TestOAuthRepliesNameTheDomain:
         auth = await portal.app.oauth.event_auth(delivery)
         assert (auth["domain"], auth["client_endpoint"]) == (SHOP, f"https://{SHOP}/rest/")
         assert auth["application_token"]
-        without = await portal.app.oauth.event_auth(
-            Delivery(2, pid, app.app.id, None, "", "ONAPPUNINSTALL", {}, 1, False, 0.0, 0,
-                     "pending", "", None)  # fmt: skip
-        )
+        uninstalled = Delivery(2, pid, app.app.id, None, "", "ONAPPUNINSTALL", {}, 1, False,
+                               0.0, 0, "pending", "", None)  # fmt: skip
+        without = await portal.app.oauth.event_auth(uninstalled)
         assert without["domain"] == SHOP
         assert without["server_endpoint"] == f"https://{SHOP}/rest/"
 
@@ -306,4 +305,6 @@ class TestPortalDomainCommands:
         (path,) = run("ca", "path", "--database", db)
         assert path == str(tmp_path / "orderlink-tls" / "orderlink-ca.pem")
         assert Path(path).read_text().startswith("-----BEGIN CERTIFICATE-----")
-        assert run("ca", "path", "--database", db) == [path]  # made once
+        made = Path(path).read_bytes()
+        assert run("ca", "path", "--database", db) == [path]
+        assert Path(path).read_bytes() == made  # made once

@@ -178,7 +178,8 @@ class TestB24pysdk:
         lines = proxied.output()
         assert any("proxy: serving oauth.bitrix24.tech" in line for line in lines)
         refreshes = [line for line in lines if '"GET /oauth/token/?' in line]
-        assert refreshes and all('" 200 ' in line for line in refreshes)
+        assert refreshes
+        assert all('" 200 ' in line for line in refreshes)
         assert any('"POST /rest/crm.orderentity.List.json' in line and '" 401 ' in line
                    for line in lines)  # fmt: skip
 
@@ -359,7 +360,7 @@ class TestLeakGuard:
         assert answer["error"] == "ERROR_PROXY_HOST_REFUSED"
         assert f"{REFUSED[0]}:443" in answer["error_description"]
         assert f"--proxy-pass {REFUSED[0]}" in answer["error_description"]
-        logged = [line for line in proxied.output()[len(before):] if REFUSED[0] in line]
+        logged = [line for line in proxied.output()[len(before) :] if REFUSED[0] in line]
         assert len(logged) == 1
         assert "proxy: refused pypi.org:443" in logged[0]
 
@@ -390,7 +391,8 @@ class TestLeakGuard:
             answer = b""
             while chunk := sock.recv(65536):
                 answer += chunk
-        assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b'{"status":"ok"}')
+        assert answer.startswith(b"HTTP/1.1 200")
+        assert answer.endswith(b'{"status":"ok"}')
 
     def test_an_owned_host_over_plain_http_and_any_bitrix24_host_is_served(
         self, proxied: Proxied

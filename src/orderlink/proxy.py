@@ -93,7 +93,7 @@ def pass_list(patterns: tuple[str, ...]) -> PassList:
     """Checked `--proxy-pass` patterns; ValueError for one that names a Bitrix24 host (those
     are never forwarded) or is not a host."""
     checked = []
-    for raw in patterns:
+    for raw in (part for value in patterns for part in value.split(",") if part.strip()):
         name, port = _split(raw.strip().lower())
         host = name.removeprefix("*.").rstrip(".")
         if not host or any(c in host for c in "*/@ ") or (port and not port.isdigit()):
