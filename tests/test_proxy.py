@@ -12,6 +12,7 @@ orderlink owns, passed only 127.0.0.1, and refused only the hosts the leak-guard
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -439,3 +440,142 @@ def test_zz_the_proxy_saw_only_owned_hosts(proxied: Proxied) -> None:
     assert passed <= {"127.0.0.1"}
     assert refused <= set(REFUSED)
     assert not [line for line in lines if "failed" in line]
+
+
+# -- in this process: the same proxy, on this test's event loop -----------------------------------
+
+
+@dataclass
+class InProcess:
+    server: Any  # orderlink.proxy.ProxyingServer
+    port: int  # the server's own port
+    ca_file: Path
+    hook: str  # "/rest/1/<code>/"
+
+    @property
+    def proxy(self) -> str:
+        return f"http://127.0.0.1:{self.server.proxy_port}"
+
+    def client(self, **kw: Any) -> httpx.AsyncClient:
+        kw.setdefault("verify", ssl_context(self.ca_file))
+        return httpx.AsyncClient(proxy=self.proxy, trust_env=False, timeout=20, **kw)
+
+
+@pytest.fixture
+async def in_process(tmp_path: Path) -> Any:
+    """`ProxyingServer` started and stopped by hand (what `serve --proxy-port` runs), on SQLite:
+    the proxy reads no store of its own beyond the app's domain look-up."""
+    import uvicorn
+    from uvicorn.lifespan.on import LifespanOn
+
+    from orderlink import domains as portal_domains
+    from orderlink.app import create_app
+    from orderlink.bootstrap import bootstrap
+    from orderlink.clock import SystemClock
+    from orderlink.http_protocol import Protocol
+    from orderlink.proxy import ProxyingServer, pass_list
+    from orderlink.settings import Settings
+
+    settings = Settings(database=f"sqlite:///{tmp_path / 'p.db'}", rate_limit=False)
+    app = create_app(settings)
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, http=Protocol, lifespan="on",
+                            log_level="warning", access_log=False)  # fmt: skip
+    config.load()
+    server = ProxyingServer(
+        config, app=app, domains=app.domains, port=0, passes=pass_list(("127.0.0.1",)),
+        tls_dir=tmp_path / "tls",
+    )  # fmt: skip
+    server.lifespan = LifespanOn(config)
+    await server.startup()
+    started = await bootstrap(app.store, settings, SystemClock())
+    await portal_domains.add_domain(app.store, 1, SHOP)
+    try:
+        yield InProcess(server, port, tmp_path / "tls" / "orderlink-ca.pem",
+                        f"/rest/1/{started.webhook_code}/")  # fmt: skip
+    finally:
+        await server.shutdown()
+
+
+@pytest.mark.anyio
+class TestInProcess:
+    async def test_an_owned_host_over_connect_and_plain_http(self, in_process: InProcess) -> None:
+        async with in_process.client() as http:
+            secure = await http.post(f"https://{SHOP}{in_process.hook}profile", json={})
+            plain = await http.post(f"http://{SHOP}{in_process.hook}profile", json={})
+            again = await http.post(f"https://{SHOP}{in_process.hook}profile", json={})
+        assert [r.json()["result"]["ID"] for r in (secure, plain, again)] == ["1"] * 3
+
+    async def test_other_hosts_are_refused_once_each(
+        self, in_process: InProcess, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async with in_process.client() as http:
+            with pytest.raises(httpx.ProxyError):
+                await http.get(f"https://{REFUSED[1]}/")
+            plain = await http.get(f"http://{REFUSED[2]}/x")
+        assert plain.status_code == 502
+        assert plain.json()["error"] == "ERROR_PROXY_HOST_REFUSED"
+        refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+        assert len(refused) == 2
+
+    async def test_passed_hosts_go_through(self, in_process: InProcess) -> None:
+        async with in_process.client() as http:
+            plain = await http.get(f"http://127.0.0.1:{in_process.port}/healthz")
+            unreachable = await http.get(f"http://127.0.0.1:{free_port()}/healthz")
+        assert plain.json() == {"status": "ok"}
+        assert unreachable.status_code == 502
+        assert "could not reach" in unreachable.json()["error_description"]
+        for target, expected in ((f"127.0.0.1:{in_process.port}", b"HTTP/1.1 200"),
+                                 (f"127.0.0.1:{free_port()}", b"HTTP/1.1 502")):  # fmt: skip
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", in_process.server.proxy_port
+            )
+            writer.write(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+            assert (await reader.read(4096)).startswith(expected)
+            if expected.endswith(b"200"):
+                writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                assert (await reader.read()).endswith(b'{"status":"ok"}')
+            writer.close()
+
+    async def test_a_client_that_does_not_trust_the_ca_fails_the_handshake(
+        self, in_process: InProcess, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async with in_process.client(verify=True) as http:
+            with pytest.raises(httpx.ConnectError):
+                await http.get(f"https://{SHOP}/healthz")
+        await asyncio.sleep(0.2)
+        assert any("trust orderlink's CA" in r.getMessage() for r in caplog.records)
+
+    async def test_garbage_and_a_connect_to_port_80_of_an_owned_host(
+        self, in_process: InProcess
+    ) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", in_process.server.proxy_port)
+        writer.write(b"\x00\x01 nonsense\r\n\r\n")
+        assert (await reader.read()).startswith(b"HTTP/1.1 400")
+        writer.close()
+        reader, writer = await asyncio.open_connection("127.0.0.1", in_process.server.proxy_port)
+        writer.write(f"CONNECT {SHOP}:80 HTTP/1.1\r\nHost: {SHOP}:80\r\n\r\n".encode())
+        assert (await reader.read(4096)).startswith(b"HTTP/1.1 200")
+        writer.write(f"GET /healthz HTTP/1.1\r\nHost: {SHOP}\r\nConnection: close\r\n\r\n".encode())
+        assert (await reader.read()).endswith(b'{"status":"ok"}')
+        writer.close()
+
+
+class TestPassList:
+    def test_patterns(self) -> None:
+        from orderlink.proxy import pass_list
+
+        passes = pass_list(("Pypi.org", "*.pythonhosted.org,files.example:8443", "[::1]:80"))
+        assert passes.allows("pypi.org", 443)
+        assert passes.allows("a.files.pythonhosted.org", 443)
+        assert passes.allows("files.example", 8443)
+        assert not passes.allows("files.example", 443)
+        assert passes.allows("::1", 80)
+        assert not passes.allows("example.org", 443)
+
+    @pytest.mark.parametrize("bad", ["*", "a/b", "x:port", "*.bitrix24.com", "oauth.bitrix24.tech"])
+    def test_refusals(self, bad: str) -> None:
+        from orderlink.proxy import pass_list
+
+        with pytest.raises(ValueError, match="--proxy-pass"):
+            pass_list((bad,))
