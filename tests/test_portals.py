@@ -161,7 +161,7 @@ NOT_REFERENCES = {
     "reg_address_loc_addr_id", "face_id", "company_id@orders", "company_id@payments",
     "company_id@shipments", "affiliate_id", "recurring_id", "pay_system_id", "delivery_id",
     "ps_invoice_id", "product_id", "store_id", "discount_type_id", "user_type_id",
-    "owner_type_id", "id@users", "id@deal_categories", "id@person_types", "id@event_outbox",
+    "owner_type_id", "id@users", "id@deal_categories", "id@person_types", "id@event_outbox", "id@portal_domains",
 }  # fmt: skip
 
 

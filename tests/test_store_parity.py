@@ -158,6 +158,7 @@ class TestMigrations:
 async def _seed(store: Store) -> None:
     """A row in every table `orderlink db copy` moves."""
     portal, _ = await store.bootstrap(now=1.0)
+    await store.add_portal_domain(portal.id, "shop.bitrix24.test", 1.0)
     user = await store.add_user(portal.id, "Ann", 1)
     await store.add_webhook(portal.id, user.id, "h" * 64, ("crm",), 1.0)
     await ensure_funnels(store, portal.id)

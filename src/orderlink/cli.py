@@ -236,6 +236,23 @@ def main() -> None:
     help="Where the local CA lives [default: orderlink-tls/ beside the SQLite file]",
 )
 @_option(
+    "--proxy-port",
+    field="proxy_port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    help="Also run the intercepting HTTP proxy on 127.0.0.1:PORT, for clients started with "
+    "HTTPS_PROXY=http://127.0.0.1:PORT: it answers for Bitrix24's hosts and portal domains "
+    "with certificates from the local CA and refuses every other host [default: off]",
+)
+@_option(
+    "--proxy-pass",
+    field="proxy_pass",
+    multiple=True,
+    metavar="HOST",
+    help="A host the proxy lets through: HOST, HOST:PORT or *.DOMAIN. Repeatable. Never a "
+    "Bitrix24 host.",
+)
+@_option(
     "--sqlite-synchronous",
     field="sqlite_synchronous",
     type=click.Choice(["NORMAL", "FULL"]),
@@ -374,6 +391,7 @@ def serve(
     if settings.tls_cert and not settings.tls:
         settings = settings.replace(tls=True)
     _check_workers(settings)
+    passes = _check_proxy(settings)
     if settings.redis and not limits.redis_installed():
         raise click.UsageError(limits.REDIS_MISSING)
     clock = SystemClock()
@@ -395,6 +413,8 @@ def serve(
             f"with: orderlink webhook add --user-id 1 --scope crm --scope sale{database}"
         )
     certfile, keyfile = _tls_files(settings)
+    if settings.proxy_port:
+        _show_proxy(settings)
     click.echo(f"orderlink listening on {base} (database {shown})", err=True)
     sys.stdout.flush()
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -416,7 +436,19 @@ def serve(
         "http": Protocol,
     }
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), **options)
+        served = create_app(settings)
+        if settings.proxy_port:
+            from orderlink.proxy import ProxyingServer
+
+            server = ProxyingServer(
+                uvicorn.Config(served, **options), app=served, domains=served.domains,
+                port=settings.proxy_port, passes=passes, tls_dir=_tls_dir(settings),
+            )  # fmt: skip
+            server.run()
+            if not server.started:
+                sys.exit(3)  # uvicorn's STARTUP_FAILURE, as uvicorn.run exits
+            return
+        uvicorn.run(served, **options)
         return
     # Worker processes build their own app from the same settings, passed in the environment.
     os.environ.update(settings.to_env())
@@ -437,17 +469,55 @@ def _check_workers(settings: Settings) -> None:
         raise click.UsageError("--test-clock moves one process's clock: use it with --workers 1")
 
 
+def _check_proxy(settings: Settings) -> Any:
+    """The checked `--proxy-pass` list; the proxy's own refusals at start-up."""
+    from orderlink import proxy
+
+    if not settings.proxy_port:
+        if settings.proxy_pass:
+            raise click.UsageError("--proxy-pass names hosts for the proxy: add --proxy-port")
+        return proxy.PassList()
+    if settings.proxy_port == settings.port:
+        raise click.UsageError("--proxy-port and --port must differ")
+    if settings.workers != 1:
+        raise click.UsageError(
+            "--proxy-port serves through the one process's app: use it with --workers 1"
+        )
+    try:
+        return proxy.pass_list(settings.proxy_pass)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _tls_dir(settings: Settings) -> Any:
+    from pathlib import Path
+
+    from orderlink import tls
+
+    return Path(settings.tls_dir) if settings.tls_dir else tls.tls_dir_for(settings.database)
+
+
+def _show_proxy(settings: Settings) -> None:
+    from orderlink import tls
+
+    ca = tls.ensure_ca(_tls_dir(settings))
+    proxy = f"http://127.0.0.1:{settings.proxy_port}"
+    click.echo(f"Proxy for Bitrix24's hosts and portal domains: {proxy}; start clients with")
+    click.echo(f"  export HTTPS_PROXY={proxy} HTTP_PROXY={proxy} https_proxy={proxy} "
+               f"http_proxy={proxy}")  # fmt: skip
+    click.echo(f"  export REQUESTS_CA_BUNDLE={ca} SSL_CERT_FILE={ca} NODE_EXTRA_CA_CERTS={ca} "
+               f"CURL_CA_BUNDLE={ca}")  # fmt: skip
+
+
 def _tls_files(settings: Settings) -> tuple[str | None, str | None]:
     """(certificate, key) for uvicorn; with a local CA, also tell the user how to trust it."""
     if not settings.tls:
         return None, None
     if settings.tls_cert:
         return settings.tls_cert, settings.tls_key
-    from pathlib import Path
-
     from orderlink import tls
 
-    directory = Path(settings.tls_dir) if settings.tls_dir else tls.tls_dir_for(settings.database)
+    directory = _tls_dir(settings)
     hosts = [settings.host]
     if settings.base_url:
         from urllib.parse import urlsplit
@@ -905,6 +975,27 @@ def db_copy(source: str, destination: str, from_key_file: str, to_key_file: str)
                    f"{row.destination} in destination\t{state}")  # fmt: skip
     if not all(row.complete for row in report):
         raise click.ClickException("the destination holds fewer rows than the source")
+
+
+@main.group()
+def ca() -> None:
+    """orderlink's local certificate authority (`serve --tls`, `serve --proxy-port`)."""
+
+
+@ca.command("path")
+@_database_flag
+@_option(
+    "--tls-dir",
+    field="tls_dir",
+    default="",
+    help="Where the local CA lives [default: orderlink-tls/ beside the SQLite file]",
+)
+def ca_path(database: str, tls_dir: str) -> None:
+    """Print the CA file clients trust (REQUESTS_CA_BUNDLE, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS,
+    CURL_CA_BUNDLE, PHP's curl.cainfo); the CA is made on first use."""
+    from orderlink import tls
+
+    click.echo(tls.ensure_ca(_tls_dir(Settings(database=database, tls_dir=tls_dir))))
 
 
 def _subcommands() -> None:

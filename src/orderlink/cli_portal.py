@@ -22,8 +22,17 @@ _port = _option("--port", field="port", type=int, default=DEFAULTS.port, hidden=
 
 @click.group("portal")
 def portal() -> None:
-    """Portals of this server: each has its own data, users, webhooks, apps and snapshots.
-    The portal that a first start creates is portal 1."""
+    """Portals of this server: each has its own data, users, webhooks, apps, snapshots and
+    domains. The portal that a first start creates is portal 1."""
+
+
+def _domains() -> None:
+    from orderlink.domain_commands import domain
+
+    portal.add_command(domain)
+
+
+_domains()
 
 
 def _print_created(created: portals.Created, as_json: bool) -> None:

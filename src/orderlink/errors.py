@@ -32,6 +32,7 @@ B24Error                              {"error": code, "error_description": text}
 │   ├── WrongHandlerUrl               400 ERROR_WRONG_HANDLER_URL (event.bind `handler`)
 │   ├── UnsupportedProtocol           400 ERROR_UNSUPPORTED_PROTOCOL (a handler not http/https)
 │   ├── InternalServerError           500 INTERNAL_SERVER_ERROR
+│   ├── ProxyRefused                  502 ERROR_PROXY_HOST_REFUSED (proxy.py: a host not owned)
 │   └── OAuthError                    the authorization server, /oauth/token/ and /oauth/authorize/
 │       ├── OAuthInvalidRequest       400 invalid_request
 │       ├── InvalidClient             401 invalid_client
@@ -318,6 +319,15 @@ class InternalServerError(RequestError):
     code = "INTERNAL_SERVER_ERROR"
     status = 500
     description = "Internal server error"
+
+
+class ProxyRefused(RequestError):
+    """orderlink's intercepting proxy (proxy.py) was asked for a host it neither serves nor was
+    told to let through: refused, never forwarded. orderlink's own code; no portal answers it."""
+
+    code = "ERROR_PROXY_HOST_REFUSED"
+    status = 502
+    description = "orderlink's proxy does not forward to this host"
 
 
 # -- a method's own errors -------------------------------------------------------------------

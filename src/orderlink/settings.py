@@ -104,6 +104,10 @@ class Settings:
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     # SQLite page cache per connection, in MiB.
     sqlite_cache_mb: int = 64
+    # The intercepting proxy (proxy.py, issue 18): its port on 127.0.0.1 (0: none), and the
+    # hosts it lets through besides those orderlink answers for (never a Bitrix24 host).
+    proxy_port: int = 0
+    proxy_pass: tuple[str, ...] = ()
 
     def bucket(self, plan: str | None = None) -> tuple[int, float]:
         """(X, Y): the bucket size and its drain per second, the plan's (the server's, or a
@@ -129,6 +133,8 @@ class Settings:
             value = getattr(self, field.name)
             if field.name == "operating_costs":
                 text = ",".join(f"{name}={cost}" for name, cost in value)
+            elif field.name == "proxy_pass":
+                text = ",".join(value)
             elif isinstance(value, bool):
                 text = "true" if value else "false"
             else:
@@ -156,6 +162,8 @@ def _parse(annotation: object, raw: str, name: str) -> Any:
     kind = str(annotation)
     if name == "operating_costs":
         return parse_costs(raw)
+    if name == "proxy_pass":
+        return tuple(part.strip() for part in raw.replace(" ", ",").split(",") if part.strip())
     if kind == "bool":
         lowered = raw.strip().lower()
         if lowered in _TRUE:

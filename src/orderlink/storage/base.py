@@ -44,6 +44,7 @@ Table = Literal[
 # Tables `orderlink db copy` moves, parents first, with the key columns that order them.
 COPY_TABLES: dict[str, tuple[str, ...]] = {
     "portals": ("id",),
+    "portal_domains": ("id",),
     "users": ("portal_id", "id"),
     "webhooks": ("id",),
     "orders": ("id",),
@@ -96,13 +97,17 @@ PORTAL_TABLES: tuple[str, ...] = (
 )
 # What stays through `portal reset`: who may call the portal, and its saved snapshots.
 KEPT_ON_RESET = frozenset(
-    {"users", "webhooks", "apps", "app_installs", "tokens", "oauth_codes", "portal_snapshots"}
-)
+    {"users", "webhooks", "apps", "app_installs", "tokens", "oauth_codes", "portal_snapshots",
+     "portal_domains"}
+)  # fmt: skip
 RESET_TABLES: tuple[str, ...] = tuple(t for t in PORTAL_TABLES if t not in KEPT_ON_RESET)
-# What a snapshot holds: the whole portal but its snapshots and what is in flight (the outbox,
-# authorization codes that live for 30 seconds).
+# What a snapshot holds: the whole portal but its snapshots, what is in flight (the outbox,
+# authorization codes that live for 30 seconds) and its domains (a domain names one portal of
+# the server, so a copy cannot take it; a restore leaves the portal's domains as they are).
 STATE_TABLES: tuple[str, ...] = tuple(
-    t for t in PORTAL_TABLES if t not in ("portal_snapshots", "event_outbox", "oauth_codes")
+    t
+    for t in PORTAL_TABLES
+    if t not in ("portal_snapshots", "event_outbox", "oauth_codes", "portal_domains")
 )
 # Tables whose ids are the portal's own (migration 12): payer types 1, 2 and the general funnel
 # 0 exist in every portal. Every other id is unique on the server.
@@ -151,10 +156,12 @@ REFERENCE_BY: dict[tuple[str, str], tuple[str, Mapping[Any, str]]] = {
 }
 
 # Tables whose rows an auth cache holds (Authenticator: users, webhooks, apps, installs, tokens;
-# `bound_events`: event_handlers; portals): any write to one, a `load` too, moves auth_version.
+# `bound_events`: event_handlers; portals and their domains, domains.py): any write to one, a
+# `load` too, moves auth_version.
 AUTH_TABLES = frozenset(
-    {"portals", "users", "webhooks", "apps", "app_installs", "tokens", "event_handlers"}
-)
+    {"portals", "portal_domains", "users", "webhooks", "apps", "app_installs", "tokens",
+     "event_handlers"}
+)  # fmt: skip
 
 
 class StoreUnavailable(Exception):
@@ -478,6 +485,24 @@ class AuthStore(Protocol):
         process or another (auth caches compare it before trusting what they hold)."""
 
 
+class DomainStore(Protocol):
+    """The host names portals answer on (`portal_domains`, issue 18). Writes move auth_version,
+    so servers sharing the database route by the new domains at once."""
+
+    async def add_portal_domain(self, portal_id: int, domain: str, now: float) -> int:
+        """Give the portal a domain (already normalized, hosts.portal_domain); the id of the
+        portal that holds it afterwards: `portal_id`, or another portal that had it first."""
+
+    async def remove_portal_domain(self, portal_id: int, domain: str) -> bool:
+        """Take a domain from the portal; False when the portal did not have it."""
+
+    async def portal_domains(self, portal_id: int) -> builtins.list[str]:
+        """The portal's domains in the order they were added (the first one names it)."""
+
+    async def portal_of_domain(self, domain: str) -> Portal | None:
+        """The portal a domain belongs to, or None."""
+
+
 class BindingStore(Protocol):
     """Order-to-owner bindings (crm.orderentity.*)."""
 
@@ -756,6 +781,7 @@ class Store(
     LifecycleStore,
     AuthStore,
     PortalStore,
+    DomainStore,
     BindingStore,
     EntityStore,
     AppStore,

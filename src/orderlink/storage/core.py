@@ -660,6 +660,49 @@ class SQLStore:
             )
         return [(_webhook(r), User(r[2], r[1], r[7], r[8], bool(r[9]))) for r in rows]
 
+    # -- portal domains -----------------------------------------------------------------------
+
+    async def add_portal_domain(self, portal_id: int, domain: str, now: float) -> int:
+        async with self._write() as conn:
+            added = await conn.execute(
+                "INSERT INTO portal_domains (portal_id, domain, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (domain) DO NOTHING",
+                (portal_id, domain, float(now)),
+            )
+            if added:
+                await self._bump_auth(conn)
+            row = await conn.fetch_one(
+                "SELECT portal_id FROM portal_domains WHERE domain = ?", (domain,)
+            )
+        assert row is not None
+        return int(row[0])
+
+    async def remove_portal_domain(self, portal_id: int, domain: str) -> bool:
+        async with self._write() as conn:
+            removed = await conn.execute(
+                "DELETE FROM portal_domains WHERE portal_id = ? AND domain = ?",
+                (portal_id, domain),
+            )
+            if removed:
+                await self._bump_auth(conn)
+        return removed > 0
+
+    async def portal_domains(self, portal_id: int) -> builtins.list[str]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                "SELECT domain FROM portal_domains WHERE portal_id = ? ORDER BY id", (portal_id,)
+            )
+        return [str(row[0]) for row in rows]
+
+    async def portal_of_domain(self, domain: str) -> Portal | None:
+        async with self._conn() as conn:
+            row = await conn.fetch_one(
+                "SELECT p.id, p.domain, p.member_id FROM portal_domains d "
+                "JOIN portals p ON p.id = d.portal_id WHERE d.domain = ?",
+                (domain,),
+            )
+        return Portal(int(row[0]), row[1], row[2]) if row else None
+
     # -- bindings -----------------------------------------------------------------------------
 
     async def add_binding(
