@@ -387,6 +387,27 @@ def test_portal_commands_while_the_server_runs(served: Any, tmp_path: Path) -> N
     assert httpx.post(imported["webhook"] + "crm.deal.list", json={}).status_code == 200
 
 
+def test_a_portal_added_with_a_domain_answers_on_it(served: Any) -> None:
+    """Issue 18: `portal add --domain D`; a request whose Host is D is that portal's, and
+    another portal's webhook there is INVALID_CREDENTIALS."""
+    added = json.loads(cli(served, "portal", "add", "--domain", "shop.bitrix24.test", "--json")[-1])
+    on_domain = {"Host": "shop.bitrix24.test"}
+    mine = httpx.post(added["webhook"] + "crm.deal.list", json={}, headers=on_domain)
+    assert mine.status_code == 200, mine.text
+    other = httpx.post(served.webhook_url + "crm.deal.list", json={}, headers=on_domain)
+    assert other.status_code == 401, other.text
+    assert other.json()["error"] == "INVALID_CREDENTIALS"
+    taken = subprocess.run(
+        [sys.executable, "-m", "orderlink", "portal", "add", "--domain", "shop.bitrix24.test",
+         "--database", served.database_url],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert taken.returncode == 1
+    assert "already a domain of portal" in taken.stderr
+    listed = [json.loads(line)["id"] for line in cli(served, "portal", "list", "--json")]
+    assert listed == [1, added["id"]]  # the refused portal was not made
+
+
 def test_unknown_portals_fail_clearly(served: Any) -> None:
     for args in (("delete", "99"), ("reset", "99"), ("snapshot", "99", "a"),
                  ("restore", "99", "a")):  # fmt: skip

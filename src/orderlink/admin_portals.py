@@ -85,9 +85,12 @@ async def _route(
         return 201, created.as_json()
     if parts == [] and verb == "POST":
         plan = _text(body, "plan", "standard")
+        domains = body.get("domains", [])
+        if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
+            raise _bad("`domains` must be a list of host names")
         created = await portals.create(
             store, settings, clock, name=_text(body, "name", ""), plan=plan,
-            seed_examples=_flag(body, "seed_examples"),
+            seed_examples=_flag(body, "seed_examples"), domains=domains,
         )  # fmt: skip
         return 201, created.as_json()
     if not parts or to_int(parts[0]) is None or str(to_int(parts[0])) != parts[0]:

@@ -48,14 +48,18 @@ def _print_created(created: portals.Created, as_json: bool) -> None:
 @click.option("--name", default="", help="A name to tell it by.")
 @click.option("--plan", type=click.Choice(portals.PLANS), default="standard", show_default=True)
 @click.option("--seed-examples", is_flag=True, help="Add the rows the docs' examples use.")
+@click.option(
+    "--domain", "domains", multiple=True, metavar="DOMAIN",
+    help="A host name the portal answers on (repeatable): shop.bitrix24.test",
+)  # fmt: skip
 @_json_flag
 @database_option
 @base_url_option
 @_host
 @_port
 def portal_add(
-    name: str, plan: str, seed_examples: bool, as_json: bool, database: str, base_url: str,
-    host: str, port: int,
+    name: str, plan: str, seed_examples: bool, domains: tuple[str, ...], as_json: bool,
+    database: str, base_url: str, host: str, port: int,
 ) -> None:  # fmt: skip
     """Create a portal with user 1 and an admin webhook for every scope; prints the webhook
     URL as the last line (with --json: {"id", "name", "webhook"})."""
@@ -64,8 +68,9 @@ def portal_add(
     async def go(store: Store) -> portals.Created:
         await _started(store, settings)
         return await portals.create(
-            store, settings, SystemClock(), name=name, plan=plan, seed_examples=seed_examples
-        )
+            store, settings, SystemClock(), name=name, plan=plan, seed_examples=seed_examples,
+            domains=domains,
+        )  # fmt: skip
 
     _print_created(_run(go, settings), as_json)
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orderlink import bootstrap
+from orderlink import bootstrap, hosts
+from orderlink import domains as portal_domains
 from orderlink.auth import KNOWN_SCOPES, hash_secret, new_webhook_code
 from orderlink.clock import Clock
 from orderlink.settings import Settings
@@ -104,15 +105,26 @@ async def create(
     name: str = "",
     plan: str = "standard",
     seed_examples: bool = False,
+    domains: Sequence[str] = (),
 ) -> Created:
-    """A new portal with user 1, its general funnel and an admin webhook, in one transaction."""
+    """A new portal with user 1, its general funnel, its domains and an admin webhook, in one
+    transaction (a domain another portal has refuses the whole portal)."""
     if plan not in PLANS:
         raise PortalError(f"plan {plan!r}: one of {', '.join(PLANS)}")
+    try:
+        wanted = [hosts.portal_domain(text) for text in domains]
+    except hosts.InvalidDomain as exc:
+        raise PortalError(str(exc)) from None
     now = clock.now()
-    async with store.group() as group, group.step():
-        portal = await store.add_portal(name=name, plan=plan, now=now)
-        await _seed(store, portal.id, clock, seed_examples)
-        url = await admin_webhook(store, settings, portal, now)
+    try:
+        async with store.group() as group, group.step():
+            portal = await store.add_portal(name=name, plan=plan, now=now)
+            await _seed(store, portal.id, clock, seed_examples)
+            for domain in wanted:
+                await portal_domains.add_domain(store, portal.id, domain, clock)
+            url = await admin_webhook(store, settings, portal, now)
+    except portal_domains.DomainTaken as exc:
+        raise PortalError(str(exc)) from None
     return Created(portal, url)
 
 
