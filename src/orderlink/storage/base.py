@@ -21,6 +21,7 @@ Row = dict[str, Any]
 # Entity tables a list query or a generic CRUD call may name. Column names come from the
 # schemas in code (methods/), never from a request.
 Table = Literal[
+    "users",
     "orders",
     "deals",
     "invoices",
@@ -126,9 +127,16 @@ class Portal:
 class User:
     id: int
     portal_id: int
-    name: str
+    name: str  # the profile's NAME (first name)
     store_role: int
     is_admin: bool
+    last_name: str = ""
+    email: str = ""
+
+    @property
+    def full_name(self) -> str:
+        """NAME and LAST_NAME as one line (`orderlink user list`)."""
+        return f"{self.name} {self.last_name}".strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,8 +394,20 @@ class AuthStore(Protocol):
     async def info(self, key: str) -> str | None:
         """What `set_info` last recorded under `key`, or None."""
 
-    async def add_user(self, portal_id: int, name: str, store_role: int) -> User:
-        """A new user of the portal with the next free id."""
+    async def add_user(
+        self,
+        portal_id: int,
+        name: str,
+        store_role: int,
+        *,
+        profile: Row | None = None,
+        now: float | None = None,
+    ) -> User:
+        """A new user of the portal with the next free id; `profile` holds more of its columns
+        (`last_name`, `email`, ...), `now` is its registration time."""
+
+    async def update_user(self, portal_id: int, user_id: int, values: Row) -> bool:
+        """Change some profile columns of a user (auth caches see it); False if there is none."""
 
     async def get_user(self, portal_id: int, user_id: int) -> User | None: ...
 

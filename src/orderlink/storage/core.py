@@ -68,7 +68,7 @@ _DELIVERY_COLUMNS = (
     "id, portal_id, app_id, handler_id, handler, event, data, user_id, with_tokens, created_at, "
     "attempts, status, last_status, delivered_at"
 )
-_USER_COLUMNS = "id, portal_id, name, store_role, is_admin"
+_USER_COLUMNS = "id, portal_id, name, store_role, is_admin, last_name, email"
 _WEBHOOK_COLUMNS = "id, portal_id, user_id, code_hash, scopes, active, created_at"
 _HANDLER_COLUMNS = "id, portal_id, app_id, event, handler, auth_type, offline"
 _GRANT = (
@@ -76,7 +76,7 @@ _GRANT = (
     + ", ".join("a." + c for c in _APP_COLUMNS.split(", "))
     + ", "
     + ", ".join("i." + c for c in _INSTALL_COLUMNS.split(", "))
-    + ", u.id, u.portal_id, u.name, u.store_role, u.is_admin FROM apps a "
+    + ", u.id, u.portal_id, u.name, u.store_role, u.is_admin, u.last_name, u.email FROM apps a "
     "JOIN app_installs i ON i.app_id = a.id AND i.portal_id = ? "
     "JOIN users u ON u.portal_id = i.portal_id AND u.id = ? WHERE a.id = ?"
 )
@@ -261,7 +261,7 @@ class SQLStore:
         if found is None:
             return None
         row = tuple(found)
-        user = User(row[14], row[15], row[16], row[17], bool(row[18]))
+        user = _user(row[14:21])
         return Grant(portal_id, _app(row[:8]), _install(row[8:14], self.sealer), user, *expiry)
 
     async def _insert_tokens(self, conn: Connection, pair: TokenPair, now: float) -> None:
@@ -318,9 +318,9 @@ class SQLStore:
             assert row is not None
             portal_id = int(row[0])
             await conn.execute(
-                "INSERT INTO users (portal_id, id, name, store_role, is_admin) "
-                "VALUES (?, 1, 'Administrator', 2, 1)",
-                (portal_id,),
+                "INSERT INTO users (portal_id, id, name, store_role, is_admin, date_register) "
+                "VALUES (?, 1, 'Administrator', 2, 1, ?)",
+                (portal_id, int(now)),
             )
             for type_id, name, sort in SEED_PERSON_TYPES:
                 await conn.execute(
@@ -352,7 +352,20 @@ class SQLStore:
             row = await conn.fetch_one("SELECT value FROM server_info WHERE key = ?", (key,))
         return None if row is None or row[0] is None else str(row[0])
 
-    async def add_user(self, portal_id: int, name: str, store_role: int) -> User:
+    async def add_user(
+        self,
+        portal_id: int,
+        name: str,
+        store_role: int,
+        *,
+        profile: Row | None = None,
+        now: float | None = None,
+    ) -> User:
+        values: Row = {"name": name, "store_role": store_role, "is_admin": 0, **(profile or {})}
+        if now is not None:
+            values.setdefault("date_register", int(now))
+        columns = ", ".join(["portal_id", "id", *(ident(col) for col in values)])
+        marks = ", ".join("?" * (len(values) + 2))
         async with self._write() as conn:
             await self._lock(conn, (_USERS_LOCK_CLASS, portal_id))
             row = await conn.fetch_one(
@@ -362,12 +375,25 @@ class SQLStore:
             assert row is not None
             user_id = int(row[0])
             await conn.execute(
-                "INSERT INTO users (portal_id, id, name, store_role, is_admin) "
-                "VALUES (?, ?, ?, ?, 0)",
-                (portal_id, user_id, name, store_role),
+                f"INSERT INTO users ({columns}) VALUES ({marks})",
+                (portal_id, user_id, *values.values()),
             )
             await self._bump_auth(conn)
-        return User(user_id, portal_id, name, store_role, False)
+        return User(user_id, portal_id, name, store_role, False,
+                    str(values.get("last_name") or ""), str(values.get("email") or ""))  # fmt: skip
+
+    async def update_user(self, portal_id: int, user_id: int, values: Row) -> bool:
+        if not values:
+            return await self.get_user(portal_id, user_id) is not None
+        assignments = ", ".join(f"{ident(col)} = ?" for col in values)
+        async with self._write() as conn:
+            changed = await conn.execute(
+                f"UPDATE users SET {assignments} WHERE portal_id = ? AND id = ?",
+                (*values.values(), portal_id, user_id),
+            )
+            if changed:
+                await self._bump_auth(conn)
+        return changed > 0
 
     async def get_user(self, portal_id: int, user_id: int) -> User | None:
         async with self._conn() as conn:
@@ -375,7 +401,7 @@ class SQLStore:
                 f"SELECT {_USER_COLUMNS} FROM users WHERE portal_id = ? AND id = ?",
                 (portal_id, user_id),
             )
-        return User(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
+        return _user(row) if row else None
 
     async def users(self, portal_id: int) -> builtins.list[User]:
         async with self._conn() as conn:
@@ -383,7 +409,7 @@ class SQLStore:
                 f"SELECT {_USER_COLUMNS} FROM users WHERE portal_id = ? ORDER BY id",
                 (portal_id,),
             )
-        return [User(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+        return [_user(r) for r in rows]
 
     async def add_webhook(
         self, portal_id: int, user_id: int, code_hash: str, scopes: Sequence[str], now: float
@@ -420,12 +446,13 @@ class SQLStore:
         async with self._conn() as conn:
             rows = await conn.fetch(
                 "SELECT w.id, w.portal_id, w.user_id, w.code_hash, w.scopes, w.active, "
-                "w.created_at, u.name, u.store_role, u.is_admin FROM webhooks w "
-                "JOIN users u ON u.portal_id = w.portal_id AND u.id = w.user_id "
-                "WHERE w.user_id = ? AND w.active = 1",
+                "w.created_at, u.name, u.store_role, u.is_admin, u.last_name, u.email "
+                "FROM webhooks w JOIN users u ON u.portal_id = w.portal_id AND u.id = w.user_id "
+                # A dismissed employee's webhooks stop working (user-update.md: ACTIVE N).
+                "WHERE w.user_id = ? AND w.active = 1 AND u.active = 'Y'",
                 (user_id,),
             )
-        return [(_webhook(r), User(r[2], r[1], r[7], r[8], bool(r[9]))) for r in rows]
+        return [(_webhook(r), _user((r[2], r[1], *r[7:12]))) for r in rows]
 
     # -- bindings -----------------------------------------------------------------------------
 
@@ -1087,6 +1114,11 @@ def _install(row: Sequence[Any], sealer: Sealer) -> Install:
     users = tuple(int(u) for u in str(row[5]).split(",") if u)
     token = sealer.open(row[3], token_context(row[0], row[1]))
     return Install(int(row[0]), int(row[1]), bool(row[2]), token, int(row[4]), users)
+
+
+def _user(row: Sequence[Any]) -> User:
+    """A User from `_USER_COLUMNS` in their order."""
+    return User(int(row[0]), int(row[1]), row[2], int(row[3]), bool(row[4]), row[5], row[6])
 
 
 def _webhook(row: Sequence[Any]) -> Webhook:

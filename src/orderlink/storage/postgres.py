@@ -75,8 +75,8 @@ AUTH_CHANNEL = "orderlink_auth"
 # How often the auth listener proves its connection is alive between notifications (seconds).
 LISTENER_PING_EVERY = 5.0
 
-# Tables whose `id` comes from an identity sequence.
-_SEQUENCED = ENTITY_TABLES | {"portals", "webhooks", "apps", "event_handlers"}
+# Tables whose `id` comes from an identity sequence (user ids are per portal: MAX + 1).
+_SEQUENCED = (ENTITY_TABLES - {"users"}) | {"portals", "webhooks", "apps", "event_handlers"}
 # Bind parameters one statement may carry (the protocol's limit is 65535).
 _MAX_PARAMS = 30_000
 
