@@ -109,6 +109,20 @@ async def _deleting(call: Call, row: Row) -> None:
         raise errors.OrderPaid()
 
 
+async def _delete_events(call: Call, row: Row, user: int, now: float) -> tuple[Emit, ...]:
+    """sale/events/index.md: OnPaymentDeleted and OnShipmentDeleted fire "when a payment (a
+    shipment) is deleted from the database", and deleting an order deletes its own: between
+    the order's before-delete and deleted events, one per payment and shipment, in that order."""
+    order_id = int(row["id"])
+    before, *after = events.order_deleted(order_id, user, now)
+    contents: list[Emit] = []
+    for found in await sale_contents.rows_of(call, "payments", order_id, ("id",)):
+        contents.extend(events.payment("DELETE", int(found["id"]), user, now))
+    for found in await sale_contents.rows_of(call, "shipments", order_id, ("id",)):
+        contents.extend(events.shipment("DELETE", int(found["id"]), user, now))
+    return (before, *contents, *after)
+
+
 _CONTENTS = {"basketItems": sale_basketitem.BASKET_ITEMS, "payments": sale_payment.PAYMENTS,
              "shipments": sale_shipment.SHIPMENTS}  # fmt: skip
 
@@ -184,6 +198,7 @@ ORDERS = Family(
     present=_present,
     embedded=_embedded,
     deleting=_deleting,
+    delete_events=_delete_events,
 )
 
 serve(

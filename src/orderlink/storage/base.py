@@ -508,7 +508,8 @@ class EntityStore(Protocol):
         """Rows matching the query, with the total count when `query.count`."""
 
     async def reset(self) -> None:
-        """Delete every row of every table (tests)."""
+        """Delete every entity row (tests), leaving each portal as its first start made it: its
+        users and credentials, payer types 1 and 2, the general funnel and its stages."""
 
 
 class AppStore(Protocol):

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal, Protocol, get_args
 
 import orjson
 
+from orderlink import fresh_portal
 from orderlink.sealing import KeySource, Sealer, is_sealed, token_context
 from orderlink.storage import migrations
 from orderlink.storage.base import (
@@ -53,9 +54,6 @@ from orderlink.storage.base import (
 from orderlink.storage.sql import Dialect, count_sql, ident, select_sql
 
 ENTITY_TABLES = frozenset(get_args(Table)) - {"bindings"}
-# The payer types every portal starts with (sale-person-type-list.md; migration 9 seeds them in a
-# portal made before it): ids 1 and 2, which sale.order.add's personTypeId names.
-SEED_PERSON_TYPES = ((1, "Individual", 100), (2, "Legal Entity", 110))
 # Advisory lock keys, (class, object) pairs in their own namespace (0x6f6c = "ol"); PostgreSQL
 # takes them, SQLite's BEGIN IMMEDIATE already serialises every writer.
 MIGRATE_LOCK = (0x6F6C, 1)
@@ -322,13 +320,18 @@ class SQLStore:
                 "VALUES (?, 1, 'Administrator', 2, 1, ?)",
                 (portal_id, int(now)),
             )
-            for type_id, name, sort in SEED_PERSON_TYPES:
-                await conn.execute(
-                    "INSERT INTO person_types (id, portal_id, name, sort) VALUES (?, ?, ?, ?)",
-                    (type_id, portal_id, name, sort),
-                )
+            # Migration 9 seeds them in a portal made before it; the general funnel is written by
+            # bootstrap.ensure_funnels (also for a database made before funnels).
+            await self._seed_person_types(conn, portal_id)
             await self._bump_auth(conn)
         return Portal(portal_id, "orderlink.local", member_id), True
+
+    async def _seed_person_types(self, conn: Connection, portal_id: int) -> None:
+        for type_id, name, sort in fresh_portal.PERSON_TYPES:
+            await conn.execute(
+                "INSERT INTO person_types (id, portal_id, name, sort) VALUES (?, ?, ?, ?)",
+                (type_id, portal_id, name, sort),
+            )
 
     async def _default_portal(self, conn: Connection) -> Portal | None:
         row = await conn.fetch_one("SELECT id, domain, member_id FROM portals ORDER BY id LIMIT 1")
@@ -676,19 +679,20 @@ class SQLStore:
 
     async def reset(self) -> None:
         async with self._write() as conn:
-            for table in (
-                "bindings",
-                "product_rows",
-                "orders",
-                "deals",
-                "invoices",
-                "legacy_invoices",
-                "crm_statuses",
-                "deal_categories",
-                "contacts",
-                "companies",
-            ):
+            for table in _RESET_TABLES:
                 await conn.execute(f"DELETE FROM {table}")
+            # What every portal has from its first start (fresh_portal.py), as bootstrap and
+            # bootstrap.ensure_funnels wrote it.
+            for (portal_id,) in await conn.fetch("SELECT id FROM portals ORDER BY id"):
+                await self._seed_person_types(conn, portal_id)
+                await conn.execute(
+                    self._insert_sql("deal_categories", fresh_portal.GENERAL_FUNNEL),
+                    (portal_id, *fresh_portal.GENERAL_FUNNEL.values()),
+                )
+                for stage in fresh_portal.general_stages():
+                    await conn.execute(
+                        self._insert_sql("crm_statuses", stage), (portal_id, *stage.values())
+                    )
 
     # -- applications and tokens -------------------------------------------------------------
 
@@ -1057,6 +1061,13 @@ class SQLStore:
     def group(self) -> AbstractAsyncContextManager[Group]:
         raise NotImplementedError
 
+
+# What `reset` empties, children first: every entity table (users stay, with their credentials).
+_RESET_TABLES = (
+    "bindings", "product_rows", "property_values", "basket_items", "payments", "shipments",
+    "orders", "deals", "invoices", "legacy_invoices", "crm_statuses", "deal_categories",
+    "contacts", "companies", "properties", "property_groups", "person_types", "deal_userfields",
+)  # fmt: skip
 
 # A deleted row's id, held elsewhere: (table, its single-id column, its id-list column or None,
 # the single column's empty value).
