@@ -174,6 +174,12 @@ def main() -> None:
     help="Serve crm.invoice.* (old invoices) and accept ownerTypeId 5 in bindings.",
 )
 @_option(
+    "--order-deals",
+    field="order_deals",
+    is_flag=True,
+    help="sale.order.add also creates a deal for the new order and binds them (Deals + Orders).",
+)
+@_option(
     "--verify-owner/--no-verify-owner",
     field="verify_owner",
     default=True,
