@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from orderlink.auth import KNOWN_SCOPES
 from orderlink.catalog import methods_markdown
 from orderlink.methods import build_registry
 from orderlink.settings import Settings
@@ -29,7 +30,7 @@ def test_docs_methods_md_is_in_sync_with_the_registry() -> None:
 
 def test_every_method_names_its_scope_doc_page_and_summary() -> None:
     for method in build_registry():
-        assert method.scope in {"crm", "sale", "user", "basic"}, method.name
+        assert method.scope in KNOWN_SCOPES, method.name
         assert re.fullmatch(r"[a-z0-9_\-/.]+\.md", method.doc), method.name
         assert method.summary, f"{method.name}: handler docstring needs a one-line summary"
 

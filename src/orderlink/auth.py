@@ -21,9 +21,9 @@ from orderlink.errors import (
 from orderlink.principal import Principal, Role
 from orderlink.storage.base import Store
 
-# Scopes orderlink knows; `basic` is implied for everyone (auth.md section 2); `user` covers
-# user.current (api-reference/user/user-current.md).
-KNOWN_SCOPES = ("crm", "sale", "user", "basic")
+# Scopes orderlink knows; `basic` is implied for everyone (auth.md section 2); `user` and its
+# narrower versions `user_basic`, `user_brief` cover user.* (api-reference/user/user-scope.md).
+KNOWN_SCOPES = ("crm", "sale", "user", "user_basic", "user_brief", "basic")
 _CODE_ALPHABET = string.ascii_lowercase + string.digits
 
 

@@ -20,6 +20,7 @@ from orderlink import limits
 from orderlink.auth import KNOWN_SCOPES, hash_secret, new_webhook_code
 from orderlink.clock import SystemClock
 from orderlink.registry import Role
+from orderlink.rules import users
 from orderlink.settings import Settings, env_name, parse_costs
 from orderlink.storage import create_store
 from orderlink.storage.base import App, Store
@@ -171,6 +172,12 @@ def main() -> None:
     field="legacy_invoices",
     is_flag=True,
     help="Serve crm.invoice.* (old invoices) and accept ownerTypeId 5 in bindings.",
+)
+@_option(
+    "--order-deals",
+    field="order_deals",
+    is_flag=True,
+    help="sale.order.add also creates a deal for the new order and binds them (Deals + Orders).",
 )
 @_option(
     "--verify-owner/--no-verify-owner",
@@ -559,21 +566,53 @@ def user() -> None:
 
 
 @user.command("add")
-@click.option("--name", required=True)
+@click.option("--name", required=True, help="First name, or the whole name without --last-name.")
 @click.option(
     "--store-role",
     type=click.Choice(["admin", "manager", "none"]),
     required=True,
     help="admin: every crm.orderentity method; manager: list and getFields only.",
 )
+@click.option("--last-name", default=None, help="LAST_NAME [default: --name after its first space]")
+@click.option("--second-name", default=None, help="SECOND_NAME (middle name).")
+@click.option("--email", default=None, help="EMAIL, unique on the portal.")
+@click.option("--work-position", default=None, help="WORK_POSITION (job title).")
+@click.option("--work-phone", default=None, help="WORK_PHONE.")
+@click.option("--personal-mobile", default=None, help="PERSONAL_MOBILE.")
 @database_option
-def user_add(name: str, store_role: str, database: str) -> None:
+def user_add(
+    name: str,
+    store_role: str,
+    last_name: str | None,
+    second_name: str | None,
+    email: str | None,
+    work_position: str | None,
+    work_phone: str | None,
+    personal_mobile: str | None,
+    database: str,
+) -> None:
     """Add a user; prints the new user id as the last line."""
     settings = Settings(database=database)
+    if last_name is None:
+        # The profile's NAME and LAST_NAME, as `profile` has always split a one-line name.
+        name, _, last_name = name.partition(" ")
+    if email is not None and not users.valid_email(email.strip()):
+        raise click.BadParameter(f"{email!r} is not an e-mail address", param_hint="--email")
+    profile = {"last_name": last_name, "second_name": second_name,
+               "email": email.strip() if email else None, "work_position": work_position,
+               "work_phone": work_phone, "personal_mobile": personal_mobile}  # fmt: skip
+    clock = SystemClock()
 
     async def go(store: Store) -> int:
-        portal = await first_start.ensure_portal(store, settings, SystemClock())
-        created = await store.add_user(portal.id, name, int(Role.parse(store_role)))
+        portal = await first_start.ensure_portal(store, settings, clock)
+        if profile["email"] and any(
+            u.email.lower() == str(profile["email"]).lower() for u in await store.users(portal.id)
+        ):
+            raise ValueError(f"a user with the e-mail {profile['email']} already exists")
+        created = await store.add_user(
+            portal.id, name, int(Role.parse(store_role)),
+            profile={k: v for k, v in profile.items() if v is not None}, now=clock.now(),
+        )  # fmt: skip
         return created.id
 
     click.echo(_run(go, settings))
@@ -596,10 +635,11 @@ def user_list(as_json: bool, database: str) -> None:
     for found in users:
         role = Role(found.store_role).label
         if as_json:
-            click.echo(json.dumps({"id": found.id, "name": found.name, "store_role": role,
+            click.echo(json.dumps({"id": found.id, "name": found.full_name, "store_role": role,
                                    "admin": found.is_admin}))  # fmt: skip
         else:
-            click.echo(f"{found.id}\t{found.name}\t{role}\t{'yes' if found.is_admin else 'no'}")
+            admin = "yes" if found.is_admin else "no"
+            click.echo(f"{found.id}\t{found.full_name}\t{role}\t{admin}")
 
 
 @main.group()

@@ -74,6 +74,8 @@ B24Error                              {"error": code, "error_description": text}
     │   ├── UserFieldNotFound         ERROR_NOT_FOUND The entity with ID '..' is not found
     │   └── UserFieldError            ERROR_CORE (crm.deal.userfield.*: a bad name or type)
     ├── StatusExists                  ERROR_CORE The specified status ID already exists.
+    ├── UserArgumentError             ERROR_ARGUMENT (user.add: wrong_email, a taken e-mail)
+    ├── UserCoreError                 ERROR_CORE (user.add/user.update: access_denied, no user)
     └── CrmItemError                  symbolic codes (crm.item.*)
         ├── ItemNotFound              NOT_FOUND Element not found
         ├── SmartProcessNotFound      NOT_FOUND Smart process not found
@@ -516,6 +518,22 @@ class StatusExists(MethodError):
 
     code = "ERROR_CORE"
     description = "The specified status ID already exists."
+
+
+class UserArgumentError(MethodError):
+    """user-add.md's ERROR_ARGUMENT refusals (`wrong_email`, a taken e-mail, a profile string
+    that is not one)."""
+
+    code = "ERROR_ARGUMENT"
+    description = "wrong_email"
+
+
+class UserCoreError(MethodError):
+    """user-add.md / user-update.md's ERROR_CORE: `access_denied`, or an empty text for a user
+    id that names nobody."""
+
+    code = "ERROR_CORE"
+    description = "access_denied"
 
 
 class UserFieldNotFound(LegacyCrmError):

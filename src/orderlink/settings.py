@@ -45,6 +45,9 @@ class Settings:
     legacy_invoices: bool = False
     # crm.orderentity.add refuses an owner (deal/invoice) that does not exist.
     verify_owner: bool = True
+    # sale.order.add also creates a deal for the new order and binds the order to it, as a
+    # portal's store in "Deals + Orders" mode does; see docs/decisions.md.
+    order_deals: bool = False
     # The portal's time zone: dates in answers carry its offset (IANA name or "+02:00").
     timezone: str = "UTC"
     # Bodies above this many bytes are refused before they are read whole.

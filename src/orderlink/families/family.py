@@ -101,6 +101,10 @@ class Family:
     # Before a delete, with the row as stored: raises to refuse it (a shipped shipment, a payer
     # type an order uses). The DELETE events are told of that row.
     deleting: Callable[[Call, Row], Awaitable[None]] | None = None
+    # A delete's events, when they name more than the row (an order's payments and shipments
+    # go with it, each deleted from the database: sale/events/on-payment-deleted.md); given the
+    # row as stored, the user and the time. None: `events("DELETE", ...)`.
+    delete_events: Callable[[Call, Row, int, float], Awaitable[tuple[Emit, ...]]] | None = None
     # After an add, update or delete went through, with the row as stored (on delete: as it
     # was): what the change settles elsewhere (an order's price follows its basket).
     settled: Callable[[Call, Row], Awaitable[None]] | None = None

@@ -148,14 +148,18 @@ async def update(family: Family, call: Call) -> Any:
 async def delete(family: Family, call: Call) -> Any:
     item_id = family.read_id(family.params(call.params))
     # The row as it is: what `deleting` may refuse, and what the DELETE events are told of.
-    hooked = family.deleting is not None or family.settled is not None
+    hooked = any(h is not None for h in (family.deleting, family.settled, family.delete_events))
     async with _whole(family, call, hooked):
         old = await call.store.get(call.portal, family.table, item_id)
         if old is None:
             raise family.not_found()
         if family.deleting is not None:
             await family.deleting(call, old)
-        emits = family.events("DELETE", call.principal.user_id, call.ctx.clock.now(), item_id, old)
+        user, now = call.principal.user_id, call.ctx.clock.now()
+        if family.delete_events is not None:
+            emits = await family.delete_events(call, old, user, now)
+        else:
+            emits = family.events("DELETE", user, now, item_id, old)
         wanted = await events.wanted(call.store, call.portal, emits)
         if not await call.store.delete(call.portal, family.table, item_id, events=wanted):
             raise family.not_found()

@@ -24,6 +24,7 @@ from orderlink.methods import (
     sale_property,
     sale_services,
     sale_shipment,
+    user,
 )
 from orderlink.registry import Registry
 
@@ -47,6 +48,7 @@ TABLES = (
     crm_status.table,
     crm_productrow.table,
     portal.table,
+    user.table,
     events.table,
 )
 

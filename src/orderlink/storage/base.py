@@ -21,6 +21,7 @@ Row = dict[str, Any]
 # Entity tables a list query or a generic CRUD call may name. Column names come from the
 # schemas in code (methods/), never from a request.
 Table = Literal[
+    "users",
     "orders",
     "deals",
     "invoices",
@@ -110,8 +111,9 @@ STATE_TABLES: tuple[str, ...] = tuple(
     if t not in ("portal_snapshots", "event_outbox", "oauth_codes", "portal_domains")
 )
 # Tables whose ids are the portal's own (migration 12): payer types 1, 2 and the general funnel
-# 0 exist in every portal. Every other id is unique on the server.
-PORTAL_IDS = frozenset({"person_types", "deal_categories"})
+# 0 exist in every portal, and user 1 is every portal's administrator. Every other id is unique
+# on the server.
+PORTAL_IDS = frozenset({"person_types", "deal_categories", "users"})
 
 # How a portal's rows name each other by server-wide id, for `portal import` (which moves a
 # file's ids to free ones): (table, column) -> the table whose id it holds. A test classifies
@@ -200,9 +202,16 @@ class Portal:
 class User:
     id: int
     portal_id: int
-    name: str
+    name: str  # the profile's NAME (first name)
     store_role: int
     is_admin: bool
+    last_name: str = ""
+    email: str = ""
+
+    @property
+    def full_name(self) -> str:
+        """NAME and LAST_NAME as one line (`orderlink user list`)."""
+        return f"{self.name} {self.last_name}".strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,8 +469,20 @@ class AuthStore(Protocol):
     async def info(self, key: str) -> str | None:
         """What `set_info` last recorded under `key`, or None."""
 
-    async def add_user(self, portal_id: int, name: str, store_role: int) -> User:
-        """A new user of the portal with the next free id."""
+    async def add_user(
+        self,
+        portal_id: int,
+        name: str,
+        store_role: int,
+        *,
+        profile: Row | None = None,
+        now: float | None = None,
+    ) -> User:
+        """A new user of the portal with the next free id; `profile` holds more of its columns
+        (`last_name`, `email`, ...), `now` is its registration time."""
+
+    async def update_user(self, portal_id: int, user_id: int, values: Row) -> bool:
+        """Change some profile columns of a user (auth caches see it); False if there is none."""
 
     async def get_user(self, portal_id: int, user_id: int) -> User | None: ...
 
@@ -580,7 +601,8 @@ class EntityStore(Protocol):
         """Rows matching the query, with the total count when `query.count`."""
 
     async def reset(self) -> None:
-        """Delete every row of every table (tests)."""
+        """Delete every entity row (tests), leaving each portal as its first start made it: its
+        users and credentials, payer types 1 and 2, the general funnel and its stages."""
 
 
 class AppStore(Protocol):

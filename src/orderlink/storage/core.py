@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal, Protocol, get_args
 
 import orjson
 
+from orderlink import fresh_portal
 from orderlink.sealing import KeySource, Sealer, is_sealed, token_context
 from orderlink.storage import migrations
 from orderlink.storage.base import (
@@ -57,16 +58,16 @@ from orderlink.storage.base import (
 from orderlink.storage.sql import Dialect, count_sql, ident, select_sql
 
 ENTITY_TABLES = frozenset(get_args(Table)) - {"bindings"}
-# The payer types every portal starts with (sale-person-type-list.md; migration 9 seeds them in a
-# portal made before it): ids 1 and 2, which sale.order.add's personTypeId names.
-SEED_PERSON_TYPES = ((1, "Individual", 100), (2, "Legal Entity", 110))
 # Advisory lock keys, (class, object) pairs in their own namespace (0x6f6c = "ol"); PostgreSQL
 # takes them, SQLite's BEGIN IMMEDIATE already serialises every writer.
 MIGRATE_LOCK = (0x6F6C, 1)
 BOOTSTRAP_LOCK = (0x6F6C, 2)
 _USERS_LOCK_CLASS = 0x6F6C0001  # with the portal id: user ids come from MAX(id) + 1
 # With the portal id: a PORTAL_IDS table's new id is MAX(id) + 1 among the portal's rows.
-_PORTAL_IDS_LOCK_CLASS = {table: 0x6F6C0010 + n for n, table in enumerate(sorted(PORTAL_IDS))}
+_PORTAL_IDS_LOCK_CLASS = {
+    table: _USERS_LOCK_CLASS if table == "users" else 0x6F6C0010 + n
+    for n, table in enumerate(sorted(PORTAL_IDS))
+}
 _PORTAL_COLUMNS = "id, domain, member_id, name, plan, created_at"
 _SNAP = "snap__"  # a snapshot table: `snap__<table>`
 # Keys unique on the server that a portal's rows carry besides ids (`portal import`).
@@ -78,7 +79,7 @@ _DELIVERY_COLUMNS = (
     "id, portal_id, app_id, handler_id, handler, event, data, user_id, with_tokens, created_at, "
     "attempts, status, last_status, delivered_at"
 )
-_USER_COLUMNS = "id, portal_id, name, store_role, is_admin"
+_USER_COLUMNS = "id, portal_id, name, store_role, is_admin, last_name, email"
 _WEBHOOK_COLUMNS = "id, portal_id, user_id, code_hash, scopes, active, created_at"
 _HANDLER_COLUMNS = "id, portal_id, app_id, event, handler, auth_type, offline"
 _GRANT = (
@@ -86,7 +87,7 @@ _GRANT = (
     + ", ".join("a." + c for c in _APP_COLUMNS.split(", "))
     + ", "
     + ", ".join("i." + c for c in _INSTALL_COLUMNS.split(", "))
-    + ", u.id, u.portal_id, u.name, u.store_role, u.is_admin FROM apps a "
+    + ", u.id, u.portal_id, u.name, u.store_role, u.is_admin, u.last_name, u.email FROM apps a "
     "JOIN app_installs i ON i.app_id = a.id AND i.portal_id = ? "
     "JOIN users u ON u.portal_id = i.portal_id AND u.id = ? WHERE a.id = ?"
 )
@@ -277,7 +278,7 @@ class SQLStore:
         if found is None:
             return None
         row = tuple(found)
-        user = User(row[14], row[15], row[16], row[17], bool(row[18]))
+        user = _user(row[14:21])
         return Grant(portal_id, _app(row[:8]), _install(row[8:14], self.sealer), user, *expiry)
 
     async def _insert_tokens(self, conn: Connection, pair: TokenPair, now: float) -> None:
@@ -347,20 +348,15 @@ class SQLStore:
         assert row is not None
         portal_id = int(row[0])
         await conn.execute(
-            "INSERT INTO users (portal_id, id, name, store_role, is_admin) "
-            "VALUES (?, 1, 'Administrator', 2, 1)",
-            (portal_id,),
+            "INSERT INTO users (portal_id, id, name, store_role, is_admin, date_register) "
+            "VALUES (?, 1, 'Administrator', 2, 1, ?)",
+            (portal_id, int(now)),
         )
-        await self._seed_portal(conn, portal_id)
+        # The general funnel is written by bootstrap.ensure_funnels (also for a database made
+        # before funnels).
+        await self._seed_person_types(conn, portal_id)
         await self._bump_auth(conn)
         return Portal(portal_id, "orderlink.local", member_id, name, plan, float(now))
-
-    async def _seed_portal(self, conn: Connection, portal_id: int) -> None:
-        for type_id, type_name, sort in SEED_PERSON_TYPES:
-            await conn.execute(
-                "INSERT INTO person_types (id, portal_id, name, sort) VALUES (?, ?, ?, ?)",
-                (type_id, portal_id, type_name, sort),
-            )
 
     # -- many portals ------------------------------------------------------------------------
 
@@ -394,7 +390,7 @@ class SQLStore:
         async with self._write() as conn:
             for table in reversed(RESET_TABLES):
                 await conn.execute(f"DELETE FROM {ident(table)} WHERE portal_id = ?", (portal_id,))
-            await self._seed_portal(conn, portal_id)
+            await self._seed_person_types(conn, portal_id)
             await self._bump_auth(conn)  # event_handlers went
 
     async def portal_state(self, portal_id: int) -> dict[str, builtins.list[Row]]:
@@ -563,6 +559,13 @@ class SQLStore:
                     taken.extend(f"{table}.{column} {row[0]}" for row in rows)
         return taken
 
+    async def _seed_person_types(self, conn: Connection, portal_id: int) -> None:
+        for type_id, name, sort in fresh_portal.PERSON_TYPES:
+            await conn.execute(
+                "INSERT INTO person_types (id, portal_id, name, sort) VALUES (?, ?, ?, ?)",
+                (type_id, portal_id, name, sort),
+            )
+
     async def _default_portal(self, conn: Connection) -> Portal | None:
         row = await conn.fetch_one(f"SELECT {_PORTAL_COLUMNS} FROM portals ORDER BY id LIMIT 1")
         return _portal(row) if row else None
@@ -585,7 +588,20 @@ class SQLStore:
             row = await conn.fetch_one("SELECT value FROM server_info WHERE key = ?", (key,))
         return None if row is None or row[0] is None else str(row[0])
 
-    async def add_user(self, portal_id: int, name: str, store_role: int) -> User:
+    async def add_user(
+        self,
+        portal_id: int,
+        name: str,
+        store_role: int,
+        *,
+        profile: Row | None = None,
+        now: float | None = None,
+    ) -> User:
+        values: Row = {"name": name, "store_role": store_role, "is_admin": 0, **(profile or {})}
+        if now is not None:
+            values.setdefault("date_register", int(now))
+        columns = ", ".join(["portal_id", "id", *(ident(col) for col in values)])
+        marks = ", ".join("?" * (len(values) + 2))
         async with self._write() as conn:
             await self._lock(conn, (_USERS_LOCK_CLASS, portal_id))
             row = await conn.fetch_one(
@@ -595,12 +611,25 @@ class SQLStore:
             assert row is not None
             user_id = int(row[0])
             await conn.execute(
-                "INSERT INTO users (portal_id, id, name, store_role, is_admin) "
-                "VALUES (?, ?, ?, ?, 0)",
-                (portal_id, user_id, name, store_role),
+                f"INSERT INTO users ({columns}) VALUES ({marks})",
+                (portal_id, user_id, *values.values()),
             )
             await self._bump_auth(conn)
-        return User(user_id, portal_id, name, store_role, False)
+        return User(user_id, portal_id, name, store_role, False,
+                    str(values.get("last_name") or ""), str(values.get("email") or ""))  # fmt: skip
+
+    async def update_user(self, portal_id: int, user_id: int, values: Row) -> bool:
+        if not values:
+            return await self.get_user(portal_id, user_id) is not None
+        assignments = ", ".join(f"{ident(col)} = ?" for col in values)
+        async with self._write() as conn:
+            changed = await conn.execute(
+                f"UPDATE users SET {assignments} WHERE portal_id = ? AND id = ?",
+                (*values.values(), portal_id, user_id),
+            )
+            if changed:
+                await self._bump_auth(conn)
+        return changed > 0
 
     async def get_user(self, portal_id: int, user_id: int) -> User | None:
         async with self._conn() as conn:
@@ -608,7 +637,7 @@ class SQLStore:
                 f"SELECT {_USER_COLUMNS} FROM users WHERE portal_id = ? AND id = ?",
                 (portal_id, user_id),
             )
-        return User(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
+        return _user(row) if row else None
 
     async def users(self, portal_id: int) -> builtins.list[User]:
         async with self._conn() as conn:
@@ -616,7 +645,7 @@ class SQLStore:
                 f"SELECT {_USER_COLUMNS} FROM users WHERE portal_id = ? ORDER BY id",
                 (portal_id,),
             )
-        return [User(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+        return [_user(r) for r in rows]
 
     async def add_webhook(
         self, portal_id: int, user_id: int, code_hash: str, scopes: Sequence[str], now: float
@@ -653,12 +682,13 @@ class SQLStore:
         async with self._conn() as conn:
             rows = await conn.fetch(
                 "SELECT w.id, w.portal_id, w.user_id, w.code_hash, w.scopes, w.active, "
-                "w.created_at, u.name, u.store_role, u.is_admin FROM webhooks w "
-                "JOIN users u ON u.portal_id = w.portal_id AND u.id = w.user_id "
-                "WHERE w.user_id = ? AND w.active = 1",
+                "w.created_at, u.name, u.store_role, u.is_admin, u.last_name, u.email "
+                "FROM webhooks w JOIN users u ON u.portal_id = w.portal_id AND u.id = w.user_id "
+                # A dismissed employee's webhooks stop working (user-update.md: ACTIVE N).
+                "WHERE w.user_id = ? AND w.active = 1 AND u.active = 'Y'",
                 (user_id,),
             )
-        return [(_webhook(r), User(r[2], r[1], r[7], r[8], bool(r[9]))) for r in rows]
+        return [(_webhook(r), _user((r[2], r[1], *r[7:12]))) for r in rows]
 
     # -- portal domains -----------------------------------------------------------------------
 
@@ -932,19 +962,20 @@ class SQLStore:
 
     async def reset(self) -> None:
         async with self._write() as conn:
-            for table in (
-                "bindings",
-                "product_rows",
-                "orders",
-                "deals",
-                "invoices",
-                "legacy_invoices",
-                "crm_statuses",
-                "deal_categories",
-                "contacts",
-                "companies",
-            ):
+            for table in _RESET_TABLES:
                 await conn.execute(f"DELETE FROM {table}")
+            # What every portal has from its first start (fresh_portal.py), as bootstrap and
+            # bootstrap.ensure_funnels wrote it.
+            for (portal_id,) in await conn.fetch("SELECT id FROM portals ORDER BY id"):
+                await self._seed_person_types(conn, portal_id)
+                await conn.execute(
+                    self._insert_sql("deal_categories", fresh_portal.GENERAL_FUNNEL),
+                    (portal_id, *fresh_portal.GENERAL_FUNNEL.values()),
+                )
+                for stage in fresh_portal.general_stages():
+                    await conn.execute(
+                        self._insert_sql("crm_statuses", stage), (portal_id, *stage.values())
+                    )
 
     # -- applications and tokens -------------------------------------------------------------
 
@@ -1318,6 +1349,13 @@ def _portal(row: Sequence[Any]) -> Portal:
     return Portal(int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]), float(row[5]))
 
 
+# What `reset` empties, children first: every entity table (users stay, with their credentials).
+_RESET_TABLES = (
+    "bindings", "product_rows", "property_values", "basket_items", "payments", "shipments",
+    "orders", "deals", "invoices", "legacy_invoices", "crm_statuses", "deal_categories",
+    "contacts", "companies", "properties", "property_groups", "person_types", "deal_userfields",
+)  # fmt: skip
+
 # A deleted row's id, held elsewhere: (table, its single-id column, its id-list column or None,
 # the single column's empty value).
 _LINKS: dict[str, tuple[tuple[str, str, str | None, int | None], ...]] = {
@@ -1374,6 +1412,11 @@ def _install(row: Sequence[Any], sealer: Sealer) -> Install:
     users = tuple(int(u) for u in str(row[5]).split(",") if u)
     token = sealer.open(row[3], token_context(row[0], row[1]))
     return Install(int(row[0]), int(row[1]), bool(row[2]), token, int(row[4]), users)
+
+
+def _user(row: Sequence[Any]) -> User:
+    """A User from `_USER_COLUMNS` in their order."""
+    return User(int(row[0]), int(row[1]), row[2], int(row[3]), bool(row[4]), row[5], row[6])
 
 
 def _webhook(row: Sequence[Any]) -> Webhook:

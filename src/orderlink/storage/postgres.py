@@ -76,7 +76,7 @@ AUTH_CHANNEL = "orderlink_auth"
 # How often the auth listener proves its connection is alive between notifications (seconds).
 LISTENER_PING_EVERY = 5.0
 
-# Tables whose `id` comes from an identity sequence.
+# Tables whose `id` comes from an identity sequence (user ids and PORTAL_IDS are per portal).
 _SEQUENCED = (ENTITY_TABLES - PORTAL_IDS) | {
     "portals", "portal_domains", "webhooks", "apps", "event_handlers",
 }  # fmt: skip
