@@ -452,3 +452,33 @@ async def _limits_by_plan(portal: Portal) -> None:
     assert set(answered[enterprise]) == {200}
     assert answered[standard][:50] == [200] * 50
     assert set(answered[standard][50:]) == {503}
+
+
+def test_user_webhook_and_app_commands_take_a_portal(tmp_path: Path) -> None:
+    """`--portal ID` on user/webhook/app commands: what they make belongs to that portal."""
+    from click.testing import CliRunner
+
+    from orderlink.cli import main
+
+    database = f"sqlite:///{tmp_path / 'p.db'}"
+
+    def run(*args: str, code: int = 0) -> list[str]:
+        result = CliRunner().invoke(main, [*args, "--database", database])
+        assert result.exit_code == code, result.output
+        return result.output.splitlines()
+
+    added = json.loads(run("portal", "add", "--json")[-1])
+    pid = str(added["id"])
+    user = run("user", "add", "--name", "Bob Lee", "--store-role", "admin", "--portal", pid)[-1]
+    assert user == "2"
+    assert [line.split("\t")[1] for line in run("user", "list", "--portal", pid)[1:]] == [
+        "Administrator", "Bob Lee"]  # fmt: skip
+    assert len(run("user", "list")) == 2  # the default portal has only its administrator
+    run("webhook", "add", "--user-id", "2", "--scope", "crm", "--portal", pid)
+    assert len(run("webhook", "list", "--portal", pid)) == 3  # header, admin's, Bob's
+    run("app", "add", "--name", "A", "--scope", "crm", "--portal", pid,
+        "--redirect-uri", "https://app.example/cb")  # fmt: skip
+    assert len(run("app", "list", "--portal", pid)) == 2
+    assert len(run("app", "list")) == 1
+    missing = run("user", "list", "--portal", "99", code=1)
+    assert "no portal 99" in missing[-1]

@@ -66,6 +66,32 @@ _secret_key_flags = (
 )  # fmt: skip
 
 
+def _remember_portal(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+    if value is not None:
+        ctx.meta["orderlink.portal"] = value
+
+
+# `--portal ID` on the commands that act on one portal's users, webhooks and apps; without it,
+# the default portal (portal 1, made by a first start), as before portals came.
+portal_option = click.option(
+    "--portal", "portal_id", type=int, default=None, expose_value=False,
+    callback=_remember_portal, help="The portal [default: the default portal, 1]",
+)  # fmt: skip
+
+
+async def _target_portal(store: Store, settings: Settings, clock: Any) -> Any:
+    """The portal `--portal` names (it must exist), else the default one (made if missing)."""
+    default = await first_start.ensure_portal(store, settings, clock)
+    ctx = click.get_current_context(silent=True)
+    wanted = ctx.meta.get("orderlink.portal") if ctx is not None else None
+    if wanted is None or wanted == default.id:
+        return default
+    found = await store.portal(int(wanted))
+    if found is None:
+        raise click.ClickException(f"no portal {wanted} (see: orderlink portal list)")
+    return found
+
+
 def database_option(function: F) -> F:
     """`--database`, and the key that seals what that database holds."""
     for flag in _secret_key_flags:
@@ -566,6 +592,7 @@ def user() -> None:
 
 
 @user.command("add")
+@portal_option
 @click.option("--name", required=True, help="First name, or the whole name without --last-name.")
 @click.option(
     "--store-role",
@@ -604,7 +631,7 @@ def user_add(
     clock = SystemClock()
 
     async def go(store: Store) -> int:
-        portal = await first_start.ensure_portal(store, settings, clock)
+        portal = await _target_portal(store, settings, clock)
         if profile["email"] and any(
             u.email.lower() == str(profile["email"]).lower() for u in await store.users(portal.id)
         ):
@@ -619,14 +646,15 @@ def user_add(
 
 
 @user.command("list")
+@portal_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per user and line.")
 @database_option
 def user_list(as_json: bool, database: str) -> None:
-    """Users of the default portal: id, name, store role, portal admin."""
+    """Users of a portal (--portal; the default one): id, name, store role, portal admin."""
     settings = Settings(database=database)
 
     async def go(store: Store) -> list[Any]:
-        portal = await first_start.ensure_portal(store, settings, SystemClock())
+        portal = await _target_portal(store, settings, SystemClock())
         return list(await store.users(portal.id))
 
     users = _run(go, settings)
@@ -648,6 +676,7 @@ def webhook() -> None:
 
 
 @webhook.command("add")
+@portal_option
 @click.option("--user-id", type=int, required=True)
 @click.option(
     "--scope",
@@ -669,7 +698,7 @@ def webhook_add(
     code = new_webhook_code()
 
     async def go(store: Store) -> str:
-        portal = await first_start.ensure_portal(store, settings, SystemClock())
+        portal = await _target_portal(store, settings, SystemClock())
         if await store.get_user(portal.id, user_id) is None:
             raise click.ClickException(f"no user {user_id} (add one with: orderlink user add)")
         unique = tuple(dict.fromkeys(scopes))
@@ -681,13 +710,14 @@ def webhook_add(
 
 
 @webhook.command("list")
+@portal_option
 @database_option
 def webhook_list(database: str) -> None:
-    """Webhooks of the default portal: id, user, scopes, state (codes are never shown again)."""
+    """Webhooks of a portal: id, user, scopes, state (codes are never shown again)."""
     settings = Settings(database=database)
 
     async def go(store: Store) -> list[str]:
-        portal = await first_start.ensure_portal(store, settings, SystemClock())
+        portal = await _target_portal(store, settings, SystemClock())
         return ["id\tuser\tscopes\tstate"] + [
             f"{w.id}\tuser {w.user_id}\t{','.join(w.scopes)}\t{'active' if w.active else 'revoked'}"
             for w in await store.list_webhooks(portal.id)
@@ -698,6 +728,7 @@ def webhook_list(database: str) -> None:
 
 
 @webhook.command("revoke")
+@portal_option
 @click.argument("webhook_id", type=int)
 @database_option
 def webhook_revoke(webhook_id: int, database: str) -> None:
@@ -705,7 +736,7 @@ def webhook_revoke(webhook_id: int, database: str) -> None:
     settings = Settings(database=database)
 
     async def go(store: Store) -> bool:
-        portal = await first_start.ensure_portal(store, settings, SystemClock())
+        portal = await _target_portal(store, settings, SystemClock())
         return await store.revoke_webhook(portal.id, webhook_id)
 
     if not _run(go, settings):
@@ -740,6 +771,7 @@ def _http_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 @app.command("add")
+@portal_option
 @click.option("--name", required=True)
 @click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(KNOWN_SCOPES),
               help="Repeatable: --scope crm --scope sale.")  # fmt: skip
@@ -768,7 +800,7 @@ def app_add(
     client_id, secret = oauth.new_client_id(), oauth.new_client_secret()
 
     async def go(store: Store) -> None:
-        portal = await first_start.ensure_portal(store, settings, SystemClock())
+        portal = await _target_portal(store, settings, SystemClock())
         await store.add_app(
             portal.id, name=name, client_id=client_id, secret_hash=hash_secret(secret),
             scopes=tuple(dict.fromkeys(scopes)), redirect_uri=redirect_uri,
@@ -845,13 +877,14 @@ def app_limit(client_id: str, users: tuple[int, ...], database: str) -> None:
 
 
 @app.command("list")
+@portal_option
 @database_option
 def app_list(database: str) -> None:
     """Applications of the default portal: client_id, name, scopes, installed."""
     settings = Settings(database=database)
 
     async def go(store: Store) -> list[str]:
-        portal = await first_start.ensure_portal(store, settings, SystemClock())
+        portal = await _target_portal(store, settings, SystemClock())
         lines = ["client_id\tname\tscopes\tstate"]
         for found in await store.apps(portal.id):
             install = await store.install_of(portal.id, found.id)
