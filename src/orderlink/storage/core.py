@@ -571,6 +571,11 @@ class SQLStore:
             # the deleted contact or company forget it.
             for linked, one, many, none in _LINKS.get(table, ()):
                 await _unlink(conn, portal_id, row_id, linked, one, many, none)
+            for owned, column in _OWNED.get(table, ()):
+                await conn.execute(
+                    f"DELETE FROM {owned} WHERE portal_id = ? AND {column} = ?",
+                    (portal_id, row_id),
+                )
             # A deleted order takes its binding with it through the foreign key.
             deleted = await conn.execute(
                 f"DELETE FROM {entity} WHERE portal_id = ? AND id = ?",
@@ -652,6 +657,7 @@ class SQLStore:
             for table in (
                 "bindings",
                 "product_rows",
+                "contact_companies",
                 "orders",
                 "deals",
                 "invoices",
@@ -1039,6 +1045,14 @@ _LINKS: dict[str, tuple[tuple[str, str, str | None, int | None], ...]] = {
         ("deals", "company_id", None, 0),
         ("contacts", "company_id", "company_ids", None),
     ),
+}
+
+
+# Rows that go with a deleted row: (table, the column naming it). A contact's or a company's
+# links (crm-contact-delete.md, crm-company-delete.md); the contacts' COMPANY_IDS follow above.
+_OWNED: dict[str, tuple[tuple[str, str], ...]] = {
+    "contacts": (("contact_companies", "contact_id"),),
+    "companies": (("contact_companies", "company_id"),),
 }
 
 
