@@ -31,10 +31,11 @@ from orderlink.storage.base import Emit, Row, Table
 
 Check = Callable[[Call, Changes], Awaitable[None]]
 
-# crm-contact-fields.md / crm-company-fields.md: the multi-fields close both tables.
+# crm-contact-fields.md / crm-company-fields.md: the multi-fields close both tables. A list
+# filters them by any one of their values, exactly (listing.py, `item`); none sorts by them.
 MULTIFIELDS = [
-    dataclasses.replace(field(name, name.lower(), "json", "crm_multifield", title, "M"),
-                        filterable=False, sortable=False)
+    dataclasses.replace(field(name, name.lower(), "json", "crm_multifield", title, "M",
+                              item="VALUE"), sortable=False)
     for name, title in (("PHONE", "Phone"), ("EMAIL", "E-mail"), ("WEB", "Website"),
                         ("IM", "Messenger"), ("LINK", "LINK"))
 ]  # fmt: skip

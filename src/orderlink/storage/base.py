@@ -288,13 +288,18 @@ class Condition:
     With `key`, `column` is a JSON object column and the condition is on the value stored under
     `key`, compared as text (as a number for `<`/`>` when `value` is a float): it holds when any
     of the values holds it (an array is a multiple field), and a negated one when none does.
-    `value` None means "empty": `=` holds when no non-empty value is stored, `!=` when one is."""
+    `value` None means "empty": `=` holds when no non-empty value is stored, `!=` when one is.
+
+    With `item`, `column` is a JSON array of objects (a multi-field, PHONE: `[{"VALUE": ...}]`)
+    and the condition is on each element's `item` value, compared as text: it holds when one
+    element's value does, a negated one when none does."""
 
     column: str
     op: Op
     value: Any
     as_text: bool = False
     key: str | None = None
+    item: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
