@@ -190,8 +190,9 @@ async def _seed(store: Store) -> None:
     )  # fmt: skip
     await store.insert(portal.id, "property_values",
                        {"order_id": order, "order_props_id": prop, "value": '"v"'})  # fmt: skip
-    await store.insert(portal.id, "deal_userfields",
-                       {"field_name": "UF_CRM_X", "user_type_id": "string"})  # fmt: skip
+    await store.insert(portal.id, "crm_userfields", {"entity_id": "CRM_DEAL",
+                       "field_name": "UF_CRM_X", "user_type_id": "string"})  # fmt: skip
+    await store.insert(portal.id, "contact_companies", {"contact_id": 1, "company_id": 1})
     await store.save_rows(
         portal.id, "D", deal, lambda owner, rows: RowsPlan(insert=({"product_name": "p"},))
     )

@@ -72,7 +72,8 @@ B24Error                              {"error": code, "error_description": text}
     │   ├── LegacyBadId               "" ID is not defined or invalid.
     │   ├── LegacyCoreError           ERROR_CORE + text (crm.deal.productrows.set)
     │   ├── UserFieldNotFound         ERROR_NOT_FOUND The entity with ID '..' is not found
-    │   └── UserFieldError            ERROR_CORE (crm.deal.userfield.*: a bad name or type)
+    │   ├── UserFieldError            ERROR_CORE (crm.*.userfield.*: a bad name or type)
+    │   └── UserFieldForeign          "" Access denied. (another entity's custom field)
     ├── StatusExists                  ERROR_CORE The specified status ID already exists.
     ├── UserArgumentError             ERROR_ARGUMENT (user.add: wrong_email, a taken e-mail)
     ├── UserCoreError                 ERROR_CORE (user.add/user.update: access_denied, no user)
@@ -544,6 +545,13 @@ class UserFieldNotFound(LegacyCrmError):
 class UserFieldError(LegacyCrmError):
     code = "ERROR_CORE"
     description = "Incorrect custom type specified."
+
+
+class UserFieldForeign(LegacyCrmError):
+    """crm-contact-userfield-get.md / -update.md / -delete.md: the id names a custom field of
+    another entity (a deal's, asked through crm.contact.userfield.*)."""
+
+    description = "Access denied."
 
 
 class LegacyCoreError(LegacyCrmError):

@@ -14,7 +14,7 @@ from orderlink.entity_types import COMPANY, LEAD, QUOTE
 from orderlink.records.values import decode
 from orderlink.registry import Call
 from orderlink.schema import Field, field
-from orderlink.storage.base import ListQuery, Row
+from orderlink.storage.base import Condition, ListQuery, Row
 
 UTM = [
     field("utmSource", "utm_source", "text", "string", "Advertising System", upper="UTM_SOURCE"),
@@ -145,11 +145,18 @@ def descriptor(f: Field) -> dict[str, Any]:
     return out
 
 
-async def deal_user_fields(call: Call) -> list[Row]:
-    """The deal custom fields the portal defined (crm.deal.userfield.*), by SORT then id."""
-    query = ListQuery("deal_userfields", call.portal, USERFIELD_COLUMNS,
+async def user_fields_of(call: Call, entity_id: str) -> list[Row]:
+    """The custom fields the portal defined for `entity_id` (CRM_DEAL, CRM_CONTACT,
+    CRM_COMPANY: crm.*.userfield.*), by SORT then id."""
+    query = ListQuery("crm_userfields", call.portal, USERFIELD_COLUMNS,
+                      [Condition("entity_id", "=", entity_id)],
                       order=(("sort", False), ("id", False)), limit=None, count=False)  # fmt: skip
     return (await call.store.list(query)).rows
+
+
+async def deal_user_fields(call: Call) -> list[Row]:
+    """The deal custom fields the portal defined (crm.deal.userfield.*), by SORT then id."""
+    return await user_fields_of(call, "CRM_DEAL")
 
 
 USERFIELD_COLUMNS = (
@@ -159,6 +166,9 @@ USERFIELD_COLUMNS = (
     "list",
 )  # fmt: skip
 LANGUAGE = "en"
+# The languages crm-deal-userfield-get.md's labels are given in.
+LANGUAGES = ("ar", "br", "de", "en", "fr", "hi", "id", "in", "it", "ja", "kz", "la", "ms", "pl",
+             "ru", "sc", "tc", "th", "tr", "ua", "vn")  # fmt: skip
 
 
 def uf_descriptor(row: Row, *, title: str | None = None, upper: bool = False) -> dict[str, Any]:

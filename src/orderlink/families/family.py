@@ -82,6 +82,11 @@ class Family:
     custom: CustomFields | None = None
     uf_mask: str | None = None
     viewed: Callable[[View, Params], View] = unchanged_view
+    # A table several families share (custom-field definitions of deals, contacts, companies):
+    # the (column, value) this family's rows hold. add writes it, list sees only those rows,
+    # get/update/delete answer `foreign()` for another family's row.
+    share: tuple[str, Any] | None = None
+    foreign: Callable[[], errors.B24Error] | None = None
     # -- hooks for the family's own rules ---------------------------------------------------
     # Values read from a request that must name something that exists (raises).
     check: Callable[[Call, Changes], Awaitable[None]] | None = None
@@ -108,6 +113,14 @@ class Family:
     # After an add, update or delete went through, with the row as stored (on delete: as it
     # was): what the change settles elsewhere (an order's price follows its basket).
     settled: Callable[[Call, Row], Awaitable[None]] | None = None
+
+    def owned(self, row: Row | None) -> Row | None:
+        """`row`, after checking it is this family's own (`share`)."""
+        if row is not None and self.share is not None:
+            column, value = self.share
+            if row.get(column) != value:
+                raise self.foreign() if self.foreign is not None else self.not_found()
+        return row
 
     def entity(self, call: Call, row: Row, action: str, extra: dict[str, Any] | None = None) -> Any:
         if self.present is not None:

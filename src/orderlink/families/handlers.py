@@ -91,6 +91,8 @@ async def add(family: Family, call: Call) -> Any:
         if family.create is not None
         else Created({k: v for k, v in columns.items() if v is not None}, {})
     )
+    if family.share is not None:
+        created = Created({**created.values, family.share[0]: family.share[1]}, created.templates)
     emits = family.events("ADD", user, now, "{id}", created.values)
     kind = family.answers[0]
     async with _whole(family, call, family.settled is not None):
@@ -112,6 +114,7 @@ async def get(family: Family, call: Call) -> Any:
     params = family.params(call.params)
     item_id = (family.read_get_id or family.read_id)(params)
     row = await call.store.get(call.portal, family.table, item_id) if item_id > 0 else None
+    row = family.owned(row)
     if row is None:
         raise family.not_found()
     return await _shown(family, call, row, "get")
@@ -121,7 +124,7 @@ async def update(family: Family, call: Call) -> Any:
     params = family.params(call.params)
     item_id = family.read_id(params)
     fields = family.read_fields(params)
-    old = await call.store.get(call.portal, family.table, item_id)
+    old = family.owned(await call.store.get(call.portal, family.table, item_id))
     if old is None:
         raise family.not_found()
     columns = await _read(family, call, fields, old)
@@ -150,7 +153,7 @@ async def delete(family: Family, call: Call) -> Any:
     # The row as it is: what `deleting` may refuse, and what the DELETE events are told of.
     hooked = any(h is not None for h in (family.deleting, family.settled, family.delete_events))
     async with _whole(family, call, hooked):
-        old = await call.store.get(call.portal, family.table, item_id)
+        old = family.owned(await call.store.get(call.portal, family.table, item_id))
         if old is None:
             raise family.not_found()
         if family.deleting is not None:
@@ -185,6 +188,7 @@ async def list_(family: Family, call: Call) -> Page:
         filter_groups=family.filter_groups,
         custom=family.custom,
         fields=view.columns(selection, family.list_schema) if view and selection else None,
+        base_conditions=_shared(family),
     )
     found = await call.store.list(parsed.query)
     zone = call.ctx.zone
@@ -198,6 +202,13 @@ async def list_(family: Family, call: Call) -> Page:
     total, following = parsed.page(found)
     return Page(rows if family.list_envelope is None else {family.list_envelope: rows},
                 total, following)  # fmt: skip
+
+
+def _shared(family: Family) -> tuple[Condition, ...]:
+    if family.share is None:
+        return ()
+    column, value = family.share
+    return (Condition(column, "=", value),)
 
 
 async def fields(family: Family, call: Call) -> Any:

@@ -35,7 +35,8 @@ Table = Literal[
     "property_groups",
     "properties",
     "property_values",
-    "deal_userfields",
+    "crm_userfields",
+    "contact_companies",
     "basket_items",
     "payments",
     "shipments",
@@ -56,12 +57,13 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "crm_statuses": ("id",),
     "contacts": ("id",),
     "companies": ("id",),
+    "contact_companies": ("id",),
     "bindings": ("portal_id", "order_id"),
     "person_types": ("id",),
     "property_groups": ("id",),
     "properties": ("id",),
     "property_values": ("id",),
-    "deal_userfields": ("id",),
+    "crm_userfields": ("id",),
     "basket_items": ("id",),
     "payments": ("id",),
     "shipments": ("id",),
@@ -136,6 +138,8 @@ REFERENCES: dict[tuple[str, str], str] = {
     ("deals", "contact_id"): "contacts",
     ("deals", "company_id"): "companies",
     ("contacts", "company_id"): "companies",
+    ("contact_companies", "contact_id"): "contacts",
+    ("contact_companies", "company_id"): "companies",
     ("invoices", "contact_id"): "contacts",
     ("invoices", "company_id"): "companies",
     ("invoices", "mycompany_id"): "companies",
@@ -369,13 +373,18 @@ class Condition:
     With `key`, `column` is a JSON object column and the condition is on the value stored under
     `key`, compared as text (as a number for `<`/`>` when `value` is a float): it holds when any
     of the values holds it (an array is a multiple field), and a negated one when none does.
-    `value` None means "empty": `=` holds when no non-empty value is stored, `!=` when one is."""
+    `value` None means "empty": `=` holds when no non-empty value is stored, `!=` when one is.
+
+    With `item`, `column` is a JSON array of objects (a multi-field, PHONE: `[{"VALUE": ...}]`)
+    and the condition is on each element's `item` value, compared as text: it holds when one
+    element's value does, a negated one when none does."""
 
     column: str
     op: Op
     value: Any
     as_text: bool = False
     key: str | None = None
+    item: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -884,6 +884,11 @@ class SQLStore:
             # the deleted contact or company forget it.
             for linked, one, many, none in _LINKS.get(table, ()):
                 await _unlink(conn, portal_id, row_id, linked, one, many, none)
+            for owned, column in _OWNED.get(table, ()):
+                await conn.execute(
+                    f"DELETE FROM {owned} WHERE portal_id = ? AND {column} = ?",
+                    (portal_id, row_id),
+                )
             # A deleted order takes its binding with it through the foreign key.
             deleted = await conn.execute(
                 f"DELETE FROM {entity} WHERE portal_id = ? AND id = ?",
@@ -1353,7 +1358,8 @@ def _portal(row: Sequence[Any]) -> Portal:
 _RESET_TABLES = (
     "bindings", "product_rows", "property_values", "basket_items", "payments", "shipments",
     "orders", "deals", "invoices", "legacy_invoices", "crm_statuses", "deal_categories",
-    "contacts", "companies", "properties", "property_groups", "person_types", "deal_userfields",
+    "contact_companies", "contacts", "companies", "properties", "property_groups",
+    "person_types", "crm_userfields",
 )  # fmt: skip
 
 # A deleted row's id, held elsewhere: (table, its single-id column, its id-list column or None,
@@ -1364,6 +1370,14 @@ _LINKS: dict[str, tuple[tuple[str, str, str | None, int | None], ...]] = {
         ("deals", "company_id", None, 0),
         ("contacts", "company_id", "company_ids", None),
     ),
+}
+
+
+# Rows that go with a deleted row: (table, the column naming it). A contact's or a company's
+# links (crm-contact-delete.md, crm-company-delete.md); the contacts' COMPANY_IDS follow above.
+_OWNED: dict[str, tuple[tuple[str, str], ...]] = {
+    "contacts": (("contact_companies", "contact_id"),),
+    "companies": (("contact_companies", "company_id"),),
 }
 
 
