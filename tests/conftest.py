@@ -167,6 +167,9 @@ STORES = ["sqlite", "postgres"]
 
 T = TypeVar("T")
 
+# A test project of its own (its pytest.ini, its plugin use): tests/test_pytest_plugin.py runs it.
+collect_ignore = ["plugin_project"]
+
 
 def run_aside(make: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine on a private event loop in a thread of its own: sync fixtures reach

@@ -40,6 +40,26 @@ def test_user_add_prints_the_new_id_last(db: str) -> None:
     assert run("user", "add", "--name", "Bob", "--store-role", "none", "--database", db)[-1] == "3"
 
 
+def test_user_add_takes_the_profile_and_list_prints_the_whole_name(db: str) -> None:
+    """`--name` alone is split into NAME and LAST_NAME at its first space, as `profile` always
+    printed it; `--last-name` and the other profile flags fill user.get's fields."""
+    run("user", "add", "--name", "Shop manager", "--store-role", "manager", "--database", db)
+    run("user", "add", "--name", "Mary Ann", "--last-name", "Lee", "--email", "mary@shop.example",
+        "--work-position", "Buyer", "--store-role", "none", "--database", db)  # fmt: skip
+    assert run("user", "list", "--database", db)[1:] == [
+        "1\tAdministrator\tadmin\tyes",
+        "2\tShop manager\tmanager\tno",
+        "3\tMary Ann Lee\tnone\tno",
+    ]
+    refused = CliRunner().invoke(main, ["user", "add", "--name", "X", "--email", "MARY@shop.example",
+                                        "--store-role", "none", "--database", db])  # fmt: skip
+    assert refused.exit_code == 1
+    assert "already exists" in refused.output
+    bad = CliRunner().invoke(main, ["user", "add", "--name", "X", "--email", "nope",
+                                    "--store-role", "none", "--database", db])  # fmt: skip
+    assert bad.exit_code == 2
+
+
 def test_webhook_add_prints_url_ending_in_slash(db: str) -> None:
     url = run(
         "webhook", "add", "--user-id", "1", "--scope", "crm", "--scope", "sale",

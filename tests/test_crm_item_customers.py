@@ -308,6 +308,39 @@ class TestCompany:
         listed = await portal.ok("crm.item.list", {"entityTypeId": COMPANY})
         assert "contactIds" not in listed["items"][0]
 
+    async def test_contact_ids_are_the_company_s_links(self, portal: Portal) -> None:
+        """A company's `contactIds` write its links to contacts, as crm.company.update's
+        CONTACT_ID does (crm.company.contact.items.get reads them; the contacts' COMPANY_IDS
+        follow)."""
+        first = await item(portal, CONTACT, name="A")
+        second = await item(portal, CONTACT, name="B")
+        company = await item(portal, COMPANY, title="Acme", contactIds=[second["id"], first["id"]])
+        assert company["contactIds"] == [second["id"], first["id"]]
+        links = await portal.ok("crm.company.contact.items.get", {"id": company["id"]})
+        assert [(r["CONTACT_ID"], r["IS_PRIMARY"]) for r in links] == [
+            (second["id"], "Y"), (first["id"], "N")]  # fmt: skip
+        shown = await portal.ok("crm.contact.get", {"id": first["id"]})
+        assert shown["COMPANY_ID"] == str(company["id"])
+        params = {"entityTypeId": COMPANY, "id": company["id"], "fields": {"contactIds": []}}
+        assert (await portal.ok("crm.item.update", params))["item"]["contactIds"] == []
+        got = await portal.ok("crm.item.get", {"entityTypeId": CONTACT, "id": first["id"]})
+        assert (got["item"]["companyId"], got["item"]["companyIds"]) == (None, [])
+
+    async def test_a_contact_s_company_ids_are_its_links(self, portal: Portal) -> None:
+        acme = await item(portal, COMPANY, title="Acme")
+        beta = await item(portal, COMPANY, title="Beta")
+        contact = await item(portal, CONTACT, name="A", companyIds=[beta["id"], acme["id"]])
+        links = await portal.ok("crm.contact.company.items.get", {"id": contact["id"]})
+        assert [r["COMPANY_ID"] for r in links] == [beta["id"], acme["id"]]
+        params = {"entityTypeId": CONTACT, "id": contact["id"],
+                  "fields": {"companyId": acme["id"]}}  # fmt: skip
+        updated = (await portal.ok("crm.item.update", params))["item"]
+        # crm-contact-update.md: COMPANY_ID alone makes that company the main one.
+        assert (updated["companyId"], updated["companyIds"]) == (
+            acme["id"],
+            [acme["id"], beta["id"]],
+        )
+
     async def test_an_unknown_currency_is_refused(self, portal: Portal) -> None:
         assert await error_of(portal, "crm.item.add", {
             "entityTypeId": COMPANY, "fields": {"currencyId": "XXX"}}) == {

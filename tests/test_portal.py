@@ -40,9 +40,9 @@ async def test_user_current_needs_the_user_scope(portal: Portal) -> None:
 
 async def test_scope_lists_the_callers_scopes_or_all(portal: Portal) -> None:
     assert await portal.ok("scope") == ["crm", "sale", "userfieldconfig"]
-    everything = ["crm", "sale", "user", "userfieldconfig"]
-    assert await portal.ok("scope", {"full": True}) == everything
-    assert await portal.ok("scope", query="full=true") == everything
+    every = ["crm", "sale", "user", "user_basic", "user_brief", "userfieldconfig"]
+    assert await portal.ok("scope", {"full": True}) == every
+    assert await portal.ok("scope", query="full=true") == every
 
 
 async def test_methods_by_scope_and_in_full(portal: Portal) -> None:

@@ -3,9 +3,9 @@ against a fresh server started as the quick start starts it (`orderlink serve --
 
 The examples are read out of README.md itself, so an edited example is tested as written. Only
 the addresses change: the README's sample webhook URL becomes the server's real one, and its
-ports (8080 for the quick-start server, 8081 for the example that starts its own) become free
-ones. A block marked `<!-- readme-test: skip (why) -->` is not run; the marks are counted, so a
-new example cannot slip out of the test unnoticed.
+ports (8080 for the quick-start server, 8081 for an example that starts its own, 8082 for the
+proxy one starts beside it) become free ones. A block marked `<!-- readme-test: skip (why) -->`
+is not run; the marks are counted, so a new example cannot slip out of the test unnoticed.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def run(example: Example, server: LiveServer, cwd: Path) -> str:
     """Run one example as a reader would, in the quick start's directory and environment."""
     body = example.body.replace(SAMPLE_WEBHOOK, server.webhook_url)
     body = body.replace("127.0.0.1:8080", f"127.0.0.1:{server.port}")
-    body = body.replace("8081", str(free_port()))
+    body = body.replace("8081", str(free_port())).replace("8082", str(free_port()))
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERLINK_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     command = ["bash", "-euo", "pipefail", "-c", body]

@@ -529,6 +529,36 @@ class TestEvents:
             ("ONSHIPMENTDELETED", str(shipped["id"])),
         ])  # fmt: skip
 
+    async def test_deleting_an_order_raises_its_payments_and_shipments_deleted_events(
+        self, portal: Portal, receiver: Receiver
+    ) -> None:
+        """sale/events/index.md: OnPaymentDeleted / OnShipmentDeleted fire when a payment or a
+        shipment is deleted from the database, and sale-order-delete.md deletes the order with
+        its related objects: each of them is told, between the order's two delete events."""
+        app = await register(portal)
+        token = (await tokens(portal, app))["access_token"]
+        names = ("ONSALEBEFOREORDERDELETE", "ONPAYMENTDELETED", "ONSHIPMENTDELETED",
+                 "ONORDERDELETED")  # fmt: skip
+        for event in names:
+            await rest(portal, token, "event.bind", {"event": event, "handler": receiver.url()})
+        await portal.add_order(1)
+        await portal.add_order(2)
+        payments = [(await payment(portal, 1))["id"] for _ in range(2)]
+        shipped = (await shipment(portal, 1))["id"]
+        await payment(portal, 2)  # another order's: not told
+        assert await portal.ok("sale.order.delete", {"id": 1}) is True
+        received = await deliveries(portal, receiver, 5)
+        got = sorted((r["event"], r["data"]["FIELDS"]["ID"]) for r in received)
+        assert got == sorted([
+            ("ONSALEBEFOREORDERDELETE", "1"), ("ONORDERDELETED", "1"),
+            ("ONPAYMENTDELETED", str(payments[0])), ("ONPAYMENTDELETED", str(payments[1])),
+            ("ONSHIPMENTDELETED", str(shipped)),
+        ])  # fmt: skip
+        found = await portal.store.default_portal()
+        queued = [d.event for d in reversed(await portal.store.deliveries(found.id, 10))]
+        assert queued == ["ONSALEBEFOREORDERDELETE", "ONPAYMENTDELETED", "ONPAYMENTDELETED",
+                          "ONSHIPMENTDELETED", "ONORDERDELETED"]  # fmt: skip
+
 
 # sale-pay-system-list.md's keys, in its order
 PAY_SYSTEM_KEYS = [

@@ -158,6 +158,7 @@ class TestMigrations:
 async def _seed(store: Store) -> None:
     """A row in every table `orderlink db copy` moves."""
     portal, _ = await store.bootstrap(now=1.0)
+    await store.add_portal_domain(portal.id, "shop.bitrix24.test", 1.0)
     user = await store.add_user(portal.id, "Ann", 1)
     await store.add_webhook(portal.id, user.id, "h" * 64, ("crm",), 1.0)
     await ensure_funnels(store, portal.id)
@@ -189,8 +190,9 @@ async def _seed(store: Store) -> None:
     )  # fmt: skip
     await store.insert(portal.id, "property_values",
                        {"order_id": order, "order_props_id": prop, "value": '"v"'})  # fmt: skip
-    await store.insert(portal.id, "deal_userfields",
-                       {"field_name": "UF_CRM_X", "user_type_id": "string"})  # fmt: skip
+    await store.insert(portal.id, "crm_userfields", {"entity_id": "CRM_DEAL",
+                       "field_name": "UF_CRM_X", "user_type_id": "string"})  # fmt: skip
+    await store.insert(portal.id, "contact_companies", {"contact_id": 1, "company_id": 1})
     spa = await store.insert(portal.id, "crm_types", {"entity_type_id": 128, "title": "SPA"})
     await store.insert(portal.id, "crm_items", {"entity_type_id": 128, "title": f"SPA #{spa}"})
     await store.save_rows(

@@ -388,12 +388,27 @@ class TestCrmItem:
         )
         assert len(await portal.ok("crm.deal.userfield.list")) == 1
 
+    async def test_contact_and_company_fields_are_crm_contact_userfield_s(
+        self, portal: Portal
+    ) -> None:
+        field = {"entityId": "CRM_CONTACT", "fieldName": "UF_CRM_CONTACT_SHOE",
+                 "userTypeId": "integer", "editFormLabel": "Shoe size"}  # fmt: skip
+        await portal.ok("userfieldconfig.add", {"moduleId": "crm", "field": field})
+        (listed,) = await portal.ok("crm.contact.userfield.list")
+        assert (listed["FIELD_NAME"], listed["ENTITY_ID"]) == ("UF_CRM_CONTACT_SHOE", "CRM_CONTACT")
+        fields = (await portal.ok("crm.item.fields", {"entityTypeId": 3}))["fields"]
+        assert fields["ufCrm_CONTACT_SHOE"]["title"] == "Shoe size"
+        assert await portal.ok("crm.company.userfield.list") == []
+
     async def test_crm_deal_userfield_sees_no_other_object_s_fields(self, portal: Portal) -> None:
         await smart_processes(portal, 7)
         await portal.ok("userfieldconfig.add", ADD_EXAMPLE)
         assert await portal.ok("crm.deal.userfield.list") == []
-        assert (await error_of(portal, "crm.deal.userfield.get", {"id": 1}))["error"] == (
-            "ERROR_NOT_FOUND")  # fmt: skip
+        # Another object's field, as crm.contact.userfield.get answers for a deal's.
+        assert await error_of(portal, "crm.deal.userfield.get", {"id": 1}) == {
+            "error": "",
+            "error_description": "Access denied.",
+        }
         deal_fields = await portal.ok("crm.deal.fields")
         assert "UF_CRM_7_NEW_REST_LIST_2026" not in deal_fields
 

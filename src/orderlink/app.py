@@ -23,13 +23,14 @@ from urllib.parse import quote, unquote_plus
 
 import orjson
 
-from orderlink import errors, params
+from orderlink import errors, hosts, params
 from orderlink.auth import Authenticator
 from orderlink.clock import AdjustableClock, Clock, SystemClock
 from orderlink.coerce import UnixIso, parse_zone, to_int
 from orderlink.consent import CONSENT_HEADERS, NO_STORE, consent_page
 from orderlink.controls import Controls
-from orderlink.dispatch import Dispatcher, success_body
+from orderlink.dispatch import Dispatcher, success_body, time_block
+from orderlink.domains import PortalDomains
 from orderlink.events import Deliverer
 from orderlink.failures import to_wire
 from orderlink.limits import Limits, LimitsUnavailable, LocalLimits, RedisLimits, parse_costs
@@ -89,6 +90,7 @@ class OrderlinkApp:
         self.clock = clock
         self.store = store if store is not None else create_store(settings)
         self._owns_store = store is None
+        self._plans: dict[int, tuple[int, float] | None] = {}
         self.limits = limits if limits is not None else create_limits(settings, clock)
         # Methods a setting switches off are not served at all (registry.py).
         self.registry = (registry if registry is not None else build_registry()).enabled(settings)
@@ -103,7 +105,8 @@ class OrderlinkApp:
         )
         self.auth = Authenticator(self.store)
         self.lockout = Lockout(clock, limit=settings.auth_failure_limit)
-        self.oauth = OAuth(self.store, settings, clock)
+        self.domains = PortalDomains(self.store)
+        self.oauth = OAuth(self.store, settings, clock, self.domains)
         self.controls = Controls(clock, self.dispatcher.costs)
         self.deliverer = Deliverer(
             self.store,
@@ -248,21 +251,36 @@ class OrderlinkApp:
             await self._read_body(scope, receive), _header(scope, b"content-type")
         )
         merged = params.merge(query, body)
+        host = _host(scope)
+        if hosts.is_oauth_server(host):
+            return 200, await self._oauth_server_rest(parts, merged, started)
         if len(parts) == 3:
-            principal = await self._webhook(scope, parts[0], parts[1])
+            principal = await self._webhook(scope, parts[0], parts[1], host)
             method = parts[2]
         elif len(parts) == 1 and parts[0] != "api":
-            principal = await self._token(scope, merged)
+            principal = await self._token(scope, merged, host)
             method = parts[0]
         else:
             raise errors.MethodNotFound()
         if self.settings.rate_limit:
             client = scope.get("client") or ("local", 0)
-            admitted = await self.limits.admit(f"{principal.portal_id}|{client[0]}")
+            admitted = await self.limits.admit(
+                f"{principal.portal_id}|{client[0]}", await self._bucket_of(principal.portal_id)
+            )
             if not admitted:
                 raise errors.QueryLimitExceeded()
         reply = await self.dispatcher.call(method, merged, principal, started=started)
         return 200, success_body(reply)
+
+    async def _bucket_of(self, portal_id: int) -> tuple[int, float] | None:
+        """A portal's own plan (`portal add --plan`); the default portal follows `serve`'s.
+        Portal ids are never reused, so what is cached here never goes stale."""
+        if portal_id not in self._plans:
+            default = await self.store.default_portal()
+            found = await self.store.portal(portal_id)
+            own = found is not None and (default is None or default.id != portal_id)
+            self._plans[portal_id] = self.settings.bucket(found.plan) if own and found else None
+        return self._plans[portal_id]
 
     def _other_verb(
         self, scope: Scope, path: str, verb: str, rest: bool
@@ -308,25 +326,53 @@ class OrderlinkApp:
             ]
         return []
 
-    async def _webhook(self, scope: Scope, user_id: str, code: str) -> Principal:
+    async def _webhook(self, scope: Scope, user_id: str, code: str, host: str = "") -> Principal:
+        """A webhook's user; on a portal's domain, only a webhook of that portal (another
+        portal's answers as a wrong code does: INVALID_CREDENTIALS)."""
         address = self._not_locked_out(scope)
         try:
-            return await self.auth.webhook(user_id, code)
+            principal = await self.auth.webhook(user_id, code)
+            if not await self._on_its_portal(principal, host):
+                raise errors.InvalidCredentials()
         except errors.InvalidCredentials:
             self.lockout.failed(address)
             raise
+        return principal
 
-    async def _token(self, scope: Scope, merged: dict[str, Any]) -> Principal:
-        """`auth=<access token>` from the query string or the body (settings/oauth/index.md)."""
+    async def _token(self, scope: Scope, merged: dict[str, Any], host: str = "") -> Principal:
+        """`auth=<access token>` from the query string or the body (settings/oauth/index.md);
+        on a portal's domain, only a token of that portal (another's is unknown there)."""
         token = merged.get("auth")
         if not isinstance(token, str) or not token:
             raise errors.NoAuthFound()
         address = self._not_locked_out(scope)
         try:
-            return await self.auth.token(token, self.clock.now())
+            principal = await self.auth.token(token, self.clock.now())
+            if not await self._on_its_portal(principal, host):
+                raise errors.InvalidToken()
         except errors.InvalidToken:
             self.lockout.failed(address)
             raise
+        return principal
+
+    async def _on_its_portal(self, principal: Principal, host: str) -> bool:
+        """False when `host` is the domain of a portal the credential is not of (issue 18); a
+        host that is no portal's domain reaches the credential's own portal, as always."""
+        if not host:
+            return True
+        portal = await self.domains.portal_of(host)
+        return portal is None or portal.id == principal.portal_id
+
+    async def _oauth_server_rest(
+        self, parts: list[str], merged: dict[str, Any], started: float
+    ) -> Any:
+        """/rest/ on an authorization server's host (reached through the proxy): only
+        `app.info` is answered there (b24pysdk asks it at oauth.bitrix24.tech/rest/app.info/);
+        portal methods live on the portal's host."""
+        if len(parts) != 1 or parts[0].lower() != "app.info":
+            raise errors.MethodNotFound()
+        result = await self.oauth.server_app_info(merged.get("auth"))
+        return {"result": result, "time": time_block(started, self.clock.now(), 0.0, self.ctx)}
 
     def _not_locked_out(self, scope: Scope) -> str:
         """The client's address, once it may try a credential (lockout.py)."""
@@ -345,8 +391,10 @@ class OrderlinkApp:
     def endpoints(self, scope: Scope) -> Endpoints:
         """Where the client reached us: `--base-url`, else the scheme and `Host` it used (behind a
         trusted proxy uvicorn has already applied X-Forwarded-Proto)."""
-        if self.settings.base_url:
-            return Endpoints(self.settings.base_url)
+        if self.settings.base_url or hosts.is_oauth_server(_host(scope)):
+            # On an authorization server's host (through the proxy) replies point at orderlink
+            # itself, not at the authorization server, unless the portal has a domain.
+            return Endpoints(self.settings.public_base_url())
         host = _header(scope, b"host") or f"{self.settings.host}:{self.settings.port}"
         return Endpoints(f"{_scheme(scope)}://{host}")
 
@@ -517,6 +565,11 @@ def _header(scope: Scope, name: bytes) -> str:
         if key == name:
             return str(value.decode("latin-1"))
     return ""
+
+
+def _host(scope: Scope) -> str:
+    """The host the client named (`Host`), lower case, without its port."""
+    return hosts.hostname(_header(scope, b"host"))
 
 
 def _scheme(scope: Scope) -> str:

@@ -21,9 +21,10 @@ from orderlink.errors import (
 from orderlink.principal import Principal, Role
 from orderlink.storage.base import Store
 
-# Scopes orderlink knows; `basic` is implied for everyone (auth.md section 2); `user` covers
-# user.current (api-reference/user/user-current.md).
-KNOWN_SCOPES = ("crm", "sale", "user", "userfieldconfig", "basic")
+# Scopes orderlink knows; `basic` is implied for everyone (auth.md section 2); `user` and its
+# narrower versions `user_basic`, `user_brief` cover user.* (api-reference/user/user-scope.md);
+# `userfieldconfig` the custom-field settings (crm/universal/userfieldconfig/index.md).
+KNOWN_SCOPES = ("crm", "sale", "user", "user_basic", "user_brief", "userfieldconfig", "basic")
 _CODE_ALPHABET = string.ascii_lowercase + string.digits
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orderlink.principal import IMPLIED
 from orderlink.registry import Registry, Role
 
 DOCS_BASE = "https://github.com/bitrix24/b24restdocs/blob/main/"
@@ -30,7 +31,7 @@ def methods_markdown(registry: Registry) -> str:
             # settings.py: every field has the flag `--<field-with-dashes>`.
             names += f" (with `--{method.setting.replace('_', '-')}`)"
         lines.append(
-            f"| {names} | `{method.scope}` | {_ROLE[method.role]} | "
+            f"| {names} | {_scopes(method.scope)} | {_ROLE[method.role]} | "
             f"{'yes' if method.batchable else 'no'} | [{method.doc}]({DOCS_BASE}{method.doc}) | "
             f"{method.summary} |"
         )
@@ -38,3 +39,9 @@ def methods_markdown(registry: Registry) -> str:
     lines.append(f"{len(registry)} methods.")
     lines.append("")
     return "\n".join(lines)
+
+
+def _scopes(scope: str) -> str:
+    """The scope a method declares and the wider ones that include it (`user_brief`)."""
+    wider = sorted(IMPLIED.get(scope, frozenset()))
+    return ", ".join(f"`{name}`" for name in (*wider, scope))

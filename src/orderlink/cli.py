@@ -20,6 +20,7 @@ from orderlink import limits
 from orderlink.auth import KNOWN_SCOPES, hash_secret, new_webhook_code
 from orderlink.clock import SystemClock
 from orderlink.registry import Role
+from orderlink.rules import users
 from orderlink.settings import Settings, env_name, parse_costs
 from orderlink.storage import create_store
 from orderlink.storage.base import App, Store
@@ -63,6 +64,32 @@ _secret_key_flags = (
         "file; ./orderlink-secret.key for PostgreSQL]",
     ),
 )  # fmt: skip
+
+
+def _remember_portal(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+    if value is not None:
+        ctx.meta["orderlink.portal"] = value
+
+
+# `--portal ID` on the commands that act on one portal's users, webhooks and apps; without it,
+# the default portal (portal 1, made by a first start), as before portals came.
+portal_option = click.option(
+    "--portal", "portal_id", type=int, default=None, expose_value=False,
+    callback=_remember_portal, help="The portal [default: the default portal, 1]",
+)  # fmt: skip
+
+
+async def _target_portal(store: Store, settings: Settings, clock: Any) -> Any:
+    """The portal `--portal` names (it must exist), else the default one (made if missing)."""
+    default = await first_start.ensure_portal(store, settings, clock)
+    ctx = click.get_current_context(silent=True)
+    wanted = ctx.meta.get("orderlink.portal") if ctx is not None else None
+    if wanted is None or wanted == default.id:
+        return default
+    found = await store.portal(int(wanted))
+    if found is None:
+        raise click.ClickException(f"no portal {wanted} (see: orderlink portal list)")
+    return found
 
 
 def database_option(function: F) -> F:
@@ -173,6 +200,12 @@ def main() -> None:
     help="Serve crm.invoice.* (old invoices) and accept ownerTypeId 5 in bindings.",
 )
 @_option(
+    "--order-deals",
+    field="order_deals",
+    is_flag=True,
+    help="sale.order.add also creates a deal for the new order and binds them (Deals + Orders).",
+)
+@_option(
     "--verify-owner/--no-verify-owner",
     field="verify_owner",
     default=True,
@@ -234,6 +267,23 @@ def main() -> None:
     field="tls_dir",
     default="",
     help="Where the local CA lives [default: orderlink-tls/ beside the SQLite file]",
+)
+@_option(
+    "--proxy-port",
+    field="proxy_port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    help="Also run the intercepting HTTP proxy on 127.0.0.1:PORT, for clients started with "
+    "HTTPS_PROXY=http://127.0.0.1:PORT: it answers for Bitrix24's hosts and portal domains "
+    "with certificates from the local CA and refuses every other host [default: off]",
+)
+@_option(
+    "--proxy-pass",
+    field="proxy_pass",
+    multiple=True,
+    metavar="HOST",
+    help="A host the proxy lets through: HOST, HOST:PORT or *.DOMAIN. Repeatable. Never a "
+    "Bitrix24 host.",
 )
 @_option(
     "--sqlite-synchronous",
@@ -374,6 +424,7 @@ def serve(
     if settings.tls_cert and not settings.tls:
         settings = settings.replace(tls=True)
     _check_workers(settings)
+    passes = _check_proxy(settings)
     if settings.redis and not limits.redis_installed():
         raise click.UsageError(limits.REDIS_MISSING)
     clock = SystemClock()
@@ -396,6 +447,8 @@ def serve(
             f"with: orderlink webhook add --user-id 1 --scope crm --scope sale{database}"
         )
     certfile, keyfile = _tls_files(settings)
+    if settings.proxy_port:
+        _show_proxy(settings)
     click.echo(f"orderlink listening on {base} (database {shown})", err=True)
     sys.stdout.flush()
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -417,7 +470,19 @@ def serve(
         "http": Protocol,
     }
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), **options)
+        served = create_app(settings)
+        if settings.proxy_port:
+            from orderlink.proxy import ProxyingServer
+
+            server = ProxyingServer(
+                uvicorn.Config(served, **options), app=served, domains=served.domains,
+                port=settings.proxy_port, passes=passes, tls_dir=_tls_dir(settings),
+            )  # fmt: skip
+            server.run()
+            if not server.started:
+                sys.exit(3)  # uvicorn's STARTUP_FAILURE, as uvicorn.run exits
+            return
+        uvicorn.run(served, **options)
         return
     # Worker processes build their own app from the same settings, passed in the environment.
     os.environ.update(settings.to_env())
@@ -438,17 +503,55 @@ def _check_workers(settings: Settings) -> None:
         raise click.UsageError("--test-clock moves one process's clock: use it with --workers 1")
 
 
+def _check_proxy(settings: Settings) -> Any:
+    """The checked `--proxy-pass` list; the proxy's own refusals at start-up."""
+    from orderlink import proxy
+
+    if not settings.proxy_port:
+        if settings.proxy_pass:
+            raise click.UsageError("--proxy-pass names hosts for the proxy: add --proxy-port")
+        return proxy.PassList()
+    if settings.proxy_port == settings.port:
+        raise click.UsageError("--proxy-port and --port must differ")
+    if settings.workers != 1:
+        raise click.UsageError(
+            "--proxy-port serves through the one process's app: use it with --workers 1"
+        )
+    try:
+        return proxy.pass_list(settings.proxy_pass)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _tls_dir(settings: Settings) -> Any:
+    from pathlib import Path
+
+    from orderlink import tls
+
+    return Path(settings.tls_dir) if settings.tls_dir else tls.tls_dir_for(settings.database)
+
+
+def _show_proxy(settings: Settings) -> None:
+    from orderlink import tls
+
+    ca = tls.ensure_ca(_tls_dir(settings))
+    proxy = f"http://127.0.0.1:{settings.proxy_port}"
+    click.echo(f"Proxy for Bitrix24's hosts and portal domains: {proxy}; start clients with")
+    click.echo(f"  export HTTPS_PROXY={proxy} HTTP_PROXY={proxy} https_proxy={proxy} "
+               f"http_proxy={proxy}")  # fmt: skip
+    click.echo(f"  export REQUESTS_CA_BUNDLE={ca} SSL_CERT_FILE={ca} NODE_EXTRA_CA_CERTS={ca} "
+               f"CURL_CA_BUNDLE={ca}")  # fmt: skip
+
+
 def _tls_files(settings: Settings) -> tuple[str | None, str | None]:
     """(certificate, key) for uvicorn; with a local CA, also tell the user how to trust it."""
     if not settings.tls:
         return None, None
     if settings.tls_cert:
         return settings.tls_cert, settings.tls_key
-    from pathlib import Path
-
     from orderlink import tls
 
-    directory = Path(settings.tls_dir) if settings.tls_dir else tls.tls_dir_for(settings.database)
+    directory = _tls_dir(settings)
     hosts = [settings.host]
     if settings.base_url:
         from urllib.parse import urlsplit
@@ -490,35 +593,69 @@ def user() -> None:
 
 
 @user.command("add")
-@click.option("--name", required=True)
+@portal_option
+@click.option("--name", required=True, help="First name, or the whole name without --last-name.")
 @click.option(
     "--store-role",
     type=click.Choice(["admin", "manager", "none"]),
     required=True,
     help="admin: every crm.orderentity method; manager: list and getFields only.",
 )
+@click.option("--last-name", default=None, help="LAST_NAME [default: --name after its first space]")
+@click.option("--second-name", default=None, help="SECOND_NAME (middle name).")
+@click.option("--email", default=None, help="EMAIL, unique on the portal.")
+@click.option("--work-position", default=None, help="WORK_POSITION (job title).")
+@click.option("--work-phone", default=None, help="WORK_PHONE.")
+@click.option("--personal-mobile", default=None, help="PERSONAL_MOBILE.")
 @database_option
-def user_add(name: str, store_role: str, database: str) -> None:
+def user_add(
+    name: str,
+    store_role: str,
+    last_name: str | None,
+    second_name: str | None,
+    email: str | None,
+    work_position: str | None,
+    work_phone: str | None,
+    personal_mobile: str | None,
+    database: str,
+) -> None:
     """Add a user; prints the new user id as the last line."""
     settings = Settings(database=database)
+    if last_name is None:
+        # The profile's NAME and LAST_NAME, as `profile` has always split a one-line name.
+        name, _, last_name = name.partition(" ")
+    if email is not None and not users.valid_email(email.strip()):
+        raise click.BadParameter(f"{email!r} is not an e-mail address", param_hint="--email")
+    profile = {"last_name": last_name, "second_name": second_name,
+               "email": email.strip() if email else None, "work_position": work_position,
+               "work_phone": work_phone, "personal_mobile": personal_mobile}  # fmt: skip
+    clock = SystemClock()
 
     async def go(store: Store) -> int:
-        portal = await first_start.ensure_portal(store, settings, SystemClock())
-        created = await store.add_user(portal.id, name, int(Role.parse(store_role)))
+        portal = await _target_portal(store, settings, clock)
+        if profile["email"] and any(
+            u.email.lower() == str(profile["email"]).lower() for u in await store.users(portal.id)
+        ):
+            raise ValueError(f"a user with the e-mail {profile['email']} already exists")
+        created = await store.add_user(
+            portal.id, name, int(Role.parse(store_role)),
+            profile={k: v for k, v in profile.items() if v is not None}, now=clock.now(),
+        )  # fmt: skip
         return created.id
 
     click.echo(_run(go, settings))
 
 
 @user.command("list")
+@portal_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per user and line.")
 @database_option
 def user_list(as_json: bool, database: str) -> None:
-    """Users of the default portal: id, name, store role, portal admin."""
+    """Users of a portal (--portal; the default one): id, name, store role, portal admin."""
     settings = Settings(database=database)
 
     async def go(store: Store) -> list[Any]:
-        portal = await first_start.ensure_portal(store, settings, SystemClock())
+        portal = await _target_portal(store, settings, SystemClock())
         return list(await store.users(portal.id))
 
     users = _run(go, settings)
@@ -527,10 +664,11 @@ def user_list(as_json: bool, database: str) -> None:
     for found in users:
         role = Role(found.store_role).label
         if as_json:
-            click.echo(json.dumps({"id": found.id, "name": found.name, "store_role": role,
+            click.echo(json.dumps({"id": found.id, "name": found.full_name, "store_role": role,
                                    "admin": found.is_admin}))  # fmt: skip
         else:
-            click.echo(f"{found.id}\t{found.name}\t{role}\t{'yes' if found.is_admin else 'no'}")
+            admin = "yes" if found.is_admin else "no"
+            click.echo(f"{found.id}\t{found.full_name}\t{role}\t{admin}")
 
 
 @main.group()
@@ -539,6 +677,7 @@ def webhook() -> None:
 
 
 @webhook.command("add")
+@portal_option
 @click.option("--user-id", type=int, required=True)
 @click.option(
     "--scope",
@@ -560,7 +699,7 @@ def webhook_add(
     code = new_webhook_code()
 
     async def go(store: Store) -> str:
-        portal = await first_start.ensure_portal(store, settings, SystemClock())
+        portal = await _target_portal(store, settings, SystemClock())
         if await store.get_user(portal.id, user_id) is None:
             raise click.ClickException(f"no user {user_id} (add one with: orderlink user add)")
         unique = tuple(dict.fromkeys(scopes))
@@ -572,13 +711,14 @@ def webhook_add(
 
 
 @webhook.command("list")
+@portal_option
 @database_option
 def webhook_list(database: str) -> None:
-    """Webhooks of the default portal: id, user, scopes, state (codes are never shown again)."""
+    """Webhooks of a portal: id, user, scopes, state (codes are never shown again)."""
     settings = Settings(database=database)
 
     async def go(store: Store) -> list[str]:
-        portal = await first_start.ensure_portal(store, settings, SystemClock())
+        portal = await _target_portal(store, settings, SystemClock())
         return ["id\tuser\tscopes\tstate"] + [
             f"{w.id}\tuser {w.user_id}\t{','.join(w.scopes)}\t{'active' if w.active else 'revoked'}"
             for w in await store.list_webhooks(portal.id)
@@ -589,6 +729,7 @@ def webhook_list(database: str) -> None:
 
 
 @webhook.command("revoke")
+@portal_option
 @click.argument("webhook_id", type=int)
 @database_option
 def webhook_revoke(webhook_id: int, database: str) -> None:
@@ -596,7 +737,7 @@ def webhook_revoke(webhook_id: int, database: str) -> None:
     settings = Settings(database=database)
 
     async def go(store: Store) -> bool:
-        portal = await first_start.ensure_portal(store, settings, SystemClock())
+        portal = await _target_portal(store, settings, SystemClock())
         return await store.revoke_webhook(portal.id, webhook_id)
 
     if not _run(go, settings):
@@ -631,6 +772,7 @@ def _http_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 @app.command("add")
+@portal_option
 @click.option("--name", required=True)
 @click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(KNOWN_SCOPES),
               help="Repeatable: --scope crm --scope sale.")  # fmt: skip
@@ -659,7 +801,7 @@ def app_add(
     client_id, secret = oauth.new_client_id(), oauth.new_client_secret()
 
     async def go(store: Store) -> None:
-        portal = await first_start.ensure_portal(store, settings, SystemClock())
+        portal = await _target_portal(store, settings, SystemClock())
         await store.add_app(
             portal.id, name=name, client_id=client_id, secret_hash=hash_secret(secret),
             scopes=tuple(dict.fromkeys(scopes)), redirect_uri=redirect_uri,
@@ -736,13 +878,14 @@ def app_limit(client_id: str, users: tuple[int, ...], database: str) -> None:
 
 
 @app.command("list")
+@portal_option
 @database_option
 def app_list(database: str) -> None:
     """Applications of the default portal: client_id, name, scopes, installed."""
     settings = Settings(database=database)
 
     async def go(store: Store) -> list[str]:
-        portal = await first_start.ensure_portal(store, settings, SystemClock())
+        portal = await _target_portal(store, settings, SystemClock())
         lines = ["client_id\tname\tscopes\tstate"]
         for found in await store.apps(portal.id):
             install = await store.install_of(portal.id, found.id)
@@ -906,3 +1049,34 @@ def db_copy(source: str, destination: str, from_key_file: str, to_key_file: str)
                    f"{row.destination} in destination\t{state}")  # fmt: skip
     if not all(row.complete for row in report):
         raise click.ClickException("the destination holds fewer rows than the source")
+
+
+@main.group()
+def ca() -> None:
+    """orderlink's local certificate authority (`serve --tls`, `serve --proxy-port`)."""
+
+
+@ca.command("path")
+@_database_flag
+@_option(
+    "--tls-dir",
+    field="tls_dir",
+    default="",
+    help="Where the local CA lives [default: orderlink-tls/ beside the SQLite file]",
+)
+def ca_path(database: str, tls_dir: str) -> None:
+    """Print the CA file clients trust (REQUESTS_CA_BUNDLE, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS,
+    CURL_CA_BUNDLE, PHP's curl.cainfo); the CA is made on first use."""
+    from orderlink import tls
+
+    click.echo(tls.ensure_ca(_tls_dir(Settings(database=database, tls_dir=tls_dir))))
+
+
+def _subcommands() -> None:
+    """Command groups kept in modules of their own (they use the helpers above)."""
+    from orderlink.cli_portal import portal
+
+    main.add_command(portal)
+
+
+_subcommands()

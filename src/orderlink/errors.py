@@ -32,6 +32,7 @@ B24Error                              {"error": code, "error_description": text}
 │   ├── WrongHandlerUrl               400 ERROR_WRONG_HANDLER_URL (event.bind `handler`)
 │   ├── UnsupportedProtocol           400 ERROR_UNSUPPORTED_PROTOCOL (a handler not http/https)
 │   ├── InternalServerError           500 INTERNAL_SERVER_ERROR
+│   ├── ProxyRefused                  502 ERROR_PROXY_HOST_REFUSED (proxy.py: a host not owned)
 │   └── OAuthError                    the authorization server, /oauth/token/ and /oauth/authorize/
 │       ├── OAuthInvalidRequest       400 invalid_request
 │       ├── InvalidClient             401 invalid_client
@@ -71,8 +72,11 @@ B24Error                              {"error": code, "error_description": text}
     │   ├── LegacyBadId               "" ID is not defined or invalid.
     │   ├── LegacyCoreError           ERROR_CORE + text (crm.deal.productrows.set)
     │   ├── UserFieldNotFound         ERROR_NOT_FOUND The entity with ID '..' is not found
-    │   └── UserFieldError            ERROR_CORE (crm.deal.userfield.*: a bad name or type)
+    │   ├── UserFieldError            ERROR_CORE (crm.*.userfield.*: a bad name or type)
+    │   └── UserFieldForeign          "" Access denied. (another entity's custom field)
     ├── StatusExists                  ERROR_CORE The specified status ID already exists.
+    ├── UserArgumentError             ERROR_ARGUMENT (user.add: wrong_email, a taken e-mail)
+    ├── UserCoreError                 ERROR_CORE (user.add/user.update: access_denied, no user)
     └── CrmItemError                  symbolic codes (crm.item.*)
         ├── ItemNotFound              NOT_FOUND Element not found
         ├── SmartProcessNotFound      NOT_FOUND Smart process not found
@@ -325,6 +329,15 @@ class InternalServerError(RequestError):
     description = "Internal server error"
 
 
+class ProxyRefused(RequestError):
+    """orderlink's intercepting proxy (proxy.py) was asked for a host it neither serves nor was
+    told to let through: refused, never forwarded. orderlink's own code; no portal answers it."""
+
+    code = "ERROR_PROXY_HOST_REFUSED"
+    status = 502
+    description = "orderlink's proxy does not forward to this host"
+
+
 # -- a method's own errors -------------------------------------------------------------------
 
 
@@ -513,6 +526,22 @@ class StatusExists(MethodError):
     description = "The specified status ID already exists."
 
 
+class UserArgumentError(MethodError):
+    """user-add.md's ERROR_ARGUMENT refusals (`wrong_email`, a taken e-mail, a profile string
+    that is not one)."""
+
+    code = "ERROR_ARGUMENT"
+    description = "wrong_email"
+
+
+class UserCoreError(MethodError):
+    """user-add.md / user-update.md's ERROR_CORE: `access_denied`, or an empty text for a user
+    id that names nobody."""
+
+    code = "ERROR_CORE"
+    description = "access_denied"
+
+
 class UserFieldNotFound(LegacyCrmError):
     code = "ERROR_NOT_FOUND"
     description = "The entity is not found"
@@ -521,6 +550,13 @@ class UserFieldNotFound(LegacyCrmError):
 class UserFieldError(LegacyCrmError):
     code = "ERROR_CORE"
     description = "Incorrect custom type specified."
+
+
+class UserFieldForeign(LegacyCrmError):
+    """crm-contact-userfield-get.md / -update.md / -delete.md: the id names a custom field of
+    another entity (a deal's, asked through crm.contact.userfield.*)."""
+
+    description = "Access denied."
 
 
 class LegacyCoreError(LegacyCrmError):

@@ -39,6 +39,12 @@ CATALOG: dict[str, str] = {
     "ONCRMDEALUSERFIELDADD": "crm",
     "ONCRMDEALUSERFIELDUPDATE": "crm",
     "ONCRMDEALUSERFIELDDELETE": "crm",
+    "ONCRMCONTACTUSERFIELDADD": "crm",
+    "ONCRMCONTACTUSERFIELDUPDATE": "crm",
+    "ONCRMCONTACTUSERFIELDDELETE": "crm",
+    "ONCRMCOMPANYUSERFIELDADD": "crm",
+    "ONCRMCOMPANYUSERFIELDUPDATE": "crm",
+    "ONCRMCOMPANYUSERFIELDDELETE": "crm",
     "ONCRMDYNAMICITEMADD": "crm",
     "ONCRMDYNAMICITEMUPDATE": "crm",
     "ONCRMDYNAMICITEMDELETE": "crm",
@@ -126,11 +132,16 @@ def type_user_field(
     return Emit(f"ONCRMTYPEUSERFIELD{action}", {"FIELDS": fields}, user_id, at)
 
 
-def deal_user_field(action: str, user_id: int, at: float, field_id: int | str, name: str) -> Emit:
-    """ONCRMDEALUSERFIELDADD / UPDATE / DELETE (api-reference/crm/deals/user-defined-fields/
-    events/): `{"FIELDS": {"ID": "6947", "ENTITY_ID": "CRM_DEAL", "FIELD_NAME": "UF_CRM_..."}}`."""
-    fields = {"ID": str(field_id), "ENTITY_ID": "CRM_DEAL", "FIELD_NAME": name}
-    return Emit(f"ONCRMDEALUSERFIELD{action}", {"FIELDS": fields}, user_id, at)
+def user_field(
+    entity_id: str, action: str, user_id: int, at: float, field_id: int | str, name: str
+) -> Emit:
+    """ONCRM{DEAL,CONTACT,COMPANY}USERFIELDADD / UPDATE / DELETE (`entity_id` CRM_DEAL, ...;
+    crm/deals/user-defined-fields/events/, crm/contacts/userfield/events/, crm/companies/
+    userfields/events/): `{"FIELDS": {"ID": "553", "ENTITY_ID": "CRM_CONTACT", "FIELD_NAME":
+    "UF_CRM_..."}}`."""
+    fields = {"ID": str(field_id), "ENTITY_ID": entity_id, "FIELD_NAME": name}
+    owner = entity_id.removeprefix("CRM_")
+    return Emit(f"ONCRM{owner}USERFIELD{action}", {"FIELDS": fields}, user_id, at)
 
 
 def order_saved(order_id: int | str, user_id: int, at: float, xml_id: str = "") -> tuple[Emit, ...]:

@@ -32,8 +32,9 @@ class LimitsUnavailable(Exception):
 
 
 class Limits(Protocol):
-    async def admit(self, key: str) -> bool:
-        """Count a request against `key`'s bucket; False (and nothing counted) if it is full."""
+    async def admit(self, key: str, bucket: tuple[int, float] | None = None) -> bool:
+        """Count a request against `key`'s bucket; False (and nothing counted) if it is full.
+        `bucket`: (X, Y) for this key (its portal's plan), else the limiter's own."""
 
     async def operating(self, key: str) -> tuple[float, int | None]:
         """(seconds accumulated in the window, unix time the oldest basket expires or None)."""
@@ -116,13 +117,14 @@ class LocalLimits:
         self._baskets: dict[str, Baskets] = {}
         self._lock = threading.Lock()
 
-    async def admit(self, key: str) -> bool:
+    async def admit(self, key: str, bucket: tuple[int, float] | None = None) -> bool:
+        size, rate = bucket or (self._size, self._rate)
         now = self._clock.monotonic()
         with self._lock:
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                bucket = self._buckets[key] = Bucket(0.0, now)
-            admitted = try_admit(bucket, now, self._size, self._rate)
+            found = self._buckets.get(key)
+            if found is None:
+                found = self._buckets[key] = Bucket(0.0, now)
+            admitted = try_admit(found, now, size, rate)
             if len(self._buckets) > 100_000:
                 self._forget_empty(now)
             return admitted
@@ -243,9 +245,10 @@ class RedisLimits:
         except (RedisError, OSError) as exc:
             raise LimitsUnavailable(str(exc)) from exc
 
-    async def admit(self, key: str) -> bool:
+    async def admit(self, key: str, bucket: tuple[int, float] | None = None) -> bool:
+        size, rate = bucket or (self._size, self._rate)
         answer = await self._run(
-            self._admit, [f"orderlink:bucket:{key}"], [self._size, self._rate, self._clock.now()]
+            self._admit, [f"orderlink:bucket:{key}"], [size, rate, self._clock.now()]
         )
         return bool(answer)
 

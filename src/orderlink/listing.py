@@ -209,6 +209,9 @@ def _filter(raw: Any, how: _Filtering, depth: int = 0) -> list[Condition | Condi
             continue
         prefix, name = split_key(text, how.schema)
         found = how.schema.get(name)
+        if found is not None and found.filterable and "item" in found.extra:
+            conditions.append(_item_condition(prefix, found, value, how.error))
+            continue
         if found is not None and found.filterable:
             conditions.append(_condition(prefix, found, value, how.error, how.zone))
             continue
@@ -257,6 +260,29 @@ def _custom_condition(
         return Condition(column, _SIMPLE_OPS[prefix], text or None, key=key)
     number = coerce.to_float(text)
     return Condition(column, _SIMPLE_OPS[prefix], text if number is None else number, key=key)
+
+
+def _item_condition(prefix: str, field: Field, value: Any, error: ErrorFactory) -> Condition:
+    """A multi-field (`crm_multifield`, its values under `extra["item"]`): crm-contact-list.md,
+    "Filters for these fields only work on exact matches": `=` / `@` hold when one of its values
+    is the one given, `!` / `!@` when none is."""
+    invalid = f"Invalid filter: field '{field.name}' has invalid value"
+    prefix = _as_in(prefix, value)
+    key = field.extra["item"]
+    if prefix in ("@", "!@"):
+        values = _in_values(value)
+        if len(values) > MAX_IN_VALUES:
+            raise error(f"Invalid filter: more than {MAX_IN_VALUES} values for '{field.name}'")
+        texts = tuple(coerce.to_text(item) for item in values)
+        if any(text is None for text in texts):
+            raise error(invalid)
+        return Condition(field.column, "in" if prefix == "@" else "not in", texts, item=key)
+    if prefix not in ("", "=", "!", "!="):
+        raise error(f"Invalid filter: field '{field.name}' takes exact values only")
+    text = None if isinstance(value, list | dict) else coerce.to_text(value)
+    if text is None:
+        raise error(invalid)
+    return Condition(field.column, _SIMPLE_OPS[prefix], text, item=key)
 
 
 def _as_in(prefix: str, value: Any) -> str:

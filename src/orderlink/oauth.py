@@ -8,6 +8,7 @@ Tokens, codes and secrets are opaque random strings, stored only as SHA-256 dige
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import string
 from dataclasses import dataclass, replace
@@ -17,6 +18,7 @@ from urllib.parse import urlencode, urlsplit
 from orderlink import errors
 from orderlink.auth import hash_secret
 from orderlink.clock import Clock
+from orderlink.domains import PortalDomains
 from orderlink.settings import Settings
 from orderlink.storage.base import (
     App,
@@ -72,10 +74,17 @@ class Endpoints:
 
 
 class OAuth:
-    def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        clock: Clock,
+        domains: PortalDomains | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
+        self.domains = domains if domains is not None else PortalDomains(store)
 
     async def prune(self) -> int:
         """Delete authorization codes and token pairs that can never be used again."""
@@ -87,6 +96,15 @@ class OAuth:
         if portal is None:
             raise errors.OAuthInvalidRequest("The portal is not set up")
         return portal
+
+    async def portal_of(self, portal_id: int) -> Portal:
+        return await self.store.portal(portal_id) or await self.portal()
+
+    async def endpoints_for(self, portal_id: int, endpoints: Endpoints) -> Endpoints:
+        """Where a portal's replies point: its first domain, over HTTPS as a cloud portal's
+        (settings/oauth/index.md), else `endpoints`, where the client reached orderlink."""
+        domain = await self.domains.first_domain(portal_id)
+        return Endpoints(f"https://{domain}") if domain else endpoints
 
     async def issue(self, grant: Grant, endpoints: Endpoints, family: str = "") -> dict[str, Any]:
         """A new token pair for what `grant` allows; the reply /oauth/token/ gives. `family`:
@@ -112,7 +130,8 @@ class OAuth:
         self, grant: Grant, access: str, refresh: str, pair: TokenPair, endpoints: Endpoints
     ) -> dict[str, Any]:
         # settings/oauth/index.md, the refresh example: every key, in this order.
-        portal = await self.portal()
+        portal = await self.portal_of(grant.portal_id)
+        endpoints = await self.endpoints_for(grant.portal_id, endpoints)
         return {
             "access_token": access,
             "expires": int(pair.access_expires_at),
@@ -213,7 +232,8 @@ class OAuth:
     async def authorize(self, app: App, user_id: int, state: str, endpoints: Endpoints) -> str:
         """The redirect that ends a consent: `redirect_uri?code=...&state=...&domain=...`
         (settings/oauth/index.md, step 2)."""
-        portal = await self.portal()
+        portal = await self.portal_of(app.portal_id)
+        endpoints = await self.endpoints_for(portal.id, endpoints)
         install = await self.store.install_of(portal.id, app.id)
         if install is None or not install.installed:
             raise errors.UnknownClient("The application is not installed on the portal")
@@ -237,8 +257,9 @@ class OAuth:
     async def event_auth(self, delivery: Delivery) -> dict[str, Any]:
         """The `auth` block of an event (_includes/auth-params-in-events.md): fresh tokens of
         the user when the event carries them, and always the app's `application_token`."""
-        endpoints = Endpoints(self.settings.public_base_url())
-        portal = await self.portal()
+        portal = await self.portal_of(delivery.portal_id)
+        here = Endpoints(self.settings.public_base_url())
+        endpoints = await self.endpoints_for(portal.id, here)
         install = await self.store.install_of(delivery.portal_id, delivery.app_id)
         token = install.application_token if install else ""
         if delivery.with_tokens and install is not None and install.installed:
@@ -254,4 +275,42 @@ class OAuth:
             "client_endpoint": endpoints.rest,
             "member_id": portal.member_id,
             "application_token": token,
+        }
+
+    async def server_app_info(self, token: Any) -> dict[str, Any]:
+        """`app.info` asked of the authorization server (`oauth.bitrix.info/rest/app.info`,
+        settings/oauth/simple-way.md: "to obtain a trusted status"): not the portal's card
+        (api-reference/common/system/app-info.md) but the install the token belongs to. The
+        page prints no answer; this is the shape b24pysdk reads (its BitrixAppInfoResponse:
+        `client_id`, `scope`, `expires` as ISO time, `install{...}`, `user_id`) and checks
+        against a token's `member_id` and portal host."""
+        if not isinstance(token, str) or not token:
+            raise errors.NoAuthFound()
+        grant = await self.store.grant(hash_secret(token))
+        if grant is None or not grant.install.installed:
+            raise errors.InvalidToken()
+        if self.clock.now() >= grant.access_expires_at:
+            raise errors.ExpiredToken()
+        portal = await self.portal_of(grant.portal_id)
+        here = Endpoints(self.settings.public_base_url())
+        endpoints = await self.endpoints_for(portal.id, here)
+        scope = ",".join(s for s in grant.app.scopes if s != "basic")
+        return {
+            "client_id": grant.app.client_id,
+            "scope": scope,
+            "expires": dt.datetime.fromtimestamp(grant.access_expires_at, dt.UTC).isoformat(
+                timespec="seconds"
+            ),
+            "install": {
+                "installed": True,
+                "version": 1,
+                "status": "L",
+                "scope": scope,
+                "domain": urlsplit(endpoints.base).hostname or endpoints.host,
+                "uri": endpoints.base.rstrip("/"),
+                "client_endpoint": endpoints.rest,
+                "member_id": portal.member_id,
+                "member_type": "company",
+            },
+            "user_id": grant.user.id,
         }

@@ -39,4 +39,14 @@ class Principal:
     client_id: str = ""
 
     def has_scope(self, scope: str) -> bool:
-        return scope == "basic" or scope in self.scopes
+        if scope == "basic" or scope in self.scopes:
+            return True
+        return bool(IMPLIED.get(scope, frozenset()) & self.scopes)
+
+
+# A method open to a narrow scope is open to the wider ones too: user.get is declared for
+# `user_brief`, which `user_basic` and `user` include (api-reference/user/user-scope.md).
+IMPLIED: dict[str, frozenset[str]] = {
+    "user_brief": frozenset({"user_basic", "user"}),
+    "user_basic": frozenset({"user"}),
+}

@@ -45,6 +45,9 @@ class Settings:
     legacy_invoices: bool = False
     # crm.orderentity.add refuses an owner (deal/invoice) that does not exist.
     verify_owner: bool = True
+    # sale.order.add also creates a deal for the new order and binds the order to it, as a
+    # portal's store in "Deals + Orders" mode does; see docs/decisions.md.
+    order_deals: bool = False
     # The portal's time zone: dates in answers carry its offset (IANA name or "+02:00").
     timezone: str = "UTC"
     # Bodies above this many bytes are refused before they are read whole.
@@ -104,10 +107,15 @@ class Settings:
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     # SQLite page cache per connection, in MiB.
     sqlite_cache_mb: int = 64
+    # The intercepting proxy (proxy.py, issue 18): its port on 127.0.0.1 (0: none), and the
+    # hosts it lets through besides those orderlink answers for (never a Bitrix24 host).
+    proxy_port: int = 0
+    proxy_pass: tuple[str, ...] = ()
 
-    def bucket(self) -> tuple[int, float]:
-        """(X, Y): the bucket size and its drain per second, plan defaults unless overridden."""
-        size, drain = PLAN_BUCKETS[self.plan]
+    def bucket(self, plan: str | None = None) -> tuple[int, float]:
+        """(X, Y): the bucket size and its drain per second, the plan's (the server's, or a
+        portal's `plan`) unless --bucket-size / --drain-rate say otherwise."""
+        size, drain = PLAN_BUCKETS.get(plan or self.plan, PLAN_BUCKETS[self.plan])
         return (self.bucket_size or size, self.drain_rate or drain)
 
     def public_base_url(self) -> str:
@@ -128,6 +136,8 @@ class Settings:
             value = getattr(self, field.name)
             if field.name == "operating_costs":
                 text = ",".join(f"{name}={cost}" for name, cost in value)
+            elif field.name == "proxy_pass":
+                text = ",".join(value)
             elif isinstance(value, bool):
                 text = "true" if value else "false"
             else:
@@ -155,6 +165,8 @@ def _parse(annotation: object, raw: str, name: str) -> Any:
     kind = str(annotation)
     if name == "operating_costs":
         return parse_costs(raw)
+    if name == "proxy_pass":
+        return tuple(part.strip() for part in raw.replace(" ", ",").split(",") if part.strip())
     if kind == "bool":
         lowered = raw.strip().lower()
         if lowered in _TRUE:

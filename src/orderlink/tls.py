@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ CERT_FILE = "server.pem"
 KEY_FILE = "server.key"
 # A leaf certificate is re-issued when it names other hosts or expires within this many days.
 RENEW_DAYS = 30
+# Where the proxy's certificates for intercepted hosts live, one pair per host (proxy.py).
+HOSTS_DIR = "hosts"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,35 @@ def ensure(
     if not _leaf_is_current(cert_path, key_path, names, now):
         _issue_leaf(ca_cert, ca_key, names, cert_path, key_path, now)
     return Certificates(directory / CA_FILE, cert_path, key_path)
+
+
+def ensure_ca(directory: Path, *, now: dt.datetime | None = None) -> Path:
+    """The CA file (created on first use): what `orderlink ca path` prints and clients trust."""
+    directory.mkdir(parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+    _ca(directory, now or dt.datetime.now(dt.UTC))
+    return directory / CA_FILE
+
+
+def host_certificate(
+    directory: Path, host: str, *, now: dt.datetime | None = None
+) -> tuple[Path, Path]:
+    """(certificate, key) for one host the proxy answers for, issued by the local CA when
+    missing or near its end. `host` is a bare host name (hosts.py); files are written whole
+    (a temporary name, then renamed), so two connections issuing at once never mix halves."""
+    now = now or dt.datetime.now(dt.UTC)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    ca_cert, ca_key = _ca(directory, now)
+    folder = directory / HOSTS_DIR
+    folder.mkdir(mode=0o700, exist_ok=True)
+    cert_path, key_path = folder / f"{host}.pem", folder / f"{host}.key"
+    if not _leaf_is_current(cert_path, key_path, [host], now):
+        spare = f".{os.getpid()}.{secrets.token_hex(4)}"
+        cert_tmp, key_tmp = folder / (host + spare + ".pem"), folder / (host + spare + ".key")
+        _issue_leaf(ca_cert, ca_key, [host], cert_tmp, key_tmp, now)
+        key_tmp.replace(key_path)
+        cert_tmp.replace(cert_path)
+    return cert_path, key_path
 
 
 def _ca(directory: Path, now: dt.datetime) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:

@@ -210,22 +210,23 @@ def descriptor(f: Field) -> dict[str, Any]:
     return out
 
 
-async def deal_user_fields(call: Call) -> list[Row]:
-    """The deal custom fields the portal defined (crm.deal.userfield.*), by SORT then id."""
-    return await user_fields_of(call, DEAL_USER_FIELDS)
-
-
-# The userfieldconfig `entityId` of deal custom fields (their `deal_userfields.entity_id`).
+# The entityId of deal custom fields (crm.deal.userfield.*, userfieldconfig.*).
 DEAL_USER_FIELDS = "CRM_DEAL"
 
 
 async def user_fields_of(call: Call, entity_id: str) -> list[Row]:
-    """The custom fields defined for the object `entity_id` (CRM_DEAL, CRM_SMART_INVOICE,
-    CRM_{id} of a smart process: userfieldconfig/index.md), by SORT then id."""
-    query = ListQuery("deal_userfields", call.portal, USERFIELD_COLUMNS,
+    """The custom fields the portal defined for `entity_id` (CRM_DEAL, CRM_CONTACT,
+    CRM_COMPANY: crm.*.userfield.*; CRM_SMART_INVOICE, CRM_{id} of a smart process:
+    userfieldconfig.*), by SORT then id."""
+    query = ListQuery("crm_userfields", call.portal, USERFIELD_COLUMNS,
                       [Condition("entity_id", "=", entity_id)],
                       order=(("sort", False), ("id", False)), limit=None, count=False)  # fmt: skip
     return (await call.store.list(query)).rows
+
+
+async def deal_user_fields(call: Call) -> list[Row]:
+    """The deal custom fields the portal defined (crm.deal.userfield.*), by SORT then id."""
+    return await user_fields_of(call, "CRM_DEAL")
 
 
 USERFIELD_COLUMNS = (
@@ -235,6 +236,9 @@ USERFIELD_COLUMNS = (
     "list",
 )  # fmt: skip
 LANGUAGE = "en"
+# The languages crm-deal-userfield-get.md's labels are given in.
+LANGUAGES = ("ar", "br", "de", "en", "fr", "hi", "id", "in", "it", "ja", "kz", "la", "ms", "pl",
+             "ru", "sc", "tc", "th", "tr", "ua", "vn")  # fmt: skip
 
 
 def uf_descriptor(row: Row, *, title: str | None = None, upper: bool = False) -> dict[str, Any]:

@@ -13,7 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from orderlink import errors, events
-from orderlink.families.crm_fields import descriptor
+from orderlink.families import customer_links
+from orderlink.families.crm_fields import descriptor, uf_descriptor, user_fields_of
+from orderlink.families.customer_links import Side
 from orderlink.families.family import Created, Family
 from orderlink.families.handlers import read_columns
 from orderlink.families.readers import legacy_fields, legacy_invalid, positive_id, top_level
@@ -21,17 +23,19 @@ from orderlink.records import values as wire
 from orderlink.records.custom_fields import CUSTOM_FIELDS, listing_schema, parent_upper, unchanged
 from orderlink.records.projection import View
 from orderlink.records.reading import Changes
+from orderlink.records.values import decode, encode
 from orderlink.registry import Call
-from orderlink.rules import customers
+from orderlink.rules import customers, links
 from orderlink.schema import Field, Schema, field
 from orderlink.storage.base import Emit, Row, Table
 
 Check = Callable[[Call, Changes], Awaitable[None]]
 
-# crm-contact-fields.md / crm-company-fields.md: the multi-fields close both tables.
+# crm-contact-fields.md / crm-company-fields.md: the multi-fields close both tables. A list
+# filters them by any one of their values, exactly (listing.py, `item`); none sorts by them.
 MULTIFIELDS = [
-    dataclasses.replace(field(name, name.lower(), "json", "crm_multifield", title, "M"),
-                        filterable=False, sortable=False)
+    dataclasses.replace(field(name, name.lower(), "json", "crm_multifield", title, "M",
+                              item="VALUE"), sortable=False)
     for name, title in (("PHONE", "Phone"), ("EMAIL", "E-mail"), ("WEB", "Website"),
                         ("IM", "Messenger"), ("LINK", "LINK"))
 ]  # fmt: skip
@@ -40,8 +44,20 @@ MULTIFIELDS = [
 def legacy(
     name: str, kind: Any, type_: str, title: str, flags: str = "", empty: Any = None, **extra: Any
 ) -> Field:
-    """A legacy field: its wire name, column (the name in lower case), kind and descriptor."""
+    """A legacy field: its wire name, column (the name in lower case), kind and descriptor.
+    `stored=False`: a field the fields method lists and a write reads, kept elsewhere (a
+    company's CONTACT_ID: its links)."""
     return field(name, name.lower(), kind, type_, title, flags, empty, **extra)
+
+
+def _stored(f: Field) -> bool:
+    return bool(f.extra.get("stored", True))
+
+
+def _column(schema: Schema, name: str) -> bool:
+    """Whether a `fields` key is stored in the row (unknown keys go on: custom fields)."""
+    found = schema.get(name)
+    return found is None or _stored(found)
 
 
 # Files (PHOTO, LOGO) are not stored: a file upload is accepted and get answers null, as the
@@ -56,30 +72,56 @@ def customer_family(
     schema: Schema,
     layout: tuple[str, ...],
     check: Check | None = None,
-    links: tuple[str, str] | None = None,
+    side: Side,
 ) -> Family:
-    """The crm.contact / crm.company family (`kind` CONTACT or COMPANY) over `table`; `links`
-    names a single-id column kept the first of its id-list column (COMPANY_ID, COMPANY_IDS)."""
+    """The crm.contact / crm.company family (`kind` CONTACT or COMPANY) over `table`; `side` is
+    its end of the contact-company links (families/customer_links.py), which a write that names
+    COMPANY_ID / COMPANY_IDS (a contact) or CONTACT_ID (a company) replaces."""
+    entity_id = f"CRM_{kind}"
 
     async def read(family: Family, call: Call, fields: dict[str, Any], old: Row | None) -> Row:
         plain = {k: v for k, v in fields.items()
                  if str(k).upper() not in customers.MULTIFIELDS
-                 and str(k).upper() not in _NOT_STORED}  # fmt: skip
+                 and str(k).upper() not in _NOT_STORED and _column(schema, str(k))}  # fmt: skip
         columns = await read_columns(family, call, plain, old)
         columns.update(customers.written_multifields(old, fields))
+        if side is customer_links.CONTACT:
+            before = decode((old or {}).get("company_ids") or "[]")
+            ids = customer_links.contact_companies(fields, before)
+            if ids is not None:
+                columns.update(company_ids=encode(ids), company_id=ids[0] if ids else None)
         return columns
-
-    def linked(values: Row) -> Row:
-        if links is not None:
-            customers.sync_ids(values, links[0], links[1], None)
-        return values
 
     async def create(call: Call, columns: Row, now: float) -> Created:
         values = customers.new_customer(columns, user=call.principal.user_id, now=now)
-        return Created(linked(values), {})
+        return Created(values, {})
 
     async def change(call: Call, old: Row, columns: Row, now: float) -> Row:
-        return linked(customers.changed_customer(columns, user=call.principal.user_id, now=now))
+        return customers.changed_customer(columns, user=call.principal.user_id, now=now)
+
+    async def settled(call: Call, row: Row) -> None:
+        """The links a write names (crm-contact-add.md COMPANY_IDS, crm-company-update.md
+        CONTACT_ID), in the order given, the first primary; a delete names none."""
+        raw = top_level(call.params).get("fields")
+        fields = raw if isinstance(raw, dict) else {}
+        if side is customer_links.CONTACT:
+            if customer_links.contact_companies(fields, []) is None:
+                return
+            ids = decode(row.get("company_ids") or "[]")
+        else:
+            found = customer_links.given_ids(fields, "CONTACT_ID")
+            if found is None:
+                return
+            ids = found
+        if await call.store.get(call.portal, table, int(row["id"])) is not None:
+            await customer_links.write(call, side, int(row["id"]), links.numbered(ids),
+                                       stamp=False)  # fmt: skip
+
+    async def custom_fields(call: Call) -> dict[str, Any]:
+        """crm-contact-fields.md lists the custom fields after the contact's own, titled by
+        their names, as crm.deal.fields does."""
+        rows = await user_fields_of(call, entity_id)
+        return {r["field_name"]: uf_descriptor(r, title=r["field_name"]) for r in rows}
 
     def raised(action: str, user: int, at: float, item_id: int | str, row: Row) -> tuple[Emit, ...]:
         return (events.customer(kind, action, user, at, item_id),)
@@ -89,11 +131,12 @@ def customer_family(
         dynamic_value=wire.as_text, select_order=True,
         explicit=frozenset(customers.MULTIFIELDS),
     )  # fmt: skip
+    stored = Schema(schema.table, [f for f in schema if _stored(f)], case_insensitive=True)
     return Family(
         table=table,
         schema=schema,
         view=view,
-        list_schema=listing_schema(schema),
+        list_schema=listing_schema(stored),
         list_view=view,
         params=top_level,
         read_id=positive_id(errors.LegacyBadId),
@@ -114,4 +157,6 @@ def customer_family(
         read=read,
         create=create,
         change=change,
+        settled=settled,
+        more_fields=custom_fields,
     )

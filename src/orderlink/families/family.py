@@ -16,7 +16,7 @@ from orderlink.records.projection import View
 from orderlink.records.reading import Changes, ErrorFactory
 from orderlink.registry import Call
 from orderlink.schema import Field, Schema
-from orderlink.storage.base import Condition, Emit, Row, Table
+from orderlink.storage.base import Emit, Row, Table
 
 Params = dict[str, Any]
 # What add/update/delete answer: the saved entity (in its envelope), its id, `true`, `[]` or
@@ -81,15 +81,17 @@ class Family:
     # A list's order when `order` names none (userfieldconfig-list.md: sort, then id); None:
     # by id (`newest_first`: descending).
     default_order: tuple[tuple[str, bool], ...] | None = None
-    # The rows of `table` that are this family's: conditions each of them holds (the items of
-    # one smart process in the shared `crm_items`). A new row gets the `=` ones; get, update
-    # and delete find no row that fails them; a list adds them to its filter.
-    scope: tuple[Condition, ...] = ()
     refuse_unknown_order: bool = False
     filter_groups: bool = False
     custom: CustomFields | None = None
     uf_mask: str | None = None
     viewed: Callable[[View, Params], View] = unchanged_view
+    # A table several families share (custom-field definitions of deals, contacts, companies;
+    # the items of smart processes in `crm_items`): the (column, value) this family's rows
+    # hold. add writes it, list sees only those rows, get/update/delete answer `foreign()`
+    # (else `not_found()`) for another family's row.
+    share: tuple[str, Any] | None = None
+    foreign: Callable[[], errors.B24Error] | None = None
     # -- hooks for the family's own rules ---------------------------------------------------
     # Values read from a request that must name something that exists (raises).
     check: Callable[[Call, Changes], Awaitable[None]] | None = None
@@ -109,9 +111,21 @@ class Family:
     # Before a delete, with the row as stored: raises to refuse it (a shipped shipment, a payer
     # type an order uses). The DELETE events are told of that row.
     deleting: Callable[[Call, Row], Awaitable[None]] | None = None
+    # A delete's events, when they name more than the row (an order's payments and shipments
+    # go with it, each deleted from the database: sale/events/on-payment-deleted.md); given the
+    # row as stored, the user and the time. None: `events("DELETE", ...)`.
+    delete_events: Callable[[Call, Row, int, float], Awaitable[tuple[Emit, ...]]] | None = None
     # After an add, update or delete went through, with the row as stored (on delete: as it
     # was): what the change settles elsewhere (an order's price follows its basket).
     settled: Callable[[Call, Row], Awaitable[None]] | None = None
+
+    def owned(self, row: Row | None) -> Row | None:
+        """`row`, after checking it is this family's own (`share`)."""
+        if row is not None and self.share is not None:
+            column, value = self.share
+            if row.get(column) != value:
+                raise self.foreign() if self.foreign is not None else self.not_found()
+        return row
 
     def entity(self, call: Call, row: Row, action: str, extra: dict[str, Any] | None = None) -> Any:
         if self.present is not None:

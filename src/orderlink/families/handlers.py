@@ -7,7 +7,6 @@ Each reads the family's description (`Family`); what is a family's own is a hook
 from __future__ import annotations
 
 import contextlib
-import operator
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -39,23 +38,6 @@ async def _answer(family: Family, call: Call, kind: Answer, item_id: int, row: R
     if kind == "true":
         return True
     return None if kind == "null" else []
-
-
-_TESTS: dict[str, Callable[[Any, Any], bool]] = {"=": operator.eq, "!=": operator.ne}
-
-
-def _holds(condition: Condition, value: Any) -> bool:
-    if condition.op == ">":
-        return value is not None and bool(value > condition.value)
-    return _TESTS[condition.op](value, condition.value)
-
-
-async def _stored(family: Family, call: Call, item_id: int) -> Row | None:
-    """Row `item_id` of the family's table, if it is one of the family's (`Family.scope`)."""
-    row = await call.store.get(call.portal, family.table, item_id)
-    if row is None or all(_holds(c, row.get(c.column)) for c in family.scope):
-        return row
-    return None
 
 
 async def _read(family: Family, call: Call, fields: dict[str, Any], old: Row | None) -> Row:
@@ -112,14 +94,15 @@ async def add(family: Family, call: Call) -> Any:
         if family.create is not None
         else Created({k: v for k, v in columns.items() if v is not None}, {})
     )
-    values = {**created.values, **{c.column: c.value for c in family.scope if c.op == "="}}
-    emits = family.events("ADD", user, now, "{id}", values)
+    if family.share is not None:
+        created = Created({**created.values, family.share[0]: family.share[1]}, created.templates)
+    emits = family.events("ADD", user, now, "{id}", created.values)
     kind = family.answers[0]
     async with _whole(family, call, family.settled is not None):
         item_id = await call.store.insert(
             call.portal,
             family.table,
-            values,
+            created.values,
             templates=dict(created.templates),
             events=await events.wanted(call.store, call.portal, emits),
         )
@@ -133,7 +116,8 @@ async def add(family: Family, call: Call) -> Any:
 async def get(family: Family, call: Call) -> Any:
     params = family.params(call.params)
     item_id = (family.read_get_id or family.read_id)(params)
-    row = await _stored(family, call, item_id) if item_id > 0 else None
+    row = await call.store.get(call.portal, family.table, item_id) if item_id > 0 else None
+    row = family.owned(row)
     if row is None:
         raise family.not_found()
     return await _shown(family, call, row, "get")
@@ -143,7 +127,7 @@ async def update(family: Family, call: Call) -> Any:
     params = family.params(call.params)
     item_id = family.read_id(params)
     fields = family.read_fields(params)
-    old = await _stored(family, call, item_id)
+    old = family.owned(await call.store.get(call.portal, family.table, item_id))
     if old is None:
         raise family.not_found()
     columns = await _read(family, call, fields, old)
@@ -170,14 +154,18 @@ async def update(family: Family, call: Call) -> Any:
 async def delete(family: Family, call: Call) -> Any:
     item_id = family.read_id(family.params(call.params))
     # The row as it is: what `deleting` may refuse, and what the DELETE events are told of.
-    hooked = family.deleting is not None or family.settled is not None
+    hooked = any(h is not None for h in (family.deleting, family.settled, family.delete_events))
     async with _whole(family, call, hooked):
-        old = await _stored(family, call, item_id)
+        old = family.owned(await call.store.get(call.portal, family.table, item_id))
         if old is None:
             raise family.not_found()
         if family.deleting is not None:
             await family.deleting(call, old)
-        emits = family.events("DELETE", call.principal.user_id, call.ctx.clock.now(), item_id, old)
+        user, now = call.principal.user_id, call.ctx.clock.now()
+        if family.delete_events is not None:
+            emits = await family.delete_events(call, old, user, now)
+        else:
+            emits = family.events("DELETE", user, now, item_id, old)
         wanted = await events.wanted(call.store, call.portal, emits)
         if not await call.store.delete(call.portal, family.table, item_id, events=wanted):
             raise family.not_found()
@@ -198,12 +186,12 @@ async def list_(family: Family, call: Call) -> Page:
         zone=call.ctx.zone,
         default_order=family.default_order or (("id", family.newest_first),),
         tie_breaker="id",
-        base_conditions=family.scope,
         start_minus_one=call.ctx.settings.start_minus_one,
         refuse_unknown_order=family.refuse_unknown_order,
         filter_groups=family.filter_groups,
         custom=family.custom,
         fields=view.columns(selection, family.list_schema) if view and selection else None,
+        base_conditions=_shared(family),
     )
     found = await call.store.list(parsed.query)
     zone = call.ctx.zone
@@ -217,6 +205,13 @@ async def list_(family: Family, call: Call) -> Page:
     total, following = parsed.page(found)
     return Page(rows if family.list_envelope is None else {family.list_envelope: rows},
                 total, following)  # fmt: skip
+
+
+def _shared(family: Family) -> tuple[Condition, ...]:
+    if family.share is None:
+        return ()
+    column, value = family.share
+    return (Condition(column, "=", value),)
 
 
 async def fields(family: Family, call: Call) -> Any:

@@ -34,7 +34,7 @@ from orderlink.registry import Call
 from orderlink.rules import deals
 from orderlink.rules.portal import CURRENCY_CODES
 from orderlink.schema import Field, Schema
-from orderlink.storage.base import Condition, Emit, Row, Table
+from orderlink.storage.base import Emit, Row, Table
 
 
 def original_names(params: Params) -> bool:
@@ -110,14 +110,15 @@ def item_family(
     hidden: tuple[Field, ...] = (),
     computed: Mapping[str, Callable[[Row, tzinfo], Any]] | None = None,
     constants: Mapping[str, Any] | None = None,
-    scope: tuple[Condition, ...] = (),
+    share: tuple[str, Any] | None = None,
     **hooks: Any,
 ) -> Family:
     """crm.item's family for entity type `type_id` over `table`, whose rows `new` makes and
     `changed` changes. `title` names an untitled new row (`Deal #{id}`); `user_fields` is the
     `entityId` whose custom fields crm.item.fields lists; `hidden` are listing-schema fields no
     request names (the columns a `computed` key reads), `constants` what layout keys without a
-    field print (null when not given); `hooks` go to `Family` as they are."""
+    field print (null when not given), `share` the (column, value) of its rows in a shared table;
+    `hooks` go to `Family` as they are."""
 
     async def create(call: Call, columns: Row, now: float) -> Created:
         more = await extras(call, None, columns)
@@ -140,6 +141,8 @@ def item_family(
     settings: dict[str, Any] = {
         "check": check_values,
         "more_fields": custom_fields(user_fields) if user_fields else None,
+        "create": create,
+        "change": change,
         **hooks,
     }
     return Family(
@@ -164,8 +167,6 @@ def item_family(
         filter_groups=True,
         custom=CUSTOM_FIELDS,
         viewed=_viewed,
-        create=create,
-        change=change,
-        scope=scope,
+        share=share,
         **settings,
     )

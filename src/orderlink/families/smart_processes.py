@@ -100,5 +100,5 @@ def item_family_for(type_row_: Row) -> Family:
     title = str(type_row_["title"]).replace("{", "{{").replace("}", "}}")
     return item_family(
         type_id, "crm_items", schema, layout, new=new, changed=changed, title=title,
-        scope=(Condition("entity_type_id", "=", type_id),), more_fields=more_fields,
+        share=("entity_type_id", type_id), more_fields=more_fields,
     )  # fmt: skip

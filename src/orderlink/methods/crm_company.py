@@ -2,13 +2,15 @@
 
 Pages: api-reference/crm/companies/{crm-company-add,crm-company-get,crm-company-list,
 crm-company-update,crm-company-delete,crm-company-fields}.md; the shape is `families.customers`.
-Deleting a company clears COMPANY_ID on its deals and takes it out of its contacts' COMPANY_IDS.
+Deleting a company clears COMPANY_ID on its deals, takes it out of its contacts' COMPANY_IDS and
+deletes its links.
 """
 
 from __future__ import annotations
 
 from orderlink import errors
 from orderlink.entity_types import LEAD
+from orderlink.families import customer_links
 from orderlink.families.customers import MULTIFIELDS, customer_family, legacy
 from orderlink.families.handlers import Served, serve
 from orderlink.records.custom_fields import PARENTS, UF
@@ -22,8 +24,9 @@ table = MethodTable()
 DOCS = "api-reference/crm/companies/"
 
 # crm-company-fields.md, in its order (its example's PARENT_ID_156 and UF_CRM_* are a portal's
-# own dynamic fields). CONTACT_ID (the contacts, multiple) is printed but not stored here: the
-# links live on the contacts (crm.contact.company.*).
+# own dynamic fields). CONTACT_ID (the contacts, multiple; crm-company-update.md) is no column:
+# a write that names it replaces the company's links (families/customer_links.py); get does not
+# print it (crm-company-get.md), crm.company.contact.items.get does.
 SCHEMA = Schema(
     "companies",
     [
@@ -66,6 +69,7 @@ SCHEMA = Schema(
         legacy("MODIFY_BY_ID", "int", "user", "Modified By", "O"),
         legacy("DATE_CREATE", "datetime", "datetime", "Creation Date", "O"),
         legacy("DATE_MODIFY", "datetime", "datetime", "Modification Date", "O"),
+        legacy("CONTACT_ID", "json", "crm_contact", "Contact", "M", stored=False),
         legacy("LEAD_ID", "int", "crm_lead", "Lead", "O", settings={"parentEntityTypeId": LEAD}),
         legacy("ORIGINATOR_ID", "text", "string", "External Source"),
         legacy("ORIGIN_ID", "text", "string", "Identifier in External Source"),
@@ -106,7 +110,7 @@ async def _check(call: Call, changes: Changes) -> None:
 
 
 COMPANIES = customer_family(kind="COMPANY", table="companies", schema=SCHEMA, layout=LAYOUT,
-                            check=_check)  # fmt: skip
+                            check=_check, side=customer_links.COMPANY)  # fmt: skip
 
 serve(
     table,

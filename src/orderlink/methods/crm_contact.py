@@ -2,13 +2,16 @@
 
 Pages: api-reference/crm/contacts/{crm-contact-add,crm-contact-get,crm-contact-list,
 crm-contact-update,crm-contact-delete,crm-contact-fields}.md. The family's shape is
-`families.customers` (shared with crm.company.*); its rules `rules.customers`. Deleting a contact
-takes it out of its deals' CONTACT_ID / CONTACT_IDS (the store does, in the same transaction).
+`families.customers` (shared with crm.company.*); its rules `rules.customers`. COMPANY_ID /
+COMPANY_IDS follow its links to companies (families/customer_links.py). Deleting a contact takes
+it out of its deals' CONTACT_ID / CONTACT_IDS and deletes its links (the store does, in the same
+transaction).
 """
 
 from __future__ import annotations
 
 from orderlink.entity_types import LEAD
+from orderlink.families import customer_links
 from orderlink.families.customers import MULTIFIELDS, customer_family, legacy
 from orderlink.families.handlers import Served, serve
 from orderlink.records.custom_fields import PARENTS, UF
@@ -87,10 +90,8 @@ LAYOUT = (
     PARENTS, "LAST_ACTIVITY_BY", UF, "PHONE", "EMAIL", "WEB", "IM", "LINK",
 )  # fmt: skip
 
-CONTACTS = customer_family(
-    kind="CONTACT", table="contacts", schema=SCHEMA, layout=LAYOUT,
-    links=("company_id", "company_ids"),
-)  # fmt: skip
+CONTACTS = customer_family(kind="CONTACT", table="contacts", schema=SCHEMA, layout=LAYOUT,
+                           side=customer_links.CONTACT)  # fmt: skip
 
 serve(
     table,
@@ -103,7 +104,7 @@ serve(
         Served("update", "crm.contact.update", "crm-contact-update.md",
                "Change the fields given; multi-field values by ID (empty VALUE deletes)."),
         Served("delete", "crm.contact.delete", "crm-contact-delete.md",
-               "Delete a contact; its deals forget it."),
+               "Delete a contact; its deals and companies forget it."),
         Served("list", "crm.contact.list", "crm-contact-list.md",
                "Contacts matching a filter, 50 per page; multi-fields only when selected."),
         Served("fields", "crm.contact.fields", "crm-contact-fields.md",

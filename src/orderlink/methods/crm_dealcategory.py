@@ -116,8 +116,8 @@ DIRECTIONS = Family(
     list_envelope=None,
     fields_envelope=None,
     answers=("id", "true", "true"),
-    # The general funnel (row 0) is no direction: `default.get` answers it.
-    scope=(Condition("id", ">", 0),),
+    # The general funnel (row 0, the default one) is no direction: `default.get` answers it.
+    share=("is_default", "N"),
     read=_read,
     create=_create,
     deleting=_deleting,

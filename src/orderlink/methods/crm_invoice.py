@@ -300,15 +300,15 @@ def _check(row: Row) -> None:
 
 
 async def _responsible(call: Call, user_id: int | None) -> Row:
-    """The RESPONSIBLE_* columns of a user: its name split as `profile` splits it; orderlink
-    keeps no e-mail, login, photo or position, so those are empty (null for an unknown user)."""
+    """The RESPONSIBLE_* columns of a user: its NAME, LAST_NAME and e-mail; orderlink keeps no
+    login or photo, so those are empty (null for an unknown user)."""
     user = await call.store.get_user(call.portal, user_id) if user_id else None
     if user is None:
         return dict.fromkeys(_RESPONSIBLE_COLUMNS)
-    first, _, last = user.name.partition(" ")
     return {
-        "responsible_email": "", "responsible_last_name": last, "responsible_login": "",
-        "responsible_name": first, "responsible_personal_photo": None,
+        "responsible_email": user.email, "responsible_last_name": user.last_name,
+        "responsible_login": "", "responsible_name": user.name,
+        "responsible_personal_photo": None,
         "responsible_second_name": "", "responsible_work_position": "",
     }  # fmt: skip
 

@@ -17,16 +17,19 @@ from datetime import tzinfo
 from typing import Any
 
 from orderlink.entity_types import COMPANY, CONTACT
+from orderlink.families import customer_links
+from orderlink.families.customer_links import Side
 from orderlink.families.family import Family
 from orderlink.families.handlers import read_columns
 from orderlink.families.items import item_family
 from orderlink.methods import crm_company, crm_contact
+from orderlink.records import values as wire
 from orderlink.records.custom_fields import PARENTS, UF
 from orderlink.records.reading import fields_object
 from orderlink.registry import Call
-from orderlink.rules import customers
+from orderlink.rules import customers, links
 from orderlink.schema import Field, Schema, field
-from orderlink.storage.base import Condition, ConditionGroup, ListQuery, Row, Table
+from orderlink.storage.base import Row, Table
 
 # Legacy names whose crm.item name is not their camelCase (object-fields.md's common fields).
 _NAMES = {
@@ -174,41 +177,75 @@ async def _read(family: Family, call: Call, fields: dict[str, Any], old: Row | N
     return columns
 
 
-def _linked(values: Row, links: tuple[str, str] | None) -> Row:
-    if links is not None:
-        customers.sync_ids(values, links[0], links[1], None)
-    return values
+# The crm.item names of the link fields, and the legacy ones `customer_links` reads.
+_LINK_NAMES = {"companyid": "COMPANY_ID", "company_id": "COMPANY_ID",
+               "companyids": "COMPANY_IDS", "company_ids": "COMPANY_IDS",
+               "contactids": "CONTACT_ID", "contact_ids": "CONTACT_ID"}  # fmt: skip
+
+
+def _link_fields(fields: Any) -> dict[str, Any]:
+    given = fields_object(fields) or {}
+    return {_LINK_NAMES[str(k).lower()]: v for k, v in given.items()
+            if str(k).lower() in _LINK_NAMES}  # fmt: skip
 
 
 def _customer_family(type_id: int, table: Table, schema: Schema, layout: tuple[str, ...], *,
-                     title: str | None, user_fields: str,
-                     links: tuple[str, str] | None = None, **hooks: Any) -> Family:  # fmt: skip
+                     title: str | None, user_fields: str, side: Side,
+                     **hooks: Any) -> Family:  # fmt: skip
+    """`side` is the family's end of the contact-company links (families/customer_links.py): a
+    contact's `companyId`/`companyIds` and a company's `contactIds` are its links, written as
+    crm.contact.* and crm.company.* write COMPANY_IDS and CONTACT_ID."""
+
+    async def read(family: Family, call: Call, fields: dict[str, Any], old: Row | None) -> Row:
+        columns = await _read(family, call, fields, old)
+        if side is customer_links.CONTACT:
+            before = wire.decode((old or {}).get("company_ids") or "[]")
+            ids = customer_links.contact_companies(_link_fields(fields), before)
+            if ids is not None:
+                columns.update(company_ids=wire.encode(ids), company_id=ids[0] if ids else None)
+        return columns
+
     def new(columns: Row, *, user: int, now: float, zone: tzinfo) -> Row:
-        return _linked(customers.new_customer(columns, user=user, now=now), links)
+        return customers.new_customer(columns, user=user, now=now)
 
     def changed(old: Row, values: Row, *, user: int, now: float) -> Row:
-        return _linked(customers.changed_customer(values, user=user, now=now), links)
+        return customers.changed_customer(values, user=user, now=now)
+
+    async def change(call: Call, old: Row, columns: Row, now: float) -> Row | None:
+        """crm-item-update.md: nothing is saved when nothing changes, the links included."""
+        values = {k: v for k, v in columns.items() if old.get(k) != v}
+        if not values and not _link_fields(call.params.get("fields")):
+            return None
+        return changed(old, values, user=call.principal.user_id, now=now)
+
+    async def settled(call: Call, row: Row) -> None:
+        """The links a write names, in the order given, the first primary (as crm.contact's)."""
+        fields = _link_fields(call.params.get("fields"))
+        if side is customer_links.CONTACT:
+            if customer_links.contact_companies(fields, []) is None:
+                return
+            ids = wire.decode(row.get("company_ids") or "[]")
+        else:
+            found = customer_links.given_ids(fields, "CONTACT_ID")
+            if found is None:
+                return
+            ids = found
+        if await call.store.get(call.portal, table, int(row["id"])) is not None:
+            await customer_links.write(call, side, int(row["id"]), links.numbered(ids),
+                                       stamp=False)  # fmt: skip
 
     return item_family(
-        type_id, table, schema, layout, new=new, changed=changed,
-        title=title, user_fields=user_fields, hidden=_HIDDEN, computed=_COMPUTED,
-        constants={"categoryId": 0}, read=_read, **hooks,
+        type_id, table, schema, layout, new=new, changed=changed, title=title,
+        user_fields=user_fields, hidden=_HIDDEN, computed=_COMPUTED,
+        constants={"categoryId": 0}, read=read, change=change, settled=settled, **hooks,
     )  # fmt: skip
 
 
-def _holding(company: int) -> ConditionGroup:
-    """Contacts whose COMPANY_IDS (a JSON list, `[4,12]`) hold `company`."""
-    text = str(company)
-    patterns = (f"[{text}]", f"[{text},%", f"%,{text}]", f"%,{text},%")
-    return ConditionGroup("or", [Condition("company_ids", "like", p) for p in patterns])
-
-
 async def _company_contacts(call: Call, row: Row, action: str) -> dict[str, Any]:
-    """A company's `contactIds`: the contacts that name it (the links live on the contacts, as
-    crm.contact.* keeps them)."""
-    query = ListQuery("contacts", call.portal, ["id"], [_holding(int(row["id"]))],
-                      order=(("id", False),), limit=None, count=False)  # fmt: skip
-    return {"contactIds": [r["id"] for r in (await call.store.list(query)).rows]}
+    """A company's `contactIds`: its links to contacts, in the company's order (crm.company.
+    contact.items.get's)."""
+    found = await customer_links.bindings(call, customer_links.COMPANY, int(row["id"]))
+    return {"contactIds": links.ids(found)}
 
 
 def _company_present(family: Family, call: Call, row: Row, action: str,
@@ -222,8 +259,9 @@ def _company_present(family: Family, call: Call, row: Row, action: str,
 
 CONTACTS = _customer_family(
     CONTACT, "contacts", CONTACT_SCHEMA, CONTACT_LAYOUT, title=None, user_fields="CRM_CONTACT",
-    links=("company_id", "company_ids"),
+    side=customer_links.CONTACT,
 )  # fmt: skip
 COMPANIES = _customer_family(COMPANY, "companies", COMPANY_SCHEMA, COMPANY_LAYOUT, title="Company",
-                             user_fields="CRM_COMPANY", embedded=_company_contacts,
+                             user_fields="CRM_COMPANY", side=customer_links.COMPANY,
+                             embedded=_company_contacts,
                              present=_company_present)  # fmt: skip

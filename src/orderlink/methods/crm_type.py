@@ -175,11 +175,11 @@ async def _deleting(call: Call, row: Row) -> None:
                       limit=1, count=False)  # fmt: skip
     if (await call.store.list(items)).rows:
         raise errors.TypeHasItems()
-    own = ListQuery("deal_userfields", call.portal, ["id"],
+    own = ListQuery("crm_userfields", call.portal, ["id"],
                     [Condition("entity_id", "=", user_field_entity(row))],
                     limit=None, count=False)  # fmt: skip
     for found in (await call.store.list(own)).rows:
-        await call.store.delete(call.portal, "deal_userfields", found["id"])
+        await call.store.delete(call.portal, "crm_userfields", found["id"])
 
 
 def _events(action: str, user: int, at: float, type_id: int | str, row: Row) -> tuple[Emit, ...]:

@@ -1,6 +1,6 @@
 """What real clients call first: who am I, what may I call, what time is it.
 
-Pages: api-reference/common/users/profile.md, api-reference/user/user-current.md,
+Pages: api-reference/common/users/profile.md (user.current: methods/user.py),
 api-reference/common/system/{scope,methods,method-get,server-time,app-info}.md.
 """
 
@@ -19,8 +19,7 @@ SYSTEM = "api-reference/common/system/"
 
 async def _user_names(call: Call) -> tuple[str, str]:
     user = await call.store.get_user(call.portal, call.principal.user_id)
-    first, _, last = (user.name if user else "").partition(" ")
-    return first, last
+    return (user.name, user.last_name) if user else ("", "")
 
 
 @table.method("profile", scope="basic", doc="api-reference/common/users/profile.md")
@@ -34,35 +33,6 @@ async def profile(call: Call) -> Any:
         "LAST_NAME": last,
         "PERSONAL_GENDER": "",
         "TIME_ZONE": "",
-    }
-
-
-@table.method("user.current", scope="user", doc="api-reference/user/user-current.md")
-async def user_current(call: Call) -> Any:
-    """The calling user's record (needs the `user` scope)."""
-    first, last = await _user_names(call)
-    now = coerce.iso(call.ctx.clock.now(), call.ctx.zone)
-    # Users carry no registration time: the portal's first day stands in (docs/decisions.md).
-    registered = coerce.iso(0.0, call.ctx.zone)
-    return {
-        "ID": str(call.principal.user_id),
-        "ACTIVE": True,
-        "NAME": first,
-        "LAST_NAME": last,
-        "EMAIL": "",
-        # api-reference/user/user-current.md prints string dates and these keys.
-        "LAST_LOGIN": now,
-        "DATE_REGISTER": registered,
-        "LAST_ACTIVITY_DATE": now,
-        "TIMESTAMP_X": registered,
-        "XML_ID": "",
-        "TIME_ZONE": "",
-        "IS_ONLINE": "Y",
-        "PERSONAL_GENDER": "",
-        "PERSONAL_BIRTHDAY": "",
-        "WORK_POSITION": "",
-        "UF_EMPLOYMENT_DATE": "",
-        "UF_DEPARTMENT": [1],
     }
 
 

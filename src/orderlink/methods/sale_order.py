@@ -13,7 +13,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from orderlink import coerce, errors, events
+from orderlink import coerce, entity_types, errors, events
+from orderlink.families import stages
 from orderlink.families.family import Created, Family
 from orderlink.families.handlers import Served, serve
 from orderlink.families.readers import positive_id, sale_fields
@@ -23,10 +24,10 @@ from orderlink.records import values as wire
 from orderlink.records.projection import View
 from orderlink.records.reading import Changes, Unreadable
 from orderlink.registry import Call, MethodTable, Page, Role
-from orderlink.rules import orders
+from orderlink.rules import deals, orders
 from orderlink.rules.portal import CURRENCIES
 from orderlink.schema import Field, Schema, field, flag_descriptors
-from orderlink.storage.base import Emit, Row
+from orderlink.storage.base import Binding, Emit, Row
 
 table = MethodTable()
 
@@ -109,6 +110,43 @@ async def _deleting(call: Call, row: Row) -> None:
         raise errors.OrderPaid()
 
 
+async def _delete_events(call: Call, row: Row, user: int, now: float) -> tuple[Emit, ...]:
+    """sale/events/index.md: OnPaymentDeleted and OnShipmentDeleted fire "when a payment (a
+    shipment) is deleted from the database", and deleting an order deletes its own: between
+    the order's before-delete and deleted events, one per payment and shipment, in that order."""
+    order_id = int(row["id"])
+    before, *after = events.order_deleted(order_id, user, now)
+    contents: list[Emit] = []
+    for found in await sale_contents.rows_of(call, "payments", order_id, ("id",)):
+        contents.extend(events.payment("DELETE", int(found["id"]), user, now))
+    for found in await sale_contents.rows_of(call, "shipments", order_id, ("id",)):
+        contents.extend(events.shipment("DELETE", int(found["id"]), user, now))
+    return (before, *contents, *after)
+
+
+async def _settled(call: Call, row: Row) -> None:
+    """With `order_deals` (docs/decisions.md), a new order gets a deal of its own, bound to it,
+    in the add's transaction: the general funnel's first stage, the order's amount, currency
+    and responsible person, titled after its account number, raising ONCRMDEALADD."""
+    if call.method.name != "sale.order.add" or not call.ctx.settings.order_deals:
+        return
+    funnel = await stages.funnel(call, 0)
+    if funnel is None:  # the general funnel is there from the portal's first start
+        return
+    user, now = call.principal.user_id, call.ctx.clock.now()
+    columns = {
+        "title": f"Order #{row['account_number'] or row['id']}",
+        "opportunity": float(row["price"] or 0),
+        "currency_id": row["currency"],
+        "assigned_by_id": row.get("responsible_id") or user,
+    }
+    values = deals.new_deal(columns, funnel=funnel, user=user, now=now, zone=call.ctx.zone)
+    emits = await events.wanted(call.store, call.portal, (events.deal("ADD", user, now),))
+    deal_id = await call.store.insert(call.portal, "deals", values, events=emits)
+    binding = Binding(int(row["id"]), entity_types.DEAL, deal_id)
+    await call.store.add_binding(call.portal, binding, owner_table="deals")
+
+
 _CONTENTS = {"basketItems": sale_basketitem.BASKET_ITEMS, "payments": sale_payment.PAYMENTS,
              "shipments": sale_shipment.SHIPMENTS}  # fmt: skip
 
@@ -184,6 +222,8 @@ ORDERS = Family(
     present=_present,
     embedded=_embedded,
     deleting=_deleting,
+    delete_events=_delete_events,
+    settled=_settled,
 )
 
 serve(

@@ -1,9 +1,10 @@
 """userfieldconfig.*: custom-field definitions of CRM objects by `entityId` (CRM_DEAL,
-CRM_SMART_INVOICE, CRM_{id} of a smart process), in camelCase with string values.
+CRM_CONTACT, CRM_COMPANY, CRM_SMART_INVOICE, CRM_{id} of a smart process), in camelCase with
+string values.
 
 Pages: api-reference/crm/universal/userfieldconfig/{index,userfieldconfig-add,userfieldconfig-get,
 userfieldconfig-list,userfieldconfig-update,userfieldconfig-delete,userfieldconfig-get-types}.md
-and events/. The definitions are crm.deal.userfield's rows (`deal_userfields`, `entity_id` the
+and events/. The definitions share crm.*.userfield.*'s table (`crm_userfields`, `entity_id` the
 object); the values stay on the items (`user_fields`), so a field defined here is listed by
 crm.item.fields of its type (`families.items.custom_fields`), stored, returned and filtered as
 every custom field is. Scope `userfieldconfig`, and the `crm` scope for `moduleId` crm (the only
@@ -22,7 +23,7 @@ from typing import Any
 from orderlink import coerce, errors, events
 from orderlink.families.crm_fields import DEAL_USER_FIELDS, LANGUAGE
 from orderlink.families.family import Created, Family, Params
-from orderlink.families.handlers import Served, exists, serve
+from orderlink.families.handlers import Served, serve
 from orderlink.families.readers import positive_id
 from orderlink.families.smart_processes import SMART_INVOICE_FIELDS
 from orderlink.records import values as wire
@@ -31,7 +32,7 @@ from orderlink.records.projection import View
 from orderlink.records.reading import Unreadable, fields_object, read_fields
 from orderlink.registry import Call, MethodTable
 from orderlink.schema import Field, Schema, field
-from orderlink.storage.base import Emit, Row
+from orderlink.storage.base import Condition, Emit, ListQuery, Row
 
 table = MethodTable()
 
@@ -53,7 +54,7 @@ _TYPE_IDS = frozenset(t for t, _ in TYPES)
 
 # The definition's fields (userfieldconfig-get.md's `field`, in its order); the labels, their
 # languages and `enum` are printed from the row (`_COMPUTED`).
-SCHEMA = Schema("deal_userfields", [
+SCHEMA = Schema("crm_userfields", [
     field("id", "id", "int", "integer", flags="O"),
     field("entityId", "entity_id", "text", "string", flags="RI"),
     field("fieldName", "field_name", "text", "string", flags="RI"),
@@ -86,6 +87,9 @@ _SETTINGS = {"enumeration": {"DISPLAY": "LIST", "LIST_HEIGHT": 1, "CAPTION_NO_VA
 _LANG = re.compile(r"[a-z]{2}\Z")
 _NAME = re.compile(r"[A-Z0-9_]+\Z")
 _SMART_PROCESS = re.compile(r"CRM_([1-9][0-9]{0,9})\Z")
+# The objects whose custom fields crm.*.userfield.* also define, and which raise their own
+# ONCRM{DEAL,CONTACT,COMPANY}USERFIELD* events.
+_OWN_EVENTS = (DEAL_USER_FIELDS, "CRM_CONTACT", "CRM_COMPANY")
 
 # -- answers ---------------------------------------------------------------------------------
 
@@ -138,7 +142,7 @@ def _computed(language: str | None) -> dict[str, Callable[[Row, tzinfo], Any]]:
 _LAYOUT = (*(f.name for f in SCHEMA), "languageId", *_LABELS, "enum")
 # What a list filters and orders by, and reads: the computed keys' columns under names no
 # request can give.
-LIST_SCHEMA = Schema("deal_userfields", [
+LIST_SCHEMA = Schema("crm_userfields", [
     *SCHEMA.fields,
     *(Field("@" + column, column, "json", "lang_map", read_only=True, filterable=False,
             sortable=False) for column in (*_LABELS.values(), "list")),
@@ -254,12 +258,19 @@ def _invalid(name: str, exc: Unreadable) -> errors.B24Error:
 
 async def _known_entity(call: Call, entity: str) -> bool:
     """An object this server keeps custom fields for (userfieldconfig/index.md's entityId)."""
-    if entity in (DEAL_USER_FIELDS, SMART_INVOICE_FIELDS):
+    if entity in (*_OWN_EVENTS, SMART_INVOICE_FIELDS):
         return True
     found = _SMART_PROCESS.match(entity)
     if found is None:
         return False
     return await call.store.get(call.portal, "crm_types", int(found[1])) is not None
+
+
+async def _taken(call: Call, entity: str, name: str) -> bool:
+    """A name is unique per object (crm_userfields' key), as on a portal."""
+    conditions = [Condition("entity_id", "=", entity), Condition("field_name", "=", name)]
+    query = ListQuery("crm_userfields", call.portal, ["id"], conditions, limit=1, count=False)
+    return bool((await call.store.list(query)).rows)
 
 
 def _cannot_create() -> errors.B24Error:
@@ -286,7 +297,7 @@ async def _read(family: Family, call: Call, fields: dict[str, Any], old: Row | N
             )
         if columns["user_type_id"] not in _TYPE_IDS:
             raise errors.UserFieldConfigError("Fail to create new user field")
-        if await exists(call, "deal_userfields", "field_name", name):
+        if await _taken(call, entity, name):
             raise errors.UserFieldConfigError(f"Field {name} already exists")
         columns["show_in_list"] = "Y"  # the add example's answer, not sent
         defaults = _SETTINGS.get(columns["user_type_id"])
@@ -316,7 +327,8 @@ async def _create(call: Call, columns: Row, now: float) -> Created:
 
 
 def _events(enum_set: bool) -> Callable[[str, int, float, int | str, Row], tuple[Emit, ...]]:
-    """A deal's fields raise the deal events (ONCRMDEALUSERFIELD*); a smart process's or smart
+    """A deal's, contact's or company's fields raise their own events (ONCRMDEALUSERFIELD*, ...);
+    a smart process's or smart
     invoice's the ONCRMTYPEUSERFIELD* ones, with ONCRMTYPEUSERFIELDSETENUMVALUES when a write
     sets list values (events/index.md "Which Events Arrive Together")."""
 
@@ -324,8 +336,8 @@ def _events(enum_set: bool) -> Callable[[str, int, float, int | str, Row], tuple
         action: str, user: int, at: float, field_id: int | str, row: Row
     ) -> tuple[Emit, ...]:
         entity, name = str(row["entity_id"]), str(row["field_name"])
-        if entity == DEAL_USER_FIELDS:
-            return (events.deal_user_field(action, user, at, field_id, name),)
+        if entity in _OWN_EVENTS:
+            return (events.user_field(entity, action, user, at, field_id, name),)
         emits = [events.type_user_field(action, user, at, field_id, entity, name)]
         listed = action == "ADD" and wire.decode(row.get("list") or "[]")
         if enum_set or listed:
@@ -340,7 +352,7 @@ def _refused(text: str) -> Callable[[], errors.B24Error]:
 
 
 FIELDS = Family(
-    table="deal_userfields",
+    table="crm_userfields",
     schema=SCHEMA,
     view=VIEW,
     list_schema=LIST_SCHEMA,

@@ -7,7 +7,8 @@ Pages: api-reference/crm/data-types.md (crm_multifield), crm/contacts/crm-contac
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from orderlink.records.values import decode, encode
@@ -102,16 +103,6 @@ def has_flags(lists: Mapping[str, list[Item]]) -> Row:
     }
 
 
-def sync_ids(values: Row, one: str, many: str, none: int | None) -> None:
-    """A single id is the first of its list (COMPANY_ID of COMPANY_IDS, as CONTACT_ID of a
-    deal's CONTACT_IDS); whichever of the two a write gives sets the other."""
-    if many in values and one not in values:
-        ids = decode(values[many])
-        values[one] = ids[0] if ids else none
-    elif one in values and many not in values:
-        values[many] = encode([values[one]] if values[one] else [])
-
-
 def new_customer(columns: Row, *, user: int, now: float) -> Row:
     """A new contact's or company's columns: crm-contact-add.md / crm-company-add.md defaults
     (OPENED Y, the caller responsible) under whatever the request set."""
@@ -134,16 +125,25 @@ def changed_customer(columns: Row, *, user: int, now: float) -> Row:
     return {**columns, "modify_by_id": user, "date_modify": int(now)}
 
 
-def matches(items: Iterable[Item], wanted: Iterable[str], kind: str) -> bool:
-    """Whether a multi-field holds one of `wanted` (crm-duplicate-find-by-comm.md): e-mails
-    compare without case, phones by their digits."""
-    key = _phone_key if kind == "PHONE" else str.lower
-    keys = {key(w) for w in wanted if w}
-    return any(key(item.get("VALUE", "")) in keys for item in items)
+# A phone's dial characters (digits and what separates an extension), and an extension: `;`
+# or `#` with the digits after it, or `,` with digits, after the number's run of digits.
+_DIAL = re.compile(r"[^0-9#*,;]")
+_EXTENSION = re.compile(r"([0-9]+)[;#]*[0-9,]*")
 
 
-def _phone_key(value: str) -> str:
-    return "".join(c for c in value if c.isdigit())
+def comm_code(kind: str, value: str) -> str:
+    """What a phone or e-mail is matched by (crm-duplicate-find-by-comm.md: "The search does
+    not consider the phone extension"): a phone's digits without the extension (`+7 (999)
+    123-45-67;12` -> `79991234567`), an e-mail trimmed and in lower case. "" matches nothing."""
+    if kind == "PHONE":
+        return _EXTENSION.sub(r"\1", _DIAL.sub("", value))
+    return value.strip().lower()
+
+
+def matches(items: Iterable[Item], codes: Collection[str], kind: str) -> list[str]:
+    """The `codes` (comm_code) a multi-field holds, in the order of `codes`."""
+    held = {comm_code(kind, str(item.get("VALUE", ""))) for item in items}
+    return [code for code in codes if code and code in held]
 
 
 def binding_items(ids: list[int], key: str) -> list[dict[str, Any]]:

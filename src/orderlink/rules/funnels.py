@@ -10,24 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from orderlink import fresh_portal
 from orderlink.storage.base import Row
 
-DEAL_STAGE = "DEAL_STAGE"
-# crm-category-list.md: the general funnel, as the page lists it.
-GENERAL = {"id": 0, "name": "General", "sort": 300, "is_default": "Y"}
-
-# crm-status-list.md's answer for DEAL_STAGE: (STATUS_ID, NAME, SORT, COLOR, SEMANTICS, SYSTEM);
-# a new funnel gets the same stages under its prefix (`C1:NEW`).
-DEFAULT_STAGES = (
-    ("NEW", "New", 10, "#39A8EF", None, "Y"),
-    ("PREPARATION", "Document preparation", 20, "#2FC6F6", None, "N"),
-    ("PREPAYMENT_INVOICE", "Prepayment invoice", 30, "#55D0E0", None, "N"),
-    ("EXECUTING", "In progress", 40, "#47E4C2", None, "N"),
-    ("FINAL_INVOICE", "Final invoice", 50, "#FFA900", None, "N"),
-    ("WON", "Deal successful", 60, "#7BD500", "S", "Y"),
-    ("LOSE", "Deal failed", 70, "#FF5752", "F", "Y"),
-    ("APOLOGY", "Failure reason analysis", 80, "#FF5752", "F", "N"),
-)
+DEAL_STAGE = fresh_portal.GENERAL_STAGE_LIST
+GENERAL = fresh_portal.GENERAL_FUNNEL
+DEFAULT_STAGES = fresh_portal.DEFAULT_STAGES
 
 
 def stage_entity(category: int) -> str:
@@ -58,20 +46,7 @@ def prefixed(category: int, status_id: str) -> str:
 
 def default_stages(category: int) -> list[Row]:
     """The stages a new funnel starts with (the general funnel's, under its prefix)."""
-    return [
-        {
-            "entity_id": stage_entity(category),
-            "status_id": prefix(category) + code,
-            "name": name,
-            "name_init": name if system == "Y" else "",
-            "sort": sort,
-            "system": system,
-            "category_id": category or None,
-            "color": color,
-            "semantics": semantics,
-        }
-        for code, name, sort, color, semantics, system in DEFAULT_STAGES
-    ]
+    return fresh_portal.stage_rows(stage_entity(category), prefix(category), category or None)
 
 
 def extra_semantics(semantics: str | None, status_id: str, final_failure: str | None) -> str:

@@ -12,7 +12,7 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from orderlink.entity_types import DEAL, LEGACY_INVOICE, SMART_INVOICE
 
@@ -21,6 +21,7 @@ Row = dict[str, Any]
 # Entity tables a list query or a generic CRUD call may name. Column names come from the
 # schemas in code (methods/), never from a request.
 Table = Literal[
+    "users",
     "orders",
     "deals",
     "invoices",
@@ -34,7 +35,8 @@ Table = Literal[
     "property_groups",
     "properties",
     "property_values",
-    "deal_userfields",
+    "crm_userfields",
+    "contact_companies",
     "basket_items",
     "payments",
     "shipments",
@@ -46,6 +48,7 @@ Table = Literal[
 # Tables `orderlink db copy` moves, parents first, with the key columns that order them.
 COPY_TABLES: dict[str, tuple[str, ...]] = {
     "portals": ("id",),
+    "portal_domains": ("id",),
     "users": ("portal_id", "id"),
     "webhooks": ("id",),
     "orders": ("id",),
@@ -56,12 +59,13 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "crm_statuses": ("id",),
     "contacts": ("id",),
     "companies": ("id",),
+    "contact_companies": ("id",),
     "bindings": ("portal_id", "order_id"),
     "person_types": ("id",),
     "property_groups": ("id",),
     "properties": ("id",),
     "property_values": ("id",),
-    "deal_userfields": ("id",),
+    "crm_userfields": ("id",),
     "basket_items": ("id",),
     "payments": ("id",),
     "shipments": ("id",),
@@ -90,11 +94,89 @@ OWNER_TYPES: dict[str, int] = {table: owner_type for owner_type, table in OWNER_
 ROW_OWNERS: dict[str, Table] = {"D": "deals", "SI": "invoices"}
 ROW_OWNER_CODES: dict[str, str] = {table: code for code, table in ROW_OWNERS.items()}
 
-# Tables whose rows an auth cache holds (Authenticator: users, webhooks, apps, installs, tokens;
-# `bound_events`: event_handlers; portals): any write to one, a `load` too, moves auth_version.
-AUTH_TABLES = frozenset(
-    {"portals", "users", "webhooks", "apps", "app_installs", "tokens", "event_handlers"}
+# A portal's own rows, parents first (delete goes the other way): every table with a portal_id
+# but `portals` itself. A test keeps this list complete (tests/test_portals.py).
+PORTAL_TABLES: tuple[str, ...] = (
+    *(t for t in COPY_TABLES if t not in ("portals", "spent_credentials")),
+    "oauth_codes",
+    "event_outbox",
+    "portal_snapshots",
 )
+# What stays through `portal reset`: who may call the portal, and its saved snapshots.
+KEPT_ON_RESET = frozenset(
+    {"users", "webhooks", "apps", "app_installs", "tokens", "oauth_codes", "portal_snapshots",
+     "portal_domains"}
+)  # fmt: skip
+RESET_TABLES: tuple[str, ...] = tuple(t for t in PORTAL_TABLES if t not in KEPT_ON_RESET)
+# What a snapshot holds: the whole portal but its snapshots, what is in flight (the outbox,
+# authorization codes that live for 30 seconds) and its domains (a domain names one portal of
+# the server, so a copy cannot take it; a restore leaves the portal's domains as they are).
+STATE_TABLES: tuple[str, ...] = tuple(
+    t
+    for t in PORTAL_TABLES
+    if t not in ("portal_snapshots", "event_outbox", "oauth_codes", "portal_domains")
+)
+# Tables whose ids are the portal's own (migration 12): payer types 1, 2 and the general funnel
+# 0 exist in every portal, and user 1 is every portal's administrator; a smart process's id is
+# its number in the portal (userfieldconfig's `CRM_{id}` names it, user-defined-object-types/
+# index.md). Every other id is unique on the server.
+PORTAL_IDS = frozenset({"person_types", "deal_categories", "users", "crm_types"})
+
+# How a portal's rows name each other by server-wide id, for `portal import` (which moves a
+# file's ids to free ones): (table, column) -> the table whose id it holds. A test classifies
+# every *_id column of a portal table (tests/test_portals.py), so a new one cannot be missed.
+REFERENCES: dict[tuple[str, str], str] = {
+    ("webhooks", "id"): "webhooks",
+    ("apps", "id"): "apps",
+    ("app_installs", "app_id"): "apps",
+    ("tokens", "app_id"): "apps",
+    ("event_handlers", "id"): "event_handlers",
+    ("event_handlers", "app_id"): "apps",
+    **{(t, "id"): t for t in get_args(Table) if t != "bindings" and t not in PORTAL_IDS},
+    ("bindings", "order_id"): "orders",
+    ("basket_items", "order_id"): "orders",
+    ("payments", "order_id"): "orders",
+    ("shipments", "order_id"): "orders",
+    ("property_values", "order_id"): "orders",
+    ("property_values", "order_props_id"): "properties",
+    ("properties", "props_group_id"): "property_groups",
+    ("deals", "contact_id"): "contacts",
+    ("deals", "company_id"): "companies",
+    ("contacts", "company_id"): "companies",
+    ("contact_companies", "contact_id"): "contacts",
+    ("contact_companies", "company_id"): "companies",
+    ("invoices", "contact_id"): "contacts",
+    ("invoices", "company_id"): "companies",
+    ("invoices", "mycompany_id"): "companies",
+    ("invoices", "parent_id2"): "deals",
+    ("crm_items", "contact_id"): "contacts",
+    ("crm_items", "company_id"): "companies",
+    ("crm_items", "mycompany_id"): "companies",
+    ("legacy_invoices", "uf_deal_id"): "deals",
+    ("legacy_invoices", "uf_contact_id"): "contacts",
+    ("legacy_invoices", "uf_company_id"): "companies",
+    ("legacy_invoices", "uf_mycompany_id"): "companies",
+}
+# Columns holding a JSON list of such ids.
+REFERENCE_LISTS: dict[tuple[str, str], str] = {
+    ("deals", "contact_ids"): "contacts",
+    ("invoices", "contact_ids"): "contacts",
+    ("crm_items", "contact_ids"): "contacts",
+    ("contacts", "company_ids"): "companies",
+}
+# Columns whose table depends on another column of the row.
+REFERENCE_BY: dict[tuple[str, str], tuple[str, Mapping[Any, str]]] = {
+    ("bindings", "owner_id"): ("owner_type_id", OWNER_TABLES),
+    ("product_rows", "owner_id"): ("owner_type", ROW_OWNERS),
+}
+
+# Tables whose rows an auth cache holds (Authenticator: users, webhooks, apps, installs, tokens;
+# `bound_events`: event_handlers; portals and their domains, domains.py): any write to one, a
+# `load` too, moves auth_version.
+AUTH_TABLES = frozenset(
+    {"portals", "portal_domains", "users", "webhooks", "apps", "app_installs", "tokens",
+     "event_handlers"}
+)  # fmt: skip
 
 
 class StoreUnavailable(Exception):
@@ -124,15 +206,25 @@ class Portal:
     id: int
     domain: str
     member_id: str
+    name: str = ""
+    plan: str = "standard"
+    created_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class User:
     id: int
     portal_id: int
-    name: str
+    name: str  # the profile's NAME (first name)
     store_role: int
     is_admin: bool
+    last_name: str = ""
+    email: str = ""
+
+    @property
+    def full_name(self) -> str:
+        """NAME and LAST_NAME as one line (`orderlink user list`)."""
+        return f"{self.name} {self.last_name}".strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,13 +382,18 @@ class Condition:
     With `key`, `column` is a JSON object column and the condition is on the value stored under
     `key`, compared as text (as a number for `<`/`>` when `value` is a float): it holds when any
     of the values holds it (an array is a multiple field), and a negated one when none does.
-    `value` None means "empty": `=` holds when no non-empty value is stored, `!=` when one is."""
+    `value` None means "empty": `=` holds when no non-empty value is stored, `!=` when one is.
+
+    With `item`, `column` is a JSON array of objects (a multi-field, PHONE: `[{"VALUE": ...}]`)
+    and the condition is on each element's `item` value, compared as text: it holds when one
+    element's value does, a negated one when none does."""
 
     column: str
     op: Op
     value: Any
     as_text: bool = False
     key: str | None = None
+    item: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,8 +487,20 @@ class AuthStore(Protocol):
     async def info(self, key: str) -> str | None:
         """What `set_info` last recorded under `key`, or None."""
 
-    async def add_user(self, portal_id: int, name: str, store_role: int) -> User:
-        """A new user of the portal with the next free id."""
+    async def add_user(
+        self,
+        portal_id: int,
+        name: str,
+        store_role: int,
+        *,
+        profile: Row | None = None,
+        now: float | None = None,
+    ) -> User:
+        """A new user of the portal with the next free id; `profile` holds more of its columns
+        (`last_name`, `email`, ...), `now` is its registration time."""
+
+    async def update_user(self, portal_id: int, user_id: int, values: Row) -> bool:
+        """Change some profile columns of a user (auth caches see it); False if there is none."""
 
     async def get_user(self, portal_id: int, user_id: int) -> User | None: ...
 
@@ -413,6 +522,24 @@ class AuthStore(Protocol):
     async def auth_version(self) -> object:
         """An opaque value that changes whenever users or webhooks may have changed, in this
         process or another (auth caches compare it before trusting what they hold)."""
+
+
+class DomainStore(Protocol):
+    """The host names portals answer on (`portal_domains`, issue 18). Writes move auth_version,
+    so servers sharing the database route by the new domains at once."""
+
+    async def add_portal_domain(self, portal_id: int, domain: str, now: float) -> int:
+        """Give the portal a domain (already normalized, hosts.portal_domain); the id of the
+        portal that holds it afterwards: `portal_id`, or another portal that had it first."""
+
+    async def remove_portal_domain(self, portal_id: int, domain: str) -> bool:
+        """Take a domain from the portal; False when the portal did not have it."""
+
+    async def portal_domains(self, portal_id: int) -> builtins.list[str]:
+        """The portal's domains in the order they were added (the first one names it)."""
+
+    async def portal_of_domain(self, domain: str) -> Portal | None:
+        """The portal a domain belongs to, or None."""
 
 
 class BindingStore(Protocol):
@@ -492,7 +619,8 @@ class EntityStore(Protocol):
         """Rows matching the query, with the total count when `query.count`."""
 
     async def reset(self) -> None:
-        """Delete every row of every table (tests)."""
+        """Delete every entity row (tests), leaving each portal as its first start made it: its
+        users and credentials, payer types 1 and 2, the general funnel and its stages."""
 
 
 class AppStore(Protocol):
@@ -642,9 +770,58 @@ class TransferStore(Protocol):
         them a list filtered by owner and ordered by order id reads every binding."""
 
 
+class PortalStore(Protocol):
+    """Many portals on one server (`orderlink portal ...`, the admin API): a portal's rows are
+    every row with its `portal_id` (PORTAL_TABLES)."""
+
+    async def add_portal(self, *, name: str, plan: str, now: float) -> Portal:
+        """A new portal as a new Bitrix24 portal starts: user 1 (administrator), payer types
+        1 and 2. The general funnel and the admin webhook are the caller's (bootstrap.py)."""
+
+    async def portals(self) -> builtins.list[Portal]: ...
+
+    async def portal(self, portal_id: int) -> Portal | None: ...
+
+    async def delete_portal(self, portal_id: int) -> bool:
+        """Every row of the portal, then the portal; False when there was none."""
+
+    async def clear_portal(self, portal_id: int) -> None:
+        """Everything the portal's users wrote (RESET_TABLES); who may call stays."""
+
+    async def portal_state(self, portal_id: int) -> dict[str, builtins.list[Row]]:
+        """The portal's rows by table (STATE_TABLES), as stored, each table in key order."""
+
+    async def put_portal_state(self, portal_id: int, state: Mapping[str, Sequence[Row]]) -> None:
+        """Replace the portal's rows with `state` (what portal_state gave), in one transaction."""
+
+    async def save_snapshot(self, portal_id: int, name: str, now: float) -> None:
+        """Copy the portal's rows (STATE_TABLES) as its snapshot `name`, replacing one."""
+
+    async def restore_snapshot(self, portal_id: int, name: str) -> bool:
+        """Replace the portal's rows with its snapshot `name`; False when it has none."""
+
+    async def snapshot_state(
+        self, portal_id: int, name: str
+    ) -> dict[str, builtins.list[Row]] | None:
+        """The rows of snapshot `name` by table, as portal_state gives a portal's."""
+
+    async def snapshots(self, portal_id: int) -> builtins.list[tuple[str, float]]:
+        """(name, created_at) of the portal's snapshots, by name."""
+
+    async def reserve_ids(self, spans: Mapping[str, int]) -> dict[str, int]:
+        """For each table, the first of `span` ids set aside for rows given explicit ids
+        (`portal import` moves a file's ids into such blocks)."""
+
+    async def taken_keys(self, state: Mapping[str, Sequence[Row]]) -> builtins.list[str]:
+        """Which of `state`'s server-wide keys other than ids (webhook codes, client ids) are
+        in use."""
+
+
 class Store(
     LifecycleStore,
     AuthStore,
+    PortalStore,
+    DomainStore,
     BindingStore,
     EntityStore,
     AppStore,

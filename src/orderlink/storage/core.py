@@ -19,14 +19,19 @@ from typing import Any, ClassVar, Literal, Protocol, get_args
 
 import orjson
 
+from orderlink import fresh_portal
 from orderlink.sealing import KeySource, Sealer, is_sealed, token_context
 from orderlink.storage import migrations
 from orderlink.storage.base import (
     AUTH_TABLES,
     COPY_TABLES,
     OWNER_TYPES,
+    PORTAL_IDS,
+    PORTAL_TABLES,
+    RESET_TABLES,
     ROW_OWNER_CODES,
     ROW_OWNERS,
+    STATE_TABLES,
     AddBinding,
     App,
     Binding,
@@ -53,14 +58,20 @@ from orderlink.storage.base import (
 from orderlink.storage.sql import Dialect, count_sql, ident, select_sql
 
 ENTITY_TABLES = frozenset(get_args(Table)) - {"bindings"}
-# The payer types every portal starts with (sale-person-type-list.md; migration 9 seeds them in a
-# portal made before it): ids 1 and 2, which sale.order.add's personTypeId names.
-SEED_PERSON_TYPES = ((1, "Individual", 100), (2, "Legal Entity", 110))
 # Advisory lock keys, (class, object) pairs in their own namespace (0x6f6c = "ol"); PostgreSQL
 # takes them, SQLite's BEGIN IMMEDIATE already serialises every writer.
 MIGRATE_LOCK = (0x6F6C, 1)
 BOOTSTRAP_LOCK = (0x6F6C, 2)
 _USERS_LOCK_CLASS = 0x6F6C0001  # with the portal id: user ids come from MAX(id) + 1
+# With the portal id: a PORTAL_IDS table's new id is MAX(id) + 1 among the portal's rows.
+_PORTAL_IDS_LOCK_CLASS = {
+    table: _USERS_LOCK_CLASS if table == "users" else 0x6F6C0010 + n
+    for n, table in enumerate(sorted(PORTAL_IDS))
+}
+_PORTAL_COLUMNS = "id, domain, member_id, name, plan, created_at"
+_SNAP = "snap__"  # a snapshot table: `snap__<table>`
+# Keys unique on the server that a portal's rows carry besides ids (`portal import`).
+_SERVER_KEYS = (("webhooks", "code_hash"), ("apps", "client_id"))
 
 _APP_COLUMNS = "id, portal_id, name, client_id, secret_hash, scopes, redirect_uri, handler_url"
 _INSTALL_COLUMNS = "portal_id, app_id, installed, application_token, installed_by, allowed_users"
@@ -68,7 +79,7 @@ _DELIVERY_COLUMNS = (
     "id, portal_id, app_id, handler_id, handler, event, data, user_id, with_tokens, created_at, "
     "attempts, status, last_status, delivered_at"
 )
-_USER_COLUMNS = "id, portal_id, name, store_role, is_admin"
+_USER_COLUMNS = "id, portal_id, name, store_role, is_admin, last_name, email"
 _WEBHOOK_COLUMNS = "id, portal_id, user_id, code_hash, scopes, active, created_at"
 _HANDLER_COLUMNS = "id, portal_id, app_id, event, handler, auth_type, offline"
 _GRANT = (
@@ -76,7 +87,7 @@ _GRANT = (
     + ", ".join("a." + c for c in _APP_COLUMNS.split(", "))
     + ", "
     + ", ".join("i." + c for c in _INSTALL_COLUMNS.split(", "))
-    + ", u.id, u.portal_id, u.name, u.store_role, u.is_admin FROM apps a "
+    + ", u.id, u.portal_id, u.name, u.store_role, u.is_admin, u.last_name, u.email FROM apps a "
     "JOIN app_installs i ON i.app_id = a.id AND i.portal_id = ? "
     "JOIN users u ON u.portal_id = i.portal_id AND u.id = ? WHERE a.id = ?"
 )
@@ -125,6 +136,8 @@ class SQLStore:
         # bound_events(): event names with a handler, per portal, valid for one auth version.
         self._bound: dict[int, frozenset[str]] = {}
         self._bound_version: object = None
+        # Columns of each table a snapshot copies (_snapshot_columns), once made.
+        self._snap_columns: dict[str, builtins.list[str]] = {}
 
     # -- what an engine supplies -----------------------------------------------------------------
 
@@ -148,6 +161,10 @@ class SQLStore:
 
     async def _ids_at_least(self, conn: Connection, table: str, past: int) -> None:
         """After rows went in with explicit ids: later generated ids go beyond `past`."""
+
+    async def _reserve_ids(self, conn: Connection, table: str, span: int) -> int:
+        """Set aside `span` ids of `table` that no insert will take; the first of them."""
+        raise NotImplementedError
 
     async def _notify(self, conn: Connection) -> None:
         """Tell other processes' auth caches (PostgreSQL NOTIFY); SQLite's data_version does."""
@@ -261,7 +278,7 @@ class SQLStore:
         if found is None:
             return None
         row = tuple(found)
-        user = User(row[14], row[15], row[16], row[17], bool(row[18]))
+        user = _user(row[14:21])
         return Grant(portal_id, _app(row[:8]), _install(row[8:14], self.sealer), user, *expiry)
 
     async def _insert_tokens(self, conn: Connection, pair: TokenPair, now: float) -> None:
@@ -280,6 +297,14 @@ class SQLStore:
             "ON CONFLICT (digest) DO NOTHING",
             (digest, family, float(until)),
         )
+
+    async def _next_portal_id(self, conn: Connection, portal_id: int, table: str) -> int:
+        await self._lock(conn, (_PORTAL_IDS_LOCK_CLASS[table], portal_id))
+        row = await conn.fetch_one(
+            f"SELECT COALESCE(MAX(id), 0) + 1 FROM {ident(table)} WHERE portal_id = ?", (portal_id,)
+        )
+        assert row is not None
+        return int(row[0])
 
     def _insert_sql(self, table: str, values: Row, returning: str = "") -> str:
         columns = ", ".join(["portal_id", *(ident(col) for col in values)])
@@ -310,29 +335,240 @@ class SQLStore:
             existing = await self._default_portal(conn)
             if existing is not None:
                 return existing, False
-            member_id = secrets.token_hex(16)
+            return await self._new_portal(conn, "", "standard", now), True
+
+    async def _new_portal(self, conn: Connection, name: str, plan: str, now: float) -> Portal:
+        """The portal row, user 1 (portal and store administrator) and the payer types."""
+        member_id = secrets.token_hex(16)
+        row = await conn.fetch_one(
+            "INSERT INTO portals (domain, member_id, name, plan, created_at) "
+            "VALUES (?, ?, ?, ?, ?) RETURNING id",
+            ("orderlink.local", member_id, name, plan, float(now)),
+        )
+        assert row is not None
+        portal_id = int(row[0])
+        await conn.execute(
+            "INSERT INTO users (portal_id, id, name, store_role, is_admin, date_register) "
+            "VALUES (?, 1, 'Administrator', 2, 1, ?)",
+            (portal_id, int(now)),
+        )
+        # The general funnel is written by bootstrap.ensure_funnels (also for a database made
+        # before funnels).
+        await self._seed_person_types(conn, portal_id)
+        await self._bump_auth(conn)
+        return Portal(portal_id, "orderlink.local", member_id, name, plan, float(now))
+
+    # -- many portals ------------------------------------------------------------------------
+
+    async def add_portal(self, *, name: str, plan: str, now: float) -> Portal:
+        async with self._write() as conn:
+            return await self._new_portal(conn, name, plan, now)
+
+    async def portals(self) -> builtins.list[Portal]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(f"SELECT {_PORTAL_COLUMNS} FROM portals ORDER BY id")
+        return [_portal(row) for row in rows]
+
+    async def portal(self, portal_id: int) -> Portal | None:
+        async with self._conn() as conn:
             row = await conn.fetch_one(
-                "INSERT INTO portals (domain, member_id, created_at) VALUES (?, ?, ?) RETURNING id",
-                ("orderlink.local", member_id, float(now)),
+                f"SELECT {_PORTAL_COLUMNS} FROM portals WHERE id = ?", (portal_id,)
             )
-            assert row is not None
-            portal_id = int(row[0])
+        return _portal(row) if row else None
+
+    async def delete_portal(self, portal_id: int) -> bool:
+        async with self._write() as conn:
+            await self._drop_snapshots(conn, portal_id)
+            for table in reversed(PORTAL_TABLES):
+                await conn.execute(f"DELETE FROM {ident(table)} WHERE portal_id = ?", (portal_id,))
+            gone = await conn.execute("DELETE FROM portals WHERE id = ?", (portal_id,))
+            await self._bump_auth(conn)
+        self._bound.pop(portal_id, None)
+        return gone > 0
+
+    async def clear_portal(self, portal_id: int) -> None:
+        async with self._write() as conn:
+            for table in reversed(RESET_TABLES):
+                await conn.execute(f"DELETE FROM {ident(table)} WHERE portal_id = ?", (portal_id,))
+            await self._seed_person_types(conn, portal_id)
+            await self._bump_auth(conn)  # event_handlers went
+
+    async def portal_state(self, portal_id: int) -> dict[str, builtins.list[Row]]:
+        state: dict[str, builtins.list[Row]] = {}
+        async with self._write() as conn:  # one transaction: a consistent picture
+            for table in STATE_TABLES:
+                keys = ", ".join(COPY_TABLES[table])
+                state[table] = await conn.fetch_named(
+                    f"SELECT * FROM {ident(table)} WHERE portal_id = ? ORDER BY {keys}",
+                    (portal_id,),
+                )
+        return state
+
+    async def put_portal_state(self, portal_id: int, state: Mapping[str, Sequence[Row]]) -> None:
+        unknown = set(state) - set(STATE_TABLES)
+        if unknown:
+            raise ValueError(f"not a portal table: {', '.join(sorted(unknown))}")
+        async with self._write() as conn:
+            for table in reversed(STATE_TABLES):
+                await conn.execute(f"DELETE FROM {ident(table)} WHERE portal_id = ?", (portal_id,))
+            for table in STATE_TABLES:
+                rows = [{**row, "portal_id": portal_id} for row in state.get(table, ())]
+                if not rows:
+                    continue
+                if table == "app_installs":  # an export carries none (portals.py)
+                    rows = [self._sealed_install(row) for row in rows]
+                columns = [ident(c) for c in rows[0]]
+                await self._insert_rows(conn, ident(table), columns, rows)
+                if "id" in rows[0] and table not in PORTAL_IDS:
+                    await self._ids_at_least(conn, table, max(int(row["id"]) for row in rows))
+            await self._bump_auth(conn)
+        self._bound.pop(portal_id, None)
+
+    def _sealed_install(self, row: Row) -> Row:
+        if row.get("application_token") is not None:
+            return row
+        context = token_context(row["portal_id"], row["app_id"])
+        return {**row, "application_token": self.sealer.seal(secrets.token_hex(16), context)}
+
+    # Snapshots are copied in SQL, table by table, into `snap__<table>` (made on the first
+    # snapshot with the table's columns plus `snap_name`, and given any column a later
+    # migration added): no row passes through Python, so a restore of thousands of rows is a
+    # few INSERT ... SELECT statements.
+
+    async def _columns_of(self, conn: Connection, table: str) -> dict[str, str]:
+        """The table's columns and their declared types, in order."""
+        raise NotImplementedError
+
+    async def _snapshot_columns(self, conn: Connection, table: str) -> builtins.list[str]:
+        """The columns `table` and its snapshot table share, creating or widening the latter
+        (once per process: the schema changes only at `open`)."""
+        if table in self._snap_columns:
+            return self._snap_columns[table]
+        copy = ident(_SNAP + table)
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {copy} AS SELECT CAST('' AS TEXT) AS snap_name, * "
+            f"FROM {ident(table)} {{no_rows}}"
+        )
+        await conn.execute(
+            f"CREATE INDEX IF NOT EXISTS {ident(_SNAP + table + '_key')} "
+            f"ON {copy} (portal_id, snap_name)"
+        )
+        live = await self._columns_of(conn, table)
+        kept = await self._columns_of(conn, _SNAP + table)
+        for column, kind in live.items():
+            if column not in kept:
+                await conn.execute(f"ALTER TABLE {copy} ADD COLUMN {ident(column)} {kind}")
+        self._snap_columns[table] = builtins.list(live)
+        return self._snap_columns[table]
+
+    async def save_snapshot(self, portal_id: int, name: str, now: float) -> None:
+        async with self._write() as conn:
             await conn.execute(
-                "INSERT INTO users (portal_id, id, name, store_role, is_admin) "
-                "VALUES (?, 1, 'Administrator', 2, 1)",
-                (portal_id,),
+                "INSERT INTO portal_snapshots (portal_id, name, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (portal_id, name) DO UPDATE SET created_at = excluded.created_at",
+                (portal_id, name, float(now)),
             )
-            for type_id, name, sort in SEED_PERSON_TYPES:
+            for table in STATE_TABLES:
+                columns = ", ".join(ident(c) for c in await self._snapshot_columns(conn, table))
+                copy = ident(_SNAP + table)
                 await conn.execute(
-                    "INSERT INTO person_types (id, portal_id, name, sort) VALUES (?, ?, ?, ?)",
-                    (type_id, portal_id, name, sort),
+                    f"DELETE FROM {copy} WHERE portal_id = ? AND snap_name = ?", (portal_id, name)
+                )
+                await conn.execute(
+                    f"INSERT INTO {copy} (snap_name, {columns}) SELECT ?, {columns} "
+                    f"FROM {ident(table)} WHERE portal_id = ?",
+                    (name, portal_id),
+                )
+
+    async def restore_snapshot(self, portal_id: int, name: str) -> bool:
+        async with self._write() as conn:
+            if not await conn.fetch_one(
+                "SELECT 1 FROM portal_snapshots WHERE portal_id = ? AND name = ?",
+                (portal_id, name),
+            ):
+                return False
+            for table in reversed(STATE_TABLES):
+                await conn.execute(f"DELETE FROM {ident(table)} WHERE portal_id = ?", (portal_id,))
+            for table in STATE_TABLES:
+                columns = ", ".join(ident(c) for c in await self._snapshot_columns(conn, table))
+                await conn.execute(
+                    f"INSERT INTO {ident(table)} ({columns}) SELECT {columns} FROM "
+                    f"{ident(_SNAP + table)} WHERE portal_id = ? AND snap_name = ?",
+                    (portal_id, name),
                 )
             await self._bump_auth(conn)
-        return Portal(portal_id, "orderlink.local", member_id), True
+        self._bound.pop(portal_id, None)
+        return True
+
+    async def snapshot_state(
+        self, portal_id: int, name: str
+    ) -> dict[str, builtins.list[Row]] | None:
+        async with self._write() as conn:
+            if not await conn.fetch_one(
+                "SELECT 1 FROM portal_snapshots WHERE portal_id = ? AND name = ?",
+                (portal_id, name),
+            ):
+                return None
+            state: dict[str, builtins.list[Row]] = {}
+            for table in STATE_TABLES:
+                columns = ", ".join(ident(c) for c in await self._snapshot_columns(conn, table))
+                keys = ", ".join(COPY_TABLES[table])
+                state[table] = await conn.fetch_named(
+                    f"SELECT {columns} FROM {ident(_SNAP + table)} "
+                    f"WHERE portal_id = ? AND snap_name = ? ORDER BY {keys}",
+                    (portal_id, name),
+                )
+        return state
+
+    async def _drop_snapshots(self, conn: Connection, portal_id: int) -> None:
+        for table in STATE_TABLES:
+            if await self._columns_of(conn, _SNAP + table):
+                await conn.execute(
+                    f"DELETE FROM {ident(_SNAP + table)} WHERE portal_id = ?", (portal_id,)
+                )
+
+    async def snapshots(self, portal_id: int) -> builtins.list[tuple[str, float]]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                "SELECT name, created_at FROM portal_snapshots WHERE portal_id = ? ORDER BY name",
+                (portal_id,),
+            )
+        return [(str(row[0]), float(row[1])) for row in rows]
+
+    async def reserve_ids(self, spans: Mapping[str, int]) -> dict[str, int]:
+        async with self._write() as conn:
+            return {
+                table: await self._reserve_ids(conn, table, span) for table, span in spans.items()
+            }
+
+    async def taken_keys(self, state: Mapping[str, Sequence[Row]]) -> builtins.list[str]:
+        taken: builtins.list[str] = []
+        async with self._conn() as conn:
+            for table, column in _SERVER_KEYS:
+                values = [
+                    row[column] for row in state.get(table, ()) if row.get(column) is not None
+                ]
+                for start in range(0, len(values), 500):
+                    chunk = values[start : start + 500]
+                    marks = ", ".join("?" for _ in chunk)
+                    rows = await conn.fetch(
+                        f"SELECT {ident(column)} FROM {ident(table)} "
+                        f"WHERE {ident(column)} IN ({marks})",
+                        chunk,
+                    )
+                    taken.extend(f"{table}.{column} {row[0]}" for row in rows)
+        return taken
+
+    async def _seed_person_types(self, conn: Connection, portal_id: int) -> None:
+        for type_id, name, sort in fresh_portal.PERSON_TYPES:
+            await conn.execute(
+                "INSERT INTO person_types (id, portal_id, name, sort) VALUES (?, ?, ?, ?)",
+                (type_id, portal_id, name, sort),
+            )
 
     async def _default_portal(self, conn: Connection) -> Portal | None:
-        row = await conn.fetch_one("SELECT id, domain, member_id FROM portals ORDER BY id LIMIT 1")
-        return Portal(int(row[0]), row[1], row[2]) if row else None
+        row = await conn.fetch_one(f"SELECT {_PORTAL_COLUMNS} FROM portals ORDER BY id LIMIT 1")
+        return _portal(row) if row else None
 
     async def default_portal(self) -> Portal | None:
         async with self._conn() as conn:
@@ -352,7 +588,20 @@ class SQLStore:
             row = await conn.fetch_one("SELECT value FROM server_info WHERE key = ?", (key,))
         return None if row is None or row[0] is None else str(row[0])
 
-    async def add_user(self, portal_id: int, name: str, store_role: int) -> User:
+    async def add_user(
+        self,
+        portal_id: int,
+        name: str,
+        store_role: int,
+        *,
+        profile: Row | None = None,
+        now: float | None = None,
+    ) -> User:
+        values: Row = {"name": name, "store_role": store_role, "is_admin": 0, **(profile or {})}
+        if now is not None:
+            values.setdefault("date_register", int(now))
+        columns = ", ".join(["portal_id", "id", *(ident(col) for col in values)])
+        marks = ", ".join("?" * (len(values) + 2))
         async with self._write() as conn:
             await self._lock(conn, (_USERS_LOCK_CLASS, portal_id))
             row = await conn.fetch_one(
@@ -362,12 +611,25 @@ class SQLStore:
             assert row is not None
             user_id = int(row[0])
             await conn.execute(
-                "INSERT INTO users (portal_id, id, name, store_role, is_admin) "
-                "VALUES (?, ?, ?, ?, 0)",
-                (portal_id, user_id, name, store_role),
+                f"INSERT INTO users ({columns}) VALUES ({marks})",
+                (portal_id, user_id, *values.values()),
             )
             await self._bump_auth(conn)
-        return User(user_id, portal_id, name, store_role, False)
+        return User(user_id, portal_id, name, store_role, False,
+                    str(values.get("last_name") or ""), str(values.get("email") or ""))  # fmt: skip
+
+    async def update_user(self, portal_id: int, user_id: int, values: Row) -> bool:
+        if not values:
+            return await self.get_user(portal_id, user_id) is not None
+        assignments = ", ".join(f"{ident(col)} = ?" for col in values)
+        async with self._write() as conn:
+            changed = await conn.execute(
+                f"UPDATE users SET {assignments} WHERE portal_id = ? AND id = ?",
+                (*values.values(), portal_id, user_id),
+            )
+            if changed:
+                await self._bump_auth(conn)
+        return changed > 0
 
     async def get_user(self, portal_id: int, user_id: int) -> User | None:
         async with self._conn() as conn:
@@ -375,7 +637,7 @@ class SQLStore:
                 f"SELECT {_USER_COLUMNS} FROM users WHERE portal_id = ? AND id = ?",
                 (portal_id, user_id),
             )
-        return User(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
+        return _user(row) if row else None
 
     async def users(self, portal_id: int) -> builtins.list[User]:
         async with self._conn() as conn:
@@ -383,7 +645,7 @@ class SQLStore:
                 f"SELECT {_USER_COLUMNS} FROM users WHERE portal_id = ? ORDER BY id",
                 (portal_id,),
             )
-        return [User(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+        return [_user(r) for r in rows]
 
     async def add_webhook(
         self, portal_id: int, user_id: int, code_hash: str, scopes: Sequence[str], now: float
@@ -420,12 +682,56 @@ class SQLStore:
         async with self._conn() as conn:
             rows = await conn.fetch(
                 "SELECT w.id, w.portal_id, w.user_id, w.code_hash, w.scopes, w.active, "
-                "w.created_at, u.name, u.store_role, u.is_admin FROM webhooks w "
-                "JOIN users u ON u.portal_id = w.portal_id AND u.id = w.user_id "
-                "WHERE w.user_id = ? AND w.active = 1",
+                "w.created_at, u.name, u.store_role, u.is_admin, u.last_name, u.email "
+                "FROM webhooks w JOIN users u ON u.portal_id = w.portal_id AND u.id = w.user_id "
+                # A dismissed employee's webhooks stop working (user-update.md: ACTIVE N).
+                "WHERE w.user_id = ? AND w.active = 1 AND u.active = 'Y'",
                 (user_id,),
             )
-        return [(_webhook(r), User(r[2], r[1], r[7], r[8], bool(r[9]))) for r in rows]
+        return [(_webhook(r), _user((r[2], r[1], *r[7:12]))) for r in rows]
+
+    # -- portal domains -----------------------------------------------------------------------
+
+    async def add_portal_domain(self, portal_id: int, domain: str, now: float) -> int:
+        async with self._write() as conn:
+            added = await conn.execute(
+                "INSERT INTO portal_domains (portal_id, domain, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (domain) DO NOTHING",
+                (portal_id, domain, float(now)),
+            )
+            if added:
+                await self._bump_auth(conn)
+            row = await conn.fetch_one(
+                "SELECT portal_id FROM portal_domains WHERE domain = ?", (domain,)
+            )
+        assert row is not None
+        return int(row[0])
+
+    async def remove_portal_domain(self, portal_id: int, domain: str) -> bool:
+        async with self._write() as conn:
+            removed = await conn.execute(
+                "DELETE FROM portal_domains WHERE portal_id = ? AND domain = ?",
+                (portal_id, domain),
+            )
+            if removed:
+                await self._bump_auth(conn)
+        return removed > 0
+
+    async def portal_domains(self, portal_id: int) -> builtins.list[str]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(
+                "SELECT domain FROM portal_domains WHERE portal_id = ? ORDER BY id", (portal_id,)
+            )
+        return [str(row[0]) for row in rows]
+
+    async def portal_of_domain(self, domain: str) -> Portal | None:
+        async with self._conn() as conn:
+            row = await conn.fetch_one(
+                "SELECT p.id, p.domain, p.member_id FROM portal_domains d "
+                "JOIN portals p ON p.id = d.portal_id WHERE d.domain = ?",
+                (domain,),
+            )
+        return Portal(int(row[0]), row[1], row[2]) if row else None
 
     # -- bindings -----------------------------------------------------------------------------
 
@@ -477,6 +783,13 @@ class SQLStore:
         templates: Mapping[str, str] | None = None,
         events: Sequence[Emit] = (),
     ) -> int:
+        if table in PORTAL_IDS and "id" not in values:
+            async with self._write() as conn:
+                values = {"id": await self._next_portal_id(conn, portal_id, table), **values}
+                await conn.execute(self._insert_sql(table, values), (portal_id, *values.values()))
+                if events:
+                    await self._emit(conn, portal_id, events, int(values["id"]))
+            return int(values["id"])
         sql = self._insert_sql(table, values, " RETURNING id")
         args = (portal_id, *values.values())
         # Without templates or events, the hot path: one autocommitted statement.
@@ -571,6 +884,11 @@ class SQLStore:
             # the deleted contact or company forget it.
             for linked, one, many, none in _LINKS.get(table, ()):
                 await _unlink(conn, portal_id, row_id, linked, one, many, none)
+            for owned, column in _OWNED.get(table, ()):
+                await conn.execute(
+                    f"DELETE FROM {owned} WHERE portal_id = ? AND {column} = ?",
+                    (portal_id, row_id),
+                )
             # A deleted order takes its binding with it through the foreign key.
             deleted = await conn.execute(
                 f"DELETE FROM {entity} WHERE portal_id = ? AND id = ?",
@@ -649,21 +967,20 @@ class SQLStore:
 
     async def reset(self) -> None:
         async with self._write() as conn:
-            for table in (
-                "bindings",
-                "product_rows",
-                "orders",
-                "deals",
-                "invoices",
-                "legacy_invoices",
-                "crm_statuses",
-                "deal_categories",
-                "contacts",
-                "companies",
-                "crm_items",
-                "crm_types",
-            ):
+            for table in _RESET_TABLES:
                 await conn.execute(f"DELETE FROM {table}")
+            # What every portal has from its first start (fresh_portal.py), as bootstrap and
+            # bootstrap.ensure_funnels wrote it.
+            for (portal_id,) in await conn.fetch("SELECT id FROM portals ORDER BY id"):
+                await self._seed_person_types(conn, portal_id)
+                await conn.execute(
+                    self._insert_sql("deal_categories", fresh_portal.GENERAL_FUNNEL),
+                    (portal_id, *fresh_portal.GENERAL_FUNNEL.values()),
+                )
+                for stage in fresh_portal.general_stages():
+                    await conn.execute(
+                        self._insert_sql("crm_statuses", stage), (portal_id, *stage.values())
+                    )
 
     # -- applications and tokens -------------------------------------------------------------
 
@@ -1033,6 +1350,18 @@ class SQLStore:
         raise NotImplementedError
 
 
+def _portal(row: Sequence[Any]) -> Portal:
+    return Portal(int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]), float(row[5]))
+
+
+# What `reset` empties, children first: every entity table (users stay, with their credentials).
+_RESET_TABLES = (
+    "bindings", "product_rows", "property_values", "basket_items", "payments", "shipments",
+    "orders", "deals", "invoices", "legacy_invoices", "crm_statuses", "deal_categories",
+    "contact_companies", "contacts", "companies", "properties", "property_groups",
+    "person_types", "crm_userfields", "crm_items", "crm_types",
+)  # fmt: skip
+
 # A deleted row's id, held elsewhere: (table, its single-id column, its id-list column or None,
 # the single column's empty value).
 _LINKS: dict[str, tuple[tuple[str, str, str | None, int | None], ...]] = {
@@ -1041,6 +1370,14 @@ _LINKS: dict[str, tuple[tuple[str, str, str | None, int | None], ...]] = {
         ("deals", "company_id", None, 0),
         ("contacts", "company_id", "company_ids", None),
     ),
+}
+
+
+# Rows that go with a deleted row: (table, the column naming it). A contact's or a company's
+# links (crm-contact-delete.md, crm-company-delete.md); the contacts' COMPANY_IDS follow above.
+_OWNED: dict[str, tuple[tuple[str, str], ...]] = {
+    "contacts": (("contact_companies", "contact_id"),),
+    "companies": (("contact_companies", "company_id"),),
 }
 
 
@@ -1089,6 +1426,11 @@ def _install(row: Sequence[Any], sealer: Sealer) -> Install:
     users = tuple(int(u) for u in str(row[5]).split(",") if u)
     token = sealer.open(row[3], token_context(row[0], row[1]))
     return Install(int(row[0]), int(row[1]), bool(row[2]), token, int(row[4]), users)
+
+
+def _user(row: Sequence[Any]) -> User:
+    """A User from `_USER_COLUMNS` in their order."""
+    return User(int(row[0]), int(row[1]), row[2], int(row[3]), bool(row[4]), row[5], row[6])
 
 
 def _webhook(row: Sequence[Any]) -> Webhook:

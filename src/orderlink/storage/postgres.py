@@ -37,6 +37,7 @@ from orderlink.sealing import KeySource
 from orderlink.storage.base import (
     COPY_TABLES,
     OWNER_TYPES,
+    PORTAL_IDS,
     AddBinding,
     Binding,
     Group,
@@ -75,8 +76,10 @@ AUTH_CHANNEL = "orderlink_auth"
 # How often the auth listener proves its connection is alive between notifications (seconds).
 LISTENER_PING_EVERY = 5.0
 
-# Tables whose `id` comes from an identity sequence.
-_SEQUENCED = ENTITY_TABLES | {"portals", "webhooks", "apps", "event_handlers"}
+# Tables whose `id` comes from an identity sequence (user ids and PORTAL_IDS are per portal).
+_SEQUENCED = (ENTITY_TABLES - PORTAL_IDS) | {
+    "portals", "portal_domains", "webhooks", "apps", "event_handlers",
+}  # fmt: skip
 # Bind parameters one statement may carry (the protocol's limit is 65535).
 _MAX_PARAMS = 30_000
 
@@ -411,6 +414,25 @@ class PostgresStore(SQLStore):
 
     async def _run_script(self, conn: Connection, script: str) -> None:
         await conn.execute(script)  # no arguments: the simple protocol runs the whole script
+
+    async def _columns_of(self, conn: Connection, table: str) -> dict[str, str]:
+        rows = await conn.fetch(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+            (table,),
+        )
+        return {str(row[0]): str(row[1]) for row in rows}
+
+    async def _reserve_ids(self, conn: Connection, table: str, span: int) -> int:
+        # nextval takes the first; setval moves the sequence to the last: concurrent inserts
+        # get ids beyond the block.
+        row = await conn.fetch_one(
+            "SELECT setval(pg_get_serial_sequence($1, 'id'), "
+            "nextval(pg_get_serial_sequence($1, 'id')) + $2::bigint - 1)",
+            (table, max(span, 1)),
+        )
+        assert row is not None
+        return int(row[0]) - max(span, 1) + 1
 
     async def _ids_at_least(self, conn: Connection, table: str, past: int) -> None:
         """Move the id sequence of `table` to at least `past`, never back: `nextval` first

@@ -47,6 +47,9 @@ class Dialect:
     # when the key is absent; that row's value as text). See Condition.key.
     elements: Callable[[str, str, Bind], tuple[str, str]]
     number: Callable[[str], str]  # a text expression as a number; NULL if it is not one
+    # The elements of a JSON array-of-objects column, as rows: (column, item key) -> (a FROM
+    # source with one row per element, that row's `key` value as text). See Condition.item.
+    items: Callable[[str, str], tuple[str, str]]
     # SQLite's NULL placement (first ascending, last descending) spelled out as ORDER BY suffixes
     # (ascending, descending) for engines that default to the opposite, so both stores page
     # alike. Left off the (table, column) pairs in `not_null`: on a NOT NULL column the clause
@@ -112,6 +115,13 @@ def _sqlite_elements(col: str, key: str, bind: Bind) -> tuple[str, str]:
     return f"json_each({values})", "CAST(value AS TEXT)"
 
 
+def _sqlite_items(col: str, key: str) -> tuple[str, str]:
+    # The key is a checked identifier (ident_key), spelled into the path; an array is all a
+    # multi-field column holds, anything else yields no element.
+    source = f"json_each(CASE json_type({col}) WHEN 'array' THEN {col} ELSE '[]' END)"
+    return source, f"CAST(json_extract(value, '$.\"{key}\"') AS TEXT)"
+
+
 def _sqlite_number(text: str) -> str:
     # GLOBs spelling out PostgreSQL's `^-?[0-9]+(\.[0-9]+)?$` below: a digit or `-digit` first,
     # then digits and dots only, at most one dot, and not last.
@@ -132,6 +142,12 @@ def _postgres_elements(col: str, key: str, bind: Bind) -> tuple[str, str]:
     return f"jsonb_array_elements_text({values}) AS e(v)", '(e.v COLLATE "C")'
 
 
+def _postgres_items(col: str, key: str) -> tuple[str, str]:
+    found = f"({col}::jsonb)"
+    values = f"CASE jsonb_typeof({found}) WHEN 'array' THEN {found} ELSE '[]'::jsonb END"
+    return f"jsonb_array_elements({values}) AS e(v)", f"((e.v ->> '{key}') COLLATE \"C\")"
+
+
 def _postgres_number(text: str) -> str:
     return f"CASE WHEN {text} ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN {text}::float8 END"
 
@@ -142,6 +158,7 @@ SQLITE = Dialect(
     like="LIKE",
     elements=_sqlite_elements,
     number=_sqlite_number,
+    items=_sqlite_items,
     fragments=(
         # BEGIN IMMEDIATE already holds the database's write lock: no row locks.
         ("for_update", ""),
@@ -150,6 +167,7 @@ SQLITE = Dialect(
         ("now", "julianday('now')"),
         ("applied_at", "REAL NOT NULL"),
         ("schema_version_exists", "SELECT 1 FROM sqlite_master WHERE name = 'schema_version'"),
+        ("no_rows", "WHERE 0"),  # CREATE TABLE ... AS SELECT: the columns, no rows
     ),
 )
 POSTGRES = Dialect(
@@ -158,6 +176,7 @@ POSTGRES = Dialect(
     like="ILIKE",
     elements=_postgres_elements,
     number=_postgres_number,
+    items=_postgres_items,
     nulls=(" NULLS FIRST", " NULLS LAST"),
     fragments=(
         ("for_update", " FOR UPDATE"),
@@ -167,6 +186,7 @@ POSTGRES = Dialect(
         ("now", "now()"),
         ("applied_at", "TIMESTAMPTZ NOT NULL DEFAULT now()"),
         ("schema_version_exists", "SELECT to_regclass('schema_version') IS NOT NULL"),
+        ("no_rows", "WITH NO DATA"),
     ),
     numbered=True,
     returns_stored=True,
@@ -191,6 +211,8 @@ class _Builder:
             return f"({joined})"
         if cond.key is not None:
             return self.stored_under_key(cond, cond.key)
+        if cond.item is not None:
+            return self.stored_in_items(cond, cond.item)
         col = ident(cond.column)
         target = self.dialect.text_cast(col) if cond.as_text else col
         op = cond.op
@@ -228,6 +250,20 @@ class _Builder:
             test = f"{self.dialect.number(text)} {op} {self.bind(value)}"
         else:
             test = f"{text} {op} {self.bind(value)}"
+        return f"{'NOT ' if negated else ''}EXISTS (SELECT 1 FROM {source} WHERE {test})"
+
+    def stored_in_items(self, cond: Condition, key: str) -> str:
+        """A condition on the `key` values of a JSON array column's elements (Condition.item):
+        equality and IN only, as multi-field filters are exact (crm-contact-list.md)."""
+        source, text = self.dialect.items(ident(cond.column), ident_key(key))
+        op, value = cond.op, cond.value
+        if op in ("in", "not in"):
+            test = f"{text} IN ({', '.join(self.bind(v) for v in value)})" if value else "1=0"
+        elif op in ("=", "!="):
+            test = f"{text} = {self.bind(value)}"
+        else:
+            raise ValueError(f"no {op!r} on the items of {cond.column}")
+        negated = op in ("!=", "not in")
         return f"{'NOT ' if negated else ''}EXISTS (SELECT 1 FROM {source} WHERE {test})"
 
     def where(self, query: ListQuery) -> str:

@@ -34,7 +34,7 @@ from orderlink.storage.base import (
     sqlite_failure,
 )
 from orderlink.storage.core import Connection, SQLStore
-from orderlink.storage.sql import SQLITE, Rendered
+from orderlink.storage.sql import SQLITE, Rendered, ident
 from orderlink.storage.waiting import waiting
 
 # Another process's commit is noticed within this many seconds (auth and event-handler caches).
@@ -354,6 +354,17 @@ class SQLiteStore(SQLStore):
             (binding.owner_type_id, binding.owner_id, portal_id, binding.order_id),
         )
         return AddBinding.REPLACED
+
+    async def _columns_of(self, conn: Connection, table: str) -> dict[str, str]:
+        rows = await conn.fetch(f"SELECT name, type FROM pragma_table_info('{ident(table)}')")
+        return {str(row[0]): str(row[1]) for row in rows}
+
+    async def _reserve_ids(self, conn: Connection, table: str, span: int) -> int:
+        # Inside the write transaction no other insert runs; AUTOINCREMENT then goes on past
+        # whatever goes in (sqlite_sequence keeps the largest id ever used).
+        row = await conn.fetch_one(f"SELECT COALESCE(MAX(id), 0) FROM {ident(table)}")
+        seq = await conn.fetch_one("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,))
+        return max(int(row[0]) if row else 0, int(seq[0]) if seq else 0) + 1
 
     async def _insert_rows(
         self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Row]

@@ -1,22 +1,28 @@
-"""crm.deal.userfield.*: the definitions of deal custom fields (`UF_CRM_*`).
+"""crm.deal.userfield.*, crm.contact.userfield.*, crm.company.userfield.*: the definitions of
+custom fields (`UF_CRM_*`), one family declared once and served for each entity.
 
-Pages: api-reference/crm/deals/user-defined-fields/{crm-deal-userfield-add,
-crm-deal-userfield-get,crm-deal-userfield-list,crm-deal-userfield-update,
-crm-deal-userfield-delete}.md. Deals keep the values (`user_fields`); a definition makes the
-field appear in crm.deal.fields and crm.item.fields (families/crm_fields.py `uf_descriptor`).
-Legacy crm.*: UPPER_SNAKE names, strings, errors with the documented texts.
+Pages: api-reference/crm/deals/user-defined-fields/crm-deal-userfield-{add,get,list,update,
+delete}.md, api-reference/crm/contacts/userfield/crm-contact-userfield-*.md and
+api-reference/crm/companies/userfields/crm-company-userfield-*.md: the same five methods, the
+same answers, but for ENTITY_ID (CRM_DEAL, CRM_CONTACT, CRM_COMPANY). The definitions share one
+table (`crm_userfields`); the entities keep the values (`user_fields`); a definition makes the
+field appear in crm.deal.fields / crm.contact.fields / crm.company.fields (and crm.item.fields,
+families/crm_fields.py `uf_descriptor`). Legacy crm.*: UPPER_SNAKE names, strings, errors with
+the documented texts.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from orderlink import errors, events
+from orderlink import coerce, errors, events
+from orderlink.families.crm_fields import LANGUAGES
 from orderlink.families.family import Created, Family
-from orderlink.families.handlers import Served, exists, serve
+from orderlink.families.handlers import Served, serve
 from orderlink.families.readers import legacy_fields, legacy_invalid, positive_id, top_level
 from orderlink.records import reading
 from orderlink.records import values as wire
@@ -24,19 +30,35 @@ from orderlink.records.custom_fields import parent_upper, unchanged
 from orderlink.records.projection import View
 from orderlink.registry import Call, MethodTable
 from orderlink.schema import Field, Schema, field
-from orderlink.storage.base import Condition, Emit, Row
+from orderlink.storage.base import Condition, Emit, ListQuery, Row
 
 table = MethodTable()
 
-DOCS = "api-reference/crm/deals/user-defined-fields/"
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """An entity whose custom fields a set of crm.*.userfield.* methods defines."""
+
+    entity_id: str  # ENTITY_ID: CRM_DEAL
+    noun: str  # in the method and page names: crm.deal.userfield.add, crm-deal-userfield-add.md
+    plural: str  # in the summaries
+    docs: str  # the pages' folder
+
+
+OWNERS = (
+    Owner("CRM_DEAL", "deal", "deals", "api-reference/crm/deals/user-defined-fields/"),
+    Owner("CRM_CONTACT", "contact", "contacts", "api-reference/crm/contacts/userfield/"),
+    Owner("CRM_COMPANY", "company", "companies", "api-reference/crm/companies/userfields/"),
+)
 
 _LABELS = ("EDIT_FORM_LABEL", "LIST_COLUMN_LABEL", "LIST_FILTER_LABEL", "ERROR_MESSAGE",
            "HELP_MESSAGE")  # fmt: skip
-# crm-deal-userfield-get.md's answer, in its order.
+# crm-deal-userfield-get.md's answer, in its order (ENTITY_ID follows ID on every page).
 SCHEMA = Schema(
-    "deal_userfields",
+    "crm_userfields",
     [
         field("ID", "id", "int", "integer", flags="O"),
+        field("ENTITY_ID", "entity_id", "text", "string", flags="O"),
         field("FIELD_NAME", "field_name", "text", "string", flags="RI"),
         field("USER_TYPE_ID", "user_type_id", "text", "string", flags="RI"),
         field("XML_ID", "xml_id", "text", "string"),
@@ -53,11 +75,7 @@ SCHEMA = Schema(
     ],
     case_insensitive=True,
 )
-# crm-deal-userfield-get.md: ENTITY_ID follows ID; it is always CRM_DEAL here.
-_LAYOUT = ("ID", "ENTITY_ID", *(f.name for f in SCHEMA if f.name != "ID"))
-# The languages crm-deal-userfield-get.md's labels are given in.
-LANGUAGES = ("ar", "br", "de", "en", "fr", "hi", "id", "in", "it", "ja", "kz", "la", "ms", "pl",
-             "ru", "sc", "tc", "th", "tr", "ua", "vn")  # fmt: skip
+_LAYOUT = tuple(f.name for f in SCHEMA)
 # crm-deal-userfield-add.md's USER_TYPE_ID values.
 USER_TYPES = frozenset({
     "string", "integer", "double", "boolean", "datetime", "date", "enumeration", "employee",
@@ -100,24 +118,57 @@ def _field_name(raw: Any) -> str:
     return name
 
 
-def _enum_items(raw: Any, multiple: bool) -> str:
-    """LIST: items without a VALUE are dropped; each gets an ID (its position); a single field's
-    first item is the default unless one is marked."""
-    items = list(raw.values()) if isinstance(raw, dict) else raw if isinstance(raw, list) else []
-    kept = [i for i in items if isinstance(i, dict) and i.get("VALUE") not in (None, "")]
-    xml_ids = [i.get("XML_ID") for i in kept if i.get("XML_ID")]
+def _flag(raw: Any) -> str:
+    return "Y" if coerce.to_flag(raw) is True else "N"
+
+
+def _enum_items(raw: Any, multiple: bool, old: list[dict[str, Any]]) -> str:
+    """LIST after a write (crm-contact-userfield-update.md, "uf_enum_element"): an item with a
+    known ID changes it, or deletes it with `DEL: Y`; an item without ID is added (one without a
+    VALUE is dropped) under the next id; items not named stay. Listed by SORT, then id; a single
+    field keeps one default, the first marked, else the first item (crm-deal-userfield-add.md)."""
+    given = list(raw.values()) if isinstance(raw, dict) else raw if isinstance(raw, list) else []
+    items = {str(i["ID"]): dict(i) for i in old}
+    next_id = max((int(i) for i in items), default=0) + 1
+    for item in (top_level(i) for i in given if isinstance(i, dict)):
+        known = items.get(str(item.get("id", "")).strip())
+        if known is not None:
+            if _flag(item.get("del")) == "Y":
+                del items[known["ID"]]
+                continue
+            if item.get("value") not in (None, ""):
+                known["VALUE"] = str(item["value"])
+        elif item.get("value") not in (None, ""):
+            known = items[str(next_id)] = {"ID": str(next_id), "VALUE": str(item["value"]),
+                                           "SORT": "0", "DEF": "N", "XML_ID": None}  # fmt: skip
+            next_id += 1
+        else:
+            continue
+        if "sort" in item:
+            known["SORT"] = str(coerce.to_int(item["sort"]) or 0)
+        if "def" in item:
+            known["DEF"] = _flag(item["def"])
+        if item.get("xml_id") not in (None, ""):
+            known["XML_ID"] = str(item["xml_id"])
+    out = sorted(items.values(), key=lambda i: (int(i["SORT"]), int(i["ID"])))
+    xml_ids = [i["XML_ID"] for i in out if i["XML_ID"]]
     for xml_id in xml_ids:
         if xml_ids.count(xml_id) > 1:
             raise errors.UserFieldError(f"List item with value XML_ID={xml_id} already exists.")
-    out = [{"ID": str(n), "VALUE": str(i["VALUE"]), "SORT": str(i.get("SORT") or 0),
-            "DEF": "Y" if str(i.get("DEF", "N")).upper() == "Y" else "N",
-            "XML_ID": i.get("XML_ID")} for n, i in enumerate(kept, start=1)]  # fmt: skip
-    if out and not multiple and not any(i["DEF"] == "Y" for i in out):
-        out[0]["DEF"] = "Y"
+    if out and not multiple:
+        default = next((i for i in out if i["DEF"] == "Y"), out[0])
+        for i in out:
+            i["DEF"] = "Y" if i is default else "N"
     return wire.encode(out)
 
 
-async def _read(family: Family, call: Call, fields: dict[str, Any], old: Any) -> Any:
+async def _taken(call: Call, entity_id: str, name: str) -> bool:
+    conditions = [Condition("entity_id", "=", entity_id), Condition("field_name", "=", name)]
+    query = ListQuery("crm_userfields", call.portal, ["id"], conditions, limit=1, count=False)
+    return bool((await call.store.list(query)).rows)
+
+
+async def _read(family: Family, call: Call, fields: dict[str, Any], old: Row | None) -> Row:
     upper = {str(k).upper(): v for k, v in fields.items()}
     changes = reading.read_fields(
         upper, SCHEMA, call.ctx.zone,
@@ -133,7 +184,8 @@ async def _read(family: Family, call: Call, fields: dict[str, Any], old: Any) ->
             raise errors.LegacyCrmError("The 'USER_TYPE_ID' field is not found.")
         if kind not in USER_TYPES:
             raise errors.UserFieldError("Incorrect custom type specified.")
-        if await exists(call, "deal_userfields", "field_name", columns["field_name"]):
+        entity_id = family.share[1] if family.share else ""
+        if await _taken(call, entity_id, columns["field_name"]):
             raise errors.UserFieldError(f"Field {columns['field_name']} already exists.")
         columns.update(_labels(upper))
     else:
@@ -146,8 +198,8 @@ async def _read(family: Family, call: Call, fields: dict[str, Any], old: Any) ->
     columns.pop("list", None)
     kind = columns.get("user_type_id") or (old or {}).get("user_type_id")
     if kind == "enumeration" and ("LIST" in upper or old is None):
-        # An update's LIST replaces the items (the portal merges them by ID).
-        columns["list"] = _enum_items(upper.get("LIST"), multiple)
+        before = wire.decode((old or {}).get("list") or "[]")
+        columns["list"] = _enum_items(upper.get("LIST"), multiple, before)
     return columns
 
 
@@ -197,64 +249,68 @@ def _viewed(view: View, params: dict[str, Any]) -> View:
     return dataclasses.replace(view, layout=layout, value=value)
 
 
-async def _create(call: Call, columns: Any, now: float) -> Created:
+async def _create(call: Call, columns: Row, now: float) -> Created:
     return Created({k: v for k, v in columns.items() if v is not None}, {})
 
 
-def _events(action: str, user: int, at: float, field_id: int | str, row: Row) -> tuple[Emit, ...]:
-    return (events.deal_user_field(action, user, at, field_id, str(row["field_name"])),)
-
-
 VIEW = View(SCHEMA, _LAYOUT, wire.strings, uf_name=unchanged, parent_name=parent_upper,
-            constants={"ENTITY_ID": "CRM_DEAL"}, optional=frozenset({"LIST"}))  # fmt: skip
+            optional=frozenset({"LIST"}))  # fmt: skip
 _LIST_LAYOUT = tuple(name for name in _LAYOUT if name not in _LABELS)
 LIST_VIEW = dataclasses.replace(VIEW, layout=_LIST_LAYOUT)
 
-VIEW = View(SCHEMA, _LAYOUT, wire.strings, uf_name=unchanged, parent_name=parent_upper,
-            constants={"ENTITY_ID": "CRM_DEAL"}, optional=frozenset({"LIST"}))  # fmt: skip
-_LIST_LAYOUT = tuple(name for name in _LAYOUT if name not in _LABELS)
-LIST_VIEW = dataclasses.replace(VIEW, layout=_LIST_LAYOUT)
 
-USER_FIELDS = Family(
-    table="deal_userfields",
-    schema=SCHEMA,
-    view=VIEW,
-    list_schema=SCHEMA,
-    list_view=LIST_VIEW,
-    params=_params,
-    viewed=_viewed,
-    read_id=positive_id(errors.LegacyBadId),
-    read_fields=legacy_fields,
-    not_found=lambda: errors.UserFieldNotFound("The entity is not found."),
-    invalid=legacy_invalid(SCHEMA),
-    list_error=errors.LegacyCrmError,
-    events=_events,
-    descriptor=lambda f: {"type": f.type},
-    envelope=None,
-    list_envelope=None,
-    fields_envelope=None,
-    answers=("id", "true", "true"),
-    read=_read,
-    create=_create,
-    # deal_userfields holds every CRM object's definitions (userfieldconfig.*); these are a deal's.
-    scope=(Condition("entity_id", "=", "CRM_DEAL"),),
-)
+def user_field_family(owner: Owner) -> Family:
+    """The definitions of `owner`'s custom fields: the rows of `crm_userfields` it owns."""
 
-serve(
-    table,
-    USER_FIELDS,
-    (
-        Served("add", "crm.deal.userfield.add", "crm-deal-userfield-add.md",
-               "Define a deal custom field `UF_CRM_<FIELD_NAME>`; answers its id."),
-        Served("get", "crm.deal.userfield.get", "crm-deal-userfield-get.md",
-               "One deal custom field's definition, labels in every language."),
-        Served("list", "crm.deal.userfield.list", "crm-deal-userfield-list.md",
-               "Deal custom field definitions matching a filter, a bare array."),
-        Served("update", "crm.deal.userfield.update", "crm-deal-userfield-update.md",
-               "Change a definition; FIELD_NAME, USER_TYPE_ID and MULTIPLE stay."),
-        Served("delete", "crm.deal.userfield.delete", "crm-deal-userfield-delete.md",
-               "Delete a definition (the values deals hold stay)."),
-    ),
-    scope="crm",
-    docs=DOCS,
-)  # fmt: skip
+    def raised(action: str, user: int, at: float, field_id: int | str, row: Row) -> tuple[Emit]:
+        name = str(row["field_name"])
+        return (events.user_field(owner.entity_id, action, user, at, field_id, name),)
+
+    return Family(
+        table="crm_userfields",
+        schema=SCHEMA,
+        view=VIEW,
+        list_schema=SCHEMA,
+        list_view=LIST_VIEW,
+        params=_params,
+        viewed=_viewed,
+        read_id=positive_id(errors.LegacyBadId),
+        read_fields=legacy_fields,
+        not_found=lambda: errors.UserFieldNotFound("The entity is not found."),
+        invalid=legacy_invalid(SCHEMA),
+        list_error=errors.LegacyCrmError,
+        events=raised,
+        descriptor=lambda f: {"type": f.type},
+        envelope=None,
+        list_envelope=None,
+        fields_envelope=None,
+        answers=("id", "true", "true"),
+        share=("entity_id", owner.entity_id),
+        foreign=errors.UserFieldForeign,
+        read=_read,
+        create=_create,
+    )
+
+
+for _owner in OWNERS:
+    _name, _of = f"crm.{_owner.noun}.userfield.", f"crm-{_owner.noun}-userfield-"
+    serve(
+        table,
+        user_field_family(_owner),
+        (
+            Served("add", _name + "add", _of + "add.md",
+                   f"Define a {_owner.noun} custom field `UF_CRM_<FIELD_NAME>`; answers its id."),
+            Served("get", _name + "get", _of + "get.md",
+                   f"One {_owner.noun} custom field's definition, labels in every language."),
+            Served("list", _name + "list", _of + "list.md",
+                   f"{_owner.noun.capitalize()} custom field definitions matching a filter, a "
+                   "bare array."),
+            Served("update", _name + "update", _of + "update.md",
+                   "Change a definition; FIELD_NAME, USER_TYPE_ID and MULTIPLE stay, LIST items "
+                   "merge by ID."),
+            Served("delete", _name + "delete", _of + "delete.md",
+                   f"Delete a definition (the values {_owner.plural} hold stay)."),
+        ),
+        scope="crm",
+        docs=_owner.docs,
+    )  # fmt: skip

@@ -1,6 +1,7 @@
 -- Smart processes (issue 14): crm.type.* (api-reference/crm/universal/user-defined-object-types/)
 -- and their items, which crm.item.* serves by entityTypeId (api-reference/crm/universal/).
--- crm_types: one row per smart process; `id` is what userfieldconfig's `CRM_{id}` names,
+-- crm_types: one row per smart process; `id` is what userfieldconfig's `CRM_{id}` names (the
+-- portal's own sequential number, as deal_categories' ids: storage/core.py PORTAL_IDS),
 -- `entity_type_id` what crm.item's `entityTypeId` does (unique per portal). Only the relations a
 -- request set are stored (the predefined ones follow is_client_enabled); linked_user_fields as
 -- `{"CALENDAR_EVENT|UF_CRM_CAL_EVENT": "Y", ...}`.
@@ -9,7 +10,7 @@
 -- deals.
 
 CREATE TABLE crm_types (
-    id                              INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                              INTEGER NOT NULL CHECK (id > 0),
     portal_id                       INTEGER NOT NULL REFERENCES portals (id),
     entity_type_id                  INTEGER NOT NULL,
     title                           TEXT    NOT NULL,
@@ -37,7 +38,7 @@ CREATE TABLE crm_types (
     is_counters_enabled             TEXT    NOT NULL DEFAULT 'N',
     relations                       TEXT    NOT NULL DEFAULT '{"parent":[],"child":[]}',
     linked_user_fields              TEXT    NOT NULL DEFAULT '{}',
-    UNIQUE (portal_id, id),
+    PRIMARY KEY (portal_id, id),
     UNIQUE (portal_id, entity_type_id)
 );
 
@@ -79,12 +80,6 @@ CREATE TABLE crm_items (
     UNIQUE (portal_id, id)
 );
 CREATE INDEX crm_items_by_type ON crm_items (portal_id, entity_type_id, id);
-
--- Custom-field definitions of every CRM object share deal_userfields (crm.deal.userfield.*,
--- userfieldconfig.*): `entity_id` is the object's userfieldconfig `entityId` (CRM_DEAL,
--- CRM_SMART_INVOICE, CRM_{id} of a smart process); the rows so far are a deal's.
-ALTER TABLE deal_userfields ADD COLUMN entity_id TEXT NOT NULL DEFAULT 'CRM_DEAL';
-CREATE INDEX deal_userfields_by_entity ON deal_userfields (portal_id, entity_id, sort, id);
 
 -- crm.item's `observers` of contacts and companies (crm-item-add.md), a JSON list of user ids.
 ALTER TABLE contacts ADD COLUMN observers TEXT NOT NULL DEFAULT '[]';
