@@ -319,6 +319,57 @@ FIELDS_ANSWER = {
 }  # fmt: skip
 
 
+# crm-item-productrow-get-available-for-payment.md's rows, key by key (no `storeId`).
+AVAILABLE_KEYS = [
+    "id", "ownerId", "ownerType", "productId", "productName", "price", "priceAccount",
+    "priceExclusive", "priceNetto", "priceBrutto", "quantity", "discountTypeId", "discountRate",
+    "discountSum", "taxRate", "taxIncluded", "customized", "measureCode", "measureName", "sort",
+    "xmlId", "type",
+]  # fmt: skip
+
+
+class TestAvailableForPayment:
+    """crm-item-productrow-get-available-for-payment.md: the rows not yet billed to the
+    customer; no payment of a deal or invoice is kept here, so that is every row."""
+
+    async def test_the_example_answers_the_owner_s_rows(self, portal: Portal) -> None:
+        deal_id = await portal.add_deal()
+        await add_row(portal, deal_id, productName="iphone 10xs", price=5550, quantity=3, sort=20)
+        await add_row(portal, deal_id, productName="iphone 14", price=79999, quantity=3, sort=10)
+        other = await portal.add_deal()
+        await add_row(portal, other, productName="other")
+        result = await portal.ok("crm.item.productrow.getAvailableForPayment",
+                                 {"ownerType": "D", "ownerId": deal_id})  # fmt: skip
+        rows = result["productRows"]
+        assert list(result) == ["productRows"]
+        assert [r["productName"] for r in rows] == ["iphone 14", "iphone 10xs"]
+        assert all(list(r) == AVAILABLE_KEYS for r in rows)
+        assert (rows[0]["price"], rows[0]["priceBrutto"], rows[0]["ownerType"]) == (
+            79999, 79999, "D")  # fmt: skip
+
+    async def test_a_smart_invoice_and_an_owner_without_rows(self, portal: Portal) -> None:
+        invoice = await portal.add_invoice()
+        result = await portal.ok("crm.item.productrow.getAvailableForPayment",
+                                 {"ownerType": "SI", "ownerId": invoice})  # fmt: skip
+        assert result == {"productRows": []}
+
+    async def test_errors(self, portal: Portal) -> None:
+        """The page's codes: 100 for a missing parameter, ACCESS_DENIED "Access denied" (its one
+        example) for an owner the caller cannot read, here one that does not exist."""
+        method = "crm.item.productrow.getAvailableForPayment"
+        assert await error_of(portal, method, {"ownerType": "D"}) == error(
+            "100", "Could not find value for parameter {ownerId}"
+        )
+        assert await error_of(portal, method, {"ownerId": 1}) == error(
+            "100", "Could not find value for parameter {ownerType}"
+        )
+        assert await error_of(portal, method, {"ownerType": "D", "ownerId": 404}) == error(
+            "ACCESS_DENIED", "Access denied"
+        )
+        assert (await error_of(portal, method, {"ownerType": "I", "ownerId": 1}))["error"] == (
+            "ENTITY_TYPE_NOT_SUPPORTED")  # fmt: skip
+
+
 class TestFields:
     """crm-item-productrow-fields.md."""
 

@@ -40,6 +40,7 @@ from orderlink.methods import (
     crm_deal,
     crm_invoice,
     crm_item,
+    crm_item_customers,
     crm_productrow,
     orderentity,
     sale_order,
@@ -137,7 +138,11 @@ PARAM_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "start": ids,
     "id": ids,
     "ID": ids,
-    "entityTypeId": st.one_of(st.sampled_from([2, 31, 5, 1, 0, "2", "31", FULL_WIDTH_123]), values),
+    "entityTypeId": st.one_of(
+        st.sampled_from([2, 31, 5, 1, 0, 3, 4, 128, 130, "2", "31", FULL_WIDTH_123]), values
+    ),
+    "moduleId": st.sampled_from(["crm", "crm", "rpa", "", "CRM"]) | values,
+    "field": fields(),
     "halt": st.sampled_from([0, 1, "0", "1", "true", "Y", "N", None, [], {}]),
     "event": st.sampled_from(["ONCRMDEALADD", "onsaleorderadd", "", "NOSUCH"]) | values,
     "handler": st.sampled_from(["https://x.example/h", "ftp://x", "", "http://127.0.0.1/"])
@@ -156,7 +161,12 @@ SCHEMAS: dict[str, Schema] = {
     "crm.invoice.": crm_invoice.SCHEMA,
     "sale.order.": sale_order.SCHEMA,
 }
-ITEM_SCHEMAS = {2: crm_item.DEAL_SCHEMA, 31: crm_item.INVOICE_SCHEMA}
+ITEM_SCHEMAS = {
+    2: crm_item.DEAL_SCHEMA,
+    3: crm_item_customers.CONTACT_SCHEMA,
+    4: crm_item_customers.COMPANY_SCHEMA,
+    31: crm_item.INVOICE_SCHEMA,
+}
 # Product rows (crm.item.productrow.* reads no entityTypeId; their owners are "D" and "SI").
 ROW_SCHEMAS = {
     "crm.item.productrow.": crm_productrow.SCHEMA,
@@ -187,9 +197,11 @@ def schema_for(method: str, entity_type: Any) -> Schema | None:
 @st.composite
 def plausible(draw: st.DrawFn, method: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
-    entity_type = draw(st.sampled_from([2, 31, 2, 31, 5, "2"]))
+    entity_type = draw(st.sampled_from([2, 31, 2, 31, 3, 4, 5, "2"]))
     if method.lower().startswith("crm.item."):
         found["entityTypeId"] = entity_type
+    if method.lower().startswith("userfieldconfig."):
+        found["moduleId"] = "crm"
     schema = schema_for(method, entity_type)
     if schema is None:
         return found
@@ -465,6 +477,12 @@ async def seed(portal: Portal) -> None:
             }
         },
     )
+    # A smart process (entityTypeId 128) with an item, and a custom field of it (CRM_1).
+    await portal.ok("crm.type.add", {"fields": {"title": "SPA", "isStagesEnabled": "Y"}})
+    await portal.ok("crm.item.add", {"entityTypeId": 128, "fields": {"title": "Item"}})
+    field = {"entityId": "CRM_1", "fieldName": "UF_CRM_1_NOTE", "userTypeId": "string"}
+    await portal.ok("userfieldconfig.add", {"moduleId": "crm", "field": field})
+    await portal.ok("crm.item.add", {"entityTypeId": 3, "fields": {"name": "Contact"}})
     for order_id, owner_type, owner_id in ((1, 2, 1), (2, 2, 2), (3, 31, 1), (1, 5, 1)):
         await portal.ok(
             "crm.orderentity.add",

@@ -39,8 +39,8 @@ async def test_user_current_needs_the_user_scope(portal: Portal) -> None:
 
 
 async def test_scope_lists_the_callers_scopes_or_all(portal: Portal) -> None:
-    assert await portal.ok("scope") == ["crm", "sale"]
-    every = ["crm", "sale", "user", "user_basic", "user_brief"]
+    assert await portal.ok("scope") == ["crm", "sale", "userfieldconfig"]
+    every = ["crm", "sale", "user", "user_basic", "user_brief", "userfieldconfig"]
     assert await portal.ok("scope", {"full": True}) == every
     assert await portal.ok("scope", query="full=true") == every
 
@@ -78,7 +78,7 @@ async def test_app_info_through_a_webhook_answers_the_licence_and_scopes(portal:
     """Issue 12 point 21: the official SDKs' real-portal tests call app.info with a webhook and
     read SCOPE and LICENSE (the page's ACCESS_DENIED example is not what portals answer)."""
     result = await portal.ok("app.info")
-    assert result["SCOPE"] == ["crm", "sale"]
+    assert result["SCOPE"] == ["crm", "sale", "userfieldconfig"]
     assert isinstance(result["LICENSE"], str)
     assert result["INSTALLED"] is True
 

@@ -162,6 +162,8 @@ NOT_REFERENCES = {
     "company_id@shipments", "affiliate_id", "recurring_id", "pay_system_id", "delivery_id",
     "ps_invoice_id", "product_id", "store_id", "discount_type_id", "user_type_id",
     "owner_type_id", "id@users", "id@deal_categories", "id@person_types", "id@event_outbox", "id@portal_domains",
+    # A smart process's id is the portal's own; its entityTypeId and workplace name no row.
+    "id@crm_types", "entity_type_id", "custom_section_id",
 }  # fmt: skip
 
 

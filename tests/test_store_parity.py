@@ -193,6 +193,8 @@ async def _seed(store: Store) -> None:
     await store.insert(portal.id, "crm_userfields", {"entity_id": "CRM_DEAL",
                        "field_name": "UF_CRM_X", "user_type_id": "string"})  # fmt: skip
     await store.insert(portal.id, "contact_companies", {"contact_id": 1, "company_id": 1})
+    spa = await store.insert(portal.id, "crm_types", {"entity_type_id": 128, "title": "SPA"})
+    await store.insert(portal.id, "crm_items", {"entity_type_id": 128, "title": f"SPA #{spa}"})
     await store.save_rows(
         portal.id, "D", deal, lambda owner, rows: RowsPlan(insert=({"product_name": "p"},))
     )

@@ -22,8 +22,9 @@ from orderlink.principal import Principal, Role
 from orderlink.storage.base import Store
 
 # Scopes orderlink knows; `basic` is implied for everyone (auth.md section 2); `user` and its
-# narrower versions `user_basic`, `user_brief` cover user.* (api-reference/user/user-scope.md).
-KNOWN_SCOPES = ("crm", "sale", "user", "user_basic", "user_brief", "basic")
+# narrower versions `user_basic`, `user_brief` cover user.* (api-reference/user/user-scope.md);
+# `userfieldconfig` the custom-field settings (crm/universal/userfieldconfig/index.md).
+KNOWN_SCOPES = ("crm", "sale", "user", "user_basic", "user_brief", "userfieldconfig", "basic")
 _CODE_ALPHABET = string.ascii_lowercase + string.digits
 
 

@@ -16,7 +16,7 @@ from orderlink.rules import funnels
 from orderlink.settings import Settings
 from orderlink.storage.base import Binding, Portal, Store
 
-ADMIN_SCOPES = ("crm", "sale")
+ADMIN_SCOPES = ("crm", "sale", "userfieldconfig")
 BASE_URL = "base_url"  # the `server_info` key `serve` records its base URL under
 EXAMPLE_BINDINGS = ((5125, 6933), (5127, 6937), (5128, 6938))
 

@@ -411,7 +411,7 @@ def serve(
     **fields: Any,
 ) -> None:  # fmt: skip
     """Run the server. On an empty database, create the default portal, user 1 and an admin
-    webhook (scopes crm, sale), and print its URL."""
+    webhook (scopes crm, sale, userfieldconfig), and print its URL."""
     import uvicorn
 
     from orderlink.app import create_app
@@ -433,7 +433,8 @@ def serve(
     shown = shown_url(settings.database)  # a PostgreSQL URL's password is never printed
     if started.webhook_code is not None:
         url = first_start.webhook_url(base, 1, started.webhook_code)
-        click.echo(f"Admin webhook (user 1, scopes crm, sale): {url}")
+        scopes = ", ".join(first_start.ADMIN_SCOPES)
+        click.echo(f"Admin webhook (user 1, scopes {scopes}): {url}")
         click.echo("Try it:")
         click.echo(
             f"  curl -X POST -H 'Content-Type: application/json' -d '{{}}' "

@@ -87,7 +87,12 @@ B24Error                              {"error": code, "error_description": text}
         ├── OwnerNotFound             OWNER_NOT_FOUND Owner was not found (crm.item.productrow)
         ├── MissingParameter          100 Could not find value for parameter {name}
         ├── CategoryError             0 (crm.category.*: the deal module's own refusals)
-        └── MultipleValueExpected     100 Expected iterable value for multiple field, ...
+        ├── MultipleValueExpected     100 Expected iterable value for multiple field, ...
+        ├── SmartProcessError         0 (crm.type.*: the type's own refusals)
+        │   └── TypeNotFound          0 SPA not found
+        ├── TypeHasItems              BX_ERROR You cannot delete an entity type that has ...
+        ├── EmptyRequired             BX_EMPTY_REQUIRED Field "..." is required (crm.type.*)
+        └── UserFieldConfigError      "" + text (userfieldconfig.*)
 """
 
 from __future__ import annotations
@@ -626,6 +631,42 @@ class MultipleValueExpected(CrmItemError):
 
     def __init__(self, got: str) -> None:
         super().__init__(f"Expected iterable value for multiple field, but got {got} instead")
+
+
+class SmartProcessError(CrmItemError):
+    """crm.type.*: code `0` with the page's text (crm-type-add.md: "Select a workplace ...")."""
+
+    code = "0"
+
+
+class TypeNotFound(SmartProcessError):
+    """crm-type-get.md / crm-type-update.md: `0` "SPA not found"; the getByEntityTypeId and
+    delete pages word it "Smart process not found"."""
+
+    code = "0"
+    description = "SPA not found"
+
+
+class TypeHasItems(CrmItemError):
+    code = "BX_ERROR"
+    description = "You cannot delete an entity type that has elements"
+
+
+class EmptyRequired(CrmItemError):
+    """A required field a request leaves empty, as the ORM behind crm.type.* refuses it (inferred:
+    the pages print the field `isRequired` but no error for it)."""
+
+    code = "BX_EMPTY_REQUIRED"
+
+    def __init__(self, title: str) -> None:
+        super().__init__(f'Field "{title}" is required')
+
+
+class UserFieldConfigError(CrmItemError):
+    """userfieldconfig.*: an empty code; the text carries the meaning (userfieldconfig-*.md)."""
+
+    code = ""
+    description = "You do not have permission to view user field settings"
 
 
 # -- the authorization server (settings/oauth/index.md) --------------------------------------

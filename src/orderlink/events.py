@@ -48,6 +48,13 @@ CATALOG: dict[str, str] = {
     "ONCRMDYNAMICITEMADD": "crm",
     "ONCRMDYNAMICITEMUPDATE": "crm",
     "ONCRMDYNAMICITEMDELETE": "crm",
+    "ONCRMTYPEADD": "crm",
+    "ONCRMTYPEUPDATE": "crm",
+    "ONCRMTYPEDELETE": "crm",
+    "ONCRMTYPEUSERFIELDADD": "crm",
+    "ONCRMTYPEUSERFIELDUPDATE": "crm",
+    "ONCRMTYPEUSERFIELDDELETE": "crm",
+    "ONCRMTYPEUSERFIELDSETENUMVALUES": "crm",
     "ONCRMINVOICEADD": "crm",
     "ONCRMINVOICEUPDATE": "crm",
     "ONCRMINVOICEDELETE": "crm",
@@ -98,10 +105,31 @@ def dynamic_item(
 def crm_item(
     entity_type_id: int, action: str, user_id: int, at: float, item_id: int | str = "{id}"
 ) -> Emit:
-    """Deals raise the deal events whichever family changed them; others the dynamic ones."""
+    """Deals, contacts and companies raise their own events whichever family changed them;
+    other types the dynamic ones."""
     if entity_type_id == entity_types.DEAL:
         return deal(action, user_id, at, item_id)
+    if entity_type_id in _CUSTOMERS:
+        return customer(_CUSTOMERS[entity_type_id], action, user_id, at, item_id)
     return dynamic_item(action, entity_type_id, user_id, at, item_id)
+
+
+_CUSTOMERS = {entity_types.CONTACT: "CONTACT", entity_types.COMPANY: "COMPANY"}
+
+
+def crm_type(action: str, user_id: int, at: float, type_id: int | str = "{id}") -> Emit:
+    """ONCRMTYPEADD / UPDATE / DELETE (crm/universal/events/type/): `{"FIELDS": {"ID": "45"}}`,
+    the smart process's `id`, not its entityTypeId."""
+    return Emit(f"ONCRMTYPE{action}", {"FIELDS": {"ID": str(type_id)}}, user_id, at)
+
+
+def type_user_field(
+    action: str, user_id: int, at: float, field_id: int | str, entity_id: str, name: str
+) -> Emit:
+    """ONCRMTYPEUSERFIELDADD / UPDATE / DELETE / SETENUMVALUES (crm/universal/userfieldconfig/
+    events/): `{"FIELDS": {"ID": "6977", "ENTITY_ID": "CRM_13", "FIELD_NAME": "UF_CRM_13_..."}}`."""
+    fields = {"ID": str(field_id), "ENTITY_ID": entity_id, "FIELD_NAME": name}
+    return Emit(f"ONCRMTYPEUSERFIELD{action}", {"FIELDS": fields}, user_id, at)
 
 
 def user_field(

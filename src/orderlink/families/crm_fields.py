@@ -8,6 +8,7 @@ A deal field is described once, in crm.item's spelling (object-fields.md names a
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import Any
 
 from orderlink.entity_types import COMPANY, LEAD, QUOTE
@@ -98,6 +99,70 @@ DEAL_FIELDS: tuple[Field, ...] = (
 )  # fmt: skip
 
 
+# Smart-process item fields (object-fields.md "SPA"; smart invoices have them too), in the order
+# the smart-process example of crm-item-fields.md prints them, with its titles and flags
+# (`opened` required there). `contacts` is a second name of `contactIds` that example lists.
+SMART_ITEM_FIELDS: tuple[Field, ...] = (
+    field("id", "id", "int", "integer", "ID", "O", upper="ID"),
+    field("title", "title", "text", "string", "Name", "", "", upper="TITLE"),
+    field("xmlId", "xml_id", "text", "string", "External code", upper="XML_ID"),
+    field("createdTime", "created_time", "datetime", "datetime", "Created at", "O",
+          upper="CREATED_TIME"),
+    field("updatedTime", "updated_time", "datetime", "datetime", "Updated at", "O",
+          upper="UPDATED_TIME"),
+    field("createdBy", "created_by", "int", "user", "Created by", "O", upper="CREATED_BY"),
+    field("updatedBy", "updated_by", "int", "user", "Updated by", "O", upper="UPDATED_BY"),
+    field("assignedById", "assigned_by_id", "int", "user", "Assigned to",
+          upper="ASSIGNED_BY_ID"),
+    field("opened", "opened", "flag", "boolean", "Publicly available", "R", "N", upper="OPENED"),
+    field("webformId", "webform_id", "int", "integer", "Created by CRM form", upper="WEBFORM_ID"),
+    field("begindate", "begindate", "datetime", "date", "Start date", upper="BEGINDATE"),
+    field("closedate", "closedate", "datetime", "date", "End date", upper="CLOSEDATE"),
+    field("companyId", "company_id", "int", "crm_company", "Company", "", 0, upper="COMPANY_ID",
+          settings={"parentEntityTypeId": COMPANY}),
+    field("contactId", "contact_id", "int", "crm_contact", "Contact", "", 0, upper="CONTACT_ID",
+          isDeprecated=True),
+    field("contactIds", "contact_ids", "json", "crm_contact", "CONTACT_IDS", "M",
+          upper="CONTACT_IDS"),
+    field("contacts", "contact_ids", "json", "crm_contact", "CONTACTS", "M", upper="CONTACTS"),
+    field("observers", "observers", "json", "user", "Observers", "M", upper="OBSERVERS"),
+    field("categoryId", "category_id", "int", "crm_category", "Pipeline", "", 0,
+          upper="CATEGORY_ID"),
+    field("movedTime", "moved_time", "datetime", "datetime", "Moved at", "O", upper="MOVED_TIME"),
+    field("movedBy", "moved_by", "int", "user", "Moved by", "O", upper="MOVED_BY"),
+    field("stageId", "stage_id", "text", "crm_status", "Stage", "", "", upper="STAGE_ID"),
+    field("previousStageId", "previous_stage_id", "text", "crm_status", "Previous stage", "O",
+          upper="PREVIOUS_STAGE_ID"),
+    field("sourceId", "source_id", "text", "crm_status", "Source", upper="SOURCE_ID",
+          statusType="SOURCE"),
+    field("sourceDescription", "source_description", "text", "text", "Additional source info",
+          upper="SOURCE_DESCRIPTION"),
+    field("currencyId", "currency_id", "text", "crm_currency", "Currency", upper="CURRENCY_ID"),
+    field("isManualOpportunity", "is_manual_opportunity", "flag", "boolean",
+          "Amount calculation mode", "", "N", upper="IS_MANUAL_OPPORTUNITY"),
+    field("opportunity", "opportunity", "float", "double", "Amount", "", 0.0,
+          upper="OPPORTUNITY"),
+    field("taxValue", "tax_value", "float", "double", "Tax amount", "", 0.0, upper="TAX_VALUE"),
+    field("mycompanyId", "mycompany_id", "int", "crm_company", "Your company details", "", 0,
+          upper="MYCOMPANY_ID", settings={"isMyCompany": True, "parentEntityTypeId": COMPANY,
+                                          "isEmbeddedEditorEnabled": True}),
+    field("lastActivityBy", "last_activity_by", "int", "user", "Last activity in timeline by",
+          "O", upper="LAST_ACTIVITY_BY"),
+    field("lastActivityTime", "last_activity_time", "datetime", "datetime", "Last activity", "O",
+          upper="LAST_ACTIVITY_TIME"),
+)  # fmt: skip
+_SMART_ITEM = {f.name: f for f in SMART_ITEM_FIELDS}
+_STAGES = ("stageId", "previousStageId")
+
+
+def smart_item_fields(names: Iterable[str], status_type: str) -> list[Field]:
+    """The smart-item fields `names`, in that order; the stage fields list the stages of
+    `status_type` (`SMART_INVOICE_STAGE_0`, `DYNAMIC_1268_STAGE_52` in crm-item-fields.md)."""
+    found = [_SMART_ITEM[n] for n in names]
+    return [dataclasses.replace(f, extra={**f.extra, "statusType": status_type})
+            if f.name in _STAGES else f for f in found]  # fmt: skip
+
+
 # crm-deal-fields.md's descriptors where they differ from crm.item's: flags are `char` and long
 # texts `string`; the funnel changes only through crm.item.update (crm-deal-update.md leaves
 # CATEGORY_ID out), and LEAD_ID and QUOTE_ID are read-only there (settable in crm-item-add.md).
@@ -145,9 +210,14 @@ def descriptor(f: Field) -> dict[str, Any]:
     return out
 
 
+# The entityId of deal custom fields (crm.deal.userfield.*, userfieldconfig.*).
+DEAL_USER_FIELDS = "CRM_DEAL"
+
+
 async def user_fields_of(call: Call, entity_id: str) -> list[Row]:
     """The custom fields the portal defined for `entity_id` (CRM_DEAL, CRM_CONTACT,
-    CRM_COMPANY: crm.*.userfield.*), by SORT then id."""
+    CRM_COMPANY: crm.*.userfield.*; CRM_SMART_INVOICE, CRM_{id} of a smart process:
+    userfieldconfig.*), by SORT then id."""
     query = ListQuery("crm_userfields", call.portal, USERFIELD_COLUMNS,
                       [Condition("entity_id", "=", entity_id)],
                       order=(("sort", False), ("id", False)), limit=None, count=False)  # fmt: skip

@@ -19,8 +19,9 @@ from orderlink.schema import Field, Schema
 from orderlink.storage.base import Emit, Row, Table
 
 Params = dict[str, Any]
-# What add/update/delete answer: the saved entity (in its envelope), its id, `true`, or `[]`.
-Answer = Literal["entity", "id", "true", "empty"]
+# What add/update/delete answer: the saved entity (in its envelope), its id, `true`, `[]` or
+# null (userfieldconfig-delete.md).
+Answer = Literal["entity", "id", "true", "empty", "null"]
 # (action ADD/UPDATE/DELETE, user, time, id or "{id}", the new values / the old row / {})
 Events = Callable[[str, int, float, "int | str", Row], tuple[Emit, ...]]
 
@@ -77,14 +78,18 @@ class Family:
     update_required: tuple[str, ...] = ()
     dynamic: bool = False  # custom fields and parent links in `fields`
     newest_first: bool = False
+    # A list's order when `order` names none (userfieldconfig-list.md: sort, then id); None:
+    # by id (`newest_first`: descending).
+    default_order: tuple[tuple[str, bool], ...] | None = None
     refuse_unknown_order: bool = False
     filter_groups: bool = False
     custom: CustomFields | None = None
     uf_mask: str | None = None
     viewed: Callable[[View, Params], View] = unchanged_view
-    # A table several families share (custom-field definitions of deals, contacts, companies):
-    # the (column, value) this family's rows hold. add writes it, list sees only those rows,
-    # get/update/delete answer `foreign()` for another family's row.
+    # A table several families share (custom-field definitions of deals, contacts, companies;
+    # the items of smart processes in `crm_items`): the (column, value) this family's rows
+    # hold. add writes it, list sees only those rows, get/update/delete answer `foreign()`
+    # (else `not_found()`) for another family's row.
     share: tuple[str, Any] | None = None
     foreign: Callable[[], errors.B24Error] | None = None
     # -- hooks for the family's own rules ---------------------------------------------------

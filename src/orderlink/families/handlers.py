@@ -7,18 +7,19 @@ Each reads the family's description (`Family`); what is a family's own is a hook
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from orderlink import errors, events, listing
-from orderlink.families.family import Answer, Created, Family, Params
+from orderlink.families.family import Answer, Created, Family
 from orderlink.records import reading
 from orderlink.registry import Call, Handler, MethodTable, Page, Role
 from orderlink.storage.base import Condition, Emit, ListQuery, Row, Table
 
-# A handler's family: fixed, or chosen by the call's parameters (crm.item's entityTypeId).
-Resolve = Callable[[Params], Family]
+# A handler's family: fixed, or chosen per call (crm.item's entityTypeId, a smart process read
+# from the store; a resolver may refuse the call, as userfieldconfig.* refuse a `moduleId`).
+Resolve = Callable[[Call], Awaitable[Family]]
 
 
 async def _shown(family: Family, call: Call, row: Row, action: str) -> Any:
@@ -34,7 +35,9 @@ async def _answer(family: Family, call: Call, kind: Answer, item_id: int, row: R
         return Page(shown, 1) if family.counted else shown
     if kind == "id":
         return item_id
-    return True if kind == "true" else []
+    if kind == "true":
+        return True
+    return None if kind == "null" else []
 
 
 async def _read(family: Family, call: Call, fields: dict[str, Any], old: Row | None) -> Row:
@@ -181,7 +184,7 @@ async def list_(family: Family, call: Call) -> Page:
         portal_id=call.portal,
         error=family.list_error,
         zone=call.ctx.zone,
-        default_order=(("id", family.newest_first),),
+        default_order=family.default_order or (("id", family.newest_first),),
         tie_breaker="id",
         start_minus_one=call.ctx.settings.start_minus_one,
         refuse_unknown_order=family.refuse_unknown_order,
@@ -264,7 +267,7 @@ def serve(
 
 
 def _fixed(family: Family) -> Resolve:
-    def resolve(params: Params) -> Family:
+    async def resolve(call: Call) -> Family:
         return family
 
     return resolve
@@ -272,7 +275,7 @@ def _fixed(family: Family) -> Resolve:
 
 def _handler(run: Callable[[Family, Call], Any], resolve: Resolve, summary: str) -> Handler:
     async def handle(call: Call) -> Any:
-        return await run(resolve(call.params), call)
+        return await run(await resolve(call), call)
 
     handle.__doc__ = summary
     return handle

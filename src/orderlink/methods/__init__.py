@@ -10,11 +10,13 @@ from orderlink.methods import (
     crm_contact_company,
     crm_deal,
     crm_deal_contact,
+    crm_dealcategory,
     crm_duplicate,
     crm_invoice,
     crm_item,
     crm_productrow,
     crm_status,
+    crm_type,
     crm_userfield,
     events,
     orderentity,
@@ -27,6 +29,7 @@ from orderlink.methods import (
     sale_services,
     sale_shipment,
     user,
+    userfieldconfig,
 )
 from orderlink.registry import Registry
 
@@ -49,11 +52,14 @@ TABLES = (
     crm_invoice.table,
     crm_item.table,
     crm_category.table,
+    crm_dealcategory.table,
     crm_status.table,
     crm_productrow.table,
+    crm_type.table,
     portal.table,
     user.table,
     events.table,
+    userfieldconfig.table,
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from orderlink import coerce, errors
 from orderlink.entity_types import DEAL, LEGACY_INVOICE
 from orderlink.listing import PAGE_SIZE
+from orderlink.records.days import today
 from orderlink.registry import Call, MethodTable, Page
 from orderlink.rules import funnels
 from orderlink.schema import fit_text
@@ -154,7 +155,9 @@ async def category_get(call: Call) -> Any:
 async def category_add(call: Call) -> Any:
     """A new funnel, with the default stages under its prefix (`C{id}:NEW`, ...)."""
     _entity_type(call.params)
-    values = {"sort": 500, **_columns(call.params.get("fields"), new=True)}
+    # CREATED_DATE is crm.dealcategory's (crm-deal-category-get.md).
+    values = {"sort": 500, **_columns(call.params.get("fields"), new=True),
+              "created_date": today(call.ctx.clock.now(), call.ctx.zone)}  # fmt: skip
     # One transaction: a funnel is never left without its stages.
     async with call.store.group() as group, group.step():
         category = await call.store.insert(call.portal, "deal_categories", values)

@@ -311,6 +311,28 @@ async def list_rows(call: Call) -> Page:
     return await list_(PRODUCT_ROWS, call)
 
 
+@table.method("crm.item.productrow.getAvailableForPayment", scope="crm",
+              doc=DOCS + "crm-item-productrow-get-available-for-payment.md")  # fmt: skip
+async def available_for_payment(call: Call) -> Any:
+    """An owner's rows not yet billed to the customer (no payments here: every row), in
+    `productRows`, by SORT then id."""
+    for name in ("ownerType", "ownerId"):
+        if call.params.get(name) is None or call.params.get(name) == "":
+            raise errors.MissingParameter(name)
+    owner_type = _owner_type(call.params["ownerType"])
+    owner_id = coerce.to_int(call.params["ownerId"]) or 0
+    if owner_id <= 0 or await call.store.get(call.portal, ROW_OWNERS[owner_type], owner_id) is None:
+        # The page's one example error: a portal checks read access to the owner, which an
+        # owner that does not exist fails (inferred; no not-found error is listed).
+        raise errors.ItemAccessDenied()
+    found = await call.store.list(ListQuery(
+        "product_rows", call.portal, SCHEMA.columns,
+        (Condition("owner_type", "=", owner_type), Condition("owner_id", "=", owner_id)),
+        (("sort", False), ("id", False)), limit=None, count=False,
+    ))  # fmt: skip
+    return {"productRows": [_saved(call, row) for row in found.rows]}
+
+
 # -- crm.deal.productrows.get / set (legacy) ---------------------------------------------------
 
 

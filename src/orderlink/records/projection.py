@@ -76,6 +76,10 @@ class View:
     # Keys left out of an answer when their stored value is null (crm-deal-userfield-get.md
     # prints LIST only for a list field).
     optional: frozenset[str] = frozenset()
+    # Layout keys printed from the whole row: a contact's `fm` from its five multi-field
+    # columns (crm-item-get.md), a smart process's `relations` (crm-type-get.md). `explicit`
+    # and `optional` apply to them too (a null value is `optional`'s null).
+    computed: Mapping[str, Callable[[Row, tzinfo], Any]] = field(default_factory=dict)
 
     def render(self, row: Row, zone: tzinfo, selection: Selection = ALL) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -93,6 +97,12 @@ class View:
                     for type_id, value in parents(row).items():
                         if selection.wants_parent(type_id):
                             out[self.parent_name(type_id)] = self.dynamic_value(value)
+            elif key in self.computed:
+                explicit = key in self.explicit
+                if selection.wants_explicit(key) if explicit else selection.wants(key):
+                    value = self.computed[key](row, zone)
+                    if value is not None or key not in self.optional:
+                        out[key] = value
             elif key in self.explicit:
                 found = self.schema.get(key)
                 if found is not None and selection.wants_explicit(key) and row.get(found.column):
@@ -144,8 +154,8 @@ class View:
     def columns(self, selection: Selection, stored: Schema) -> tuple[Field, ...]:
         """The fields of `stored` (the listing schema) a selection reads: its stored fields and
         dynamic columns, in schema order; everything when it names none of them."""
-        if selection.all_fields:
-            return stored.fields
+        if selection.all_fields or any(n in self.computed for n in selection.names):
+            return stored.fields  # a computed key may read any column
         picked = [f.name for f in self.schema if f.name in selection.names]
         if selection.uf is None or selection.uf:
             picked.append(UF)

@@ -41,6 +41,8 @@ Table = Literal[
     "payments",
     "shipments",
     "product_rows",
+    "crm_types",
+    "crm_items",
 ]
 
 # Tables `orderlink db copy` moves, parents first, with the key columns that order them.
@@ -68,6 +70,8 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "payments": ("id",),
     "shipments": ("id",),
     "product_rows": ("id",),
+    "crm_types": ("id",),
+    "crm_items": ("id",),
     "apps": ("id",),
     "app_installs": ("portal_id", "app_id"),
     "tokens": ("access_hash",),
@@ -113,9 +117,10 @@ STATE_TABLES: tuple[str, ...] = tuple(
     if t not in ("portal_snapshots", "event_outbox", "oauth_codes", "portal_domains")
 )
 # Tables whose ids are the portal's own (migration 12): payer types 1, 2 and the general funnel
-# 0 exist in every portal, and user 1 is every portal's administrator. Every other id is unique
-# on the server.
-PORTAL_IDS = frozenset({"person_types", "deal_categories", "users"})
+# 0 exist in every portal, and user 1 is every portal's administrator; a smart process's id is
+# its number in the portal (userfieldconfig's `CRM_{id}` names it, user-defined-object-types/
+# index.md). Every other id is unique on the server.
+PORTAL_IDS = frozenset({"person_types", "deal_categories", "users", "crm_types"})
 
 # How a portal's rows name each other by server-wide id, for `portal import` (which moves a
 # file's ids to free ones): (table, column) -> the table whose id it holds. A test classifies
@@ -144,6 +149,9 @@ REFERENCES: dict[tuple[str, str], str] = {
     ("invoices", "company_id"): "companies",
     ("invoices", "mycompany_id"): "companies",
     ("invoices", "parent_id2"): "deals",
+    ("crm_items", "contact_id"): "contacts",
+    ("crm_items", "company_id"): "companies",
+    ("crm_items", "mycompany_id"): "companies",
     ("legacy_invoices", "uf_deal_id"): "deals",
     ("legacy_invoices", "uf_contact_id"): "contacts",
     ("legacy_invoices", "uf_company_id"): "companies",
@@ -153,6 +161,7 @@ REFERENCES: dict[tuple[str, str], str] = {
 REFERENCE_LISTS: dict[tuple[str, str], str] = {
     ("deals", "contact_ids"): "contacts",
     ("invoices", "contact_ids"): "contacts",
+    ("crm_items", "contact_ids"): "contacts",
     ("contacts", "company_ids"): "companies",
 }
 # Columns whose table depends on another column of the row.

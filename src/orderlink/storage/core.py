@@ -1359,7 +1359,7 @@ _RESET_TABLES = (
     "bindings", "product_rows", "property_values", "basket_items", "payments", "shipments",
     "orders", "deals", "invoices", "legacy_invoices", "crm_statuses", "deal_categories",
     "contact_companies", "contacts", "companies", "properties", "property_groups",
-    "person_types", "crm_userfields",
+    "person_types", "crm_userfields", "crm_items", "crm_types",
 )  # fmt: skip
 
 # A deleted row's id, held elsewhere: (table, its single-id column, its id-list column or None,

@@ -1,0 +1,183 @@
+"""crm.dealcategory.*: the deprecated deal directions, over the funnels crm.category.* serves
+(`deal_categories`), in the legacy crm dialect (UPPER_SNAKE, strings, errors with an empty code).
+
+Pages: api-reference/crm/outdated/category-old/{crm-deal-category-add,crm-deal-category-get,
+crm-deal-category-list,crm-deal-category-update,crm-deal-category-delete,
+crm-deal-category-fields,crm-deal-category-status,crm-deal-category-default-get,
+crm-deal-category-default-set}.md (crm.dealcategory.stage.list is methods/crm_status.py's). The
+pages print no answers: their shapes follow b24phpsdk's DealCategory service and results (an
+id, `true`, an ID/CREATED_DATE/NAME/IS_LOCKED/SORT row, the stage list's ENTITY_ID). A direction
+is a funnel other than the general one (row 0), which is `default.get`/`default.set`'s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orderlink import coerce, errors
+from orderlink.families.crm_fields import descriptor
+from orderlink.families.family import Created, Family
+from orderlink.families.handlers import Served, no_events, read_columns, serve
+from orderlink.families.readers import legacy_fields, legacy_invalid, positive_id, top_level
+from orderlink.records import values as wire
+from orderlink.records.custom_fields import parent_upper, unchanged
+from orderlink.records.days import today
+from orderlink.records.projection import View
+from orderlink.registry import Call, MethodTable
+from orderlink.rules import funnels
+from orderlink.schema import Schema, field, fit_text
+from orderlink.storage.base import Condition, ListQuery, Row
+
+table = MethodTable()
+
+DOCS = "api-reference/crm/outdated/category-old/"
+
+# The fields b24phpsdk's DealCategoryItemResult annotates (a portal's rest proxy lists them in
+# this order); the titles are ours, none is documented.
+SCHEMA = Schema(
+    "deal_categories",
+    [
+        field("ID", "id", "int", "integer", "ID", "O"),
+        field("CREATED_DATE", "created_date", "datetime", "date", "Created", "O"),
+        field("NAME", "name", "text", "string", "Name", "R"),
+        field("IS_LOCKED", "is_locked", "flag", "char", "Locked", "O", "N"),
+        field("SORT", "sort", "int", "integer", "Sort", "", 500),
+    ],
+    case_insensitive=True,
+)
+VIEW = View(SCHEMA, tuple(f.name for f in SCHEMA), wire.strings, uf_name=unchanged,
+            parent_name=parent_upper)  # fmt: skip
+_invalid = legacy_invalid(SCHEMA)
+
+
+async def _read(family: Family, call: Call, fields: dict[str, Any], old: Row | None) -> Row:
+    """NAME (required on add, never blank) and SORT; a negative sort is 0, as on
+    crm.category.add."""
+    columns = await read_columns(family, call, fields, old)
+    if (old is None or "name" in columns) and not str(columns.get("name") or "").strip():
+        # Not documented: worded as crm.status.add's "The field ... is required."
+        raise errors.LegacyCrmError("The field NAME is required.")
+    if columns.get("sort") is not None:
+        columns["sort"] = max(columns["sort"], 0)
+    return columns
+
+
+async def _create(call: Call, columns: Row, now: float) -> Created:
+    values = {"sort": 500, **{k: v for k, v in columns.items() if v is not None},
+              "is_default": "N", "created_date": today(now, call.ctx.zone)}  # fmt: skip
+    return Created(values, {})
+
+
+async def _stage_ids(call: Call, category: int) -> list[int]:
+    query = ListQuery("crm_statuses", call.portal, ["id"],
+                      [Condition("entity_id", "=", funnels.stage_entity(category))],
+                      limit=None, count=False)  # fmt: skip
+    return [r["id"] for r in (await call.store.list(query)).rows]
+
+
+async def _settled(call: Call, row: Row) -> None:
+    """A direction has its stages while it exists: a new one gets the general funnel's default
+    stages under its prefix (as crm.category.add's), a deleted one's go with it, in the write's
+    transaction."""
+    category = int(row["id"])
+    stages = await _stage_ids(call, category)
+    if await call.store.get(call.portal, "deal_categories", category) is None:
+        for stage in stages:
+            await call.store.delete(call.portal, "crm_statuses", stage)
+    elif not stages:
+        for values in funnels.default_stages(category):
+            await call.store.insert(call.portal, "crm_statuses", values)
+
+
+async def _deleting(call: Call, row: Row) -> None:
+    """A direction that holds deals is not deleted (crm-category-delete.md's refusal, in this
+    family's dialect)."""
+    held = ListQuery("deals", call.portal, ["id"], [Condition("category_id", "=", row["id"])],
+                     limit=1, count=False)  # fmt: skip
+    if (await call.store.list(held)).rows:
+        raise errors.LegacyCrmError(f"Deals related to the funnel {row['name']} found")
+
+
+DIRECTIONS = Family(
+    table="deal_categories",
+    schema=SCHEMA,
+    view=VIEW,
+    list_schema=SCHEMA,
+    list_view=VIEW,
+    params=top_level,
+    read_id=positive_id(errors.LegacyBadId),
+    read_fields=legacy_fields,
+    not_found=errors.LegacyNotFound,
+    invalid=_invalid,
+    list_error=errors.LegacyCrmError,
+    events=no_events,  # no deal-direction event is documented
+    descriptor=descriptor,
+    envelope=None,
+    list_envelope=None,
+    fields_envelope=None,
+    answers=("id", "true", "true"),
+    # The general funnel (row 0, the default one) is no direction: `default.get` answers it.
+    share=("is_default", "N"),
+    read=_read,
+    create=_create,
+    deleting=_deleting,
+    settled=_settled,
+)
+
+serve(
+    table,
+    DIRECTIONS,
+    (
+        Served("add", "crm.dealcategory.add", "crm-deal-category-add.md",
+               "Add a deal direction (a funnel) with the default stages; answers its id."),
+        Served("get", "crm.dealcategory.get", "crm-deal-category-get.md",
+               "One deal direction: ID, CREATED_DATE, NAME, IS_LOCKED, SORT."),
+        Served("list", "crm.dealcategory.list", "crm-deal-category-list.md",
+               "Deal directions matching a filter, 50 per page, a bare array."),
+        Served("update", "crm.dealcategory.update", "crm-deal-category-update.md",
+               "Change a direction's NAME or SORT; answers true."),
+        Served("delete", "crm.dealcategory.delete", "crm-deal-category-delete.md",
+               "Delete a direction without deals, and its stages; answers true."),
+        Served("fields", "crm.dealcategory.fields", "crm-deal-category-fields.md",
+               "The deal-direction fields with their descriptors."),
+    ),
+    scope="crm",
+    docs=DOCS,
+)  # fmt: skip
+
+
+@table.method("crm.dealcategory.status", scope="crm", doc=DOCS + "crm-deal-category-status.md")
+async def status(call: Call) -> Any:
+    """The stage list of a direction, for crm.status.*: `DEAL_STAGE_{id}` (`DEAL_STAGE` for 0)."""
+    params = top_level(call.params)
+    category = coerce.to_int(params.get("id") or 0)
+    if category is None or category < 0:
+        raise errors.LegacyBadId()
+    if await call.store.get(call.portal, "deal_categories", category) is None:
+        raise errors.LegacyNotFound()
+    return funnels.stage_entity(category)
+
+
+@table.method("crm.dealcategory.default.get", scope="crm",
+              doc=DOCS + "crm-deal-category-default-get.md")  # fmt: skip
+async def default_get(call: Call) -> Any:
+    """The general direction's settings: ID 0, its NAME and SORT."""
+    row = await call.store.get(call.portal, "deal_categories", 0)
+    general = row if row is not None else funnels.GENERAL
+    return {"ID": 0, "NAME": general["name"], "SORT": general["sort"]}
+
+
+@table.method("crm.dealcategory.default.set", scope="crm",
+              doc=DOCS + "crm-deal-category-default-set.md")  # fmt: skip
+async def default_set(call: Call) -> Any:
+    """Rename the general direction (`name`; empty: its default name) and set its SORT."""
+    params = top_level(call.params)
+    values: Row = {}
+    if "name" in params:
+        name = "" if params["name"] is None else str(params["name"]).strip()
+        values["name"] = fit_text("name", name) if name else funnels.GENERAL["name"]
+    if "sort" in params and coerce.to_int(params["sort"]) is not None:
+        values["sort"] = max(coerce.to_int(params["sort"]) or 0, 0)
+    if await call.store.update(call.portal, "deal_categories", 0, values) is None:
+        raise errors.LegacyNotFound()
+    return True
