@@ -104,6 +104,15 @@ class Settings:
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     # SQLite page cache per connection, in MiB.
     sqlite_cache_mb: int = 64
+    # The admin API's bearer token (/_orderlink/api/, docs/admin-api.md): `serve` stores its
+    # digest, replacing the one before; empty: the first `serve` on a database makes one and
+    # prints it once.
+    admin_token: str = dataclasses.field(default="", repr=False)
+    # Honour `X-Orderlink-Fault: CODE | delay=SECONDS | drop` on a request (faults.py): tests
+    # only, a production server never fails because a client asked.
+    fault_header: bool = False
+    # Calls the journal keeps per portal (journal.py), the oldest dropped first; 0: no journal.
+    journal_limit: int = 1000
 
     def bucket(self) -> tuple[int, float]:
         """(X, Y): the bucket size and its drain per second, plan defaults unless overridden."""

@@ -76,7 +76,7 @@ AUTH_CHANNEL = "orderlink_auth"
 LISTENER_PING_EVERY = 5.0
 
 # Tables whose `id` comes from an identity sequence.
-_SEQUENCED = ENTITY_TABLES | {"portals", "webhooks", "apps", "event_handlers"}
+_SEQUENCED = ENTITY_TABLES | {"portals", "webhooks", "apps", "event_handlers", "faults"}
 # Bind parameters one statement may carry (the protocol's limit is 65535).
 _MAX_PARAMS = 30_000
 
