@@ -348,6 +348,27 @@ def main() -> None:
     show_default=True,
     help="Log every request (webhook codes, tokens and secrets masked).",
 )
+@_option(
+    "--admin-token",
+    field="admin_token",
+    default="",
+    help="Bearer token of the admin API (/_orderlink/api/); prefer the variable, a flag shows "
+    "in the process list [default: made on the first start and printed once]",
+)
+@_option(
+    "--fault-header",
+    field="fault_header",
+    is_flag=True,
+    help="Honour X-Orderlink-Fault: CODE | delay=SECONDS | drop on a request (tests only).",
+)
+@_option(
+    "--journal-limit",
+    field="journal_limit",
+    type=click.IntRange(min=0),
+    default=DEFAULTS.journal_limit,
+    show_default=True,
+    help="Calls the journal keeps per portal (orderlink journal); 0 keeps none.",
+)
 @click.option(
     "--log-level",
     envvar="ORDERLINK_LOG_LEVEL",
@@ -377,7 +398,14 @@ def serve(
     if settings.redis and not limits.redis_installed():
         raise click.UsageError(limits.REDIS_MISSING)
     clock = SystemClock()
-    started = _run(lambda store: first_start.bootstrap(store, settings, clock), settings)
+
+    async def first(store: Store) -> tuple[first_start.Started, str | None]:
+        from orderlink import admin
+
+        started = await first_start.bootstrap(store, settings, clock)
+        return started, await admin.ensure_token(store, settings.admin_token, clock.now())
+
+    started, admin_token = _run(first, settings)
     base = settings.public_base_url()
     shown = shown_url(settings.database)  # a PostgreSQL URL's password is never printed
     if started.webhook_code is not None:
@@ -393,6 +421,12 @@ def serve(
         click.echo(
             "Webhooks already exist (their codes are shown only when created); make another "
             f"with: orderlink webhook add --user-id 1 --scope crm --scope sale{database}"
+        )
+    if admin_token is not None:
+        click.echo(f"admin token: {admin_token}")
+    elif not settings.admin_token:
+        click.echo(
+            "Admin API token already set (shown only when made); set another with --admin-token"
         )
     certfile, keyfile = _tls_files(settings)
     click.echo(f"orderlink listening on {base} (database {shown})", err=True)
@@ -905,3 +939,10 @@ def db_copy(source: str, destination: str, from_key_file: str, to_key_file: str)
                    f"{row.destination} in destination\t{state}")  # fmt: skip
     if not all(row.complete for row in report):
         raise click.ClickException("the destination holds fewer rows than the source")
+
+
+# The test kit's commands (faults, the journal) live in their own module.
+from orderlink.cli_testkit import fault, journal  # noqa: E402
+
+main.add_command(fault)
+main.add_command(journal)
