@@ -164,7 +164,11 @@ class TestBatch:
     async def test_a_large_command_result_is_cut(
         self, portal: Portal, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        """Only when the commands as a whole are over the answer's limit."""
         monkeypatch.setattr(journal, "COMMAND_RESULT_LIMIT", 1000)
+        await portal.call("batch", {"cmd": {"big": "crm.deal.fields"}})
+        assert "truncated" not in (await entries(portal))[0]["batch"][0]
+        monkeypatch.setattr(journal, "ANSWER_LIMIT", 2000)
         await portal.call("batch", {"cmd": {"big": "crm.deal.fields", "small": "crm.deal.add"}})
         big, small = (await entries(portal))[0]["batch"]
         assert big["truncated"] is True

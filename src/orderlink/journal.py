@@ -4,7 +4,7 @@ A call is traced while it runs (`Trace`: the caller, the parameters, the limit a
 decisions dispatch takes, faults that fired, a near miss, and each `batch` command with its
 `$result[...]` references resolved and its own answer); once its answer is sent, the HTTP layer
 hands the trace over (`Journal.record`). Nothing is written before the answer goes out: traces
-wait in memory and are written a few milliseconds later, many in one transaction, the portal's
+wait in memory and are written some milliseconds later, many in one transaction, the portal's
 oldest rows beyond `journal_limit` dropped in the same one. So another process (`orderlink
 journal`) sees a call within milliseconds of its answer, and this process's admin API flushes
 first. Secrets never reach the table: tokens, codes, passwords and client secrets are masked,
@@ -26,17 +26,17 @@ from typing import Any
 import orjson
 
 from orderlink.principal import Principal
-from orderlink.storage.base import JOURNAL_COLUMNS, JournalQuery, Row, Store
+from orderlink.storage.base import JournalQuery, Row, Store
 
 log = logging.getLogger("orderlink")
 
-# What is kept of an answer and of the parameters (bytes of their JSON), and of each batch
-# command's result; longer ones are cut and marked truncated.
+# What is kept of an answer and of the parameters (bytes of their JSON); longer ones are cut and
+# marked truncated. A batch's commands past ANSWER_LIMIT keep each result to its own limit.
 ANSWER_LIMIT = 64 * 1024
 PARAMS_LIMIT = 64 * 1024
 COMMAND_RESULT_LIMIT = 8 * 1024
 # Seconds traces wait to be written together, and how many may wait (past it, the oldest go).
-FLUSH_DELAY = 0.005
+FLUSH_DELAY = 0.02
 MAX_PENDING = 10_000
 
 MASK = "***"
@@ -50,6 +50,10 @@ _IN_QUERY = re.compile(
     r"(?i)((?:^|[?&])(?:" + "|".join(sorted(TOP_SECRET_KEYS)) + r")(?:\[[^\]=&]*\])*=)[^&]*"
 )
 _WEBHOOK_URL = re.compile(r"(/rest/\d+/)[^/?#\s]+")
+_MASKED = r"\1" + MASK
+# Every secret key, query-string secret and webhook URL contains one of these words (a substring
+# test each: a regular expression of them is a hundred times slower).
+_TELLTALES = (b"auth", b"token", b"secret", b"password", b"code", b"/rest/")
 
 
 @dataclass(slots=True)
@@ -176,10 +180,11 @@ class Journal:
 
 
 def _row(answered: _Answered) -> Sequence[Any]:
+    """The stored row, in JOURNAL_COLUMNS order."""
     trace, principal = answered.trace, answered.trace.principal
     assert principal is not None
     answer, truncated = _cut(answered.payload, ANSWER_LIMIT)
-    params, _ = _cut(orjson.dumps(mask(trace.params or {})), PARAMS_LIMIT)
+    params, _ = _cut(masked_json(trace.params) if trace.params else b"{}", PARAMS_LIMIT)
     detail: dict[str, Any] = {"decisions": trace.decisions}
     if trace.faults:
         detail["faults"] = trace.faults
@@ -187,30 +192,42 @@ def _row(answered: _Answered) -> Sequence[Any]:
         detail["did_you_mean"] = trace.did_you_mean
     if answered.status == 0:
         detail["dropped"] = True
-    batch = None
-    if trace.commands is not None:
-        batch = orjson.dumps([_command(c) for c in trace.commands]).decode()
-    values = {
-        "portal_id": principal.portal_id, "at": float(trace.started), "method": trace.method,
-        "transport": principal.kind, "user_id": principal.user_id,
-        "credential": principal.credential, "params": params, "status": answered.status,
-        "answer": answer, "truncated": int(truncated), "duration": float(answered.duration),
-        "detail": orjson.dumps(detail).decode(), "batch": batch,
-    }  # fmt: skip
-    return tuple(values[column] for column in JOURNAL_COLUMNS)
+    batch = _batch(trace.commands) if trace.commands is not None else None
+    return (
+        principal.portal_id, float(trace.started), trace.method, principal.kind,
+        principal.user_id, principal.credential, params, answered.status, answer,
+        int(truncated), float(answered.duration), orjson.dumps(detail).decode(), batch,
+    )  # fmt: skip
+
+
+def _batch(commands: list[Command]) -> str:
+    """The commands as JSON, serialised once in the common case: parameters are masked only
+    when the whole names a secret's telltale word, results cut only when the whole is over
+    ANSWER_LIMIT."""
+    shown = [_command(command) for command in commands]
+    data = orjson.dumps(shown)
+    if _telltale(data):
+        for item, command in zip(shown, commands, strict=True):
+            item["params"] = mask(command.params)
+        data = orjson.dumps(shown)
+    if len(data) > ANSWER_LIMIT:
+        for item in shown:
+            if "result" in item:
+                text = orjson.dumps(item["result"])
+                if len(text) > COMMAND_RESULT_LIMIT:
+                    item["result"] = _cut(text, COMMAND_RESULT_LIMIT)[0]
+                    item["truncated"] = True
+        data = orjson.dumps(shown)
+    return data.decode()
 
 
 def _command(command: Command) -> dict[str, Any]:
     shown: dict[str, Any] = {"id": command.id, "method": command.method,
-                             "params": mask(command.params), "status": command.status}  # fmt: skip
+                             "params": command.params, "status": command.status}  # fmt: skip
     if command.error is not None:
         shown["error"] = command.error
     else:
-        text = orjson.dumps(command.result)
-        if len(text) > COMMAND_RESULT_LIMIT:
-            shown["result"], shown["truncated"] = _cut(text, COMMAND_RESULT_LIMIT)[0], True
-        else:
-            shown["result"] = command.result
+        shown["result"] = command.result
     if command.decisions:
         shown["decisions"] = command.decisions
     if command.faults:
@@ -227,6 +244,18 @@ def _cut(data: bytes, limit: int) -> tuple[str, bool]:
     return data[:limit].decode("utf-8", "ignore"), True
 
 
+def masked_json(value: Any) -> bytes:
+    """`mask(value)` as JSON. Most parameters hold no secret: the value is masked only when its
+    JSON names one of the secrets' telltale words at all (a few C-speed scans)."""
+    data = orjson.dumps(value)
+    return orjson.dumps(mask(value)) if _telltale(data) else data
+
+
+def _telltale(data: bytes) -> bool:
+    lowered = data.lower()
+    return any(word in lowered for word in _TELLTALES)
+
+
 def mask(value: Any, *, top: bool = True) -> Any:
     """`value` with every secret replaced by `***` (see SECRET_KEYS); a copy."""
     if isinstance(value, dict):
@@ -237,8 +266,11 @@ def mask(value: Any, *, top: bool = True) -> Any:
         }
     if isinstance(value, list):
         return [mask(item, top=False) for item in value]
-    if isinstance(value, str) and ("=" in value or "/rest/" in value):
-        return _WEBHOOK_URL.sub(r"\1" + MASK, _IN_QUERY.sub(r"\1" + MASK, value))
+    if isinstance(value, str):
+        if "=" in value:
+            value = _IN_QUERY.sub(_MASKED, value)
+        if "/rest/" in value:
+            value = _WEBHOOK_URL.sub(_MASKED, value)
     return value
 
 
