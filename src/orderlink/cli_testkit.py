@@ -146,7 +146,8 @@ def fault_clear(portal_id: int | None, database: str) -> None:
 def _hits(one: Fault) -> str:
     calls = f"calls of {one.method}" if one.method else "every call"
     if one.times is not None:
-        calls = f"the next {one.times} " + calls.replace("every call", "calls")
+        next_ = "the next call" if one.times == 1 else f"the next {one.times} calls"
+        calls = next_ + (f" of {one.method}" if one.method else "")
     if one.probability < 1:
         seed = f", seed {one.seed}" if one.seed is not None else ""
         calls += f" (probability {one.probability:g}{seed})"
