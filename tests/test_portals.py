@@ -141,7 +141,7 @@ class TestIsolation:
             if column == "portal_id" and not table.startswith("snap__")
         }  # fmt: skip
         assert with_portal == set(PORTAL_TABLES)
-        assert set(RESET_TABLES) < set(STATE_TABLES) | {"event_outbox"}
+        assert set(RESET_TABLES) < set(STATE_TABLES) | {"event_outbox", "journal", "faults"}
 
 
 # Columns of portal tables that end like a reference but hold no server-wide id: per-portal
@@ -161,7 +161,7 @@ NOT_REFERENCES = {
     "reg_address_loc_addr_id", "face_id", "company_id@orders", "company_id@payments",
     "company_id@shipments", "affiliate_id", "recurring_id", "pay_system_id", "delivery_id",
     "ps_invoice_id", "product_id", "store_id", "discount_type_id", "user_type_id",
-    "owner_type_id", "id@users", "id@deal_categories", "id@person_types", "id@event_outbox", "id@portal_domains",
+    "owner_type_id", "id@users", "id@deal_categories", "id@person_types", "id@event_outbox", "id@portal_domains", "id@journal", "id@faults",
     # A smart process's id is the portal's own; its entityTypeId and workplace name no row.
     "id@crm_types", "entity_type_id", "custom_section_id",
 }  # fmt: skip

@@ -210,6 +210,10 @@ async def _seed(store: Store) -> None:
         portal.id, app.id, "ONCRMDEALADD", "https://example.test/h",
         auth_type=0, offline=False, user_id=1, now=1.0,
     )  # fmt: skip
+    await store.add_fault(
+        portal.id, method="crm.deal.list", error="QUERY_LIMIT_EXCEEDED", dropped=False,
+        delay=0.5, times=2, probability=0.25, seed=7, now=1.0,
+    )  # fmt: skip
 
 
 class TestAuthVersionOnLoad:

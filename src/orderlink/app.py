@@ -6,7 +6,8 @@ Raw ASGI on purpose: `/rest/...` is the hot path and a framework costs 30-45% th
   /rest/{method}[.json][/]                    OAuth token in `auth` (query or body)
   /oauth/authorize/, /oauth/token/            the authorization server (oauth.py)
   /healthz, /readyz                           liveness and readiness for a load balancer
-  /_orderlink/...                             admin and test endpoints
+  /_orderlink/api/...                         the admin API (admin.py), any verb, bearer token
+  /_orderlink/...                             test controls (controls.py)
 Repeated slashes collapse and nothing ever redirects (clients do not follow redirects).
 """
 
@@ -23,7 +24,8 @@ from urllib.parse import quote, unquote_plus
 
 import orjson
 
-from orderlink import errors, hosts, params
+from orderlink import admin, errors, hosts, params
+from orderlink.admin import AdminApi
 from orderlink.auth import Authenticator
 from orderlink.clock import AdjustableClock, Clock, SystemClock
 from orderlink.coerce import UnixIso, parse_zone, to_int
@@ -33,6 +35,9 @@ from orderlink.dispatch import Dispatcher, success_body, time_block
 from orderlink.domains import PortalDomains
 from orderlink.events import Deliverer
 from orderlink.failures import to_wire
+from orderlink.faults import HEADER as FAULT_HEADER
+from orderlink.faults import Dropped, Faults, ProxyPage
+from orderlink.journal import Journal, Trace
 from orderlink.limits import Limits, LimitsUnavailable, LocalLimits, RedisLimits, parse_costs
 from orderlink.lockout import Lockout
 from orderlink.methods import build_registry
@@ -96,13 +101,17 @@ class OrderlinkApp:
         self.registry = (registry if registry is not None else build_registry()).enabled(settings)
         zone = parse_zone(settings.timezone)
         self.ctx = Context(self.store, settings, clock, zone, UnixIso(zone), self.registry)
+        self.faults = Faults(self.store, self.registry)
+        self.journal = Journal(self.store, limit=settings.journal_limit)
         self.dispatcher = Dispatcher(
             self.registry,
             self.ctx,
             self.limits,
             operating_limit=settings.operating_limit,
             costs=parse_costs(dict(settings.operating_costs)),
+            faults=self.faults,
         )
+        self.admin_api = AdminApi(self.store, clock, self.faults, self.journal)
         self.auth = Authenticator(self.store)
         self.lockout = Lockout(clock, limit=settings.auth_failure_limit)
         self.domains = PortalDomains(self.store)
@@ -127,6 +136,8 @@ class OrderlinkApp:
         if self._owns_store and not self._opened:
             await self.store.open(upgrade=self.settings.auto_upgrade)
             self._opened = True
+        if self.settings.admin_token:
+            await admin.set_token(self.store, self.settings.admin_token, self.clock.now())
         self.deliverer.start()
         self._housekeeping = asyncio.get_running_loop().create_task(
             self._housekeep(), name="orderlink-housekeeping"
@@ -139,6 +150,8 @@ class OrderlinkApp:
                 await self._housekeeping
             self._housekeeping = None
         await self.deliverer.stop()
+        await self.journal.close()
+        await self.faults.close()
         await self.limits.close()
         if self._owns_store and self._opened:
             await self.store.close()
@@ -198,11 +211,17 @@ class OrderlinkApp:
         headers = _JSON_HEADERS
         verb = scope["method"]
         rest = path.startswith("/rest/") or path == "/rest"
+        trace = Trace(started, self.clock.monotonic()) if rest and self.journal.enabled else None
         try:
-            if verb not in _RUNS:
+            if path.startswith(admin.PREFIX + "/") or path == admin.PREFIX:
+                status, body = await self.admin_api.handle(
+                    verb, path, _header(scope, b"authorization"),
+                    scope.get("query_string", b""), lambda: self._json_only(scope, receive),
+                )  # fmt: skip
+            elif verb not in _RUNS:
                 status, body, headers = self._other_verb(scope, path, verb, rest)
             elif rest:
-                status, body = await self._rest(scope, receive, path, started)
+                status, body = await self._rest(scope, receive, path, started, trace)
                 cors = self._cors(scope)
                 if cors:
                     headers = [*headers, *cors]
@@ -214,6 +233,18 @@ class OrderlinkApp:
                 status, body = await self._admin(scope, receive, path)
             else:
                 raise errors.MethodNotFound("Not found")
+        except Dropped:
+            if trace is not None and trace.principal is not None:
+                self.journal.record(trace, 0, b"", self.clock.monotonic())
+            if self.settings.access_log:
+                access.info(
+                    '%s - "%s %s HTTP/%s" dropped by a fault',
+                    _client(scope), verb, masked(scope), scope.get("http_version", "1.1"),
+                )  # fmt: skip
+            await self._drop(scope, receive)
+            return
+        except ProxyPage as page:
+            status, body, headers = page.status, page.body, page.headers
         except Exception as exc:
             wire = to_wire(exc, path)
             status, body = wire.status, errors.body(wire)
@@ -237,9 +268,24 @@ class OrderlinkApp:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+        if trace is not None and trace.principal is not None:
+            self.journal.record(trace, status, payload, self.clock.monotonic())
+
+    async def _drop(self, scope: Scope, receive: Receive) -> None:
+        """Close the connection without an answer (a `drop` fault). http_protocol.Protocol
+        lends the transport's abort; once the server has seen the connection go, it sends
+        nothing of its own. Another server answers the way it answers a failed request."""
+        abort = scope.get("orderlink.abort")
+        if abort is None:
+            raise ConnectionAbortedError("a fault dropped the connection")
+        abort()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                while (await receive())["type"] != "http.disconnect":
+                    pass
 
     async def _rest(
-        self, scope: Scope, receive: Receive, path: str, started: float
+        self, scope: Scope, receive: Receive, path: str, started: float, trace: Trace | None
     ) -> tuple[int, Any]:
         parts = [p for p in path.split("/") if p][1:]  # drop "rest"
         if parts and parts[-1].lower().endswith(".json"):
@@ -262,14 +308,22 @@ class OrderlinkApp:
             method = parts[0]
         else:
             raise errors.MethodNotFound()
+        if trace is not None:
+            trace.principal, trace.method, trace.params = principal, method, merged
+        if self.settings.fault_header:
+            asked = _header(scope, FAULT_HEADER)
+            if asked:
+                await self.faults.asked(asked, trace)
         if self.settings.rate_limit:
             client = scope.get("client") or ("local", 0)
             admitted = await self.limits.admit(
                 f"{principal.portal_id}|{client[0]}", await self._bucket_of(principal.portal_id)
             )
+            if trace is not None:
+                trace.note("rate_limit", "admitted" if admitted else "refused")
             if not admitted:
                 raise errors.QueryLimitExceeded()
-        reply = await self.dispatcher.call(method, merged, principal, started=started)
+        reply = await self.dispatcher.call(method, merged, principal, started=started, trace=trace)
         return 200, success_body(reply)
 
     async def _bucket_of(self, portal_id: int) -> tuple[int, float] | None:

@@ -141,23 +141,32 @@ async def batch(call: Call) -> Any:
         "result": {}, "result_error": {}, "result_total": {}, "result_next": {}, "result_time": {},
     }  # fmt: skip
     earlier: set[str] = set()
+    trace = call.trace
     # One store transaction for the whole batch, a savepoint per command: a failed command
     # leaves nothing behind, and the answer is sent only after everything is committed.
     async with call.store.group() as group:
         for index, (key, value) in enumerate(pairs):
             earlier.add(key)
+            # The journal's view of the command: its parameters once references are resolved.
+            traced = trace.command(key, str(value), {}) if trace is not None else None
             try:
                 async with group.step():
                     if index >= MAX_COMMANDS:
                         raise errors.BatchLengthExceeded()
                     method, sub_params = split_command(value)
                     sub_params = resolve(sub_params, maps, earlier - {key})
+                    if traced is not None:
+                        traced.method, traced.params = method, sub_params
                     reply: Reply = await call.run(method, sub_params, started=call.ctx.clock.now())
             except errors.B24Error as exc:
                 maps["result_error"][key] = errors.body(exc)
+                if trace is not None and traced is not None:
+                    trace.done(traced, error=maps["result_error"][key], status=exc.status)
                 if halt:
                     break
                 continue
+            if trace is not None and traced is not None:
+                trace.done(traced, result=reply.result)
             maps["result"][key] = reply.result
             if reply.total is not None:
                 maps["result_total"][key] = reply.total

@@ -398,6 +398,27 @@ def main() -> None:
     show_default=True,
     help="Log every request (webhook codes, tokens and secrets masked).",
 )
+@_option(
+    "--admin-token",
+    field="admin_token",
+    default="",
+    help="Bearer token of the admin API (/_orderlink/api/); prefer the variable, a flag shows "
+    "in the process list [default: made on the first start and printed once]",
+)
+@_option(
+    "--fault-header",
+    field="fault_header",
+    is_flag=True,
+    help="Honour X-Orderlink-Fault: CODE | delay=SECONDS | drop on a request (tests only).",
+)
+@_option(
+    "--journal-limit",
+    field="journal_limit",
+    type=click.IntRange(min=0),
+    default=DEFAULTS.journal_limit,
+    show_default=True,
+    help="Calls the journal keeps per portal (orderlink journal); 0 keeps none.",
+)
 @click.option(
     "--log-level",
     envvar="ORDERLINK_LOG_LEVEL",
@@ -428,7 +449,14 @@ def serve(
     if settings.redis and not limits.redis_installed():
         raise click.UsageError(limits.REDIS_MISSING)
     clock = SystemClock()
-    started = _run(lambda store: first_start.bootstrap(store, settings, clock), settings)
+
+    async def first(store: Store) -> tuple[first_start.Started, str | None]:
+        from orderlink import admin
+
+        started = await first_start.bootstrap(store, settings, clock)
+        return started, await admin.ensure_token(store, settings.admin_token, clock.now())
+
+    started, admin_token = _run(first, settings)
     base = settings.public_base_url()
     shown = shown_url(settings.database)  # a PostgreSQL URL's password is never printed
     if started.webhook_code is not None:
@@ -445,6 +473,12 @@ def serve(
         click.echo(
             "Webhooks already exist (their codes are shown only when created); make another "
             f"with: orderlink webhook add --user-id 1 --scope crm --scope sale{database}"
+        )
+    if admin_token is not None:
+        click.echo(f"admin token: {admin_token}")
+    elif not settings.admin_token:
+        click.echo(
+            "Admin API token already set (shown only when made); set another with --admin-token"
         )
     certfile, keyfile = _tls_files(settings)
     if settings.proxy_port:
@@ -1077,6 +1111,10 @@ def _subcommands() -> None:
     from orderlink.cli_portal import portal
 
     main.add_command(portal)
+    from orderlink.cli_testkit import fault, journal
+
+    main.add_command(fault)
+    main.add_command(journal)
 
 
 _subcommands()

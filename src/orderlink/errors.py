@@ -19,7 +19,7 @@ B24Error                              {"error": code, "error_description": text}
 │   ├── InsufficientScope             401 insufficient_scope
 │   ├── UserAccessError               403 user_access_error
 │   ├── WrongAuthType                 403 WRONG_AUTH_TYPE
-│   ├── MethodNotFound                404 ERROR_METHOD_NOT_FOUND
+│   ├── MethodNotFound                404 ERROR_METHOD_NOT_FOUND (+ X-Orderlink-Did-You-Mean)
 │   ├── BatchMethodNotAllowed         405 ERROR_BATCH_METHOD_NOT_ALLOWED
 │   ├── BatchLengthExceeded           400 ERROR_BATCH_LENGTH_EXCEEDED
 │   ├── OperationTimeLimit            429 OPERATION_TIME_LIMIT
@@ -33,6 +33,14 @@ B24Error                              {"error": code, "error_description": text}
 │   ├── UnsupportedProtocol           400 ERROR_UNSUPPORTED_PROTOCOL (a handler not http/https)
 │   ├── InternalServerError           500 INTERNAL_SERVER_ERROR
 │   ├── ProxyRefused                  502 ERROR_PROXY_HOST_REFUSED (proxy.py: a host not owned)
+│   ├── UnexpectedAnswer              500 ERROR_UNEXPECTED_ANSWER
+│   ├── PortalDeleted                 500 PORTAL_DELETED
+│   ├── OverloadLimit                 503 OVERLOAD_LIMIT (an operator's block of the portal)
+│   ├── RestNotOnPlan                 403 ACCESS_DENIED (REST only on commercial plans)
+│   ├── ManifestNotAvailable          404 ERROR_MANIFEST_IS_NOT_AVAILABLE
+│   ├── MethodConfirmWaiting          401 METHOD_CONFIRM_WAITING
+│   ├── AdminAuthRequired             401 (the admin API, /_orderlink/api/: no or a wrong token)
+│   ├── AdminNotFound                 404 NOT_FOUND (the admin API: no such portal or fault)
 │   └── OAuthError                    the authorization server, /oauth/token/ and /oauth/authorize/
 │       ├── OAuthInvalidRequest       400 invalid_request
 │       ├── InvalidClient             401 invalid_client
@@ -235,6 +243,14 @@ class MethodNotFound(RequestError):
     status = 404
     description = "Method not found!"
 
+    def __init__(self, description: str | None = None, *, suggestion: str = "") -> None:
+        super().__init__(description)
+        # The nearest registered name (registry.nearest); the text stays the portal's, so the
+        # hint travels in a header of orderlink's own and in the journal (docs/decisions.md).
+        self.suggestion = suggestion
+        if suggestion:
+            self.headers.append((b"x-orderlink-did-you-mean", suggestion.encode("ascii")))
+
 
 class BatchMethodNotAllowed(RequestError):
     code = "ERROR_BATCH_METHOD_NOT_ALLOWED"
@@ -336,6 +352,71 @@ class ProxyRefused(RequestError):
     code = "ERROR_PROXY_HOST_REFUSED"
     status = 502
     description = "orderlink's proxy does not forward to this host"
+
+
+# The rest of _includes/system-errors.md: orderlink never answers these by itself; a fault
+# (faults.py, `orderlink fault add --error CODE`) does, with the table's status and text.
+
+
+class UnexpectedAnswer(RequestError):
+    code = "ERROR_UNEXPECTED_ANSWER"
+    status = 500
+    description = "Server returned an unexpected response"
+
+
+class PortalDeleted(RequestError):
+    # 500 in the system table; b24pysdk files the code under 410 but maps it by code first.
+    code = "PORTAL_DELETED"
+    status = 500
+    description = "Portal was deleted"
+
+
+class OverloadLimit(RequestError):
+    code = "OVERLOAD_LIMIT"
+    status = 503
+    description = "REST API is blocked due to overload"
+
+
+class RestNotOnPlan(RequestError):
+    code = "ACCESS_DENIED"
+    status = 403
+    description = "REST API is available only on commercial plans"
+
+
+class ManifestNotAvailable(RequestError):
+    code = "ERROR_MANIFEST_IS_NOT_AVAILABLE"
+    status = 404
+    description = "Manifest is not available"
+
+
+class MethodConfirmWaiting(RequestError):
+    """api-reference/scopes/confirmation.md: a method the administrator has not confirmed."""
+
+    code = "METHOD_CONFIRM_WAITING"
+    status = 401
+    description = "Waiting for confirmation"
+
+
+# -- orderlink's own admin API (/_orderlink/api/, docs/admin-api.md), in the same envelope ------
+
+
+class AdminAuthRequired(RequestError):
+    """No admin token, or a wrong one: the one answer for every path under /_orderlink/api/,
+    known or not, so nothing about portals shows without the token."""
+
+    code = "NO_AUTH_FOUND"
+    status = 401
+    description = "The admin API needs the header Authorization: Bearer <admin token>"
+
+    def __init__(self, description: str | None = None) -> None:
+        super().__init__(description)
+        self.headers.append((b"www-authenticate", b'Bearer realm="orderlink"'))
+
+
+class AdminNotFound(RequestError):
+    code = "NOT_FOUND"
+    status = 404
+    description = "Not found"
 
 
 # -- a method's own errors -------------------------------------------------------------------

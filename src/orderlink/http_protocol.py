@@ -5,6 +5,9 @@ MAX_URL_BYTES) never reaches the app; uvicorn answers it with `text/plain "Inval
 received."`, which clients that parse every body as JSON crash on. This subclass answers the same
 refusals as JSON: 400 `INVALID_REQUEST`, or 414 for an over-long URL (a portal's nginx front answers
 414 there). `orderlink serve` passes it to uvicorn as `http=`.
+
+It also lends the app a way to drop the connection without an answer (`scope["orderlink.abort"]`,
+for a `drop` fault, faults.py): ASGI itself has none.
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ class Protocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         self._url_too_long = False
         super().on_message_begin()
+        self.scope["orderlink.abort"] = self._abort  # type: ignore[typeddict-unknown-key]
+
+    def _abort(self) -> None:
+        self.transport.abort()
 
     def send_400_response(self, msg: str) -> None:
         error: errors.B24Error

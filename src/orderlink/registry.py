@@ -8,6 +8,7 @@ serves when that setting is off (`Registry.enabled`), so it is unknown everywher
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -31,6 +32,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from orderlink.clock import Clock
+    from orderlink.journal import Trace
     from orderlink.settings import Settings
     from orderlink.storage.base import Store
 
@@ -61,6 +63,8 @@ class Call:
     principal: Principal
     ctx: Context
     run: SubCall | None = None
+    # What the journal records of this call (journal.py); None when it records nothing.
+    trace: Trace | None = None
 
     @property
     def store(self) -> Store:
@@ -146,6 +150,11 @@ class MethodTable:
         return register
 
 
+# How alike an unknown name and a served one must be to suggest it (difflib's ratio): a typo or
+# two (`crm.dael.list`, `crm.deal.lst`), not just a shared namespace (`crm.orderentity.explode`).
+NEAR_MISS = 0.85
+
+
 class Registry:
     """All methods by lower-cased name: method names are case-insensitive (protocol.md 1)."""
 
@@ -170,8 +179,17 @@ class Registry:
     def lookup(self, name: str) -> Method:
         method = self._by_name.get(name.lower())
         if method is None:
-            raise errors.MethodNotFound()
+            raise errors.MethodNotFound(suggestion=self.nearest(name))
         return method
+
+    def nearest(self, name: str) -> str:
+        """The served name closest to an unknown one (`crm.orderentity.deletebyfiltr` ->
+        `crm.orderentity.deleteByFilter`), or "" when none is close."""
+        if not name or len(name) > 100:
+            return ""
+        wanted = name.lower()
+        found = difflib.get_close_matches(wanted, self._by_name, n=1, cutoff=NEAR_MISS)
+        return self._by_name[found[0]].name if found else ""
 
     def get(self, name: str) -> Method | None:
         return self._by_name.get(name.lower())

@@ -111,6 +111,15 @@ class Settings:
     # hosts it lets through besides those orderlink answers for (never a Bitrix24 host).
     proxy_port: int = 0
     proxy_pass: tuple[str, ...] = ()
+    # The admin API's bearer token (/_orderlink/api/, docs/admin-api.md): `serve` stores its
+    # digest, replacing the one before; empty: the first `serve` on a database makes one and
+    # prints it once.
+    admin_token: str = dataclasses.field(default="", repr=False)
+    # Honour `X-Orderlink-Fault: CODE | delay=SECONDS | drop` on a request (faults.py): tests
+    # only, a production server never fails because a client asked.
+    fault_header: bool = False
+    # Calls the journal keeps per portal (journal.py), the oldest dropped first; 0: no journal.
+    journal_limit: int = 1000
 
     def bucket(self, plan: str | None = None) -> tuple[int, float]:
         """(X, Y): the bucket size and its drain per second, the plan's (the server's, or a

@@ -77,6 +77,7 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "tokens": ("access_hash",),
     "spent_credentials": ("digest",),
     "event_handlers": ("id",),
+    "faults": ("id",),
 }
 
 # The CRM owner types a binding may point at, and the table that holds each (5, old invoices, only
@@ -101,6 +102,7 @@ PORTAL_TABLES: tuple[str, ...] = (
     "oauth_codes",
     "event_outbox",
     "portal_snapshots",
+    "journal",
 )
 # What stays through `portal reset`: who may call the portal, and its saved snapshots.
 KEPT_ON_RESET = frozenset(
@@ -114,7 +116,15 @@ RESET_TABLES: tuple[str, ...] = tuple(t for t in PORTAL_TABLES if t not in KEPT_
 STATE_TABLES: tuple[str, ...] = tuple(
     t
     for t in PORTAL_TABLES
-    if t not in ("portal_snapshots", "event_outbox", "oauth_codes", "portal_domains")
+    if t
+    not in (
+        "portal_snapshots",
+        "event_outbox",
+        "oauth_codes",
+        "portal_domains",
+        "faults",
+        "journal",
+    )
 )
 # Tables whose ids are the portal's own (migration 12): payer types 1, 2 and the general funnel
 # 0 exist in every portal, and user 1 is every portal's administrator; a smart process's id is
@@ -175,7 +185,7 @@ REFERENCE_BY: dict[tuple[str, str], tuple[str, Mapping[Any, str]]] = {
 # `load` too, moves auth_version.
 AUTH_TABLES = frozenset(
     {"portals", "portal_domains", "users", "webhooks", "apps", "app_installs", "tokens",
-     "event_handlers"}
+     "event_handlers", "faults"}
 )  # fmt: skip
 
 
@@ -353,6 +363,42 @@ class Delivery:
     status: str
     last_status: str
     delivered_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """A fault of a portal (faults.py): which calls it hits and what they get instead."""
+
+    id: int
+    portal_id: int
+    method: str  # lower-case; "" every method
+    error: str  # a system error code, an HTML page (`HTML_502`), or "" (a drop or a delay)
+    dropped: bool
+    delay: float
+    times: int | None  # the next that many calls; None until removed
+    fired: int
+    probability: float
+    seed: int | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class JournalQuery:
+    """Which journal rows to read, newest first: all filters optional."""
+
+    portal_id: int
+    method: str = ""  # compared case-insensitively
+    status: int | None = None
+    since: float | None = None  # calls at or after this unix time
+    after: int | None = None  # rows with a larger id (following the journal)
+    limit: int = 100
+
+
+# The journal's columns in the order `write_journal` takes them.
+JOURNAL_COLUMNS = (
+    "portal_id", "at", "method", "transport", "user_id", "credential", "params", "status",
+    "answer", "truncated", "duration", "detail", "batch",
+)  # fmt: skip
 
 
 class AddBinding(enum.Enum):
@@ -749,6 +795,51 @@ class OutboxStore(Protocol):
         """The delivery log, newest first."""
 
 
+class FaultStore(Protocol):
+    """Faults portals answer with (faults.py). Adding or removing one moves `auth_version`,
+    which every server compares before it trusts the faults it holds; firing does not."""
+
+    async def add_fault(
+        self,
+        portal_id: int,
+        *,
+        method: str,
+        error: str,
+        dropped: bool,
+        delay: float,
+        times: int | None,
+        probability: float,
+        seed: int | None,
+        now: float,
+    ) -> Fault: ...
+
+    async def faults(self, portal_id: int | None) -> builtins.list[Fault]:
+        """The faults of one portal (None: of every portal), oldest first."""
+
+    async def remove_fault(self, fault_id: int, portal_id: int | None = None) -> bool:
+        """Remove one fault (of this portal, when given); False when there is none."""
+
+    async def clear_faults(self, portal_id: int | None) -> int:
+        """Remove every fault of the portal (None: of every portal); how many went."""
+
+    async def fire_fault(self, fault_id: int) -> bool:
+        """Count one firing of a fault, atomically across processes; False when the fault is
+        gone or has fired its `times` already (the caller then lets the call through)."""
+
+
+class JournalStore(Protocol):
+    """The journal of calls (journal.py)."""
+
+    async def portal_exists(self, portal_id: int) -> bool: ...
+
+    async def write_journal(self, rows: Sequence[Sequence[Any]], keep: int) -> None:
+        """Append rows (`JOURNAL_COLUMNS` order) in one transaction, then keep only the newest
+        `keep` rows of each portal written to."""
+
+    async def journal(self, query: JournalQuery) -> builtins.list[Row]:
+        """Rows of one portal, newest first, as stored (`id` plus `JOURNAL_COLUMNS`)."""
+
+
 class TransferStore(Protocol):
     """Moving data between stores (`orderlink db copy`)."""
 
@@ -826,6 +917,8 @@ class Store(
     EntityStore,
     AppStore,
     OutboxStore,
+    FaultStore,
+    JournalStore,
     TransferStore,
     Protocol,
 ):

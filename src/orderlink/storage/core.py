@@ -25,6 +25,7 @@ from orderlink.storage import migrations
 from orderlink.storage.base import (
     AUTH_TABLES,
     COPY_TABLES,
+    JOURNAL_COLUMNS,
     OWNER_TYPES,
     PORTAL_IDS,
     PORTAL_TABLES,
@@ -38,10 +39,12 @@ from orderlink.storage.base import (
     DeleteBinding,
     Delivery,
     Emit,
+    Fault,
     Grant,
     Group,
     Handler,
     Install,
+    JournalQuery,
     ListQuery,
     ListResult,
     Portal,
@@ -82,6 +85,19 @@ _DELIVERY_COLUMNS = (
 _USER_COLUMNS = "id, portal_id, name, store_role, is_admin, last_name, email"
 _WEBHOOK_COLUMNS = "id, portal_id, user_id, code_hash, scopes, active, created_at"
 _HANDLER_COLUMNS = "id, portal_id, app_id, event, handler, auth_type, offline"
+_FAULT_COLUMNS = (
+    "id, portal_id, method, error, dropped, delay, times, fired, probability, seed, created_at"
+)
+_JOURNAL_INSERT = (
+    f"INSERT INTO journal ({', '.join(JOURNAL_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in JOURNAL_COLUMNS)})"
+)
+# The newest `keep` rows of a portal stay: the one `keep - 1` rows below the newest is the
+# oldest kept (none: the portal has no more than `keep`, and `id < NULL` deletes nothing).
+_JOURNAL_TRIM = (
+    "DELETE FROM journal WHERE portal_id = ? AND id < (SELECT id FROM journal "
+    "WHERE portal_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)"
+)
 _GRANT = (
     "SELECT "
     + ", ".join("a." + c for c in _APP_COLUMNS.split(", "))
@@ -1292,6 +1308,98 @@ class SQLStore:
             )
         return [_delivery(row) for row in rows]
 
+    # -- faults and the journal (the test kit) ---------------------------------------------------
+
+    async def add_fault(
+        self,
+        portal_id: int,
+        *,
+        method: str,
+        error: str,
+        dropped: bool,
+        delay: float,
+        times: int | None,
+        probability: float,
+        seed: int | None,
+        now: float,
+    ) -> Fault:
+        async with self._write() as conn:
+            row = await conn.fetch_one(
+                "INSERT INTO faults (portal_id, method, error, dropped, delay, times, "
+                "probability, seed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (portal_id, method, error, int(dropped), float(delay), times,
+                 float(probability), seed, float(now)),
+            )  # fmt: skip
+            assert row is not None
+            await self._bump_auth(conn)  # running servers reload their faults
+        return Fault(int(row[0]), portal_id, method, error, dropped, float(delay), times, 0,
+                     float(probability), seed, float(now))  # fmt: skip
+
+    async def faults(self, portal_id: int | None) -> builtins.list[Fault]:
+        where, args = ("WHERE portal_id = ? ", (portal_id,)) if portal_id is not None else ("", ())
+        async with self._conn() as conn:
+            rows = await conn.fetch(f"SELECT {_FAULT_COLUMNS} FROM faults {where}ORDER BY id", args)
+        return [_fault(row) for row in rows]
+
+    async def remove_fault(self, fault_id: int, portal_id: int | None = None) -> bool:
+        sql, args = "DELETE FROM faults WHERE id = ?", [fault_id]
+        if portal_id is not None:
+            sql += " AND portal_id = ?"
+            args.append(portal_id)
+        async with self._write() as conn:
+            removed = await conn.execute(sql, args)
+            if removed:
+                await self._bump_auth(conn)
+        return removed > 0
+
+    async def clear_faults(self, portal_id: int | None) -> int:
+        where, args = ("WHERE portal_id = ?", (portal_id,)) if portal_id is not None else ("", ())
+        async with self._write() as conn:
+            removed = await conn.execute(f"DELETE FROM faults {where}", args)
+            if removed:
+                await self._bump_auth(conn)
+        return removed
+
+    async def fire_fault(self, fault_id: int) -> bool:
+        async with self._conn() as conn:
+            row = await conn.fetch_one(
+                "UPDATE faults SET fired = fired + 1 "
+                "WHERE id = ? AND (times IS NULL OR fired < times) RETURNING id",
+                (fault_id,),
+            )
+        return row is not None
+
+    async def portal_exists(self, portal_id: int) -> bool:
+        async with self._conn() as conn:
+            return bool(await conn.fetch_one("SELECT 1 FROM portals WHERE id = ?", (portal_id,)))
+
+    async def write_journal(self, rows: Sequence[Sequence[Any]], keep: int) -> None:
+        if not rows:
+            return
+        portals = sorted({int(row[0]) for row in rows})
+        async with self._write() as conn:
+            await conn.executemany(_JOURNAL_INSERT, rows)
+            for portal_id in portals:
+                await conn.execute(_JOURNAL_TRIM, (portal_id, portal_id, max(keep, 1) - 1))
+
+    async def journal(self, query: JournalQuery) -> builtins.list[Row]:
+        sql = f"SELECT id, {', '.join(JOURNAL_COLUMNS)} FROM journal WHERE portal_id = ?"
+        args: builtins.list[Any] = [query.portal_id]
+        if query.method:
+            sql += " AND lower(method) = ?"
+            args.append(query.method.lower())
+        if query.status is not None:
+            sql += " AND status = ?"
+            args.append(query.status)
+        if query.since is not None:
+            sql += " AND at >= ?"
+            args.append(float(query.since))
+        if query.after is not None:
+            sql += " AND id > ?"
+            args.append(query.after)
+        async with self._conn() as conn:
+            return await conn.fetch_named(sql + " ORDER BY id DESC LIMIT ?", (*args, query.limit))
+
     # -- moving data between stores -----------------------------------------------------------
 
     async def dump(
@@ -1436,6 +1544,16 @@ def _user(row: Sequence[Any]) -> User:
 def _webhook(row: Sequence[Any]) -> Webhook:
     scopes = tuple(s for s in str(row[4]).split(",") if s)
     return Webhook(int(row[0]), int(row[1]), int(row[2]), row[3], scopes, bool(row[5]), row[6])
+
+
+def _fault(row: Sequence[Any]) -> Fault:
+    return Fault(
+        id=int(row[0]), portal_id=int(row[1]), method=row[2], error=row[3],
+        dropped=bool(row[4]), delay=float(row[5]),
+        times=None if row[6] is None else int(row[6]), fired=int(row[7]),
+        probability=float(row[8]), seed=None if row[9] is None else int(row[9]),
+        created_at=float(row[10]),
+    )  # fmt: skip
 
 
 def _delivery(row: Sequence[Any]) -> Delivery:

@@ -78,7 +78,7 @@ LISTENER_PING_EVERY = 5.0
 
 # Tables whose `id` comes from an identity sequence (user ids and PORTAL_IDS are per portal).
 _SEQUENCED = (ENTITY_TABLES - PORTAL_IDS) | {
-    "portals", "portal_domains", "webhooks", "apps", "event_handlers",
+    "portals", "portal_domains", "webhooks", "apps", "event_handlers", "faults",
 }  # fmt: skip
 # Bind parameters one statement may carry (the protocol's limit is 65535).
 _MAX_PARAMS = 30_000
