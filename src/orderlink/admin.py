@@ -23,11 +23,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from orderlink import errors, faults
+from orderlink import admin_portals, errors, faults
 from orderlink.auth import hash_secret
 from orderlink.clock import Clock
 from orderlink.faults import Faults
 from orderlink.journal import Journal
+from orderlink.settings import Settings
 from orderlink.storage.base import JournalQuery, Store
 
 PREFIX = "/_orderlink/api"
@@ -89,7 +90,10 @@ def route(verb: str, pattern: str) -> Callable[[Handler], Handler]:
 
 
 class AdminApi:
-    def __init__(self, store: Store, clock: Clock, faults: Faults, journal: Journal) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, faults: Faults, journal: Journal, settings: Settings
+    ) -> None:
+        self.settings = settings
         self.store = store
         self.clock = clock
         self.faults = faults
@@ -136,6 +140,35 @@ class AdminApi:
         if not await self.store.portal_exists(portal_id):
             raise errors.AdminNotFound(f"No portal {portal_id}")
         return portal_id
+
+
+# -- portals (admin_portals.py: the same operations as `orderlink portal ...`) ------------------
+
+_PORTAL = r"/portals/(?P<portal>\d{1,18})"
+
+
+def _portals(verb: str, *tail: str) -> Handler:
+    async def handler(api: AdminApi, request: Request) -> Answer:
+        parts = [request.path["portal"], *tail] if "portal" in request.path else [*tail]
+        body = await request.body() if verb == "POST" else None
+        return await admin_portals.answer(verb, parts, body, api.store, api.settings, api.clock)
+
+    return handler
+
+
+for _verb, _pattern, _tail in (
+    ("GET", "/portals", ()),
+    ("POST", "/portals", ()),
+    ("POST", "/portals/import", ("import",)),
+    ("GET", _PORTAL, ()),
+    ("DELETE", _PORTAL, ()),
+    ("POST", _PORTAL + "/reset", ("reset",)),
+    ("GET", _PORTAL + "/snapshots", ("snapshots",)),
+    ("POST", _PORTAL + "/snapshots", ("snapshots",)),
+    ("POST", _PORTAL + "/restore", ("restore",)),
+    ("GET", _PORTAL + "/export", ("export",)),
+):
+    route(_verb, _pattern)(_portals(_verb, *_tail))
 
 
 # -- faults ------------------------------------------------------------------------------------

@@ -1,13 +1,14 @@
 """The portals part of the admin API (`/_orderlink/api/portals...`, docs/admin-api.md): the
 same operations as `orderlink portal ...` (portals.py), as JSON over HTTP for test suites on
 another machine. The HTTP layer checks the admin token and reads the JSON body; this module
-answers (status, JSON) for a method and the path's parts after `portals`."""
+answers (status, JSON) for a verb and the path's parts after `portals` (admin.py routes
+here)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from orderlink import portals
+from orderlink import errors, portals
 from orderlink.clock import Clock
 from orderlink.coerce import to_int
 from orderlink.settings import Settings
@@ -16,25 +17,12 @@ from orderlink.storage.base import Store
 Answer = tuple[int, Any]
 
 
-class AdminError(Exception):
-    """An admin request that cannot be answered as asked: its status and JSON error."""
-
-    def __init__(self, status: int, code: str, description: str) -> None:
-        super().__init__(description)
-        self.status = status
-        self.code = code
-        self.description = description
-
-    def body(self) -> dict[str, str]:
-        return {"error": self.code, "error_description": self.description}
+def _bad(description: str) -> errors.B24Error:
+    return errors.InvalidRequest(description)
 
 
-def _bad(description: str) -> AdminError:
-    return AdminError(400, "INVALID_REQUEST", description)
-
-
-def _not_found(description: str = "Not found") -> AdminError:
-    return AdminError(404, "NOT_FOUND", description)
+def _not_found(description: str = "Not found") -> errors.B24Error:
+    return errors.AdminNotFound(description)
 
 
 def _flag(body: dict[str, Any], key: str) -> bool:
@@ -54,7 +42,7 @@ def _text(body: dict[str, Any], key: str, default: str | None = None) -> str:
 async def answer(
     verb: str, parts: list[str], body: Any, store: Store, settings: Settings, clock: Clock
 ) -> Answer:
-    """Answer `verb /_orderlink/api/portals/<parts...>`; AdminError for anything refused."""
+    """Answer `verb /_orderlink/api/portals/<parts...>`; a B24Error for anything refused."""
     if body is None:
         body = {}
     try:

@@ -111,7 +111,7 @@ class OrderlinkApp:
             costs=parse_costs(dict(settings.operating_costs)),
             faults=self.faults,
         )
-        self.admin_api = AdminApi(self.store, clock, self.faults, self.journal)
+        self.admin_api = AdminApi(self.store, clock, self.faults, self.journal, settings)
         self.auth = Authenticator(self.store)
         self.lockout = Lockout(clock, limit=settings.auth_failure_limit)
         self.domains = PortalDomains(self.store)

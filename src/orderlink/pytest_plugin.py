@@ -121,7 +121,7 @@ class PortalAdmin:
         found = self.client.request(
             "GET", self._path + "/journal", method=method, status=status, limit=limit
         )
-        return list(found["entries"])
+        return list(found["journal"])
 
     def export(self) -> dict[str, Any]:
         return dict(self.client.request("GET", self._path + "/export"))
