@@ -4,8 +4,10 @@ and near misses (an unknown method's nearest name)."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -344,3 +346,34 @@ def test_masking_leaves_other_values_alone() -> None:
     assert journal.mask(value) == {
         "a": [1, "x=1", {"auth": "***"}], "b": None, "code": "***", "n": {"code": "kept"},
     }  # fmt: skip
+
+
+def test_journal_follow_prints_new_calls_as_they_come(tmp_path: Path) -> None:
+    """`orderlink journal --follow`: what is there, then each new call as a server records it."""
+    import select
+    import subprocess
+    import sys
+
+    from .live import start_server
+
+    database = tmp_path / "follow.db"
+    server = start_server(database, "--no-rate-limit")
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "orderlink", "journal", "--follow", "--json",
+         "--database", f"sqlite:///{database}"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert follower.stdout is not None
+        httpx.post(server.webhook_url + "crm.orderentity.getfields", json={}, timeout=10)
+        ready, _, _ = select.select([follower.stdout], [], [], 20)
+        assert ready, "no line within 20 s"
+        entry = json.loads(follower.stdout.readline())
+        assert entry["method"].lower() == "crm.orderentity.getfields"
+        assert entry["status"] == 200
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)
+        if follower.stdout is not None:
+            follower.stdout.close()
+        server.stop()

@@ -5,6 +5,8 @@ journal within milliseconds."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -169,31 +171,48 @@ def _answer(one: Fault) -> str:
 @click.option("--status", type=int, help="Only calls answered with this HTTP status (0: dropped).")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per call and line.")
+@click.option("--follow", is_flag=True, help="Then print new calls as they come (Ctrl-C ends).")
 @database_option
 def journal(
     portal_id: int | None, method: str, status: int | None, limit: int, as_json: bool,
-    database: str,
+    follow: bool, database: str,
 ) -> None:  # fmt: skip
     """The calls a portal got, newest first: time, method, status, duration, caller; with
     --json each with its parameters (secrets masked), answer, limit and scope decisions, faults
-    that fired and, for a batch, every command."""
+    that fired and, for a batch, every command. With --follow, new calls follow, oldest first,
+    as `tail -f` shows them."""
+    if not as_json:
+        click.echo("id\ttime\tmethod\tstatus\tms\tcaller\tnotes")
 
-    async def go(store: Store) -> list[dict[str, Any]]:
+    async def go(store: Store) -> None:
         portal = await _portal(store, portal_id)
         query = JournalQuery(portal, method=method, status=status, limit=limit)
-        return [journal_rows.entry(row) for row in await store.journal(query)]
-
-    entries = _run(go, Settings(database=database))
-    if as_json:
+        entries = [journal_rows.entry(row) for row in await store.journal(query)]
         for one in entries:
-            click.echo(json.dumps(one, ensure_ascii=False))
+            _show(one, as_json)
+        seen = max((int(one["id"]) for one in entries), default=0)
+        while follow:
+            await asyncio.sleep(FOLLOW_EVERY)
+            query = JournalQuery(portal, method=method, status=status, after=seen, limit=1000)
+            for one in reversed([journal_rows.entry(row) for row in await store.journal(query)]):
+                _show(one, as_json)
+                seen = max(seen, int(one["id"]))
+
+    with contextlib.suppress(KeyboardInterrupt):  # how --follow ends
+        _run(go, Settings(database=database))
+
+
+FOLLOW_EVERY = 0.25  # seconds between two reads of `journal --follow`
+
+
+def _show(one: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(one, ensure_ascii=False))
         return
-    click.echo("id\ttime\tmethod\tstatus\tms\tcaller\tnotes")
-    for one in entries:
-        when = datetime.fromtimestamp(one["time"], UTC).isoformat(timespec="milliseconds")
-        caller = f"{one['transport']} user {one['user_id']}"
-        click.echo(f"{one['id']}\t{when}\t{one['method']}\t{one['status']}\t"
-                   f"{one['duration'] * 1000:.1f}\t{caller}\t{_notes(one)}")  # fmt: skip
+    when = datetime.fromtimestamp(one["time"], UTC).isoformat(timespec="milliseconds")
+    caller = f"{one['transport']} user {one['user_id']}"
+    click.echo(f"{one['id']}\t{when}\t{one['method']}\t{one['status']}\t"
+               f"{one['duration'] * 1000:.1f}\t{caller}\t{_notes(one)}", nl=True)  # fmt: skip
 
 
 def _notes(one: dict[str, Any]) -> str:
