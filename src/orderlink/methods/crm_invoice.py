@@ -13,7 +13,7 @@ from typing import Any
 
 from orderlink import coerce, errors, events
 from orderlink.families.family import Created, Family
-from orderlink.families.handlers import Served, serve
+from orderlink.families.handlers import crud, serve
 from orderlink.families.readers import (
     id_or_zero,
     legacy_fields,
@@ -414,21 +414,17 @@ INVOICES = Family(
 serve(
     table,
     INVOICES,
-    (
-        Served("add", "crm.invoice.add", "crm-invoice-add.md",
-               "Create an old invoice; answers its id as a number."),
-        Served("get", "crm.invoice.get", "crm-invoice-get.md",
-               "One old invoice with its properties and product rows, every value a string."),
-        Served("update", "crm.invoice.update", "crm-invoice-update.md",
-               "Change the fields given; product rows given replace the old ones."),
-        Served("delete", "crm.invoice.delete", "crm-invoice-delete.md",
-               "Delete an old invoice and the bindings of orders to it."),
-        Served("list", "crm.invoice.list", "crm-invoice-list.md",
-               "Old invoices matching a filter, 50 per page, newest first, without product rows."),
-        Served("fields", "crm.invoice.fields", "crm-invoice-fields.md",
-               "Every old-invoice field with its descriptor."),
+    crud(
+        "crm.invoice",
+        "crm-invoice",
+        add="Create an old invoice; answers its id as a number.",
+        get="One old invoice with its properties and product rows, every value a string.",
+        update="Change the fields given; product rows given replace the old ones.",
+        delete="Delete an old invoice and the bindings of orders to it.",
+        list="Old invoices matching a filter, 50 per page, newest first, without product rows.",
+        fields="Every old-invoice field with its descriptor.",
     ),
     scope="crm",
     docs=DOCS,
     setting=SETTING,
-)  # fmt: skip
+)

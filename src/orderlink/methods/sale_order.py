@@ -16,7 +16,7 @@ from typing import Any
 from orderlink import coerce, entity_types, errors, events
 from orderlink.families import stages
 from orderlink.families.family import Created, Family
-from orderlink.families.handlers import Served, serve
+from orderlink.families.handlers import crud, serve
 from orderlink.families.readers import positive_id, sale_fields
 from orderlink.methods import sale_basketitem, sale_contents, sale_payment, sale_shipment
 from orderlink.methods.sale_property import order_property_values
@@ -229,27 +229,26 @@ ORDERS = Family(
 serve(
     table,
     ORDERS,
-    (
-        Served("add", "sale.order.add", "sale-order-add.md",
-               "Create an order; answers it whole, with `version` 1 and `accountNumber` = its id."),
-        Served("get", "sale.order.get", "sale-order-get.md",
-               "One order with its basket items, payments, shipments and property values "
-               "(clients and trade bindings always empty)."),
-        Served("update", "sale.order.update", "sale-order-update.md",
-               "Change an order's writable fields; `version` goes up by one on every update."),
-        Served("delete", "sale.order.delete", "sale-order-delete.md",
-               "Delete an order; its binding to a deal or invoice goes with it."),
-        Served("list", "sale.order.list", "sale-order-list.md",
-               "Orders matching a filter, 50 per page, ascending by id unless told otherwise."),
-        Served("fields", "sale.order.getFields", "sale-order-get-fields.md",
-               "Every order field with its four descriptor flags."),
+    crud(
+        "sale.order",
+        "sale-order",
+        "getFields",
+        add="Create an order; answers it whole, with `version` 1 and `accountNumber` = its id.",
+        get=(
+            "One order with its basket items, payments, shipments and property values "
+            "(clients and trade bindings always empty)."
+        ),
+        update="Change an order's writable fields; `version` goes up by one on every update.",
+        delete="Delete an order; its binding to a deal or invoice goes with it.",
+        list="Orders matching a filter, 50 per page, ascending by id unless told otherwise.",
+        fields="Every order field with its four descriptor flags.",
     ),
     scope="sale",
     docs=DOCS,
     read_role=Role.STORE_MANAGER,
     write_role=Role.STORE_ADMIN,
     numeric_codes=True,
-)  # fmt: skip
+)
 
 
 # -- reference lists -----------------------------------------------------------------------------
