@@ -12,11 +12,10 @@ from typing import Any
 
 from orderlink import errors
 from orderlink.families.family import Created, Events, Family
-from orderlink.families.handlers import Served, serve
 from orderlink.families.readers import positive_id, sale_fields
 from orderlink.records.projection import View
 from orderlink.records.reading import ErrorFactory, Unreadable
-from orderlink.registry import Call, MethodTable, Role
+from orderlink.registry import Call
 from orderlink.rules import order_contents
 from orderlink.schema import Schema, flag_descriptors
 from orderlink.storage.base import Condition, ListQuery, Row, Table
@@ -167,22 +166,3 @@ def content_family(
         deleting=deleting,
         settled=settler(table),
     )
-
-
-# (action, method suffix, page suffix): every content family's six methods.
-_METHODS = (("add", "add", "add"), ("get", "get", "get"), ("update", "update", "update"),
-            ("delete", "delete", "delete"), ("list", "list", "list"),
-            ("fields", "getFields", "get-fields"))  # fmt: skip
-
-
-def serve_content(
-    methods: MethodTable, family: Family, namespace: str, docs: str, summaries: dict[str, str]
-) -> None:
-    """Register `<namespace>.add` ... `.getFields`, each documented on `<docs><page>-<suffix>.md`
-    (`api-reference/sale/payment/sale-payment-add.md`), read by store managers, written by
-    store administrators."""
-    page = docs.rstrip("/").rsplit("/", 1)[1]
-    served = [Served(action, f"{namespace}.{name}", f"sale-{page}-{suffix}.md", summaries[action])
-              for action, name, suffix in _METHODS]  # fmt: skip
-    serve(methods, family, served, scope="sale", docs=docs, read_role=Role.STORE_MANAGER,
-          write_role=Role.STORE_ADMIN, numeric_codes=True)  # fmt: skip
