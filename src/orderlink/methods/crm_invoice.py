@@ -14,16 +14,14 @@ from typing import Any
 from orderlink import coerce, errors, events
 from orderlink.families.family import Created, Family
 from orderlink.families.handlers import crud, serve
+from orderlink.families.legacy import legacy_family
 from orderlink.families.readers import (
     id_or_zero,
-    legacy_fields,
     legacy_invalid,
     positive_id,
-    top_level,
 )
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import (
-    CUSTOM_FIELDS,
     DYNAMIC,
     UF,
     parent_type,
@@ -381,7 +379,7 @@ def _descriptor(field: Field) -> dict[str, Any]:
     return out
 
 
-INVOICES = Family(
+INVOICES = legacy_family(
     table=TABLE,
     schema=SCHEMA,
     view=VIEW,
@@ -389,23 +387,15 @@ INVOICES = Family(
     # crm-invoice-list.md: a bare array, `*` and `UF_*` selected by default; properties and
     # product rows are left out.
     list_view=LIST_VIEW,
-    params=top_level,
     read_id=positive_id(_bad_id),
     # The crm module's invoice REST service reads a missing or bad id as 0: "Not found.".
     read_get_id=id_or_zero,
-    read_fields=legacy_fields,
     not_found=_not_found,
     invalid=_invalid,
-    list_error=errors.LegacyCrmError,
     events=_events,
     descriptor=_descriptor,
-    envelope=None,
-    list_envelope=None,
-    fields_envelope=None,
     answers=("id", "id", "id"),
     newest_first=True,
-    custom=CUSTOM_FIELDS,
-    uf_mask="UF_*",
     read=_read,
     create=_create,
     change=_change,
