@@ -10,8 +10,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 import click
 
@@ -30,17 +30,48 @@ T = TypeVar("T")
 DEFAULTS = Settings()
 
 
-def _option(*decls: str, field: str, **kwargs: Any) -> Callable[[F], F]:
-    """A flag bound to a Settings field, readable from ORDERLINK_<FIELD>."""
+_HINTS = get_type_hints(Settings)
+
+
+def _option(field: str, *decls: str, **kwargs: Any) -> Callable[[F], F]:
+    """The flag of a Settings field, readable from ORDERLINK_<FIELD>: `--field-with-dashes`
+    unless `decls` say otherwise, with the field's default (shown unless empty), a Literal's
+    choices, a bool as a flag (`--x/--no-x` when it defaults to on), a tuple repeatable."""
+    default = getattr(DEFAULTS, field)
+    flag = "--" + field.replace("_", "-")
+    if isinstance(default, bool) and not decls:
+        if default:
+            decls = (f"{flag}/--no-{flag[2:]}",)
+        else:
+            kwargs.setdefault("is_flag", True)
+    elif isinstance(default, tuple):
+        kwargs.setdefault("multiple", True)
+    elif get_origin(_HINTS[field]) is Literal:
+        kwargs.setdefault("type", click.Choice(get_args(_HINTS[field])))
+    if default or not isinstance(default, bool | tuple):  # an off flag, a list: click's own
+        kwargs.setdefault("default", default)
+    if default:
+        kwargs.setdefault("show_default", True)
     kwargs.setdefault("show_envvar", True)
-    return click.option(*decls, field, envvar=env_name(field), **kwargs)
+    return click.option(*(decls or (flag,)), field, envvar=env_name(field), **kwargs)
+
+
+def _options(*flags: Callable[[F], F]) -> Callable[[F], F]:
+    """Several flags as one decorator, listed in `--help` in the order given."""
+
+    def apply(function: F) -> F:
+        for flag in reversed(flags):
+            function = flag(function)
+        return function
+
+    return apply
 
 
 _database_flag = _option(
-    "--database", field="database", default=DEFAULTS.database, show_default=True,
+    "database",
     help="sqlite:///path.db, or postgresql://user@host:5432/db[?schema=NAME] (pip install "
     "'orderlink[postgres]')",
-)  # fmt: skip
+)
 
 
 def _remember_key(ctx: click.Context, param: click.Parameter, value: str) -> None:
@@ -52,14 +83,12 @@ def _remember_key(ctx: click.Context, param: click.Parameter, value: str) -> Non
 # the database takes it, without a parameter of its own (`_with_keys` applies it).
 _secret_key_flags = (
     _option(
-        "--secret-key", field="secret_key", default="", expose_value=False,
-        callback=_remember_key,
+        "secret_key", expose_value=False, callback=_remember_key,
         help="Key sealing application tokens in the database (URL-safe base64 of 32 bytes); "
         "prefer the variable, a flag shows in the process list.",
     ),
     _option(
-        "--secret-key-file", field="secret_key_file", default="", expose_value=False,
-        callback=_remember_key,
+        "secret_key_file", expose_value=False, callback=_remember_key,
         help="File holding that key, created once (0600) [default: DB.key beside the SQLite "
         "file; ./orderlink-secret.key for PostgreSQL]",
     ),
@@ -92,11 +121,8 @@ async def _target_portal(store: Store, settings: Settings, clock: Any) -> Any:
     return found
 
 
-def database_option(function: F) -> F:
-    """`--database`, and the key that seals what that database holds."""
-    for flag in _secret_key_flags:
-        function = flag(function)
-    return _database_flag(function)
+# `--database`, and the key that seals what that database holds.
+database_option = _options(_database_flag, *reversed(_secret_key_flags))
 
 
 def _with_keys(settings: Settings) -> Settings:
@@ -110,12 +136,19 @@ def _with_keys(settings: Settings) -> Settings:
 
 
 base_url_option = _option(
-    "--base-url", field="base_url", default="",
-    help="Public base URL for printed webhook URLs [default: http://HOST:PORT]",
+    "base_url", help="Public base URL for printed webhook URLs [default: http://HOST:PORT]"
+)
+_tls_dir_option = _option(
+    "tls_dir", help="Where the local CA lives [default: orderlink-tls/ beside the SQLite file]"
+)
+# The commands that print a webhook URL: the database, and where the server answers.
+served_url_options = _options(
+    database_option, base_url_option,
+    _option("host", hidden=True), _option("port", hidden=True),
 )  # fmt: skip
 
 
-def _run(factory: Callable[[Store], Coroutine[Any, Any, T]], settings: Settings) -> T:
+def _run(factory: Callable[[Store], Awaitable[T]], settings: Settings) -> T:
     settings = _with_keys(settings)
 
     async def go() -> T:
@@ -132,6 +165,44 @@ def _run(factory: Callable[[Store], Coroutine[Any, Any, T]], settings: Settings)
         raise click.ClickException(str(exc)) from exc
 
 
+def _run_started(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+    """`_run` once portal 1 exists, as a first `serve` makes it: on an empty database it comes
+    first, so ids then say which portal came first."""
+
+    async def go(store: Store) -> T:
+        first = settings.replace(seed_examples=False)
+        await first_start.ensure_portal(store, first, SystemClock())
+        return await work(store)
+
+    return _run(go, settings)
+
+
+def _on_portal(settings: Settings, work: Callable[[Store, Any], Awaitable[T]]) -> T:
+    """`_run` for a command on the portal `--portal` names: `work(store, portal)`."""
+
+    async def go(store: Store) -> T:
+        return await work(store, await _target_portal(store, settings, SystemClock()))
+
+    return _run(go, settings)
+
+
+def _on_app(settings: Settings, client_id: str, work: Callable[[Store, App], Awaitable[T]]) -> T:
+    """`_run` for a command on the application `--client-id` names: `work(store, app)`."""
+
+    async def go(store: Store) -> T:
+        found = await store.app(client_id)
+        if found is None:
+            raise click.ClickException(f"no application {client_id}")
+        return await work(store, found)
+
+    return _run(go, settings)
+
+
+def _echo_lines(lines: Iterable[str]) -> None:
+    for line in lines:
+        click.echo(line)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="orderlink")
 def main() -> None:
@@ -139,218 +210,76 @@ def main() -> None:
 
 
 @main.command()
-@_option("--host", field="host", default=DEFAULTS.host, show_default=True)
-@_option("--port", field="port", type=int, default=DEFAULTS.port, show_default=True)
+@_option("host")
+@_option("port")
 @database_option
 @base_url_option
+@_option("rate_limit", help="The leaky-bucket request-rate limit.")
+@_option("plan", help="Bucket 50/2 per s, or 250/5 per s.")
+@_option("bucket_size", help="X: requests a burst may make [default: the plan's]")
+@_option("drain_rate", help="Y: requests per second the bucket drains [default: the plan's]")
 @_option(
-    "--rate-limit/--no-rate-limit",
-    field="rate_limit",
-    default=True,
-    show_default=True,
-    help="The leaky-bucket request-rate limit.",
-)
-@_option(
-    "--plan",
-    field="plan",
-    type=click.Choice(["standard", "enterprise"]),
-    default=DEFAULTS.plan,
-    show_default=True,
-    help="Bucket 50/2 per s, or 250/5 per s.",
-)
-@_option(
-    "--bucket-size",
-    field="bucket_size",
-    type=int,
-    default=0,
-    help="X: requests a burst may make [default: the plan's]",
-)
-@_option(
-    "--drain-rate",
-    field="drain_rate",
-    type=float,
-    default=0.0,
-    help="Y: requests per second the bucket drains [default: the plan's]",
-)
-@_option(
-    "--operating-limit",
-    field="operating_limit",
-    type=float,
-    default=DEFAULTS.operating_limit,
-    show_default=True,
+    "operating_limit",
     help="Operating seconds per method per webhook/app in 10 minutes; 0 turns it off.",
 )
 @_option(
-    "--operating-cost",
-    field="operating_costs",
-    multiple=True,
-    metavar="METHOD=SECONDS",
+    "operating_costs", "--operating-cost", metavar="METHOD=SECONDS",
     help="Charge METHOD a fixed operating time per call (tests). Repeatable.",
-)
+)  # fmt: skip
+@_option("test_clock", help='Enable POST /_orderlink/clock {"advance": SECONDS}.')
 @_option(
-    "--test-clock",
-    field="test_clock",
-    is_flag=True,
-    help='Enable POST /_orderlink/clock {"advance": SECONDS}.',
-)
-@_option(
-    "--legacy-invoices",
-    field="legacy_invoices",
-    is_flag=True,
+    "legacy_invoices",
     help="Serve crm.invoice.* (old invoices) and accept ownerTypeId 5 in bindings.",
 )
 @_option(
-    "--order-deals",
-    field="order_deals",
-    is_flag=True,
+    "order_deals",
     help="sale.order.add also creates a deal for the new order and binds them (Deals + Orders).",
 )
+@_option("verify_owner", help="crm.orderentity.add refuses a deal/invoice that does not exist.")
 @_option(
-    "--verify-owner/--no-verify-owner",
-    field="verify_owner",
-    default=True,
-    show_default=True,
-    help="crm.orderentity.add refuses a deal/invoice that does not exist.",
-)
-@_option(
-    "--start-minus-one",
-    field="start_minus_one",
-    type=click.Choice(["page", "all"]),
-    default=DEFAULTS.start_minus_one,
-    show_default=True,
+    "start_minus_one",
     help="start=-1 returns one uncounted page (page) or every matching row (all).",
 )
+@_option("timezone", help="Portal time zone for dates in answers (IANA name or +02:00).")
+@_option("max_body_bytes")
+@_option("seed_examples", help="On an empty database, add the rows the docs' examples use.")
 @_option(
-    "--timezone",
-    field="timezone",
-    default=DEFAULTS.timezone,
-    show_default=True,
-    help="Portal time zone for dates in answers (IANA name or +02:00).",
+    "require_https", help="Refuse plain-HTTP REST calls with INVALID_REQUEST 'Https required'."
 )
+@_option("sqlite_cache_mb", help="SQLite page cache in MiB.")
 @_option(
-    "--max-body-bytes",
-    field="max_body_bytes",
-    type=int,
-    default=DEFAULTS.max_body_bytes,
-    show_default=True,
+    "tls", help="Serve HTTPS (with a local CA made once, unless --tls-cert/--tls-key are given)."
 )
+@_option("tls_cert", help="PEM certificate chain for --tls.")
+@_option("tls_key", help="PEM private key for --tls.")
+@_tls_dir_option
 @_option(
-    "--seed-examples",
-    field="seed_examples",
-    is_flag=True,
-    help="On an empty database, add the rows the docs' examples use.",
-)
-@_option(
-    "--require-https",
-    field="require_https",
-    is_flag=True,
-    help="Refuse plain-HTTP REST calls with INVALID_REQUEST 'Https required'.",
-)
-@_option(
-    "--sqlite-cache-mb",
-    field="sqlite_cache_mb",
-    type=int,
-    default=DEFAULTS.sqlite_cache_mb,
-    show_default=True,
-    help="SQLite page cache in MiB.",
-)
-@_option(
-    "--tls",
-    field="tls",
-    is_flag=True,
-    help="Serve HTTPS (with a local CA made once, unless --tls-cert/--tls-key are given).",
-)
-@_option("--tls-cert", field="tls_cert", default="", help="PEM certificate chain for --tls.")
-@_option("--tls-key", field="tls_key", default="", help="PEM private key for --tls.")
-@_option(
-    "--tls-dir",
-    field="tls_dir",
-    default="",
-    help="Where the local CA lives [default: orderlink-tls/ beside the SQLite file]",
-)
-@_option(
-    "--proxy-port",
-    field="proxy_port",
+    "proxy_port",
     type=click.IntRange(0, 65535),
-    default=0,
     help="Also run the intercepting HTTP proxy on 127.0.0.1:PORT, for clients started with "
     "HTTPS_PROXY=http://127.0.0.1:PORT: it answers for Bitrix24's hosts and portal domains "
     "with certificates from the local CA and refuses every other host [default: off]",
 )
 @_option(
-    "--proxy-pass",
-    field="proxy_pass",
-    multiple=True,
-    metavar="HOST",
+    "proxy_pass", metavar="HOST",
     help="A host the proxy lets through: HOST, HOST:PORT or *.DOMAIN. Repeatable. Never a "
     "Bitrix24 host.",
-)
+)  # fmt: skip
+@_option("sqlite_synchronous")
+@_option("access_token_ttl", help="Seconds an OAuth access token lives.")
+@_option("delivery_log_days", help="Days a finished event delivery stays in the log (0: forever).")
+@_option("refresh_token_ttl", help="Seconds an OAuth refresh token lives.")
 @_option(
-    "--sqlite-synchronous",
-    field="sqlite_synchronous",
-    type=click.Choice(["NORMAL", "FULL"]),
-    default=DEFAULTS.sqlite_synchronous,
-    show_default=True,
-)
-@_option(
-    "--access-token-ttl",
-    field="access_token_ttl",
-    type=float,
-    default=DEFAULTS.access_token_ttl,
-    show_default=True,
-    help="Seconds an OAuth access token lives.",
-)
-@_option(
-    "--delivery-log-days",
-    field="delivery_log_days",
-    type=float,
-    default=DEFAULTS.delivery_log_days,
-    show_default=True,
-    help="Days a finished event delivery stays in the log (0: forever).",
-)
-@_option(
-    "--refresh-token-ttl",
-    field="refresh_token_ttl",
-    type=float,
-    default=DEFAULTS.refresh_token_ttl,
-    show_default=True,
-    help="Seconds an OAuth refresh token lives.",
-)
-@_option(
-    "--oauth-auto-approve",
-    field="oauth_auto_approve",
-    is_flag=True,
+    "oauth_auto_approve",
     help="/oauth/authorize/ approves at once for ?user_id= (default 1): tests only.",
 )
+@_option("redis", help="Share the limits between workers through Redis: redis://127.0.0.1:6379/0")
 @_option(
-    "--redis",
-    field="redis",
-    default="",
-    help="Share the limits between workers through Redis: redis://127.0.0.1:6379/0",
-)
-@_option(
-    "--workers",
-    field="workers",
-    type=click.IntRange(1, 64),
-    default=DEFAULTS.workers,
-    show_default=True,
+    "workers", type=click.IntRange(1, 64),
     help="Worker processes on one port (more than one needs --redis while a limit is on).",
-)
-@_option(
-    "--auto-upgrade/--no-auto-upgrade",
-    field="auto_upgrade",
-    default=True,
-    show_default=True,
-    help="Apply pending database migrations on start.",
-)
-@_option(
-    "--graceful-timeout",
-    field="graceful_timeout",
-    type=float,
-    default=DEFAULTS.graceful_timeout,
-    show_default=True,
-    help="Seconds in-flight requests get to finish after SIGTERM.",
-)
+)  # fmt: skip
+@_option("auto_upgrade", help="Apply pending database migrations on start.")
+@_option("graceful_timeout", help="Seconds in-flight requests get to finish after SIGTERM.")
 @click.option(
     "--forwarded-allow-ips",
     envvar="ORDERLINK_FORWARDED_ALLOW_IPS",
@@ -360,63 +289,38 @@ def main() -> None:
     help="Proxies trusted for X-Forwarded-Proto/-For.",
 )
 @_option(
-    "--cors-origins",
-    field="cors_origins",
-    default=DEFAULTS.cors_origins,
-    show_default=True,
+    "cors_origins",
     help="Origins browsers may call /rest/ from, comma-separated ('*' any, '' none).",
 )
 @_option(
-    "--auth-failure-limit",
-    field="auth_failure_limit",
-    type=click.IntRange(min=0),
-    default=DEFAULTS.auth_failure_limit,
-    show_default=True,
+    "auth_failure_limit", type=click.IntRange(min=0),
     help="Failed credential attempts per client address per minute before it is refused (0: off).",
-)
+)  # fmt: skip
 @_option(
-    "--event-handler-policy",
-    field="event_handler_policy",
-    type=click.Choice(["local", "public"]),
-    default=DEFAULTS.event_handler_policy,
-    show_default=True,
+    "event_handler_policy",
     help="Event handler URLs: 'local' allows loopback and private addresses, 'public' only "
     "public ones. Link-local, cloud-metadata and orderlink's own address are always refused.",
 )
 @_option(
-    "--body-timeout",
-    field="body_timeout",
-    type=click.FloatRange(min=0.1),
-    default=DEFAULTS.body_timeout,
-    show_default=True,
+    "body_timeout", type=click.FloatRange(min=0.1),
     help="Seconds a client may take to send the request body it announced (then 408).",
-)
+)  # fmt: skip
 @_option(
-    "--access-log/--no-access-log",
-    field="access_log",
-    default=False,
-    show_default=True,
+    "access_log", "--access-log/--no-access-log", show_default=True,
     help="Log every request (webhook codes, tokens and secrets masked).",
-)
+)  # fmt: skip
 @_option(
-    "--admin-token",
-    field="admin_token",
-    default="",
+    "admin_token",
     help="Bearer token of the admin API (/_orderlink/api/); prefer the variable, a flag shows "
     "in the process list [default: made on the first start and printed once]",
 )
 @_option(
-    "--fault-header",
-    field="fault_header",
-    is_flag=True,
+    "fault_header",
     help="Honour X-Orderlink-Fault: CODE | delay=SECONDS | drop on a request (tests only).",
 )
 @_option(
-    "--journal-limit",
-    field="journal_limit",
+    "journal_limit",
     type=click.IntRange(min=0),
-    default=DEFAULTS.journal_limit,
-    show_default=True,
     help="Calls the journal keeps per portal (orderlink journal); 0 keeps none.",
 )
 @click.option(
@@ -665,8 +569,7 @@ def user_add(
                "work_phone": work_phone, "personal_mobile": personal_mobile}  # fmt: skip
     clock = SystemClock()
 
-    async def go(store: Store) -> int:
-        portal = await _target_portal(store, settings, clock)
+    async def go(store: Store, portal: Any) -> int:
         if profile["email"] and any(
             u.email.lower() == str(profile["email"]).lower() for u in await store.users(portal.id)
         ):
@@ -677,7 +580,7 @@ def user_add(
         )  # fmt: skip
         return created.id
 
-    click.echo(_run(go, settings))
+    click.echo(_on_portal(settings, go))
 
 
 @user.command("list")
@@ -686,13 +589,7 @@ def user_add(
 @database_option
 def user_list(as_json: bool, database: str) -> None:
     """Users of a portal (--portal; the default one): id, name, store role, portal admin."""
-    settings = Settings(database=database)
-
-    async def go(store: Store) -> list[Any]:
-        portal = await _target_portal(store, settings, SystemClock())
-        return list(await store.users(portal.id))
-
-    users = _run(go, settings)
+    users = _on_portal(Settings(database=database), lambda store, portal: store.users(portal.id))
     if not as_json:
         click.echo("id\tname\tstore role\tadmin")
     for found in users:
@@ -721,10 +618,7 @@ def webhook() -> None:
     type=click.Choice(KNOWN_SCOPES),
     help="Repeatable: --scope crm --scope sale.",
 )
-@database_option
-@base_url_option
-@_option("--host", field="host", default=DEFAULTS.host, show_default=True, hidden=True)
-@_option("--port", field="port", type=int, default=DEFAULTS.port, show_default=True, hidden=True)
+@served_url_options
 def webhook_add(
     user_id: int, scopes: tuple[str, ...], database: str, base_url: str, host: str, port: int
 ) -> None:
@@ -732,16 +626,14 @@ def webhook_add(
     settings = Settings(database=database, base_url=base_url, host=host, port=port)
     code = new_webhook_code()
 
-    async def go(store: Store) -> str:
-        portal = await _target_portal(store, settings, SystemClock())
+    async def go(store: Store, portal: Any) -> str:
         if await store.get_user(portal.id, user_id) is None:
             raise click.ClickException(f"no user {user_id} (add one with: orderlink user add)")
         unique = tuple(dict.fromkeys(scopes))
         await store.add_webhook(portal.id, user_id, hash_secret(code), unique, SystemClock().now())
         return await first_start.served_base_url(store, settings)
 
-    base = _run(go, settings)
-    click.echo(first_start.webhook_url(base, user_id, code))
+    click.echo(first_start.webhook_url(_on_portal(settings, go), user_id, code))
 
 
 @webhook.command("list")
@@ -749,17 +641,11 @@ def webhook_add(
 @database_option
 def webhook_list(database: str) -> None:
     """Webhooks of a portal: id, user, scopes, state (codes are never shown again)."""
-    settings = Settings(database=database)
-
-    async def go(store: Store) -> list[str]:
-        portal = await _target_portal(store, settings, SystemClock())
-        return ["id\tuser\tscopes\tstate"] + [
-            f"{w.id}\tuser {w.user_id}\t{','.join(w.scopes)}\t{'active' if w.active else 'revoked'}"
-            for w in await store.list_webhooks(portal.id)
-        ]
-
-    for line in _run(go, settings):
-        click.echo(line)
+    found = _on_portal(Settings(database=database), lambda s, portal: s.list_webhooks(portal.id))
+    click.echo("id\tuser\tscopes\tstate")
+    for w in found:
+        state = "active" if w.active else "revoked"
+        click.echo(f"{w.id}\tuser {w.user_id}\t{','.join(w.scopes)}\t{state}")
 
 
 @webhook.command("revoke")
@@ -769,12 +655,7 @@ def webhook_list(database: str) -> None:
 def webhook_revoke(webhook_id: int, database: str) -> None:
     """Revoke a webhook by id; its URL answers NO_AUTH_FOUND from then on."""
     settings = Settings(database=database)
-
-    async def go(store: Store) -> bool:
-        portal = await _target_portal(store, settings, SystemClock())
-        return await store.revoke_webhook(portal.id, webhook_id)
-
-    if not _run(go, settings):
+    if not _on_portal(settings, lambda store, portal: store.revoke_webhook(portal.id, webhook_id)):
         raise click.ClickException(f"no active webhook {webhook_id}")
     click.echo(f"revoked {webhook_id}")
 
@@ -834,27 +715,19 @@ def app_add(
     settings = Settings(database=database)
     client_id, secret = oauth.new_client_id(), oauth.new_client_secret()
 
-    async def go(store: Store) -> None:
-        portal = await _target_portal(store, settings, SystemClock())
+    async def go(store: Store, portal: Any) -> None:
         await store.add_app(
             portal.id, name=name, client_id=client_id, secret_hash=hash_secret(secret),
             scopes=tuple(dict.fromkeys(scopes)), redirect_uri=redirect_uri,
             handler_url=handler_url, now=SystemClock().now(),
         )  # fmt: skip
 
-    _run(go, settings)
+    _on_portal(settings, go)
     if as_json:
         click.echo(json.dumps({"client_id": client_id, "client_secret": secret}))
     else:
         click.echo(f"client_id: {client_id}")
         click.echo(f"client_secret: {secret}")
-
-
-async def _find_app(store: Store, client_id: str) -> App:
-    found = await store.app(client_id)
-    if found is None:
-        raise click.ClickException(f"no application {client_id}")
-    return found
 
 
 @app.command("install")
@@ -867,12 +740,11 @@ def app_install(client_id: str, user_id: int, database: str) -> None:
 
     settings = Settings(database=database)
 
-    async def go(store: Store) -> str:
-        found = await _find_app(store, client_id)
+    async def go(store: Store, found: App) -> str:
         install = await OAuth(store, settings, SystemClock()).install(found, user_id)
         return install.application_token
 
-    click.echo(f"installed; application_token: {_run(go, settings)}")
+    click.echo(f"installed; application_token: {_on_app(settings, client_id, go)}")
 
 
 @app.command("uninstall")
@@ -884,11 +756,10 @@ def app_uninstall(client_id: str, database: str) -> None:
 
     settings = Settings(database=database)
 
-    async def go(store: Store) -> bool:
-        found = await _find_app(store, client_id)
-        return await OAuth(store, settings, SystemClock()).uninstall(found, 1)
+    def go(store: Store, found: App) -> Awaitable[bool]:
+        return OAuth(store, settings, SystemClock()).uninstall(found, 1)
 
-    if not _run(go, settings):
+    if not _on_app(settings, client_id, go):
         raise click.ClickException(f"{client_id} is not installed")
     click.echo("uninstalled")
 
@@ -900,13 +771,11 @@ def app_uninstall(client_id: str, database: str) -> None:
 @database_option
 def app_limit(client_id: str, users: tuple[int, ...], database: str) -> None:
     """Limit an installed application to some users (others get user_access_error)."""
-    settings = Settings(database=database)
 
-    async def go(store: Store) -> bool:
-        found = await _find_app(store, client_id)
-        return await store.limit_app(found.portal_id, found.id, users)
+    def go(store: Store, found: App) -> Awaitable[bool]:
+        return store.limit_app(found.portal_id, found.id, users)
 
-    if not _run(go, settings):
+    if not _on_app(Settings(database=database), client_id, go):
         raise click.ClickException(f"{client_id} is not installed")
     click.echo("limited to " + (", ".join(map(str, users)) or "every user"))
 
@@ -916,10 +785,8 @@ def app_limit(client_id: str, users: tuple[int, ...], database: str) -> None:
 @database_option
 def app_list(database: str) -> None:
     """Applications of the default portal: client_id, name, scopes, installed."""
-    settings = Settings(database=database)
 
-    async def go(store: Store) -> list[str]:
-        portal = await _target_portal(store, settings, SystemClock())
+    async def go(store: Store, portal: Any) -> list[str]:
         lines = ["client_id\tname\tscopes\tstate"]
         for found in await store.apps(portal.id):
             install = await store.install_of(portal.id, found.id)
@@ -927,8 +794,7 @@ def app_list(database: str) -> None:
             lines.append(f"{found.client_id}\t{found.name}\t{','.join(found.scopes)}\t{state}")
         return lines
 
-    for line in _run(go, settings):
-        click.echo(line)
+    _echo_lines(_on_portal(Settings(database=database), go))
 
 
 @main.group()
@@ -942,8 +808,7 @@ def token() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Last line: the /oauth/token/ reply.")
 @database_option
 @base_url_option
-@_option("--access-token-ttl", field="access_token_ttl", type=float,
-         default=DEFAULTS.access_token_ttl, show_default=True)  # fmt: skip
+@_option("access_token_ttl")
 def token_issue(
     client_id: str, user_id: int, as_json: bool, database: str, base_url: str,
     access_token_ttl: float,
@@ -953,8 +818,7 @@ def token_issue(
 
     settings = Settings(database=database, base_url=base_url, access_token_ttl=access_token_ttl)
 
-    async def go(store: Store) -> dict[str, Any]:
-        found = await _find_app(store, client_id)
+    async def go(store: Store, found: App) -> dict[str, Any]:
         flow = OAuth(store, settings, SystemClock())
         install = await store.install_of(found.portal_id, found.id)
         if install is None or not install.installed:
@@ -965,7 +829,7 @@ def token_issue(
         base = await first_start.served_base_url(store, settings)
         return await flow.issue(grant, Endpoints(base))
 
-    reply = _run(go, settings)
+    reply = _on_app(settings, client_id, go)
     if as_json:
         click.echo(json.dumps(reply))
     else:
@@ -984,19 +848,13 @@ def events() -> None:
 @database_option
 def events_log(limit: int, database: str) -> None:
     """The latest deliveries: id, event, handler, attempts, status, last answer."""
-    settings = Settings(database=database)
-
     from orderlink.events import shown_url
 
-    async def go(store: Store) -> list[str]:
-        return ["id\tevent\thandler\tattempts\tstatus\tlast answer"] + [
-            f"{d.id}\t{d.event}\t{shown_url(d.handler)}\t{d.attempts} attempt(s)\t{d.status}"
-            f"\t{shown_url(d.last_status)}"
-            for d in await store.deliveries(None, limit)
-        ]
-
-    for line in _run(go, settings):
-        click.echo(line)
+    found = _run(lambda store: store.deliveries(None, limit), Settings(database=database))
+    click.echo("id\tevent\thandler\tattempts\tstatus\tlast answer")
+    for d in found:
+        click.echo(f"{d.id}\t{d.event}\t{shown_url(d.handler)}\t{d.attempts} attempt(s)"
+                   f"\t{d.status}\t{shown_url(d.last_status)}")  # fmt: skip
 
 
 @main.group()
@@ -1008,12 +866,7 @@ def db() -> None:
 @database_option
 def db_upgrade(database: str) -> None:
     """Apply pending migrations (what `serve` does on start unless --no-auto-upgrade)."""
-    settings = Settings(database=database)
-
-    async def go(store: Store) -> tuple[int, int]:
-        return await store.schema()
-
-    applied, known = _run(go, settings)
+    applied, known = _run(lambda store: store.schema(), Settings(database=database))
     click.echo(f"schema version {applied} (latest {known})")
 
 
@@ -1033,8 +886,7 @@ def db_status(database: str) -> None:
         lines += [f"{table}\t{await store.count(table)}" for table in COPY_TABLES]
         return lines
 
-    for line in _run(go, settings):
-        click.echo(line)
+    _echo_lines(_run(go, settings))
 
 
 @db.command("copy")
@@ -1092,12 +944,7 @@ def ca() -> None:
 
 @ca.command("path")
 @_database_flag
-@_option(
-    "--tls-dir",
-    field="tls_dir",
-    default="",
-    help="Where the local CA lives [default: orderlink-tls/ beside the SQLite file]",
-)
+@_tls_dir_option
 def ca_path(database: str, tls_dir: str) -> None:
     """Print the CA file clients trust (REQUESTS_CA_BUNDLE, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS,
     CURL_CA_BUNDLE, PHP's curl.cainfo); the CA is made on first use."""

@@ -4,20 +4,19 @@ server runs on the same database, like `user` and `webhook`; the logic is portal
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from orderlink import portals
-from orderlink.cli import DEFAULTS, _option, _run, base_url_option, database_option
+from orderlink.cli import _run, _run_started, database_option, served_url_options
 from orderlink.clock import SystemClock
 from orderlink.settings import Settings
 from orderlink.storage.base import Store
 
 _json_flag = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-_host = _option("--host", field="host", default=DEFAULTS.host, show_default=True, hidden=True)
-_port = _option("--port", field="port", type=int, default=DEFAULTS.port, hidden=True)
 
 
 @click.group("portal")
@@ -53,10 +52,7 @@ def _print_created(created: portals.Created, as_json: bool) -> None:
     help="A host name the portal answers on (repeatable): shop.bitrix24.test",
 )  # fmt: skip
 @_json_flag
-@database_option
-@base_url_option
-@_host
-@_port
+@served_url_options
 def portal_add(
     name: str, plan: str, seed_examples: bool, domains: tuple[str, ...], as_json: bool,
     database: str, base_url: str, host: str, port: int,
@@ -65,21 +61,13 @@ def portal_add(
     URL as the last line (with --json: {"id", "name", "webhook"})."""
     settings = Settings(database=database, base_url=base_url, host=host, port=port)
 
-    async def go(store: Store) -> portals.Created:
-        await _started(store, settings)
-        return await portals.create(
+    def go(store: Store) -> Awaitable[portals.Created]:
+        return portals.create(
             store, settings, SystemClock(), name=name, plan=plan, seed_examples=seed_examples,
             domains=domains,
         )  # fmt: skip
 
-    _print_created(_run(go, settings), as_json)
-
-
-async def _started(store: Store, settings: Settings) -> None:
-    """Portal 1 first, as a first `serve` makes it: ids then say which portal came first."""
-    from orderlink import bootstrap
-
-    await bootstrap.ensure_portal(store, settings.replace(seed_examples=False), SystemClock())
+    _print_created(_run_started(settings, go), as_json)
 
 
 @portal.command("list")
@@ -87,17 +75,15 @@ async def _started(store: Store, settings: Settings) -> None:
 @database_option
 def portal_list(as_json: bool, database: str) -> None:
     """Portals: id, name, plan, snapshots (with --json, one object per line)."""
-    settings = Settings(database=database)
 
     async def go(store: Store) -> list[dict[str, Any]]:
-        await _started(store, settings)
         found = []
         for each in await store.portals():
             names = [name for name, _ in await store.snapshots(each.id)]
             found.append({**portals.describe(each), "snapshots": names})
         return found
 
-    listed = _run(go, settings)
+    listed = _run_started(Settings(database=database), go)
     if not as_json:
         click.echo("id\tname\tplan\tsnapshots")
     for each in listed:
@@ -113,12 +99,7 @@ def portal_list(as_json: bool, database: str) -> None:
 @database_option
 def portal_delete(portal_id: int, database: str) -> None:
     """Delete a portal and everything in it (its webhooks stop answering)."""
-    settings = Settings(database=database)
-
-    async def go(store: Store) -> None:
-        await portals.delete(store, portal_id)
-
-    _run(go, settings)
+    _run(lambda store: portals.delete(store, portal_id), Settings(database=database))
     click.echo(f"deleted portal {portal_id}")
 
 
@@ -128,12 +109,10 @@ def portal_delete(portal_id: int, database: str) -> None:
 @database_option
 def portal_reset(portal_id: int, seed_examples: bool, database: str) -> None:
     """Empty a portal back to a new portal's data; users, webhooks, apps and snapshots stay."""
-    settings = Settings(database=database)
-
-    async def go(store: Store) -> None:
-        await portals.reset(store, portal_id, SystemClock(), seed_examples=seed_examples)
-
-    _run(go, settings)
+    _run(
+        lambda store: portals.reset(store, portal_id, SystemClock(), seed_examples=seed_examples),
+        Settings(database=database),
+    )
     click.echo(f"reset portal {portal_id}")
 
 
@@ -143,12 +122,10 @@ def portal_reset(portal_id: int, seed_examples: bool, database: str) -> None:
 @database_option
 def portal_snapshot(portal_id: int, name: str, database: str) -> None:
     """Save the portal's whole state as NAME (replacing a snapshot of that name)."""
-    settings = Settings(database=database)
-
-    async def go(store: Store) -> None:
-        await portals.snapshot(store, portal_id, name, SystemClock())
-
-    _run(go, settings)
+    _run(
+        lambda store: portals.snapshot(store, portal_id, name, SystemClock()),
+        Settings(database=database),
+    )
     click.echo(f"saved snapshot {name} of portal {portal_id}")
 
 
@@ -158,12 +135,7 @@ def portal_snapshot(portal_id: int, name: str, database: str) -> None:
 @database_option
 def portal_restore(portal_id: int, name: str, database: str) -> None:
     """Bring the portal back to its snapshot NAME, in one transaction."""
-    settings = Settings(database=database)
-
-    async def go(store: Store) -> None:
-        await portals.restore(store, portal_id, name)
-
-    _run(go, settings)
+    _run(lambda store: portals.restore(store, portal_id, name), Settings(database=database))
     click.echo(f"restored portal {portal_id} to {name}")
 
 
@@ -173,22 +145,14 @@ def portal_restore(portal_id: int, name: str, database: str) -> None:
 @database_option
 def portal_export(portal_id: int, file: Path, database: str) -> None:
     """Write the portal to FILE (JSON, readable by its owner only; no OAuth tokens)."""
-    settings = Settings(database=database)
-
-    async def go(store: Store) -> int:
-        return await portals.export(store, portal_id, file)
-
-    rows = _run(go, settings)
+    rows = _run(lambda store: portals.export(store, portal_id, file), Settings(database=database))
     click.echo(f"exported portal {portal_id} to {file} ({rows} rows)")
 
 
 @portal.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_json_flag
-@database_option
-@base_url_option
-@_host
-@_port
+@served_url_options
 def portal_import(
     file: Path, as_json: bool, database: str, base_url: str, host: str, port: int
 ) -> None:
@@ -196,8 +160,7 @@ def portal_import(
     URLs, and a new admin webhook is made)."""
     settings = Settings(database=database, base_url=base_url, host=host, port=port)
 
-    async def go(store: Store) -> portals.Created:
-        await _started(store, settings)
-        return await portals.import_file(store, settings, SystemClock(), file)
+    def go(store: Store) -> Awaitable[portals.Created]:
+        return portals.import_file(store, settings, SystemClock(), file)
 
-    _print_created(_run(go, settings), as_json)
+    _print_created(_run_started(settings, go), as_json)

@@ -5,12 +5,12 @@ A subgroup of `orderlink portal` (cli.py attaches it). `portal add --domain D` c
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 import click
 
-from orderlink import bootstrap as first_start
 from orderlink import domains, hosts
-from orderlink.cli import _run, database_option
-from orderlink.clock import SystemClock
+from orderlink.cli import _echo_lines, _run, _run_started, database_option
 from orderlink.settings import Settings
 from orderlink.storage.base import Store
 
@@ -27,14 +27,9 @@ def domain() -> None:
 @database_option
 def domain_add(portal_id: int, name: str, database: str) -> None:
     """Give portal PORTAL_ID the domain NAME (shop.bitrix24.test); adding one it has is fine."""
-
-    settings = Settings(database=database)
-
-    async def go(store: Store) -> tuple[str, bool]:
-        await first_start.ensure_portal(store, settings, SystemClock())  # on an empty database
-        return await domains.add_domain(store, portal_id, name)
-
-    added, new = _run(go, settings)
+    added, new = _run_started(
+        Settings(database=database), lambda store: domains.add_domain(store, portal_id, name)
+    )
     click.echo(f"{added}\t{'added to' if new else 'already a domain of'} portal {portal_id}")
 
 
@@ -44,16 +39,12 @@ def domain_add(portal_id: int, name: str, database: str) -> None:
 def domain_list(portal_id: int, database: str) -> None:
     """The portal's domains, one a line, the first (the one replies name) first."""
 
-    settings = Settings(database=database)
-
     async def go(store: Store) -> list[str]:
-        await first_start.ensure_portal(store, settings, SystemClock())
         if await store.portal(portal_id) is None:
             raise domains.NoSuchPortal(portal_id)
         return await store.portal_domains(portal_id)
 
-    for found in _run(go, settings):
-        click.echo(found)
+    _echo_lines(_run_started(Settings(database=database), go))
 
 
 @domain.command("remove")
@@ -63,8 +54,8 @@ def domain_list(portal_id: int, database: str) -> None:
 def domain_remove(portal_id: int, name: str, database: str) -> None:
     """Take the domain NAME from portal PORTAL_ID."""
 
-    async def go(store: Store) -> bool:
-        return await domains.remove_domain(store, portal_id, name)
+    def go(store: Store) -> Awaitable[bool]:
+        return domains.remove_domain(store, portal_id, name)
 
     if not _run(go, Settings(database=database)):
         raise click.ClickException(f"portal {portal_id} has no domain {hosts.hostname(name)}")

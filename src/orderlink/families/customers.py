@@ -12,15 +12,16 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from orderlink import errors, events
+from orderlink import events
 from orderlink.families import customer_links
 from orderlink.families.crm_fields import descriptor, uf_descriptor, user_fields_of
 from orderlink.families.customer_links import Side
 from orderlink.families.family import Created, Family
 from orderlink.families.handlers import read_columns
-from orderlink.families.readers import legacy_fields, legacy_invalid, positive_id, top_level
+from orderlink.families.legacy import legacy_family
+from orderlink.families.readers import legacy_invalid, top_level
 from orderlink.records import values as wire
-from orderlink.records.custom_fields import CUSTOM_FIELDS, listing_schema, parent_upper, unchanged
+from orderlink.records.custom_fields import listing_schema, parent_upper, unchanged
 from orderlink.records.projection import View
 from orderlink.records.reading import Changes
 from orderlink.records.values import decode, encode
@@ -132,27 +133,15 @@ def customer_family(
         explicit=frozenset(customers.MULTIFIELDS),
     )  # fmt: skip
     stored = Schema(schema.table, [f for f in schema if _stored(f)], case_insensitive=True)
-    return Family(
+    return legacy_family(
         table=table,
         schema=schema,
         view=view,
         list_schema=listing_schema(stored),
-        list_view=view,
-        params=top_level,
-        read_id=positive_id(errors.LegacyBadId),
-        read_fields=legacy_fields,
-        not_found=errors.LegacyNotFound,
         invalid=legacy_invalid(schema),
-        list_error=errors.LegacyCrmError,
         events=raised,
         descriptor=descriptor,
-        envelope=None,
-        list_envelope=None,
-        fields_envelope=None,
-        answers=("id", "true", "true"),
         dynamic=True,
-        custom=CUSTOM_FIELDS,
-        uf_mask="UF_*",
         check=check,
         read=read,
         create=create,

@@ -237,6 +237,20 @@ class Served:
     aliases: tuple[str, ...] = ()
 
 
+def crud(name: str, page: str, fields_name: str = "fields", **summaries: str) -> list[Served]:
+    """A family's methods in the order `summaries` names their actions, each with its summary:
+    `<name>.<action>`, documented on `<page>-<action>.md`; the fields method is
+    `<name>.<fields_name>` (`getFields`, on `<page>-get-fields.md`, in the sale module)."""
+    out = []
+    for action, summary in summaries.items():
+        method, suffix = action, action
+        if action == "fields":
+            method = fields_name
+            suffix = "get-fields" if fields_name.lower() == "getfields" else "fields"
+        out.append(Served(action, f"{name}.{method}", f"{page}-{suffix}.md", summary))
+    return out
+
+
 def serve(
     table: MethodTable,
     family: Family | Resolve,

@@ -1,18 +1,19 @@
-"""Families of the sale module's reference lists (payer types, order properties and values):
+"""The sale module's families (orders, their contents, payer types, order properties and values):
 `{"personType": ...}`-style envelopes, typed values, code 0 for a value a field cannot hold."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import tzinfo
 from typing import Any
 
 from orderlink import errors
-from orderlink.families.family import Family
+from orderlink.families.family import Events, Family
 from orderlink.families.handlers import no_events
 from orderlink.families.readers import positive_id, sale_fields
 from orderlink.records import values as wire
 from orderlink.records.projection import View
-from orderlink.records.reading import Unreadable
+from orderlink.records.reading import ErrorFactory, Unreadable
 from orderlink.schema import Field, Schema, flag_descriptors
 from orderlink.storage.base import Table
 
@@ -24,7 +25,7 @@ def sale_value(f: Field, value: Any, zone: tzinfo) -> Any:
     return wire.typed(f, value, zone)
 
 
-def _invalid(name: str, exc: Unreadable) -> errors.B24Error:
+def invalid(name: str, exc: Unreadable) -> errors.B24Error:
     return errors.SaveError(f'Invalid value for field "{name}"')
 
 
@@ -36,21 +37,33 @@ def _view(schema: Schema) -> View:
     return View(schema, tuple(f.name for f in schema), sale_value, str, str)
 
 
-def sale_family(table_: Table, schema: Schema, envelope: str, plural: str,
-                 not_found: type[errors.B24Error], **hooks: Any) -> Family:  # fmt: skip
-    """A sale reference family: `{envelope: ...}` answers, add/update answer the row."""
+def sale_family(
+    table_: Table,
+    schema: Schema,
+    envelope: str,
+    plural: str,
+    not_found: Callable[[], errors.B24Error],
+    *,
+    view: View | None = None,
+    invalid: ErrorFactory = invalid,
+    events: Events = no_events,
+    **hooks: Any,
+) -> Family:
+    """A sale family: `{envelope: ...}` answers (a list's rows in `{plural: [...]}`), add and
+    update answer the row, delete `true`; `view` prints it (default: every field in the
+    schema's order, `sale_value`); no events unless `events` raises them."""
     return Family(
         table=table_,
         schema=schema,
-        view=_view(schema),
+        view=view or _view(schema),
         list_schema=schema,
         list_view=None,
         read_id=positive_id(not_found, missing=errors.IdNotSpecified),
         read_fields=sale_fields,
         not_found=not_found,
-        invalid=_invalid,
+        invalid=invalid,
         list_error=errors.SaveError,
-        events=no_events,
+        events=events,
         descriptor=_descriptor,
         envelope=envelope,
         list_envelope=plural,

@@ -12,7 +12,7 @@ from orderlink import errors
 from orderlink.entity_types import LEAD
 from orderlink.families import customer_links
 from orderlink.families.customers import MULTIFIELDS, customer_family, legacy
-from orderlink.families.handlers import Served, serve
+from orderlink.families.handlers import crud, serve
 from orderlink.records.custom_fields import PARENTS, UF
 from orderlink.records.reading import Changes
 from orderlink.registry import Call, MethodTable
@@ -115,20 +115,16 @@ COMPANIES = customer_family(kind="COMPANY", table="companies", schema=SCHEMA, la
 serve(
     table,
     COMPANIES,
-    (
-        Served("add", "crm.company.add", "crm-company-add.md",
-               "Create a company; answers its id as a number."),
-        Served("get", "crm.company.get", "crm-company-get.md",
-               "One company, every value a string, multi-fields that hold a value."),
-        Served("update", "crm.company.update", "crm-company-update.md",
-               "Change the fields given; multi-field values by ID (empty VALUE deletes)."),
-        Served("delete", "crm.company.delete", "crm-company-delete.md",
-               "Delete a company; its deals and contacts forget it."),
-        Served("list", "crm.company.list", "crm-company-list.md",
-               "Companies matching a filter, 50 per page; multi-fields only when selected."),
-        Served("fields", "crm.company.fields", "crm-company-fields.md",
-               "Every company field with its descriptor."),
+    crud(
+        "crm.company",
+        "crm-company",
+        add="Create a company; answers its id as a number.",
+        get="One company, every value a string, multi-fields that hold a value.",
+        update="Change the fields given; multi-field values by ID (empty VALUE deletes).",
+        delete="Delete a company; its deals and contacts forget it.",
+        list="Companies matching a filter, 50 per page; multi-fields only when selected.",
+        fields="Every company field with its descriptor.",
     ),
     scope="crm",
     docs=DOCS,
-)  # fmt: skip
+)

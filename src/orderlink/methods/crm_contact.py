@@ -13,7 +13,7 @@ from __future__ import annotations
 from orderlink.entity_types import LEAD
 from orderlink.families import customer_links
 from orderlink.families.customers import MULTIFIELDS, customer_family, legacy
-from orderlink.families.handlers import Served, serve
+from orderlink.families.handlers import crud, serve
 from orderlink.records.custom_fields import PARENTS, UF
 from orderlink.registry import MethodTable
 from orderlink.schema import Schema
@@ -96,20 +96,16 @@ CONTACTS = customer_family(kind="CONTACT", table="contacts", schema=SCHEMA, layo
 serve(
     table,
     CONTACTS,
-    (
-        Served("add", "crm.contact.add", "crm-contact-add.md",
-               "Create a contact; answers its id as a number."),
-        Served("get", "crm.contact.get", "crm-contact-get.md",
-               "One contact, every value a string, multi-fields that hold a value."),
-        Served("update", "crm.contact.update", "crm-contact-update.md",
-               "Change the fields given; multi-field values by ID (empty VALUE deletes)."),
-        Served("delete", "crm.contact.delete", "crm-contact-delete.md",
-               "Delete a contact; its deals and companies forget it."),
-        Served("list", "crm.contact.list", "crm-contact-list.md",
-               "Contacts matching a filter, 50 per page; multi-fields only when selected."),
-        Served("fields", "crm.contact.fields", "crm-contact-fields.md",
-               "Every contact field with its descriptor."),
+    crud(
+        "crm.contact",
+        "crm-contact",
+        add="Create a contact; answers its id as a number.",
+        get="One contact, every value a string, multi-fields that hold a value.",
+        update="Change the fields given; multi-field values by ID (empty VALUE deletes).",
+        delete="Delete a contact; its deals and companies forget it.",
+        list="Contacts matching a filter, 50 per page; multi-fields only when selected.",
+        fields="Every contact field with its descriptor.",
     ),
     scope="crm",
     docs=DOCS,
-)  # fmt: skip
+)

@@ -14,12 +14,12 @@ from typing import Any
 from orderlink import errors, events
 from orderlink.families import stages
 from orderlink.families.crm_fields import deal_user_fields, descriptor, legacy_deal, uf_descriptor
-from orderlink.families.family import Created, Family
-from orderlink.families.handlers import Served, serve
-from orderlink.families.readers import legacy_fields, legacy_invalid, positive_id, top_level
+from orderlink.families.family import Created
+from orderlink.families.handlers import crud, serve
+from orderlink.families.legacy import legacy_family
+from orderlink.families.readers import legacy_invalid
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import (
-    CUSTOM_FIELDS,
     PARENTS,
     UF,
     listing_schema,
@@ -127,29 +127,17 @@ async def _custom_fields(call: Call) -> dict[str, Any]:
     return {r["field_name"]: uf_descriptor(r, title=r["field_name"]) for r in rows}
 
 
-DEALS = Family(
+# crm-deal-list.md lists no `!%`, `!=%`, `!%=` prefixes; they are accepted here as on every
+# other list page (crm-item-list.md, sale-order-list.md) rather than read as field names.
+DEALS = legacy_family(
     table="deals",
     schema=SCHEMA,
     view=VIEW,
     list_schema=LIST_SCHEMA,
-    # crm-deal-list.md lists no `!%`, `!=%`, `!%=` prefixes; they are accepted here as on every
-    # other list page (crm-item-list.md, sale-order-list.md) rather than read as field names.
-    list_view=VIEW,
-    params=top_level,
-    read_id=positive_id(errors.LegacyBadId),
-    read_fields=legacy_fields,
-    not_found=errors.LegacyNotFound,
     invalid=_invalid,
-    list_error=errors.LegacyCrmError,
     events=_events,
     descriptor=descriptor,
-    envelope=None,
-    list_envelope=None,
-    fields_envelope=None,
-    answers=("id", "true", "true"),
     dynamic=True,
-    custom=CUSTOM_FIELDS,
-    uf_mask="UF_*",
     check=_check,
     create=_create,
     change=_change,
@@ -159,21 +147,19 @@ DEALS = Family(
 serve(
     table,
     DEALS,
-    (
-        Served("add", "crm.deal.add", "crm-deal-add.md",
-               "Create a deal; answers its id as a number."),
-        Served("get", "crm.deal.get", "crm-deal-get.md",
-               "One deal, every value a string, with its custom fields."),
-        Served("update", "crm.deal.update", "crm-deal-update.md",
-               "Change the fields given; others stay as they are."),
-        Served("delete", "crm.deal.delete", "crm-deal-delete.md",
-               "Delete a deal and the bindings of orders to it."),
-        Served("list", "crm.deal.list", "crm-deal-list.md",
-               "Deals matching a filter, 50 per page, oldest first: a bare array, `*`, `UF_*` by "
-               "default."),
-        Served("fields", "crm.deal.fields", "crm-deal-fields.md",
-               "Every deal field with its descriptor (no `upperName`, as the page prints them)."),
+    crud(
+        "crm.deal",
+        "crm-deal",
+        add="Create a deal; answers its id as a number.",
+        get="One deal, every value a string, with its custom fields.",
+        update="Change the fields given; others stay as they are.",
+        delete="Delete a deal and the bindings of orders to it.",
+        list=(
+            "Deals matching a filter, 50 per page, oldest first: a bare array, `*`, `UF_*` by "
+            "default."
+        ),
+        fields="Every deal field with its descriptor (no `upperName`, as the page prints them).",
     ),
     scope="crm",
     docs=DOCS,
-)  # fmt: skip
+)

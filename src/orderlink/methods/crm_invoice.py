@@ -13,17 +13,15 @@ from typing import Any
 
 from orderlink import coerce, errors, events
 from orderlink.families.family import Created, Family
-from orderlink.families.handlers import Served, serve
+from orderlink.families.handlers import crud, serve
+from orderlink.families.legacy import legacy_family
 from orderlink.families.readers import (
     id_or_zero,
-    legacy_fields,
     legacy_invalid,
     positive_id,
-    top_level,
 )
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import (
-    CUSTOM_FIELDS,
     DYNAMIC,
     UF,
     parent_type,
@@ -381,7 +379,7 @@ def _descriptor(field: Field) -> dict[str, Any]:
     return out
 
 
-INVOICES = Family(
+INVOICES = legacy_family(
     table=TABLE,
     schema=SCHEMA,
     view=VIEW,
@@ -389,23 +387,15 @@ INVOICES = Family(
     # crm-invoice-list.md: a bare array, `*` and `UF_*` selected by default; properties and
     # product rows are left out.
     list_view=LIST_VIEW,
-    params=top_level,
     read_id=positive_id(_bad_id),
     # The crm module's invoice REST service reads a missing or bad id as 0: "Not found.".
     read_get_id=id_or_zero,
-    read_fields=legacy_fields,
     not_found=_not_found,
     invalid=_invalid,
-    list_error=errors.LegacyCrmError,
     events=_events,
     descriptor=_descriptor,
-    envelope=None,
-    list_envelope=None,
-    fields_envelope=None,
     answers=("id", "id", "id"),
     newest_first=True,
-    custom=CUSTOM_FIELDS,
-    uf_mask="UF_*",
     read=_read,
     create=_create,
     change=_change,
@@ -414,21 +404,17 @@ INVOICES = Family(
 serve(
     table,
     INVOICES,
-    (
-        Served("add", "crm.invoice.add", "crm-invoice-add.md",
-               "Create an old invoice; answers its id as a number."),
-        Served("get", "crm.invoice.get", "crm-invoice-get.md",
-               "One old invoice with its properties and product rows, every value a string."),
-        Served("update", "crm.invoice.update", "crm-invoice-update.md",
-               "Change the fields given; product rows given replace the old ones."),
-        Served("delete", "crm.invoice.delete", "crm-invoice-delete.md",
-               "Delete an old invoice and the bindings of orders to it."),
-        Served("list", "crm.invoice.list", "crm-invoice-list.md",
-               "Old invoices matching a filter, 50 per page, newest first, without product rows."),
-        Served("fields", "crm.invoice.fields", "crm-invoice-fields.md",
-               "Every old-invoice field with its descriptor."),
+    crud(
+        "crm.invoice",
+        "crm-invoice",
+        add="Create an old invoice; answers its id as a number.",
+        get="One old invoice with its properties and product rows, every value a string.",
+        update="Change the fields given; product rows given replace the old ones.",
+        delete="Delete an old invoice and the bindings of orders to it.",
+        list="Old invoices matching a filter, 50 per page, newest first, without product rows.",
+        fields="Every old-invoice field with its descriptor.",
     ),
     scope="crm",
     docs=DOCS,
     setting=SETTING,
-)  # fmt: skip
+)

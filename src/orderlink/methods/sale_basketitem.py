@@ -11,6 +11,7 @@ from typing import Any
 
 from orderlink import errors
 from orderlink.families.family import Created
+from orderlink.families.handlers import crud, serve_sale
 from orderlink.methods import sale_contents
 from orderlink.records import values as wire
 from orderlink.records.projection import View
@@ -119,11 +120,19 @@ BASKET_ITEMS = sale_contents.content_family(
     change=_change,
 )
 
-sale_contents.serve_content(table, BASKET_ITEMS, "sale.basketitem", DOCS, {
-    "add": "Add an item to an order's basket; the order's price follows.",
-    "get": "One basket item.",
-    "update": "Change a basket item; a price given makes it custom, `basePrice` follows.",
-    "delete": "Remove an item from its order's basket; the order's price follows.",
-    "list": "Basket items matching a filter, 50 per page, ascending by id unless told.",
-    "fields": "Every basket item field with its four descriptor flags.",
-})  # fmt: skip
+serve_sale(
+    table,
+    BASKET_ITEMS,
+    crud(
+        "sale.basketitem",
+        "sale-basket-item",
+        "getFields",
+        add="Add an item to an order's basket; the order's price follows.",
+        get="One basket item.",
+        update="Change a basket item; a price given makes it custom, `basePrice` follows.",
+        delete="Remove an item from its order's basket; the order's price follows.",
+        list="Basket items matching a filter, 50 per page, ascending by id unless told.",
+        fields="Every basket item field with its four descriptor flags.",
+    ),
+    DOCS,
+)

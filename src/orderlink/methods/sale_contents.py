@@ -11,14 +11,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from orderlink import errors
+from orderlink.families import sale
 from orderlink.families.family import Created, Events, Family
-from orderlink.families.handlers import Served, serve
-from orderlink.families.readers import positive_id, sale_fields
 from orderlink.records.projection import View
-from orderlink.records.reading import ErrorFactory, Unreadable
-from orderlink.registry import Call, MethodTable, Role
+from orderlink.records.reading import ErrorFactory
+from orderlink.registry import Call
 from orderlink.rules import order_contents
-from orderlink.schema import Schema, flag_descriptors
+from orderlink.schema import Schema
 from orderlink.storage.base import Condition, ListQuery, Row, Table
 
 ORDERS: Table = "orders"
@@ -121,10 +120,6 @@ def no_order() -> errors.B24Error:
     return errors.SaveError("Unable to load order")
 
 
-def invalid(name: str, exc: Unreadable) -> errors.B24Error:
-    return errors.SaveError(f'Invalid value for field "{name}"')
-
-
 def content_family(
     *,
     table: Table,
@@ -137,29 +132,21 @@ def content_family(
     required: tuple[str, ...],
     create: Callable[[Call, Row, float], Awaitable[Created]],
     change: Callable[[Call, Row, Row, float], Awaitable[Row | None]],
-    invalid: ErrorFactory = invalid,
+    invalid: ErrorFactory = sale.invalid,
     deleting: Callable[[Call, Row], Awaitable[None]] | None = None,
     counted: bool = False,
 ) -> Family:
     """A content family the way the sale module serves them: `{"<envelope>": ...}` answers
     (add and update the entity, delete `true`), digit codes, its order settled on every write."""
-    return Family(
-        table=table,
-        schema=schema,
+    return sale.sale_family(
+        table,
+        schema,
+        envelope,
+        list_envelope,
+        not_found,
         view=view,
-        list_schema=schema,
-        list_view=None,
-        read_id=positive_id(not_found, missing=errors.IdNotSpecified),
-        read_fields=sale_fields,
-        not_found=not_found,
         invalid=invalid,
-        list_error=errors.SaveError,
         events=events,
-        descriptor=lambda f: flag_descriptors((f,))[f.name],
-        envelope=envelope,
-        list_envelope=list_envelope,
-        fields_envelope=envelope,
-        answers=("entity", "entity", "true"),
         counted=counted,
         required=required,
         create=create,
@@ -167,22 +154,3 @@ def content_family(
         deleting=deleting,
         settled=settler(table),
     )
-
-
-# (action, method suffix, page suffix): every content family's six methods.
-_METHODS = (("add", "add", "add"), ("get", "get", "get"), ("update", "update", "update"),
-            ("delete", "delete", "delete"), ("list", "list", "list"),
-            ("fields", "getFields", "get-fields"))  # fmt: skip
-
-
-def serve_content(
-    methods: MethodTable, family: Family, namespace: str, docs: str, summaries: dict[str, str]
-) -> None:
-    """Register `<namespace>.add` ... `.getFields`, each documented on `<docs><page>-<suffix>.md`
-    (`api-reference/sale/payment/sale-payment-add.md`), read by store managers, written by
-    store administrators."""
-    page = docs.rstrip("/").rsplit("/", 1)[1]
-    served = [Served(action, f"{namespace}.{name}", f"sale-{page}-{suffix}.md", summaries[action])
-              for action, name, suffix in _METHODS]  # fmt: skip
-    serve(methods, family, served, scope="sale", docs=docs, read_role=Role.STORE_MANAGER,
-          write_role=Role.STORE_ADMIN, numeric_codes=True)  # fmt: skip

@@ -16,17 +16,17 @@ from typing import Any
 from orderlink import coerce, entity_types, errors, events
 from orderlink.families import stages
 from orderlink.families.family import Created, Family
-from orderlink.families.handlers import Served, serve
-from orderlink.families.readers import positive_id, sale_fields
+from orderlink.families.handlers import crud, serve
+from orderlink.families.sale import sale_family
 from orderlink.methods import sale_basketitem, sale_contents, sale_payment, sale_shipment
 from orderlink.methods.sale_property import order_property_values
 from orderlink.records import values as wire
 from orderlink.records.projection import View
-from orderlink.records.reading import Changes, Unreadable
+from orderlink.records.reading import Changes
 from orderlink.registry import Call, MethodTable, Page, Role
 from orderlink.rules import deals, orders
 from orderlink.rules.portal import CURRENCIES
-from orderlink.schema import Field, Schema, field, flag_descriptors
+from orderlink.schema import Field, Schema, field
 from orderlink.storage.base import Binding, Emit, Row
 
 table = MethodTable()
@@ -159,10 +159,6 @@ async def _embedded(call: Call, row: Row, action: str) -> dict[str, Any]:
     return {**contents, **await order_property_values(call, row)}
 
 
-def _invalid(name: str, exc: Unreadable) -> errors.B24Error:
-    return errors.SaveError(f'Invalid value for field "{name}"')
-
-
 _BY_COLUMN = {f.column: f.name for f in SCHEMA}
 
 
@@ -195,25 +191,16 @@ def _events(action: str, user: int, now: float, order_id: int | str, row: Row) -
     return events.order_saved(order_id, user, int(now), xml_id)
 
 
-ORDERS = Family(
-    table="orders",
-    schema=SCHEMA,
+# sale-order-get.md's table says 201240400001 "Order not found"; its example, the update and
+# delete pages and crm.orderentity all print 200540400001 "order does not exist".
+ORDERS = sale_family(
+    "orders",
+    SCHEMA,
+    "order",
+    "orders",
+    errors.OrderNotFound,
     view=View(SCHEMA, tuple(f.name for f in SCHEMA), wire.typed, str, str),
-    list_schema=SCHEMA,
-    list_view=None,
-    # sale-order-get.md's table says 201240400001 "Order not found"; its example, the update
-    # and delete pages and crm.orderentity all print 200540400001 "order does not exist".
-    read_id=positive_id(errors.OrderNotFound, missing=errors.IdNotSpecified),
-    read_fields=sale_fields,
-    not_found=errors.OrderNotFound,
-    invalid=_invalid,
-    list_error=errors.SaveError,
     events=_events,
-    descriptor=lambda f: flag_descriptors((f,))[f.name],
-    envelope="order",
-    list_envelope="orders",
-    fields_envelope="order",
-    answers=("entity", "entity", "true"),
     # Checked in the order the add page's table lists them.
     required=("lid", "personTypeId", "currency"),
     check=_check,
@@ -229,27 +216,26 @@ ORDERS = Family(
 serve(
     table,
     ORDERS,
-    (
-        Served("add", "sale.order.add", "sale-order-add.md",
-               "Create an order; answers it whole, with `version` 1 and `accountNumber` = its id."),
-        Served("get", "sale.order.get", "sale-order-get.md",
-               "One order with its basket items, payments, shipments and property values "
-               "(clients and trade bindings always empty)."),
-        Served("update", "sale.order.update", "sale-order-update.md",
-               "Change an order's writable fields; `version` goes up by one on every update."),
-        Served("delete", "sale.order.delete", "sale-order-delete.md",
-               "Delete an order; its binding to a deal or invoice goes with it."),
-        Served("list", "sale.order.list", "sale-order-list.md",
-               "Orders matching a filter, 50 per page, ascending by id unless told otherwise."),
-        Served("fields", "sale.order.getFields", "sale-order-get-fields.md",
-               "Every order field with its four descriptor flags."),
+    crud(
+        "sale.order",
+        "sale-order",
+        "getFields",
+        add="Create an order; answers it whole, with `version` 1 and `accountNumber` = its id.",
+        get=(
+            "One order with its basket items, payments, shipments and property values "
+            "(clients and trade bindings always empty)."
+        ),
+        update="Change an order's writable fields; `version` goes up by one on every update.",
+        delete="Delete an order; its binding to a deal or invoice goes with it.",
+        list="Orders matching a filter, 50 per page, ascending by id unless told otherwise.",
+        fields="Every order field with its four descriptor flags.",
     ),
     scope="sale",
     docs=DOCS,
     read_role=Role.STORE_MANAGER,
     write_role=Role.STORE_ADMIN,
     numeric_codes=True,
-)  # fmt: skip
+)
 
 
 # -- reference lists -----------------------------------------------------------------------------

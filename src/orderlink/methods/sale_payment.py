@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from orderlink import errors, events
 from orderlink.families.family import Created
+from orderlink.families.handlers import crud, serve_sale
 from orderlink.methods import sale_contents
 from orderlink.records import values as wire
 from orderlink.records.projection import View
@@ -121,11 +122,19 @@ PAYMENTS = sale_contents.content_family(
     change=_change,
 )
 
-sale_contents.serve_content(table, PAYMENTS, "sale.payment", DOCS, {
-    "add": "Add a payment to an order; a paid one counts towards the order's `payed`.",
-    "get": "One payment.",
-    "update": "Change a payment; `paid` stamps `datePaid` and moves the order's `payed`.",
-    "delete": "Delete a payment; the order's `payed` follows.",
-    "list": "Payments matching a filter, 50 per page, ascending by id unless told.",
-    "fields": "Every payment field with its four descriptor flags.",
-})  # fmt: skip
+serve_sale(
+    table,
+    PAYMENTS,
+    crud(
+        "sale.payment",
+        "sale-payment",
+        "getFields",
+        add="Add a payment to an order; a paid one counts towards the order's `payed`.",
+        get="One payment.",
+        update="Change a payment; `paid` stamps `datePaid` and moves the order's `payed`.",
+        delete="Delete a payment; the order's `payed` follows.",
+        list="Payments matching a filter, 50 per page, ascending by id unless told.",
+        fields="Every payment field with its four descriptor flags.",
+    ),
+    DOCS,
+)

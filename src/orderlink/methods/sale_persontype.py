@@ -8,7 +8,7 @@ sale-person-type-get-fields}.md. Digit error codes print as JSON numbers, as on 
 from __future__ import annotations
 
 from orderlink import errors
-from orderlink.families.handlers import Served, exists, serve_sale
+from orderlink.families.handlers import crud, exists, serve_sale
 from orderlink.families.readers import positive_id
 from orderlink.families.sale import sale_family
 from orderlink.records.reading import Changes
@@ -73,21 +73,21 @@ PERSON_TYPES = sale_family(
 serve_sale(
     table,
     PERSON_TYPES,
-    (
-        Served("add", "sale.persontype.add", "sale-person-type-add.md",
-               "Create a payer type (`sort` 150 and `active` Y unless given); answers it whole."),
-        Served("update", "sale.persontype.update", "sale-person-type-update.md",
-               "Change a payer type; `name` must be given every time."),
-        Served("get", "sale.persontype.get", "sale-person-type-get.md", "One payer type."),
+    crud(
+        "sale.persontype",
+        "sale-person-type",
+        "getFields",
+        add="Create a payer type (`sort` 150 and `active` Y unless given); answers it whole.",
+        update="Change a payer type; `name` must be given every time.",
+        get="One payer type.",
         # The page's example lacks the `result` wrapper its "Returned Data" table and the
         # sibling pages show; orderlink answers {"result": {"personTypes": [...]}, "total": ...}.
-        Served("list", "sale.persontype.list", "sale-person-type-list.md",
-               "Payer types matching a filter, 50 per page (every portal starts with 1 "
-               "Individual and 2 Legal Entity)."),
-        Served("delete", "sale.persontype.delete", "sale-person-type-delete.md",
-               "Delete a payer type no order uses."),
-        Served("fields", "sale.persontype.getFields", "sale-person-type-get-fields.md",
-               "Every payer type field with its four descriptor flags."),
+        list=(
+            "Payer types matching a filter, 50 per page (every portal starts with 1 "
+            "Individual and 2 Legal Entity)."
+        ),
+        delete="Delete a payer type no order uses.",
+        fields="Every payer type field with its four descriptor flags.",
     ),
     DOCS,
-)  # fmt: skip
+)

@@ -12,7 +12,7 @@ from typing import Any
 
 from orderlink import coerce, errors
 from orderlink.families.family import Params
-from orderlink.families.handlers import Served, serve_sale
+from orderlink.families.handlers import crud, serve_sale
 from orderlink.families.sale import sale_family, sale_value
 from orderlink.records import values as wire
 from orderlink.records.projection import View
@@ -57,22 +57,19 @@ GROUPS = sale_family(
 serve_sale(
     table,
     GROUPS,
-    (
-        Served("add", "sale.propertygroup.add", "sale-property-group-add.md",
-               "Create a property group of a payer type; answers it whole."),
-        Served("update", "sale.propertygroup.update", "sale-property-group-update.md",
-               "Change a property group; `name` must be given every time."),
-        Served("get", "sale.propertygroup.get", "sale-property-group-get.md",
-               "One property group."),
-        Served("list", "sale.propertygroup.list", "sale-property-group-list.md",
-               "Property groups matching a filter, 50 per page."),
-        Served("delete", "sale.propertygroup.delete", "sale-property-group-delete.md",
-               "Delete a property group."),
-        Served("fields", "sale.propertygroup.getFields", "sale-property-group-get-fields.md",
-               "Every property group field with its four descriptor flags."),
+    crud(
+        "sale.propertygroup",
+        "sale-property-group",
+        "getFields",
+        add="Create a property group of a payer type; answers it whole.",
+        update="Change a property group; `name` must be given every time.",
+        get="One property group.",
+        list="Property groups matching a filter, 50 per page.",
+        delete="Delete a property group.",
+        fields="Every property group field with its four descriptor flags.",
     ),
     GROUP_DOCS,
-)  # fmt: skip
+)
 
 
 # -- properties ---------------------------------------------------------------------------------
@@ -164,19 +161,17 @@ PROPERTIES = sale_family(
 serve_sale(
     table,
     PROPERTIES,
-    (
-        Served("add", "sale.property.add", "sale-property-add.md",
-               "Create an order property in a property group; answers it whole."),
-        Served("update", "sale.property.update", "sale-property-update.md",
-               "Change an order property; its payer type, group and type stay."),
-        Served("get", "sale.property.get", "sale-property-get.md", "One order property."),
-        Served("list", "sale.property.list", "sale-property-list.md",
-               "Order properties matching a filter, 50 per page."),
-        Served("delete", "sale.property.delete", "sale-property-delete.md",
-               "Delete an order property."),
+    crud(
+        "sale.property",
+        "sale-property",
+        add="Create an order property in a property group; answers it whole.",
+        update="Change an order property; its payer type, group and type stay.",
+        get="One order property.",
+        list="Order properties matching a filter, 50 per page.",
+        delete="Delete an order property.",
     ),
     PROPERTY_DOCS,
-)  # fmt: skip
+)
 
 
 @table.method(
@@ -229,18 +224,17 @@ VALUES = sale_family(
 serve_sale(
     table,
     VALUES,
-    (
-        Served("get", "sale.propertyvalue.get", "sale-property-value-get.md",
-               "One order property value."),
-        Served("list", "sale.propertyvalue.list", "sale-property-value-list.md",
-               "Property values matching a filter (`orderId`, ...), 50 per page."),
-        Served("delete", "sale.propertyvalue.delete", "sale-property-value-delete.md",
-               "Delete one property value of an order."),
-        Served("fields", "sale.propertyvalue.getfields", "sale-property-value-get-fields.md",
-               "Every property value field with its four descriptor flags."),
+    crud(
+        "sale.propertyvalue",
+        "sale-property-value",
+        "getfields",
+        get="One order property value.",
+        list="Property values matching a filter (`orderId`, ...), 50 per page.",
+        delete="Delete one property value of an order.",
+        fields="Every property value field with its four descriptor flags.",
     ),
     VALUE_DOCS,
-)  # fmt: skip
+)
 
 
 async def _values_of(call: Call, order_id: int) -> list[Row]:

@@ -1,0 +1,61 @@
+"""The legacy crm dialect that crm.deal, crm.invoice, crm.contact and crm.company share: top-level
+names in any case, `fields` an array, bare answers (no envelope), custom fields selected as
+`UF_*`, errors with an empty code (crm-deal-add.md, crm-contact-list.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from orderlink import errors
+from orderlink.families.family import Answer, Events, Family, Params
+from orderlink.families.readers import legacy_fields, positive_id, top_level
+from orderlink.records.custom_fields import CUSTOM_FIELDS
+from orderlink.records.projection import View
+from orderlink.records.reading import ErrorFactory
+from orderlink.schema import Field, Schema
+from orderlink.storage.base import Table
+
+# An id that is missing or no positive integer (errors.LegacyBadId, crm-deal-delete.md).
+_BAD_ID_READER = positive_id(errors.LegacyBadId)
+
+
+def legacy_family(
+    *,
+    table: Table,
+    schema: Schema,
+    view: View,
+    list_schema: Schema,
+    invalid: ErrorFactory,
+    events: Events,
+    descriptor: Callable[[Field], dict[str, Any]],
+    list_view: View | None = None,
+    read_id: Callable[[Params], int] = _BAD_ID_READER,
+    not_found: Callable[[], errors.B24Error] = errors.LegacyNotFound,
+    answers: tuple[Answer, Answer, Answer] = ("id", "true", "true"),
+    **hooks: Any,
+) -> Family:
+    """A legacy crm family; list rows print as `view` prints an entity unless `list_view`
+    says otherwise, add answers the id, update and delete `true` unless `answers` differ."""
+    return Family(
+        table=table,
+        schema=schema,
+        view=view,
+        list_schema=list_schema,
+        list_view=list_view or view,
+        params=top_level,
+        read_id=read_id,
+        read_fields=legacy_fields,
+        not_found=not_found,
+        invalid=invalid,
+        list_error=errors.LegacyCrmError,
+        events=events,
+        descriptor=descriptor,
+        envelope=None,
+        list_envelope=None,
+        fields_envelope=None,
+        answers=answers,
+        custom=CUSTOM_FIELDS,
+        uf_mask="UF_*",
+        **hooks,
+    )
