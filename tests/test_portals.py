@@ -484,3 +484,67 @@ def test_user_webhook_and_app_commands_take_a_portal(tmp_path: Path) -> None:
     assert len(run("app", "list")) == 1
     missing = run("user", "list", "--portal", "99", code=1)
     assert "no portal 99" in missing[-1]
+
+
+def test_the_portal_commands_in_this_process(tmp_path: Path) -> None:
+    """The portal commands through click's runner (the live test above runs them as
+    subprocesses): each answers as documented without a server, and fails cleanly."""
+    from click.testing import CliRunner
+
+    from orderlink.cli import main
+
+    database = f"sqlite:///{tmp_path / 'c.db'}"
+
+    def run(*args: str, code: int = 0) -> list[str]:
+        result = CliRunner().invoke(main, [*args, "--database", database])
+        assert result.exit_code == code, result.output
+        return result.output.splitlines()
+
+    added = json.loads(run("portal", "add", "--name", "a", "--plan", "enterprise", "--json")[-1])
+    pid = str(added["id"])
+    assert run("portal", "add", "--seed-examples")[-1].startswith("http://127.0.0.1:8080/rest/1/")
+    refused = run("portal", "reset", pid, "--seed-examples", code=1)[-1]
+    assert "holds the docs' example rows" in refused
+    assert run("portal", "list")[0] == "id\tname\tplan\tsnapshots"
+    assert run("portal", "snapshot", pid, "one") == [f"saved snapshot one of portal {pid}"]
+    assert run("portal", "restore", pid, "one") == [f"restored portal {pid} to one"]
+    assert run("portal", "reset", pid) == [f"reset portal {pid}"]
+    file = tmp_path / "a.json"
+    assert run("portal", "export", pid, str(file))[0].startswith(f"exported portal {pid}")
+    assert run("portal", "delete", pid) == [f"deleted portal {pid}"]
+    assert run("portal", "import", str(file))[-1].startswith("http://")
+    assert "no portal 99" in run("portal", "restore", "99", "one", code=1)[-1]
+    assert "not a readable portal export" in run(
+        "portal", "import", str(tmp_path / "c.db"), code=1)[-1]  # fmt: skip
+
+
+def test_the_fault_and_journal_commands_in_this_process(tmp_path: Path) -> None:
+    """fault add/list/remove/clear and journal through click's runner, on a second portal
+    (tests/test_faults.py drives them against a live server as subprocesses)."""
+    from click.testing import CliRunner
+
+    from orderlink.cli import main
+
+    database = f"sqlite:///{tmp_path / 'f.db'}"
+
+    def run(*args: str, code: int = 0) -> list[str]:
+        result = CliRunner().invoke(main, [*args, "--database", database])
+        assert result.exit_code == code, result.output
+        return result.output.splitlines()
+
+    pid = str(json.loads(run("portal", "add", "--json")[-1])["id"])
+    first = run("fault", "add", "--portal", pid, "--method", "crm.deal.add",
+                "--error", "QUERY_LIMIT_EXCEEDED", "--times", "2")[-1]  # fmt: skip
+    run("fault", "add", "--portal", pid, "--delay", "0.5", "--json")
+    run("fault", "add", "--portal", pid, "--drop", "--probability", "0.5", "--seed", "7")
+    listed = [json.loads(line) for line in run("fault", "list", "--json")]
+    assert len(listed) == 3
+    assert {f["portal_id"] for f in listed} == {int(pid)}
+    assert len(run("fault", "list")) >= 3
+    run("fault", "remove", first.split()[-1])
+    assert len([json.loads(line) for line in run("fault", "list", "--json")]) == 2
+    run("fault", "clear", "--portal", pid)
+    assert run("fault", "list", "--json") == []
+    run("fault", "add", "--portal", pid, code=2)  # neither --error, --delay nor --drop
+    assert run("journal", "--portal", pid, "--json") == []
+    assert run("journal", "--portal", pid)[0].startswith("id\ttime\tmethod")

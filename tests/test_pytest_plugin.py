@@ -26,3 +26,19 @@ def test_the_example_project_passes_under_xdist() -> None:
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert re.search(r"\b9 passed\b", summary), summary
+
+
+def test_the_example_project_passes_in_this_process() -> None:
+    """The same project through `pytest.main` in this process (no xdist), so the plugin's own
+    code is measured by this run's coverage as well (a subprocess's is not)."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = pytest.main(
+            ["-q", "-p", "no:cacheprovider", "-p", "no:cov", "-p", "no:xdist", "-c",
+             str(PROJECT / "pytest.ini"), "--rootdir", str(PROJECT), str(PROJECT)]
+        )  # fmt: skip
+    assert code == 0, out.getvalue()[-4000:]
+    assert re.search(r"\b9 passed\b", out.getvalue()), out.getvalue()[-2000:]

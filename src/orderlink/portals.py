@@ -35,6 +35,7 @@ from orderlink.storage.base import (
 )
 
 PLANS = ("standard", "enterprise")
+EXAMPLE_ORDER = bootstrap.EXAMPLE_BINDINGS[0][0]
 # A new portal's admin webhook may call every method orderlink serves.
 PORTAL_SCOPES = tuple(scope for scope in KNOWN_SCOPES if scope != "basic")
 EXPORT_FORMAT = "orderlink-portal"
@@ -131,6 +132,17 @@ async def create(
 async def _seed(store: Store, portal_id: int, clock: Clock, examples: bool) -> None:
     await bootstrap.ensure_funnels(store, portal_id)
     if examples:
+        # The docs' example rows carry the pages' own ids (orders 5125, 5127, 5128): ids are
+        # unique on a server, so one portal at a time can hold them.
+        taken = [
+            p.id for p in await store.portals()
+            if p.id != portal_id and await store.get(p.id, "orders", EXAMPLE_ORDER) is not None
+        ]  # fmt: skip
+        if taken:
+            raise PortalError(
+                f"portal {taken[0]} holds the docs' example rows (order {EXAMPLE_ORDER} and "
+                "the rest): their ids are unique on a server, so reset or delete it first"
+            )
         await bootstrap.seed_examples(store, portal_id, clock)
 
 
