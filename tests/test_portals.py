@@ -548,3 +548,23 @@ def test_the_fault_and_journal_commands_in_this_process(tmp_path: Path) -> None:
     run("fault", "add", "--portal", pid, code=2)  # neither --error, --delay nor --drop
     assert run("journal", "--portal", pid, "--json") == []
     assert run("journal", "--portal", pid)[0].startswith("id\ttime\tmethod")
+
+
+async def test_an_export_edited_by_hand_is_refused_whole(portal: Portal, tmp_path: Path) -> None:
+    """Bad input never half-writes: an export whose rows do not fit (an unknown table, an
+    unknown column, text for an id) is refused with its reason, and no portal is left."""
+    portal_id, _ = await second(portal)
+    await portal.ok("crm.deal.add", {"fields": {"TITLE": "x"}}, hook=(await second(portal))[1])
+    document = await portals.export_document(portal.store, portal_id)
+    bad_tables = [
+        {**document["tables"], "no_such_table": [{"id": 1}]},
+        {**document["tables"], "deals": [{"id": 1, "no_such_column": 1}]},
+        {**document["tables"], "deals": [{"id": "one", "title": "t"}]},
+    ]
+    before = [p.id for p in await portal.store.portals()]
+    for tables in bad_tables:
+        with pytest.raises(portals.PortalError, match="do not fit"):
+            await portals.import_document(
+                portal.store, portal.app.settings, FrozenClock(), {**document, "tables": tables}
+            )
+        assert [p.id for p in await portal.store.portals()] == before

@@ -137,7 +137,7 @@ class AdminApi:
     async def portal(self, request: Request) -> int:
         """The path's portal id, once that portal exists."""
         portal_id = int(request.path["portal"])
-        if not await self.store.portal_exists(portal_id):
+        if not await self.store.portal(portal_id) is not None:
             raise errors.AdminNotFound(f"No portal {portal_id}")
         return portal_id
 

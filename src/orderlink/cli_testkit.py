@@ -28,7 +28,7 @@ async def _portal(store: Store, portal_id: int | None) -> int:
         if found is None:
             raise click.ClickException("the database has no portal yet (start `orderlink serve`)")
         return found.id
-    if not await store.portal_exists(portal_id):
+    if not await store.portal(portal_id) is not None:
         raise click.ClickException(f"no portal {portal_id}")
     return portal_id
 

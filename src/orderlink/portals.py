@@ -32,6 +32,7 @@ from orderlink.storage.base import (
     Portal,
     Row,
     Store,
+    StoreUnavailable,
 )
 
 PLANS = ("standard", "enterprise")
@@ -276,18 +277,25 @@ async def import_document(
     tables["webhooks"] = [w for w in tables.get("webhooks", []) if w.get("code_hash") not in codes]
     meta = document["portal"]
     now = clock.now()
-    async with store.group() as group, group.step():
-        portal = await store.add_portal(name=str(meta["name"]), plan=str(meta["plan"]), now=now)
-        ids = {
-            table: [int(row["id"]) for row in rows if isinstance(row.get("id"), int)]
-            for table, rows in tables.items()
-            if (table, "id") in REFERENCES
-        }
-        spans = {table: max(found) - min(found) + 1 for table, found in ids.items() if found}
-        bases = await store.reserve_ids(spans)
-        moves = {table: (set(ids[table]), bases[table] - min(ids[table])) for table in bases}
-        await store.put_portal_state(portal.id, _moved(tables, moves))
-        url = await admin_webhook(store, settings, portal, now)
+    try:
+        async with store.group() as group, group.step():
+            portal = await store.add_portal(name=str(meta["name"]), plan=str(meta["plan"]), now=now)
+            ids = {
+                table: [int(row["id"]) for row in rows if isinstance(row.get("id"), int)]
+                for table, rows in tables.items()
+                if (table, "id") in REFERENCES
+            }
+            spans = {table: max(found) - min(found) + 1 for table, found in ids.items() if found}
+            bases = await store.reserve_ids(spans)
+            moves = {table: (set(ids[table]), bases[table] - min(ids[table])) for table in bases}
+            await store.put_portal_state(portal.id, _moved(tables, moves))
+            url = await admin_webhook(store, settings, portal, now)
+    except StoreUnavailable:
+        raise
+    except Exception as exc:
+        # A file edited by hand (an unknown table or column, text where a number goes, an id
+        # past the largest integer): the transaction rolls back whole, and the file is refused.
+        raise PortalError(f"{source}: its rows do not fit this server's tables ({exc})") from None
     return Created(portal, url)
 
 

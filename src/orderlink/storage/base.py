@@ -830,8 +830,6 @@ class FaultStore(Protocol):
 class JournalStore(Protocol):
     """The journal of calls (journal.py)."""
 
-    async def portal_exists(self, portal_id: int) -> bool: ...
-
     async def write_journal(self, rows: Sequence[Sequence[Any]], keep: int) -> None:
         """Append rows (`JOURNAL_COLUMNS` order) in one transaction, then keep only the newest
         `keep` rows of each portal written to."""

@@ -431,6 +431,11 @@ class SQLStore:
                 rows = [{**row, "portal_id": portal_id} for row in state.get(table, ())]
                 if not rows:
                     continue
+                unknown = {c for row in rows for c in row} - set(
+                    await self._columns_of(conn, table)
+                )
+                if unknown:
+                    raise ValueError(f"{table} has no column {', '.join(sorted(unknown))}")
                 if table == "app_installs":  # an export carries none (portals.py)
                     rows = [self._sealed_install(row) for row in rows]
                 columns = [ident(c) for c in rows[0]]
@@ -1368,10 +1373,6 @@ class SQLStore:
                 (fault_id,),
             )
         return row is not None
-
-    async def portal_exists(self, portal_id: int) -> bool:
-        async with self._conn() as conn:
-            return bool(await conn.fetch_one("SELECT 1 FROM portals WHERE id = ?", (portal_id,)))
 
     async def write_journal(self, rows: Sequence[Sequence[Any]], keep: int) -> None:
         if not rows:
