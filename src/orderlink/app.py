@@ -24,13 +24,15 @@ from urllib.parse import quote, unquote_plus
 
 import orjson
 
-from orderlink import admin, errors, hosts, params
-from orderlink.admin import AdminApi
+from orderlink import admin, errors, hosts, params, sessions
+from orderlink.admin import AdminApi, Credentials
 from orderlink.auth import Authenticator
 from orderlink.clock import AdjustableClock, Clock, SystemClock
 from orderlink.coerce import UnixIso, parse_zone, to_int
 from orderlink.consent import CONSENT_HEADERS, NO_STORE, consent_page
 from orderlink.controls import Controls
+from orderlink.dashboard import PREFIX as UI_PREFIX
+from orderlink.dashboard import Dashboard
 from orderlink.dispatch import Dispatcher, success_body, time_block
 from orderlink.domains import PortalDomains
 from orderlink.events import Deliverer
@@ -111,7 +113,6 @@ class OrderlinkApp:
             costs=parse_costs(dict(settings.operating_costs)),
             faults=self.faults,
         )
-        self.admin_api = AdminApi(self.store, clock, self.faults, self.journal, settings)
         self.auth = Authenticator(self.store)
         self.lockout = Lockout(clock, limit=settings.auth_failure_limit)
         self.domains = PortalDomains(self.store)
@@ -124,6 +125,11 @@ class OrderlinkApp:
             log_days=settings.delivery_log_days,
             settings=settings,
         )
+        self.admin_api = AdminApi(
+            self.ctx, self.faults, self.journal, self.limits, self.deliverer.wake
+        )
+        # `--no-ui`: no dashboard at all, and the admin API takes no session cookie.
+        self.dashboard = Dashboard(self.admin_api, self.lockout, clock) if settings.ui else None
         self._opened = False
         self._housekeeping: asyncio.Task[None] | None = None
         origins = {o.strip() for o in settings.cors_origins.split(",") if o.strip()}
@@ -215,7 +221,7 @@ class OrderlinkApp:
         try:
             if path.startswith(admin.PREFIX + "/") or path == admin.PREFIX:
                 status, body = await self.admin_api.handle(
-                    verb, path, _header(scope, b"authorization"),
+                    verb, path, self._credentials(scope),
                     scope.get("query_string", b""), lambda: self._json_only(scope, receive),
                 )  # fmt: skip
             elif verb not in _RUNS:
@@ -229,6 +235,8 @@ class OrderlinkApp:
                 status, body = await self._health(path == "/readyz")
             elif path.startswith("/oauth/"):
                 status, body, headers = await self._oauth(scope, receive, path)
+            elif path == UI_PREFIX or path.startswith(UI_PREFIX + "/"):
+                status, body, headers = await self._dashboard(scope, receive, path, verb)
             elif path.startswith("/_orderlink/"):
                 status, body = await self._admin(scope, receive, path)
             else:
@@ -566,6 +574,30 @@ class OrderlinkApp:
         if route == "/_orderlink/clock" and scope["method"] != "POST":
             return 200, self.controls.now()
         return 200, self.controls.handle(route, await self._json_only(scope, receive))
+
+    def _credentials(self, scope: Scope) -> Credentials:
+        """What an admin request offers: the bearer header, and with the dashboard on, its
+        session cookie and CSRF header."""
+        authorization = _header(scope, b"authorization")
+        if self.dashboard is None:
+            return Credentials(authorization)
+        cookie = sessions.cookie_value(_header(scope, b"cookie"))
+        return Credentials(authorization, cookie, _header(scope, sessions.CSRF_HEADER.encode()))
+
+    async def _dashboard(
+        self, scope: Scope, receive: Receive, path: str, verb: str
+    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        if self.dashboard is None:
+            raise errors.MethodNotFound("Not found")
+        body = None
+        if verb == "POST":
+            body = (await self._read_body(scope, receive), _header(scope, b"content-type"))
+        client = scope.get("client")
+        address = str(client[0]) if client else "local"
+        secure = _scheme(scope) == "https"
+        return await self.dashboard.answer(
+            verb, path, self._credentials(scope), address, secure, body
+        )
 
     async def _json_only(self, scope: Scope, receive: Receive) -> dict[str, Any]:
         """A test endpoint's body: JSON, declared as JSON. A web page can send `text/plain` or a

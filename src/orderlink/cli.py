@@ -323,6 +323,7 @@ def main() -> None:
     type=click.IntRange(min=0),
     help="Calls the journal keeps per portal (orderlink journal); 0 keeps none.",
 )
+@_option("ui", help="The dashboard at /_orderlink/ui/, signed in with the admin token.")
 @click.option(
     "--log-level",
     envvar="ORDERLINK_LOG_LEVEL",

@@ -41,6 +41,7 @@ B24Error                              {"error": code, "error_description": text}
 │   ├── MethodConfirmWaiting          401 METHOD_CONFIRM_WAITING
 │   ├── AdminAuthRequired             401 (the admin API, /_orderlink/api/: no or a wrong token)
 │   ├── AdminNotFound                 404 NOT_FOUND (the admin API: no such portal or fault)
+│   ├── CsrfTokenMissing              403 ACCESS_DENIED (a signed-in change without its CSRF token)
 │   └── OAuthError                    the authorization server, /oauth/token/ and /oauth/authorize/
 │       ├── OAuthInvalidRequest       400 invalid_request
 │       ├── InvalidClient             401 invalid_client
@@ -417,6 +418,15 @@ class AdminNotFound(RequestError):
     code = "NOT_FOUND"
     status = 404
     description = "Not found"
+
+
+class CsrfTokenMissing(RequestError):
+    """A dashboard session's request that changes something, without the session's CSRF token
+    (sessions.py): refused before any route is looked at."""
+
+    code = "ACCESS_DENIED"
+    status = 403
+    description = "A signed-in request that changes something needs the header X-Orderlink-CSRF"
 
 
 # -- a method's own errors -------------------------------------------------------------------

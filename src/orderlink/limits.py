@@ -45,6 +45,14 @@ class Limits(Protocol):
     async def ping(self) -> None:
         """Return if the limits' store answers; raise LimitsUnavailable otherwise."""
 
+    async def levels(self, prefix: str, rate: float) -> dict[str, float]:
+        """Read only: each request bucket whose key starts with `prefix`, and its level now
+        (drained by `rate` per second since its last request)."""
+
+    async def windows(self, prefix: str) -> dict[str, list[tuple[float, float]]]:
+        """Read only: each operating-time key starting with `prefix` and its live baskets,
+        oldest first, as (unix time of the basket's first call, seconds)."""
+
     async def close(self) -> None:
         """Release connections."""
 
@@ -149,6 +157,25 @@ class LocalLimits:
 
     async def ping(self) -> None:
         return None
+
+    async def levels(self, prefix: str, rate: float) -> dict[str, float]:
+        now = self._clock.monotonic()
+        with self._lock:
+            found = [(k, b.level, b.at) for k, b in self._buckets.items() if k.startswith(prefix)]
+        return {key: max(0.0, level - max(now - at, 0.0) * rate) for key, level, at in found}
+
+    async def windows(self, prefix: str) -> dict[str, list[tuple[float, float]]]:
+        now = self._clock.now()
+        with self._lock:
+            shown = {}
+            for key, baskets in self._baskets.items():
+                if key.startswith(prefix):
+                    baskets.expire(now)
+                    if baskets.minutes:
+                        shown[key] = [
+                            (first, seconds) for first, seconds in baskets.minutes.values()
+                        ]
+            return shown
 
     async def close(self) -> None:
         return None
@@ -275,8 +302,59 @@ class RedisLimits:
         except (RedisError, OSError) as exc:
             raise LimitsUnavailable(str(exc)) from exc
 
+    async def _scan(self, pattern: str) -> list[str]:
+        from redis.exceptions import RedisError
+
+        try:
+            return [key.decode() async for key in self._redis.scan_iter(match=pattern, count=500)]
+        except (RedisError, OSError) as exc:
+            raise LimitsUnavailable(str(exc)) from exc
+
+    async def levels(self, prefix: str, rate: float) -> dict[str, float]:
+        from redis.exceptions import RedisError
+
+        head = "orderlink:bucket:"
+        now = self._clock.now()
+        shown = {}
+        for name in await self._scan(head + _glob_escaped(prefix) + "*"):
+            try:
+                level, at = await self._redis.hmget(name, ["level", "at"])
+            except (RedisError, OSError) as exc:
+                raise LimitsUnavailable(str(exc)) from exc
+            if level is not None and at is not None:
+                drained = float(level) - max(now - float(at), 0.0) * rate
+                shown[name[len(head) :]] = max(0.0, drained)
+        return shown
+
+    async def windows(self, prefix: str) -> dict[str, list[tuple[float, float]]]:
+        from redis.exceptions import RedisError
+
+        head, tail = "orderlink:op:", ":first"
+        now = self._clock.now()
+        shown = {}
+        for name in await self._scan(head + _glob_escaped(prefix) + "*" + tail):
+            key = name[len(head) : -len(tail)]
+            try:
+                firsts = await self._redis.hgetall(name)
+                sums = await self._redis.hgetall(f"{head}{key}:sum")
+            except (RedisError, OSError) as exc:
+                raise LimitsUnavailable(str(exc)) from exc
+            live = sorted(
+                (float(first), float(sums.get(minute, 0) or 0))
+                for minute, first in firsts.items()
+                if float(first) + WINDOW_SECONDS > now
+            )
+            if live:
+                shown[key] = live
+        return shown
+
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+def _glob_escaped(text: str) -> str:
+    """`text` matched literally in a Redis SCAN pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 def parse_costs(pairs: Mapping[str, float] | None) -> dict[str, float]:

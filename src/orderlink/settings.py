@@ -120,6 +120,9 @@ class Settings:
     fault_header: bool = False
     # Calls the journal keeps per portal (journal.py), the oldest dropped first; 0: no journal.
     journal_limit: int = 1000
+    # The dashboard at /_orderlink/ui/ (ui.py): pages that read the admin API, signed in with the
+    # admin token; off: those paths answer 404 and the admin API takes no session cookie.
+    ui: bool = True
 
     def bucket(self, plan: str | None = None) -> tuple[int, float]:
         """(X, Y): the bucket size and its drain per second, the plan's (the server's, or a

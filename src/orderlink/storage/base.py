@@ -794,6 +794,10 @@ class OutboxStore(Protocol):
     async def deliveries(self, portal_id: int | None, limit: int) -> builtins.list[Delivery]:
         """The delivery log, newest first."""
 
+    async def redeliver(self, portal_id: int, delivery_id: int, now: float) -> bool:
+        """Make a delivery of the portal due again now (pending, unclaimed), whatever became of
+        it; False when there is no such delivery or an attempt of it is under way."""
+
 
 class FaultStore(Protocol):
     """Faults portals answer with (faults.py). Adding or removing one moves `auth_version`,

@@ -1313,6 +1313,16 @@ class SQLStore:
             )
         return [_delivery(row) for row in rows]
 
+    async def redeliver(self, portal_id: int, delivery_id: int, now: float) -> bool:
+        async with self._conn() as conn:
+            changed = await conn.execute(
+                "UPDATE event_outbox SET status = 'pending', next_attempt_at = ?, "
+                "claimed_until = 0 WHERE id = ? AND portal_id = ? "
+                "AND (status <> 'pending' OR claimed_until <= ?)",
+                (float(now), delivery_id, portal_id, float(now)),
+            )
+        return bool(changed)
+
     # -- faults and the journal (the test kit) ---------------------------------------------------
 
     async def add_fault(
