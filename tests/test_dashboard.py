@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from .conftest import STORES
+from .receiver import Receiver
 from .testkit import Live, live_on
 
 if TYPE_CHECKING:
@@ -100,7 +101,17 @@ class Walk:
         expect(self.page.get_by_role("heading", name=text, exact=True)).to_be_visible()
 
 
-def test_the_dashboard_shows_and_drives_a_portal(browser: Browser, live: Live) -> None:
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """An app's event handler that answers its first delivery with a 500."""
+    server = Receiver(statuses=[500])
+    yield server
+    server.close()
+
+
+def test_the_dashboard_shows_and_drives_a_portal(
+    browser: Browser, live: Live, receiver: Receiver
+) -> None:
     from playwright.sync_api import expect
 
     sqlite = live.database.startswith("sqlite:")
@@ -221,9 +232,29 @@ def test_the_dashboard_shows_and_drives_a_portal(browser: Browser, live: Live) -
         expect(page.get_by_role("cell", name="127.0.0.1")).to_be_visible()
         expect(page.get_by_role("cell", name="crm.deal.add")).to_be_visible()
         walk.shot("limits")
+        # An app listens to new deals at a handler whose first answer is a 500 (on portal 1:
+        # `token issue` installs apps on the default portal).
+        app = live.cli_json("app", "add", "--name", "Shop app", "--scope", "crm",
+                            "--redirect-uri", "https://app.example/cb")[-1]  # fmt: skip
+        token = live.cli_json("token", "issue", "--client-id", app["client_id"],
+                              "--user-id", "1")[-1]["access_token"]  # fmt: skip
+        bind = {"auth": token, "event": "ONCRMDEALADD", "handler": receiver.url()}
+        assert httpx.post(base + "/rest/event.bind", json=bind).status_code == 200
+        ok(live.hook, "crm.deal.add", {"fields": {"TITLE": "Seen by the app"}})
+        # The event: failed once (500), retried and delivered; Redeliver sends it again.
         walk.open("events")
-        walk.heading("Deliveries")
+        page.select_option("#portal-picker", "1")
+        expect(page.get_by_role("cell", name="Shop app (1)")).to_be_visible()
+        expect(page.get_by_role("cell", name=receiver.url()).first).to_be_visible()
+        redeliver = page.get_by_role("button", name="Redeliver")
+        delivery = page.get_by_role("row").filter(has=redeliver).first
+        expect(delivery.get_by_role("cell", name="delivered")).to_be_visible(timeout=15_000)
+        expect(delivery.get_by_role("cell", name="2", exact=True)).to_be_visible()
         walk.shot("events")
+        delivery.get_by_role("button", name="Redeliver").click()
+        expect(delivery.get_by_role("cell", name="3", exact=True)).to_be_visible(timeout=15_000)
+        assert len(receiver.wait(2)) >= 2
+        page.select_option("#portal-picker", str(portal_id))
 
         # At phone width the same pages stay readable (nothing wider than the screen).
         page.set_viewport_size(PHONE)

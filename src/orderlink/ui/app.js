@@ -24,12 +24,12 @@ function chosen() {
 }
 
 export async function loadPortals(prefer) {
+  const before = chosen();
   const { portals: found } = await get("/portals");
   const keep = prefer ?? chosen() ?? Number(localStorage.getItem("orderlink.portal"));
   picker.replaceChildren(...found.map((p) =>
     h("option", { value: p.id }, `${p.id} ${p.name || "(no name)"}`)));
   const exists = found.some((p) => p.id === keep);
-  const before = chosen();
   picker.value = String(exists ? keep : found[0]?.id ?? "");
   localStorage.setItem("orderlink.portal", picker.value);
   if (before !== null && before !== chosen()) {
