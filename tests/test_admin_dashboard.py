@@ -93,6 +93,26 @@ class TestSignIn:
         assert "set-cookie" not in response.headers
         assert portal.app.lockout.retry_after("127.0.0.1") == 0  # one failure of fifty
 
+    @pytest.mark.one_store
+    async def test_guessing_the_token_is_locked_out_like_a_webhook_code(
+        self, database_url: str
+    ) -> None:
+        from orderlink.app import create_app
+
+        settings = Settings(database=database_url, admin_token=ADMIN_TOKEN, auth_failure_limit=2)
+        app = create_app(settings, clock=FrozenClock())
+        await app.startup()
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            for _ in range(2):
+                wrong = await client.post(f"{UI}/signin", data={"token": "guess"})
+                assert wrong.status_code == 401
+            locked = await client.post(f"{UI}/signin", data={"token": ADMIN_TOKEN})
+            assert locked.status_code == 429
+            assert "Too many failed sign-ins" in locked.text
+            assert "set-cookie" not in locked.headers
+        await app.shutdown()
+
     async def test_the_cookie_is_httponly_strict_and_holds_no_token(self, portal: Portal) -> None:
         response = await portal.client.post(f"{UI}/signin", data={"token": ADMIN_TOKEN})
         cookie = response.headers["set-cookie"]

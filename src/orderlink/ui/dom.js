@@ -62,8 +62,9 @@ export async function copy(value) {
   say("Copied to the clipboard");
 }
 
-export function copyButton(value, label = "Copy") {
-  return h("button", { type: "button", class: "copy", onclick: () => copy(value) }, label);
+export function copyButton(value, label = "Copy", name = undefined) {
+  return h("button", { type: "button", class: "copy", "aria-label": name, onclick: () => copy(value) },
+    label);
 }
 
 // A table of `rows`; `columns` are [heading, (row) => cell content].

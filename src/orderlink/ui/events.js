@@ -36,7 +36,7 @@ export async function show(root, ctx) {
             say(`Delivery ${d.id} is due again`);
             await refresh(true);
           } catch (error) { failed(error); }
-        } }, "Redeliver")],
+        }, "aria-label": `Redeliver delivery ${d.id}` }, "Redeliver")],
       ], events.deliveries, "No deliveries yet."),
     );
   }

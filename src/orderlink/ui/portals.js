@@ -51,18 +51,18 @@ export async function show(root, ctx) {
     return {
       snapshot: h("form", { class: "mini", onsubmit: (e) => { e.preventDefault();
         act(`Snapshot ${snapName.value} saved`, () => post(`/portals/${portal.id}/snapshots`, { name: snapName.value })); } },
-        snapName, h("button", { type: "submit" }, "Snapshot")),
+        snapName, h("button", { type: "submit", "aria-label": `Snapshot portal ${portal.id}` }, "Snapshot")),
       restore: portal.snapshots.length
         ? h("form", { class: "mini", onsubmit: (e) => { e.preventDefault();
           act(`Restored ${snapshots.value}`, () => post(`/portals/${portal.id}/restore`, { name: snapshots.value })); } },
-          snapshots, h("button", { type: "submit" }, "Restore"))
+          snapshots, h("button", { type: "submit", "aria-label": `Restore portal ${portal.id}` }, "Restore"))
         : h("span", { class: "muted" }, "no snapshots"),
       actions: h("span", { class: "actions" },
-        h("button", { type: "button", onclick: () => {
+        h("button", { type: "button", "aria-label": `Reset portal ${portal.id}`, onclick: () => {
           if (window.confirm(`Reset portal ${portal.id}? Its rows are dropped.`)) {
             act(`Portal ${portal.id} reset`, () => post(`/portals/${portal.id}/reset`, {}));
           } } }, "Reset"),
-        h("button", { type: "button", class: "danger", onclick: () => {
+        h("button", { type: "button", class: "danger", "aria-label": `Delete portal ${portal.id}`, onclick: () => {
           if (window.confirm(`Delete portal ${portal.id} and everything in it?`)) {
             act(`Portal ${portal.id} deleted`, () => remove(`/portals/${portal.id}`));
           } } }, "Delete")),
@@ -100,7 +100,7 @@ export async function show(root, ctx) {
       table("Webhooks", [
         ["Id", (w) => w.id], ["User", (w) => w.user_id], ["Scopes", (w) => w.scopes.join(", ")],
         ["Active", (w) => (w.active ? "yes" : "no")], ["URL", (w) => h("code", {}, w.url)],
-        ["", (w) => copyButton(w.url)],
+        ["", (w) => copyButton(w.url, "Copy", `Copy the URL of webhook ${w.id}`)],
       ], webhooks),
       h("button", { type: "button", onclick: async () => {
         try {
