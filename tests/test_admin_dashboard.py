@@ -77,14 +77,37 @@ class TestSignIn:
         assert '<script type="module" src="/_orderlink/ui/app.js">' in page.text
 
     async def test_assets_ship_in_the_package_and_name_no_other_site(self, portal: Portal) -> None:
-        for name, kind in [("app.js", "text/javascript"), ("style.css", "text/css"),
-                           ("data.js", "text/javascript"), ("icon.svg", "image/svg+xml")]:  # fmt: skip
+        from orderlink.dashboard import PREFIX, Dashboard
+
+        assert PREFIX == UI
+        assert portal.app.dashboard is not None
+        assert isinstance(portal.app.dashboard, Dashboard)
+        kinds = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml"}
+        for name in sorted(portal.app.dashboard.assets):
+            if name == "index.html":
+                continue
+            kind = kinds[name.rsplit(".", 1)[1]]
             asset = await portal.client.get(f"{UI}/{name}")
             assert asset.status_code == 200, name
             assert asset.headers["content-type"].startswith(kind)
             assert "https://" not in asset.text
             assert "http://" not in asset.text.replace("http://www.w3.org/2000/svg", "")
         assert (await portal.client.get(f"{UI}/nothing.js")).status_code == 404
+
+    def test_every_asset_is_package_data(self) -> None:
+        """pyproject's package-data globs take every file of src/orderlink/ui/ into the wheel."""
+        import fnmatch
+        import tomllib
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parent.parent
+        project = tomllib.loads((root / "pyproject.toml").read_text())
+        globs = project["tool"]["setuptools"]["package-data"]["orderlink"]
+        files = sorted((root / "src" / "orderlink" / "ui").iterdir())
+        assert {f.name for f in files} >= {"index.html", "app.js", "api.js", "style.css"}
+        for path in files:
+            name = f"ui/{path.name}"
+            assert any(fnmatch.fnmatch(name, glob) for glob in globs), name
 
     async def test_a_wrong_token_is_refused_and_counted(self, portal: Portal) -> None:
         response = await portal.client.post(f"{UI}/signin", data={"token": "guess"})

@@ -192,6 +192,15 @@ def test_the_dashboard_shows_and_drives_a_portal(
         expect(page.get_by_text('"granted": true').first).to_be_visible()
         walk.shot("call")
 
+        # A batch call shows each of its commands.
+        commands = {"deals": "crm.deal.list", "bound": "crm.orderentity.list?filter[orderId]=1"}
+        ok(hook, "batch", {"halt": 0, "cmd": commands})
+        walk.open("journal?method=batch")
+        page.get_by_role("row").filter(has_text="batch").get_by_role("link").click()
+        walk.heading("Batch commands")
+        expect(page.get_by_role("cell", name="crm.orderentity.list", exact=True)).to_be_visible()
+        expect(page.get_by_role("cell", name="deals", exact=True)).to_be_visible()
+
         # A fault: added in the browser, fired by the next REST call, counted live.
         walk.open("faults")
         page.get_by_label("Method", exact=True).fill("crm.deal.list")

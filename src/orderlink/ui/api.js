@@ -31,8 +31,13 @@ export async function api(verb, path, body) {
     parsed = { error: text };
   }
   if (response.status === 401) {
-    // The session ended (or the token changed): the page answers with the sign-in form.
-    window.location.reload();
+    // The session ended (or the token changed): the page answers with the sign-in form. Once
+    // a minute at most, in case the page came with a bearer header its scripts do not send.
+    const last = Number(sessionStorage.getItem("orderlink.reloaded") || 0);
+    if (Date.now() - last > 60_000) {
+      sessionStorage.setItem("orderlink.reloaded", String(Date.now()));
+      window.location.reload();
+    }
   }
   if (!response.ok) throw new ApiError(response.status, parsed);
   return parsed;
