@@ -121,13 +121,12 @@ async function detail(root, ctx, base, family, byKey, id) {
     last = now;
     const titles = Object.fromEntries(family.fields.map((f) => [f.name, f.title]));
     const record = found.record && typeof found.record === "object" ? found.record : {};
+    const empty = (value) => value === null || value === undefined || value === "" ||
+      (typeof value === "object" && Object.keys(value).length === 0);
+    const shownValue = (value) => (typeof value === "object" && !empty(value) ? pre(value) : text(value));
     shown.replaceChildren(
       h("h3", {}, `${family.title} ${id}`),
-      h("dl", { class: "record" }, Object.entries(record).flatMap(([name, value]) => [
-        h("dt", {}, name, titles[name] && titles[name] !== name ? h("span", { class: "muted" }, ` ${titles[name]}`) : ""),
-        h("dd", {}, typeof value === "object" && value !== null ? pre(value) : text(value)),
-      ])),
-      h("h3", {}, "Bindings"),
+      h("h4", {}, "Bound to"),
       table(`Bindings of ${family.title} ${id}`, [
         ["Order", (b) => link(ctx, byKey, "sale.order", b.orderId)],
         ["Owner", (b) => {
@@ -136,6 +135,11 @@ async function detail(root, ctx, base, family, byKey, id) {
         }],
         ["ownerTypeId", (b) => text(b.ownerTypeId)],
       ], found.bindings, family.binds ? "Not bound." : "This family is not bound to orders."),
+      h("h4", {}, `Fields, as ${family.methods.get} answers`),
+      h("dl", { class: "record" }, Object.entries(record).flatMap(([name, value]) => [
+        h("dt", {}, name, titles[name] && titles[name] !== name ? h("span", { class: "muted" }, ` ${titles[name]}`) : ""),
+        h("dd", {}, shownValue(value)),
+      ])),
     );
   }
   try {

@@ -36,6 +36,7 @@ export async function show(root, ctx) {
     try {
       const { fault } = await post(base, body);
       say(`Fault ${fault.id} added`);
+      form.reset();
       await refresh(true);
     } catch (err) {
       failed(err);
