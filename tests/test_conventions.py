@@ -156,3 +156,19 @@ def test_the_tree_is_lint_and_type_clean(command: tuple[str, ...]) -> None:
         [sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_dashboard_reads_only_the_admin_api() -> None:
+    """docs/dashboard.md: the pages have no second way to the data. Only ui/api.js fetches, and
+    only below /_orderlink/api; no page script loads anything from another site."""
+    scripts = sorted((SRC / "ui").glob("*.js"))
+    assert scripts
+    for path in scripts:
+        text = path.read_text()
+        if path.name != "api.js":
+            assert "fetch(" not in text, path.name
+            assert "XMLHttpRequest" not in text, path.name
+        assert not re.search(r"""["'`](?:https?:)?//""", text), path.name
+    api = (SRC / "ui" / "api.js").read_text()
+    assert api.count("fetch(") == 1
+    assert 'const BASE = "/_orderlink/api";' in api
