@@ -114,8 +114,11 @@ def test_the_dashboard_shows_and_drives_a_portal(
 ) -> None:
     from playwright.sync_api import expect
 
+    # Waits, not timings: a loaded CI machine may take a while to poll and redraw.
+    expect.set_options(timeout=20_000)
     sqlite = live.database.startswith("sqlite:")
     context = browser.new_context(viewport=LAPTOP)
+    context.set_default_timeout(30_000)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -257,11 +260,11 @@ def test_the_dashboard_shows_and_drives_a_portal(
         expect(page.get_by_role("cell", name=receiver.url()).first).to_be_visible()
         redeliver = page.get_by_role("button", name="Redeliver")
         delivery = page.get_by_role("row").filter(has=redeliver).first
-        expect(delivery.get_by_role("cell", name="delivered")).to_be_visible(timeout=15_000)
+        expect(delivery.get_by_role("cell", name="delivered")).to_be_visible()
         expect(delivery.get_by_role("cell", name="2", exact=True)).to_be_visible()
         walk.shot("events")
         delivery.get_by_role("button", name="Redeliver").click()
-        expect(delivery.get_by_role("cell", name="3", exact=True)).to_be_visible(timeout=15_000)
+        expect(delivery.get_by_role("cell", name="3", exact=True)).to_be_visible()
         assert len(receiver.wait(2)) >= 2
         page.select_option("#portal-picker", str(portal_id))
 

@@ -12,6 +12,7 @@ smart invoices and each smart process of the portal.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,8 @@ from orderlink.entity_types import DEAL, LEGACY_INVOICE, SMART_INVOICE
 from orderlink.listing import PAGE_SIZE
 from orderlink.principal import Principal, Role
 from orderlink.registry import Call, Context, Page
+
+log = logging.getLogger("orderlink")
 
 BINDINGS = "crm.orderentity"
 ORDERS = "sale.order"
@@ -135,6 +138,10 @@ async def described(ctx: Context, portal_id: int, found: Family) -> dict[str, An
     try:
         answer = _unwrapped(await run(ctx, portal_id, found.fields, dict(found.params)))
     except errors.B24Error:
+        return None
+    except Exception:
+        # A fields method that fails without its own parameters must not take the whole list.
+        log.warning("%s does not describe its fields without parameters", found.fields)
         return None
     if not isinstance(answer, dict):
         return None
