@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import time
@@ -25,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from .clients import (  # noqa: F401 (fixtures pytest finds by name)
@@ -40,6 +42,7 @@ from .clients import (  # noqa: F401 (fixtures pytest finds by name)
     missing,
     oauth_app_fixture,
     records_fixture,
+    register_app,
     target_fixture,
 )
 from .live import start_server
@@ -232,6 +235,49 @@ def refresh_case(app: OAuthApp, deal_id: int, advance: float | None = None) -> d
         assert app.server is not None
         case |= {"clockUrl": app.server.base_url + "/_orderlink/clock", "advance": advance}
     return case
+
+
+class TestOAuthRefreshOnFault:
+    """The test kit's `expired_token` fault on an OAuth call: b24jssdk cannot tell it from a
+    token past its hour, so it refreshes at orderlink and repeats the call (issue 15: "each
+    fault kind seen by a real client")."""
+
+    def test_an_expired_token_fault_makes_it_refresh_and_repeat_the_call(
+        self, tmp_path: Path
+    ) -> None:
+        token = secrets.token_urlsafe(24)
+        server = start_server(
+            tmp_path / "fault.db", "--tls", "--access-log", "--graceful-timeout", "1",
+            "--admin-token", token,
+        )  # fmt: skip
+        try:
+            app = register_app(server)
+            deal_id = app.records().deal()
+            issued = dict(app.tokens)
+            with httpx.Client(verify=app.ssl_context(), timeout=30) as http:
+                added = http.post(
+                    server.base_url + "/_orderlink/api/portals/1/faults",
+                    headers={"Authorization": f"Bearer {token}"},
+                    json={"method": "crm.orderentity.list", "error": "expired_token", "times": 1},
+                )
+            assert added.status_code == 201, added.text
+            answer = node("oauth-refresh.mjs", refresh_case(app, deal_id), app.trust_env())
+
+            assert answer["calls"] == [{"result": {"orderEntity": []}}] * 3
+            (refreshed,) = answer["refreshed"]
+            assert refreshed["refreshToken"] != issued["refresh_token"]
+            assert answer["authData"]["access_token"] == refreshed["accessToken"]
+            # The fault answered once, the SDK refreshed once at orderlink, then called again.
+            assert len(app.answered(401, "/rest//crm.orderentity.list")) == 1
+            assert len(app.answered(200, "/oauth/token/")) == 1
+            with httpx.Client(verify=app.ssl_context(), timeout=30) as http:
+                faults = http.get(
+                    server.base_url + "/_orderlink/api/portals/1/faults",
+                    headers={"Authorization": f"Bearer {token}"},
+                ).json()["faults"]
+            assert [fault["fired"] for fault in faults] == [1]
+        finally:
+            server.stop()
 
 
 class TestOAuthRefresh:

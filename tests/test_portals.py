@@ -242,6 +242,48 @@ class TestLifecycle:
         with pytest.raises(portals.PortalError, match="snapshot name"):
             await portals.snapshot(portal.store, portal_id, "../x", clock)
 
+    async def test_restore_after_changes_through_an_order_and_its_children(
+        self, portal: Portal
+    ) -> None:
+        """A restore puts back only the rows that differ (core.restore_snapshot): a changed
+        order takes its unchanged basket items with it (ON DELETE CASCADE), and they come
+        back with the rest."""
+        portal_id, hook = await second(portal)
+        order = (await portal.ok("sale.order.add", {"fields": {"lid": "s1", "personTypeId": 1,
+                 "currency": "USD"}}, hook=hook))["order"]["id"]  # fmt: skip
+        await portal.ok("sale.basketitem.add", {"fields": {"orderId": order, "productId": 0,
+                        "currency": "USD", "quantity": 2, "price": 5, "name": "kept"}},
+                        hook=hook)  # fmt: skip
+        deal = await portal.ok("crm.deal.add", {"fields": {"TITLE": "owner"}}, hook=hook)
+        binding = {"orderId": order, "ownerId": deal, "ownerTypeId": 2}
+        await portal.ok("crm.orderentity.add", {"fields": binding}, hook=hook)
+        await portals.snapshot(portal.store, portal_id, "base", FrozenClock())
+        saved = await portal.store.portal_state(portal_id)
+        await portal.ok("sale.order.update", {"id": order, "fields": {"comments": "later"}},
+                        hook=hook)  # fmt: skip
+        await portal.ok("crm.orderentity.deleteByFilter", {"fields": binding}, hook=hook)
+        await portal.ok("sale.basketitem.add", {"fields": {"orderId": order, "productId": 0,
+                        "currency": "USD", "quantity": 1, "price": 1, "name": "later"}},
+                        hook=hook)  # fmt: skip
+        await portals.restore(portal.store, portal_id, "base")
+        assert await portal.store.portal_state(portal_id) == saved
+        await portals.restore(portal.store, portal_id, "base")  # nothing differs: no change
+        assert await portal.store.portal_state(portal_id) == saved
+
+    async def test_restore_after_a_change_a_foreign_key_holds_on_to(self, portal: Portal) -> None:
+        """A changed user its unchanged webhook points at (no cascade) cannot be put back row
+        by row: the restore copies the whole snapshot instead, and still ends exact."""
+        portal_id, hook = await second(portal)
+        await portal.ok("crm.deal.add", {"fields": {"TITLE": "kept"}}, hook=hook)
+        await portals.snapshot(portal.store, portal_id, "base", FrozenClock())
+        saved = await portal.store.portal_state(portal_id)
+        (admin,) = [u for u in saved["users"] if u["is_admin"]]
+        changed = await portal.ok("user.update", {"ID": admin["id"], "NAME": "Renamed"}, hook=hook)
+        assert changed is True
+        assert await portal.store.portal_state(portal_id) != saved
+        await portals.restore(portal.store, portal_id, "base")
+        assert await portal.store.portal_state(portal_id) == saved
+
     async def test_export_and_import_move_ids_and_keep_references(
         self, portal: Portal, more_databases: Any, tmp_path: Path
     ) -> None:

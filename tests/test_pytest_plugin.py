@@ -25,7 +25,7 @@ def test_the_example_project_passes_under_xdist() -> None:
     )  # fmt: skip
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert re.search(r"\b9 passed\b", summary), summary
+    assert re.search(r"\b10 passed\b", summary), summary
 
 
 def test_the_example_project_passes_in_this_process() -> None:
@@ -41,4 +41,4 @@ def test_the_example_project_passes_in_this_process() -> None:
              str(PROJECT / "pytest.ini"), "--rootdir", str(PROJECT), str(PROJECT)]
         )  # fmt: skip
     assert code == 0, out.getvalue()[-4000:]
-    assert re.search(r"\b9 passed\b", out.getvalue()), out.getvalue()[-2000:]
+    assert re.search(r"\b10 passed\b", out.getvalue()), out.getvalue()[-2000:]

@@ -31,7 +31,8 @@ import orjson
 
 from orderlink import admin_data, admin_portals, bootstrap, errors, faults, portals, sessions
 from orderlink.auth import hash_secret
-from orderlink.clock import Clock
+from orderlink.clock import MAX_CLOCK_ADVANCE, AdjustableClock, Clock
+from orderlink.coerce import to_float
 from orderlink.events import shown_url
 from orderlink.faults import Faults
 from orderlink.journal import Journal
@@ -282,6 +283,41 @@ async def read_journal(api: AdminApi, request: Request) -> Answer:
     if not 1 <= wanted.limit <= MAX_JOURNAL_ROWS:
         raise errors.InvalidRequest(f"`limit` must be from 1 to {MAX_JOURNAL_ROWS}")
     return 200, {"journal": await api.journal.entries(wanted)}
+
+
+# -- a portal's own clock (with `serve --test-clock`) ------------------------------------------
+
+
+@route("GET", _PORTAL + "/clock")
+async def read_clock(api: AdminApi, request: Request) -> Answer:
+    portal_id = await api.portal(request)
+    return 200, _clock_view(_adjustable(api), portal_id)
+
+
+@route("POST", _PORTAL + "/clock")
+async def advance_clock(api: AdminApi, request: Request) -> Answer:
+    """`{"advance": SECONDS}`: this portal's time moves on (its `time` blocks, token expiry,
+    limits and date stamps); other portals and the server keep theirs."""
+    portal_id = await api.portal(request)
+    clock = _adjustable(api)
+    body = await request.body()
+    seconds = to_float(body.get("advance", 0))
+    if seconds is None or not 0 <= seconds <= MAX_CLOCK_ADVANCE:
+        raise errors.InvalidRequest(
+            f"`advance` must be a number of seconds from 0 to {MAX_CLOCK_ADVANCE:.0f}"
+        )
+    clock.advance(seconds, portal_id)
+    return 200, _clock_view(clock, portal_id)
+
+
+def _adjustable(api: AdminApi) -> AdjustableClock:
+    if not isinstance(api.clock, AdjustableClock):
+        raise errors.InvalidRequest("the server runs without --test-clock: its clock is real")
+    return api.clock
+
+
+def _clock_view(clock: AdjustableClock, portal_id: int) -> dict[str, Any]:
+    return {"now": clock.now_of(portal_id), "offset": clock.offset_of(portal_id)}
 
 
 def _integer(query: dict[str, str], key: str) -> int | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from orderlink import errors, portals
-from orderlink.clock import Clock
+from orderlink.clock import AdjustableClock, Clock
 from orderlink.coerce import to_int
 from orderlink.settings import Settings
 from orderlink.storage.base import Store
@@ -89,6 +89,8 @@ async def _route(
         return 200, await _described(store, portal_id)
     if rest == [] and verb == "DELETE":
         await portals.delete(store, portal_id)
+        if isinstance(clock, AdjustableClock):
+            clock.forget(portal_id)
         return 200, {"deleted": portal_id}
     if rest == ["reset"] and verb == "POST":
         await portals.reset(store, portal_id, clock, seed_examples=_flag(body, "seed_examples"))

@@ -12,6 +12,7 @@ import hmac
 import secrets
 import string
 
+from orderlink.clock import Clock, enter_portal
 from orderlink.errors import (
     ExpiredToken,
     InvalidCredentials,
@@ -58,18 +59,18 @@ class Authenticator:
         key = (user_id_text, code)
         await self._drop_if_stale()
         cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        principal = await self._lookup(user_id_text, code)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[key] = principal
-        return principal
+        if cached is None:
+            cached = await self._lookup(user_id_text, code)
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key] = cached
+        enter_portal(cached.portal_id)
+        return cached
 
-    async def token(self, token: str, now: float) -> Principal:
+    async def token(self, token: str, clock: Clock) -> Principal:
         """An OAuth access token (settings/oauth/index.md): unknown or revoked -> invalid_token,
-        past its hour -> expired_token (clients refresh on exactly that), an app limited to
-        other users -> user_access_error."""
+        past its hour by its portal's clock -> expired_token (clients refresh on exactly
+        that), an app limited to other users -> user_access_error."""
         await self._drop_if_stale()
         found = self._tokens.get(token)
         if found is None:
@@ -95,7 +96,8 @@ class Authenticator:
                 self._tokens.clear()
             self._tokens[token] = found
         principal, expires_at, allowed_user = found
-        if now >= expires_at:
+        enter_portal(principal.portal_id)
+        if clock.now() >= expires_at:
             raise ExpiredToken()
         if not allowed_user:
             raise UserAccessError()

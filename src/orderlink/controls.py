@@ -7,11 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from orderlink import errors
-from orderlink.clock import AdjustableClock, Clock
+from orderlink.clock import MAX_CLOCK_ADVANCE, AdjustableClock, Clock
 from orderlink.coerce import to_float
 
-# Far enough for any test, near enough that every later date stays representable.
-MAX_CLOCK_ADVANCE = 10 * 366 * 86400.0
 MAX_OPERATING_COST = 3600.0
 
 

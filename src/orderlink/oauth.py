@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 
 from orderlink import errors
 from orderlink.auth import hash_secret
-from orderlink.clock import Clock
+from orderlink.clock import Clock, enter_portal
 from orderlink.domains import PortalDomains
 from orderlink.settings import Settings
 from orderlink.storage.base import (
@@ -155,6 +155,7 @@ class OAuth:
             raise errors.InvalidClient("Invalid client credentials")
         if not secrets.compare_digest(app.secret_hash, hash_secret(secret)):
             raise errors.InvalidClient("Invalid client credentials")
+        enter_portal(app.portal_id)  # its codes and tokens follow its portal's clock
         return app
 
     async def token(self, params: dict[str, Any], endpoints: Endpoints) -> dict[str, Any]:
@@ -232,6 +233,7 @@ class OAuth:
     async def authorize(self, app: App, user_id: int, state: str, endpoints: Endpoints) -> str:
         """The redirect that ends a consent: `redirect_uri?code=...&state=...&domain=...`
         (settings/oauth/index.md, step 2)."""
+        enter_portal(app.portal_id)
         portal = await self.portal_of(app.portal_id)
         endpoints = await self.endpoints_for(portal.id, endpoints)
         install = await self.store.install_of(portal.id, app.id)
@@ -289,6 +291,7 @@ class OAuth:
         grant = await self.store.grant(hash_secret(token))
         if grant is None or not grant.install.installed:
             raise errors.InvalidToken()
+        enter_portal(grant.portal_id)
         if self.clock.now() >= grant.access_expires_at:
             raise errors.ExpiredToken()
         portal = await self.portal_of(grant.portal_id)

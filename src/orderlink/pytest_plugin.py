@@ -8,7 +8,8 @@
 
 The plugin starts one `orderlink serve` per test session (per xdist worker: each has its own
 server, database and portals) on a free 127.0.0.1 port, with SQLite in a temporary directory,
-the test clock and `--fault-header`; `ORDERLINK_URL` and `ORDERLINK_ADMIN_TOKEN` point it at a
+the test clock (each portal's own: `.admin.clock.advance(seconds)`) and `--fault-header`;
+`ORDERLINK_URL` and `ORDERLINK_ADMIN_TOKEN` point it at a
 running server instead. Each test's portal is deleted after the test.
 `@pytest.mark.orderlink(snapshot="NAME", seed_examples=True, plan="enterprise")` starts the
 test from a copy of a snapshot saved earlier with `admin.snapshot(NAME)` (or `portal snapshot`).
@@ -66,17 +67,25 @@ class AdminClient:
 
 
 class Clock:
-    """The server's test clock (`serve --test-clock`): it moves for every portal."""
+    """The portal's own test clock (`serve --test-clock`): moving it moves this portal's time
+    alone (its `time` blocks, token expiry, limits, date stamps), never another test's."""
 
-    def __init__(self, admin: AdminClient) -> None:
+    def __init__(self, admin: AdminClient, path: str) -> None:
         self._admin = admin
+        self._path = path + "/clock"
 
     def advance(self, seconds: float) -> float:
-        response = httpx.post(
-            self._admin.base_url + "/_orderlink/clock", json={"advance": seconds}, timeout=30
-        )
-        response.raise_for_status()
-        return float(response.json()["now"])
+        """Move this portal's time `seconds` on; the new time (unix seconds)."""
+        return float(self._admin.request("POST", self._path, {"advance": seconds})["now"])
+
+    def now(self) -> float:
+        """The time as this portal reads it."""
+        return float(self._admin.request("GET", self._path)["now"])
+
+    @property
+    def offset(self) -> float:
+        """Seconds this portal runs ahead of the real clock."""
+        return float(self._admin.request("GET", self._path)["offset"])
 
 
 @dataclass
@@ -88,7 +97,7 @@ class PortalAdmin:
     clock: Clock = field(init=False)
 
     def __post_init__(self) -> None:
-        self.clock = Clock(self.client)
+        self.clock = Clock(self.client, self._path)
 
     @property
     def _path(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 import fast_bitrix24
@@ -83,3 +84,18 @@ def test_the_fault_header_fails_one_call(orderlink_portal: Any) -> None:
     )
     assert answer.status_code == 401
     assert answer.json()["error"] == "expired_token"
+
+
+def test_a_portals_clock_moves_alone(orderlink_portal: Any, orderlink_admin: Any) -> None:
+    """`.admin.clock` moves this test's portal only: another portal's time stays real."""
+
+    def date_start(webhook: str) -> float:
+        answer = httpx.post(webhook + "crm.deal.fields").json()
+        return datetime.fromisoformat(answer["time"]["date_start"]).timestamp()
+
+    other = orderlink_admin.new_portal(name="bystander")
+    orderlink_portal.admin.clock.advance(86400)
+    assert orderlink_portal.admin.clock.offset == 86400
+    assert date_start(orderlink_portal.webhook) > time.time() + 86000
+    assert date_start(other.webhook) < time.time() + 600
+    orderlink_admin.request("DELETE", f"/portals/{other.id}")

@@ -168,6 +168,7 @@ SQLITE = Dialect(
         ("applied_at", "REAL NOT NULL"),
         ("schema_version_exists", "SELECT 1 FROM sqlite_master WHERE name = 'schema_version'"),
         ("no_rows", "WHERE 0"),  # CREATE TABLE ... AS SELECT: the columns, no rows
+        ("same", "IS"),  # equal, NULL matching NULL
     ),
 )
 POSTGRES = Dialect(
@@ -187,6 +188,7 @@ POSTGRES = Dialect(
         ("applied_at", "TIMESTAMPTZ NOT NULL DEFAULT now()"),
         ("schema_version_exists", "SELECT to_regclass('schema_version') IS NOT NULL"),
         ("no_rows", "WITH NO DATA"),
+        ("same", "IS NOT DISTINCT FROM"),
     ),
     numbered=True,
     returns_stored=True,

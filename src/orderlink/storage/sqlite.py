@@ -172,6 +172,7 @@ class _Write(_Use):
 class SQLiteStore(SQLStore):
     engine: ClassVar[Literal["sqlite", "postgres"]] = "sqlite"
     label: ClassVar[str] = "SQLite"
+    constraint_error: ClassVar[tuple[type[Exception], ...]] = (sqlite3.IntegrityError,)
 
     def __init__(
         self,
