@@ -498,6 +498,16 @@ async def _limits_by_plan(portal: Portal) -> None:
     assert set(answered[standard][50:]) == {503}
 
 
+def added_member(database: str, portal_id: int) -> str:
+    conn = sqlite3.connect(database[len("sqlite:///") :])
+    try:
+        return str(
+            conn.execute("SELECT member_id FROM portals WHERE id = ?", (portal_id,)).fetchone()[0]
+        )
+    finally:
+        conn.close()
+
+
 def test_user_webhook_and_app_commands_take_a_portal(tmp_path: Path) -> None:
     """`--portal ID` on user/webhook/app commands: what they make belongs to that portal."""
     from click.testing import CliRunner
@@ -520,10 +530,17 @@ def test_user_webhook_and_app_commands_take_a_portal(tmp_path: Path) -> None:
     assert len(run("user", "list")) == 2  # the default portal has only its administrator
     run("webhook", "add", "--user-id", "2", "--scope", "crm", "--portal", pid)
     assert len(run("webhook", "list", "--portal", pid)) == 3  # header, admin's, Bob's
-    run("app", "add", "--name", "A", "--scope", "crm", "--portal", pid,
-        "--redirect-uri", "https://app.example/cb")  # fmt: skip
+    made = run("app", "add", "--name", "A", "--scope", "crm", "--portal", pid,
+               "--redirect-uri", "https://app.example/cb")  # fmt: skip
     assert len(run("app", "list", "--portal", pid)) == 2
     assert len(run("app", "list")) == 1
+    # An app of portal 2 installs there, for that portal's user 1, and its tokens are its.
+    client_id = next(line for line in made if line.startswith("client_id: ")).split(": ")[1]
+    run("app", "install", "--client-id", client_id)
+    issued = json.loads(run("token", "issue", "--client-id", client_id, "--user-id", "1",
+                            "--json")[-1])  # fmt: skip
+    assert issued["member_id"] == added_member(database, int(pid))
+    assert run("app", "uninstall", "--client-id", client_id)[-1] == "uninstalled"
     missing = run("user", "list", "--portal", "99", code=1)
     assert "no portal 99" in missing[-1]
 

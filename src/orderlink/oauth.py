@@ -211,8 +211,9 @@ class OAuth:
 
     async def install(self, app: App, user_id: int) -> Install:
         """Install (or re-install) an app for a user; its install handler gets ONAPPINSTALL
-        with the user's tokens (api-reference/common/events/on-app-install.md)."""
-        portal = await self.portal()
+        with the user's tokens (api-reference/common/events/on-app-install.md). On the
+        app's own portal."""
+        portal = await self.portal_of(app.portal_id)
         now = self.clock.now()
         earlier = await self.store.install_of(portal.id, app.id)
         token = earlier.application_token if earlier else new_application_token()
@@ -225,7 +226,7 @@ class OAuth:
     async def uninstall(self, app: App, user_id: int) -> bool:
         """Uninstall: ONAPPUNINSTALL to the app's handlers (no tokens, on-app-uninstall.md),
         then its tokens, codes and handlers are gone."""
-        portal = await self.portal()
+        portal = await self.portal_of(app.portal_id)
         data = {"LANGUAGE_ID": "en", "CLEAN": "0"}
         emit = Emit("ONAPPUNINSTALL", data, user_id, self.clock.now(), app.id, tokens=False)
         return await self.store.uninstall_app(portal.id, app.id, events=(emit,))
