@@ -7,7 +7,7 @@ Each reads the family's description (`Family`); what is a family's own is a hook
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,9 @@ from orderlink.storage.base import Condition, Emit, ListQuery, Row, Table
 # A handler's family: fixed, or chosen per call (crm.item's entityTypeId, a smart process read
 # from the store; a resolver may refuse the call, as userfieldconfig.* refuse a `moduleId`).
 Resolve = Callable[[Call], Awaitable[Family]]
+# What `serve` answers for: one family (or resolver) for every action, or one per action (the
+# writes of crm.type.* and userfieldconfig.* check rights the reads do not).
+Families = Family | Resolve | Mapping[str, Family | Resolve]
 
 
 async def _shown(family: Family, call: Call, row: Row, action: str) -> Any:
@@ -253,7 +256,7 @@ def crud(name: str, page: str, fields_name: str = "fields", **summaries: str) ->
 
 def serve(
     table: MethodTable,
-    family: Family | Resolve,
+    family: Families,
     methods: Iterable[Served],
     *,
     scope: str,
@@ -263,9 +266,11 @@ def serve(
     numeric_codes: bool = False,
     setting: str | None = None,
 ) -> None:
-    """Register `methods` in `table`, in the order given, each answered for `family`."""
-    resolve = family if not isinstance(family, Family) else _fixed(family)
+    """Register `methods` in `table`, in the order given, each answered for `family` (or for
+    `family[action]`)."""
     for served in methods:
+        chosen = family[served.action] if isinstance(family, Mapping) else family
+        resolve = chosen if not isinstance(chosen, Family) else _fixed(chosen)
         write = served.action in _WRITES
         role = write_role if write else read_role
         table.method(

@@ -17,7 +17,7 @@ from typing import Any
 from orderlink import coerce, errors
 from orderlink.families.crm_fields import descriptor
 from orderlink.families.family import Created, Family
-from orderlink.families.handlers import Served, no_events, read_columns, serve
+from orderlink.families.handlers import crud, no_events, read_columns, serve
 from orderlink.families.readers import legacy_fields, legacy_invalid, positive_id, top_level
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import parent_upper, unchanged
@@ -127,23 +127,19 @@ DIRECTIONS = Family(
 serve(
     table,
     DIRECTIONS,
-    (
-        Served("add", "crm.dealcategory.add", "crm-deal-category-add.md",
-               "Add a deal direction (a funnel) with the default stages; answers its id."),
-        Served("get", "crm.dealcategory.get", "crm-deal-category-get.md",
-               "One deal direction: ID, CREATED_DATE, NAME, IS_LOCKED, SORT."),
-        Served("list", "crm.dealcategory.list", "crm-deal-category-list.md",
-               "Deal directions matching a filter, 50 per page, a bare array."),
-        Served("update", "crm.dealcategory.update", "crm-deal-category-update.md",
-               "Change a direction's NAME or SORT; answers true."),
-        Served("delete", "crm.dealcategory.delete", "crm-deal-category-delete.md",
-               "Delete a direction without deals, and its stages; answers true."),
-        Served("fields", "crm.dealcategory.fields", "crm-deal-category-fields.md",
-               "The deal-direction fields with their descriptors."),
+    crud(
+        "crm.dealcategory",
+        "crm-deal-category",
+        add="Add a deal direction (a funnel) with the default stages; answers its id.",
+        get="One deal direction: ID, CREATED_DATE, NAME, IS_LOCKED, SORT.",
+        list="Deal directions matching a filter, 50 per page, a bare array.",
+        update="Change a direction's NAME or SORT; answers true.",
+        delete="Delete a direction without deals, and its stages; answers true.",
+        fields="The deal-direction fields with their descriptors.",
     ),
     scope="crm",
     docs=DOCS,
-)  # fmt: skip
+)
 
 
 @table.method("crm.dealcategory.status", scope="crm", doc=DOCS + "crm-deal-category-status.md")

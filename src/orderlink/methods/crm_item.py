@@ -22,7 +22,7 @@ from orderlink.families.crm_fields import (
     smart_item_fields,
 )
 from orderlink.families.family import Family
-from orderlink.families.handlers import Served, serve
+from orderlink.families.handlers import crud, serve
 from orderlink.families.items import check_values, item_family
 from orderlink.methods import crm_item_customers
 from orderlink.records.custom_fields import PARENTS, UF
@@ -147,20 +147,16 @@ async def _entity(call: Call) -> Family:
 serve(
     table,
     _entity,
-    (
-        Served("add", "crm.item.add", "crm-item-add.md",
-               "Create an item of a CRM type or smart process; answers the new item whole."),
-        Served("get", "crm.item.get", "crm-item-get.md",
-               "One deal, contact, company, smart invoice or smart-process item."),
-        Served("update", "crm.item.update", "crm-item-update.md",
-               "Change the fields given; when nothing changes, nothing is saved."),
-        Served("delete", "crm.item.delete", "crm-item-delete.md",
-               "Delete an item and the bindings of orders to it; answers an empty array."),
-        Served("list", "crm.item.list", "crm-item-list.md",
-               "Items matching a filter, 50 per page, ascending by id unless told otherwise."),
-        Served("fields", "crm.item.fields", "crm-item-fields.md",
-               "The type's fields with their descriptors, `upperName` included."),
+    crud(
+        "crm.item",
+        "crm-item",
+        add="Create an item of a CRM type or smart process; answers the new item whole.",
+        get="One deal, contact, company, smart invoice or smart-process item.",
+        update="Change the fields given; when nothing changes, nothing is saved.",
+        delete="Delete an item and the bindings of orders to it; answers an empty array.",
+        list="Items matching a filter, 50 per page, ascending by id unless told otherwise.",
+        fields="The type's fields with their descriptors, `upperName` included.",
     ),
     scope="crm",
     docs=DOCS,
-)  # fmt: skip
+)

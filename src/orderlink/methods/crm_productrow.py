@@ -20,7 +20,7 @@ from orderlink import coerce, errors, events
 from orderlink.entity_types import DEAL, SMART_INVOICE
 from orderlink.families.crm_fields import descriptor
 from orderlink.families.family import Family
-from orderlink.families.handlers import Served, list_, serve
+from orderlink.families.handlers import crud, list_, serve
 from orderlink.families.readers import item_fields, legacy_invalid, positive_id, top_level
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import parent_camel, unchanged
@@ -288,8 +288,7 @@ PRODUCT_ROWS = Family(
 serve(
     table,
     PRODUCT_ROWS,
-    (Served("get", "crm.item.productrow.get", "crm-item-productrow-get.md",
-            "One product row, in `productRow`."),),
+    crud("crm.item.productrow", "crm-item-productrow", get="One product row, in `productRow`."),
     scope="crm",
     docs=DOCS,
 )  # fmt: skip

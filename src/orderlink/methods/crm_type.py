@@ -17,7 +17,7 @@ from orderlink import coerce, errors, events
 from orderlink.families import handlers
 from orderlink.families.crm_fields import descriptor
 from orderlink.families.family import Created, Family, Params
-from orderlink.families.handlers import Served, serve
+from orderlink.families.handlers import crud, serve
 from orderlink.families.readers import item_fields, positive_id
 from orderlink.families.smart_processes import type_row, user_field_entity
 from orderlink.records import values as wire
@@ -234,51 +234,28 @@ def _given_fields(params: Params) -> dict[str, Any]:
 _UPDATED = dataclasses.replace(TYPES, read_fields=_given_fields)
 
 
-async def _for_administrators(call: Call) -> Family:
-    _administrator(call)
-    return TYPES
+def _administered(family: Family) -> handlers.Resolve:
+    """`family`, for portal administrators only."""
 
+    async def resolve(call: Call) -> Family:
+        _administrator(call)
+        return family
 
-async def _updating(call: Call) -> Family:
-    _administrator(call)
-    return _UPDATED
-
-
-async def _for_everyone(call: Call) -> Family:
-    return TYPES
+    return resolve
 
 
 serve(
     table,
-    _for_administrators,
-    (
-        Served("add", "crm.type.add", "crm-type-add.md",
-               "Add a smart process; answers it in `type`, its entityTypeId given or the next."),
-    ),
-    scope="crm",
-    docs=DOCS,
-    numeric_codes=True,
-)  # fmt: skip
-serve(
-    table,
-    _updating,
-    (
-        Served("update", "crm.type.update", "crm-type-update.md",
-               "Change a smart process's settings; relations given replace the old ones."),
-    ),
-    scope="crm",
-    docs=DOCS,
-    numeric_codes=True,
-)  # fmt: skip
-serve(
-    table,
-    _for_everyone,
-    (
-        Served("get", "crm.type.get", "crm-type-get.md", "One smart process, by its `id`."),
-        Served("list", "crm.type.list", "crm-type-list.md",
-               "Smart processes matching a filter, 50 per page, in `types`."),
-        Served("fields", "crm.type.fields", "crm-type-fields.md",
-               "The fields of a smart process's settings, `upperName` included."),
+    {"add": _administered(TYPES), "update": _administered(_UPDATED), "get": TYPES,
+     "list": TYPES, "fields": TYPES},
+    crud(
+        "crm.type",
+        "crm-type",
+        add="Add a smart process; answers it in `type`, its entityTypeId given or the next.",
+        update="Change a smart process's settings; relations given replace the old ones.",
+        get="One smart process, by its `id`.",
+        list="Smart processes matching a filter, 50 per page, in `types`.",
+        fields="The fields of a smart process's settings, `upperName` included.",
     ),
     scope="crm",
     docs=DOCS,

@@ -22,7 +22,7 @@ from typing import Any
 from orderlink import coerce, errors, events
 from orderlink.families.crm_fields import LANGUAGES
 from orderlink.families.family import Created, Family
-from orderlink.families.handlers import Served, serve
+from orderlink.families.handlers import crud, serve
 from orderlink.families.readers import legacy_fields, legacy_invalid, positive_id, top_level
 from orderlink.records import reading
 from orderlink.records import values as wire
@@ -293,24 +293,20 @@ def user_field_family(owner: Owner) -> Family:
 
 
 for _owner in OWNERS:
-    _name, _of = f"crm.{_owner.noun}.userfield.", f"crm-{_owner.noun}-userfield-"
     serve(
         table,
         user_field_family(_owner),
-        (
-            Served("add", _name + "add", _of + "add.md",
-                   f"Define a {_owner.noun} custom field `UF_CRM_<FIELD_NAME>`; answers its id."),
-            Served("get", _name + "get", _of + "get.md",
-                   f"One {_owner.noun} custom field's definition, labels in every language."),
-            Served("list", _name + "list", _of + "list.md",
-                   f"{_owner.noun.capitalize()} custom field definitions matching a filter, a "
-                   "bare array."),
-            Served("update", _name + "update", _of + "update.md",
-                   "Change a definition; FIELD_NAME, USER_TYPE_ID and MULTIPLE stay, LIST items "
-                   "merge by ID."),
-            Served("delete", _name + "delete", _of + "delete.md",
-                   f"Delete a definition (the values {_owner.plural} hold stay)."),
+        crud(
+            f"crm.{_owner.noun}.userfield",
+            f"crm-{_owner.noun}-userfield",
+            add=f"Define a {_owner.noun} custom field `UF_CRM_<FIELD_NAME>`; answers its id.",
+            get=f"One {_owner.noun} custom field's definition, labels in every language.",
+            list=f"{_owner.noun.capitalize()} custom field definitions matching a filter, a "
+            "bare array.",
+            update="Change a definition; FIELD_NAME, USER_TYPE_ID and MULTIPLE stay, LIST items "
+            "merge by ID.",
+            delete=f"Delete a definition (the values {_owner.plural} hold stay).",
         ),
         scope="crm",
         docs=_owner.docs,
-    )  # fmt: skip
+    )

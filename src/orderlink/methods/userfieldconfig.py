@@ -23,7 +23,7 @@ from typing import Any
 from orderlink import coerce, errors, events
 from orderlink.families.crm_fields import DEAL_USER_FIELDS, LANGUAGE
 from orderlink.families.family import Created, Family, Params
-from orderlink.families.handlers import Served, serve
+from orderlink.families.handlers import crud, serve
 from orderlink.families.readers import positive_id
 from orderlink.families.smart_processes import SMART_INVOICE_FIELDS
 from orderlink.records import values as wire
@@ -425,24 +425,24 @@ def _resolver(family: Family, denied: str | None = None, *, sets_enum: bool = Fa
     return resolve
 
 
-serve(table, _resolver(FIELDS, "Access denied"), (
-    Served("add", "userfieldconfig.add", "userfieldconfig-add.md",
-           "Create a custom field of a CRM object (`UF_{entityId}_...`); answers it in `field`."),
-), scope=SCOPE, docs=DOCS)  # fmt: skip
-serve(table, _resolver(_refusing(_CHANGE, read_fields=_given_field), _CHANGE, sets_enum=True), (
-    Served("update", "userfieldconfig.update", "userfieldconfig-update.md",
-           "Change a custom field's settings, labels and list values; answers it in `field`."),
-), scope=SCOPE, docs=DOCS)  # fmt: skip
-serve(table, _resolver(_refusing(_DELETE), _DELETE), (
-    Served("delete", "userfieldconfig.delete", "userfieldconfig-delete.md",
-           "Delete a custom field (the values items hold stay); answers null."),
-), scope=SCOPE, docs=DOCS)  # fmt: skip
-serve(table, _resolver(FIELDS), (
-    Served("get", "userfieldconfig.get", "userfieldconfig-get.md",
-           "One custom field's settings, labels in every language, list values."),
-    Served("list", "userfieldconfig.list", "userfieldconfig-list.md",
-           "Custom field settings matching a filter, 50 per page, by sort then id."),
-), scope=SCOPE, docs=DOCS)  # fmt: skip
+_READ = _resolver(FIELDS)
+serve(
+    table,
+    {"add": _resolver(FIELDS, "Access denied"),
+     "update": _resolver(_refusing(_CHANGE, read_fields=_given_field), _CHANGE, sets_enum=True),
+     "delete": _resolver(_refusing(_DELETE), _DELETE), "get": _READ, "list": _READ},
+    crud(
+        "userfieldconfig",
+        "userfieldconfig",
+        add="Create a custom field of a CRM object (`UF_{entityId}_...`); answers it in `field`.",
+        update="Change a custom field's settings, labels and list values; answers it in `field`.",
+        delete="Delete a custom field (the values items hold stay); answers null.",
+        get="One custom field's settings, labels in every language, list values.",
+        list="Custom field settings matching a filter, 50 per page, by sort then id.",
+    ),
+    scope=SCOPE,
+    docs=DOCS,
+)  # fmt: skip
 
 
 @table.method("userfieldconfig.getTypes", scope=SCOPE, doc=DOCS + "userfieldconfig-get-types.md")
