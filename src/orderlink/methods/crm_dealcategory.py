@@ -18,7 +18,8 @@ from orderlink import coerce, errors
 from orderlink.families.crm_fields import descriptor
 from orderlink.families.family import Created, Family
 from orderlink.families.handlers import crud, no_events, read_columns, serve
-from orderlink.families.readers import legacy_fields, legacy_invalid, positive_id, top_level
+from orderlink.families.legacy import legacy_family
+from orderlink.families.readers import legacy_invalid, top_level
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import parent_upper, unchanged
 from orderlink.records.days import today
@@ -98,24 +99,15 @@ async def _deleting(call: Call, row: Row) -> None:
         raise errors.LegacyCrmError(f"Deals related to the funnel {row['name']} found")
 
 
-DIRECTIONS = Family(
+DIRECTIONS = legacy_family(
     table="deal_categories",
     schema=SCHEMA,
     view=VIEW,
     list_schema=SCHEMA,
-    list_view=VIEW,
-    params=top_level,
-    read_id=positive_id(errors.LegacyBadId),
-    read_fields=legacy_fields,
-    not_found=errors.LegacyNotFound,
     invalid=_invalid,
-    list_error=errors.LegacyCrmError,
     events=no_events,  # no deal-direction event is documented
     descriptor=descriptor,
-    envelope=None,
-    list_envelope=None,
-    fields_envelope=None,
-    answers=("id", "true", "true"),
+    custom=None,
     # The general funnel (row 0, the default one) is no direction: `default.get` answers it.
     share=("is_default", "N"),
     read=_read,

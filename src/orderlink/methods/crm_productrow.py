@@ -19,8 +19,8 @@ from typing import Any
 from orderlink import coerce, errors, events
 from orderlink.entity_types import DEAL, SMART_INVOICE
 from orderlink.families.crm_fields import descriptor
-from orderlink.families.family import Family
 from orderlink.families.handlers import crud, list_, serve
+from orderlink.families.items import universal_family
 from orderlink.families.readers import item_fields, legacy_invalid, positive_id, top_level
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import parent_camel, unchanged
@@ -265,24 +265,17 @@ async def fields(call: Call) -> Any:
     return {"fields": {f.name: descriptor(f) for f in FIELDS}}
 
 
-PRODUCT_ROWS = Family(
+PRODUCT_ROWS = universal_family(
     table="product_rows",
     schema=SCHEMA,
     view=VIEW,
     list_schema=SCHEMA,
     list_view=VIEW,
-    read_id=positive_id(_not_found),
-    read_fields=item_fields,
     not_found=_not_found,
     invalid=_invalid,
-    list_error=errors.InvalidArgValue,
     events=lambda action, user, at, row_id, row: (),
-    descriptor=descriptor,
     envelope="productRow",
     list_envelope="productRows",
-    fields_envelope="fields",
-    answers=("entity", "entity", "empty"),
-    refuse_unknown_order=True,
 )
 
 serve(

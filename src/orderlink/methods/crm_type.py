@@ -15,9 +15,9 @@ from typing import Any
 
 from orderlink import coerce, errors, events
 from orderlink.families import handlers
-from orderlink.families.crm_fields import descriptor
 from orderlink.families.family import Created, Family, Params
 from orderlink.families.handlers import crud, serve
+from orderlink.families.items import universal_family
 from orderlink.families.readers import item_fields, positive_id
 from orderlink.families.smart_processes import type_row, user_field_entity
 from orderlink.records import values as wire
@@ -186,24 +186,17 @@ def _events(action: str, user: int, at: float, type_id: int | str, row: Row) -> 
     return (events.crm_type(action, user, at, type_id),)
 
 
-TYPES = Family(
+TYPES = universal_family(
     table="crm_types",
     schema=SCHEMA,
     view=VIEW,
     list_schema=_SHOWN,  # the type object's fields, the system settings too
     list_view=LIST_VIEW,
-    read_id=positive_id(errors.TypeNotFound),
-    read_fields=item_fields,
     not_found=errors.TypeNotFound,
     invalid=_invalid,
-    list_error=errors.InvalidArgValue,
     events=_events,
-    descriptor=descriptor,
     envelope="type",
     list_envelope="types",
-    fields_envelope="fields",
-    answers=("entity", "entity", "empty"),
-    refuse_unknown_order=True,
     filter_groups=True,
     read=_read,
     create=_create,

@@ -23,7 +23,8 @@ from orderlink import coerce, errors, events
 from orderlink.families.crm_fields import LANGUAGES
 from orderlink.families.family import Created, Family
 from orderlink.families.handlers import crud, serve
-from orderlink.families.readers import legacy_fields, legacy_invalid, positive_id, top_level
+from orderlink.families.legacy import legacy_family
+from orderlink.families.readers import legacy_invalid, top_level
 from orderlink.records import reading
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import parent_upper, unchanged
@@ -266,7 +267,7 @@ def user_field_family(owner: Owner) -> Family:
         name = str(row["field_name"])
         return (events.user_field(owner.entity_id, action, user, at, field_id, name),)
 
-    return Family(
+    return legacy_family(
         table="crm_userfields",
         schema=SCHEMA,
         view=VIEW,
@@ -274,17 +275,11 @@ def user_field_family(owner: Owner) -> Family:
         list_view=LIST_VIEW,
         params=_params,
         viewed=_viewed,
-        read_id=positive_id(errors.LegacyBadId),
-        read_fields=legacy_fields,
         not_found=lambda: errors.UserFieldNotFound("The entity is not found."),
         invalid=legacy_invalid(SCHEMA),
-        list_error=errors.LegacyCrmError,
         events=raised,
         descriptor=lambda f: {"type": f.type},
-        envelope=None,
-        list_envelope=None,
-        fields_envelope=None,
-        answers=("id", "true", "true"),
+        custom=None,
         share=("entity_id", owner.entity_id),
         foreign=errors.UserFieldForeign,
         read=_read,
