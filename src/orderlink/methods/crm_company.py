@@ -9,8 +9,7 @@ deletes its links.
 from __future__ import annotations
 
 from orderlink import errors
-from orderlink.entity_types import LEAD
-from orderlink.families import customer_links
+from orderlink.families import customer_links, customers
 from orderlink.families.customers import MULTIFIELDS, customer_family, legacy
 from orderlink.families.handlers import crud, serve
 from orderlink.records.custom_fields import PARENTS, UF
@@ -36,13 +35,7 @@ SCHEMA = Schema(
         legacy("LOGO", "json", "file", "Logo"),
         legacy("ADDRESS", "text", "string", "Physical Address"),
         legacy("ADDRESS_2", "text", "string", "Address (line 2)"),
-        legacy("ADDRESS_CITY", "text", "string", "City"),
-        legacy("ADDRESS_POSTAL_CODE", "text", "string", "Postal Code"),
-        legacy("ADDRESS_REGION", "text", "string", "Region"),
-        legacy("ADDRESS_PROVINCE", "text", "string", "Province"),
-        legacy("ADDRESS_COUNTRY", "text", "string", "Country"),
-        legacy("ADDRESS_COUNTRY_CODE", "text", "string", "Country Code"),
-        legacy("ADDRESS_LOC_ADDR_ID", "int", "integer", "Location Address ID"),
+        *customers.ADDRESS_PARTS,
         legacy("ADDRESS_LEGAL", "text", "string", "Legal Address"),
         legacy("REG_ADDRESS", "text", "string", "Legal Address"),
         legacy("REG_ADDRESS_2", "text", "string", "Legal Address (line 2)"),
@@ -60,24 +53,11 @@ SCHEMA = Schema(
         legacy("REVENUE", "float", "double", "Annual Revenue", "", 0.0),
         legacy("OPENED", "flag", "char", "Available to Everyone", "", "N"),
         legacy("COMMENTS", "text", "string", "Comment"),
-        legacy("HAS_PHONE", "flag", "char", "Phone Set", "O", "N"),
-        legacy("HAS_EMAIL", "flag", "char", "E-mail Set", "O", "N"),
-        legacy("HAS_IMOL", "flag", "char", "Open Line Set", "O", "N"),
+        *customers.COMMUNICATION_FLAGS,
         legacy("IS_MY_COMPANY", "flag", "char", "My Company", "", "N"),
-        legacy("ASSIGNED_BY_ID", "int", "user", "Responsible Person"),
-        legacy("CREATED_BY_ID", "int", "user", "Created By", "O"),
-        legacy("MODIFY_BY_ID", "int", "user", "Modified By", "O"),
-        legacy("DATE_CREATE", "datetime", "datetime", "Creation Date", "O"),
-        legacy("DATE_MODIFY", "datetime", "datetime", "Modification Date", "O"),
+        *customers.AUTHORSHIP,
         legacy("CONTACT_ID", "json", "crm_contact", "Contact", "M", stored=False),
-        legacy("LEAD_ID", "int", "crm_lead", "Lead", "O", settings={"parentEntityTypeId": LEAD}),
-        legacy("ORIGINATOR_ID", "text", "string", "External Source"),
-        legacy("ORIGIN_ID", "text", "string", "Identifier in External Source"),
-        legacy("ORIGIN_VERSION", "text", "string", "Original Version"),
-        legacy("UTM_SOURCE", "text", "string", "Advertising System"),
-        legacy("UTM_MEDIUM", "text", "string", "Traffic Type"),
-        legacy("UTM_CAMPAIGN", "text", "string", "Campaign Identifier"),
-        legacy("UTM_CONTENT", "text", "string", "Campaign Content"),
+        *customers.ORIGIN,
         legacy("UTM_TERM", "text", "string", "Campaign Search Term"),
         legacy("LAST_ACTIVITY_TIME", "datetime", "datetime", "Last Activity Time"),
         legacy("LAST_ACTIVITY_BY", "int", "user", "Last Activity Author"),

@@ -10,8 +10,7 @@ transaction).
 
 from __future__ import annotations
 
-from orderlink.entity_types import LEAD
-from orderlink.families import customer_links
+from orderlink.families import customer_links, customers
 from orderlink.families.customers import MULTIFIELDS, customer_family, legacy
 from orderlink.families.handlers import crud, serve
 from orderlink.records.custom_fields import PARENTS, UF
@@ -41,34 +40,15 @@ SCHEMA = Schema(
         legacy("POST", "text", "string", "Position"),
         legacy("ADDRESS", "text", "string", "Address"),
         legacy("ADDRESS_2", "text", "string", "Address (Line 2)"),
-        legacy("ADDRESS_CITY", "text", "string", "City"),
-        legacy("ADDRESS_POSTAL_CODE", "text", "string", "Postal Code"),
-        legacy("ADDRESS_REGION", "text", "string", "Region"),
-        legacy("ADDRESS_PROVINCE", "text", "string", "Province"),
-        legacy("ADDRESS_COUNTRY", "text", "string", "Country"),
-        legacy("ADDRESS_COUNTRY_CODE", "text", "string", "Country Code"),
-        legacy("ADDRESS_LOC_ADDR_ID", "int", "integer", "Location Address ID"),
+        *customers.ADDRESS_PARTS,
         legacy("COMMENTS", "text", "string", "Comment"),
         legacy("OPENED", "flag", "char", "Available to All", "", "N"),
         legacy("EXPORT", "flag", "char", "Participates in Contact Export", "", "N"),
-        legacy("HAS_PHONE", "flag", "char", "Phone Set", "O", "N"),
-        legacy("HAS_EMAIL", "flag", "char", "E-mail Set", "O", "N"),
-        legacy("HAS_IMOL", "flag", "char", "Open Line Set", "O", "N"),
-        legacy("ASSIGNED_BY_ID", "int", "user", "Responsible Person"),
-        legacy("CREATED_BY_ID", "int", "user", "Created By", "O"),
-        legacy("MODIFY_BY_ID", "int", "user", "Modified By", "O"),
-        legacy("DATE_CREATE", "datetime", "datetime", "Creation Date", "O"),
-        legacy("DATE_MODIFY", "datetime", "datetime", "Modification Date", "O"),
+        *customers.COMMUNICATION_FLAGS,
+        *customers.AUTHORSHIP,
         legacy("COMPANY_ID", "int", "crm_company", "Company", isDeprecated=True),
         legacy("COMPANY_IDS", "int", "crm_company", "COMPANY_IDS", "M"),
-        legacy("LEAD_ID", "int", "crm_lead", "Lead", "O", settings={"parentEntityTypeId": LEAD}),
-        legacy("ORIGINATOR_ID", "text", "string", "External Source"),
-        legacy("ORIGIN_ID", "text", "string", "Identifier in External Source"),
-        legacy("ORIGIN_VERSION", "text", "string", "Original Version"),
-        legacy("UTM_SOURCE", "text", "string", "Advertising System"),
-        legacy("UTM_MEDIUM", "text", "string", "Traffic Type"),
-        legacy("UTM_CAMPAIGN", "text", "string", "Campaign Identifier"),
-        legacy("UTM_CONTENT", "text", "string", "Campaign Content"),
+        *customers.ORIGIN,
         legacy("UTM_TERM", "text", "string", "Campaign Search Condition"),
         legacy("LAST_ACTIVITY_TIME", "datetime", "datetime", "Last Activity", "O"),
         legacy("LAST_ACTIVITY_BY", "int", "user", "Last Activity By", "O"),

@@ -23,7 +23,6 @@ from orderlink.families.family import Family
 from orderlink.families.handlers import read_columns
 from orderlink.families.items import item_family
 from orderlink.methods import crm_company, crm_contact
-from orderlink.records import values as wire
 from orderlink.records.custom_fields import PARENTS, UF
 from orderlink.records.reading import fields_object
 from orderlink.registry import Call
@@ -198,11 +197,7 @@ def _customer_family(type_id: int, table: Table, schema: Schema, layout: tuple[s
 
     async def read(family: Family, call: Call, fields: dict[str, Any], old: Row | None) -> Row:
         columns = await _read(family, call, fields, old)
-        if side is customer_links.CONTACT:
-            before = wire.decode((old or {}).get("company_ids") or "[]")
-            ids = customer_links.contact_companies(_link_fields(fields), before)
-            if ids is not None:
-                columns.update(company_ids=wire.encode(ids), company_id=ids[0] if ids else None)
+        columns.update(customer_links.company_columns(side, _link_fields(fields), old))
         return columns
 
     def new(columns: Row, *, user: int, now: float, zone: tzinfo) -> Row:
@@ -220,19 +215,7 @@ def _customer_family(type_id: int, table: Table, schema: Schema, layout: tuple[s
 
     async def settled(call: Call, row: Row) -> None:
         """The links a write names, in the order given, the first primary (as crm.contact's)."""
-        fields = _link_fields(call.params.get("fields"))
-        if side is customer_links.CONTACT:
-            if customer_links.contact_companies(fields, []) is None:
-                return
-            ids = wire.decode(row.get("company_ids") or "[]")
-        else:
-            found = customer_links.given_ids(fields, "CONTACT_ID")
-            if found is None:
-                return
-            ids = found
-        if await call.store.get(call.portal, table, int(row["id"])) is not None:
-            await customer_links.write(call, side, int(row["id"]), links.numbered(ids),
-                                       stamp=False)  # fmt: skip
+        await customer_links.write_given(call, side, row, _link_fields(call.params.get("fields")))
 
     return item_family(
         type_id, table, schema, layout, new=new, changed=changed, title=title,
