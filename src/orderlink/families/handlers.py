@@ -278,11 +278,34 @@ def serve(
             scope=scope,
             doc=docs + served.page,
             role=role,
-            denied=errors.WriteAccessDenied if write and role else errors.ReadAccessDenied,
+            denied=_denied(write and role is not Role.NONE),
             numeric_codes=numeric_codes,
             aliases=served.aliases,
             setting=setting,
         )(_handler(_ACTIONS[served.action], resolve, served.summary))
+
+
+def _denied(write: bool) -> type[errors.B24Error]:
+    return errors.WriteAccessDenied if write else errors.ReadAccessDenied
+
+
+def guarded(
+    table: MethodTable,
+    name: str,
+    doc: str,
+    *,
+    scope: str,
+    role: Role,
+    denied: type[errors.B24Error] | None = None,
+    numeric_codes: bool = False,
+    aliases: tuple[str, ...] = (),
+) -> Callable[[Handler], Handler]:
+    """`table.method` for a hand-written method of the online store: `role` and up may call it;
+    the others get `denied` (by default as `serve`'s: a write refused for store administrators'
+    methods, a read for store managers')."""
+    return table.method(name, scope=scope, doc=doc, role=role,
+                        denied=denied or _denied(role is Role.STORE_ADMIN),
+                        numeric_codes=numeric_codes, aliases=aliases)  # fmt: skip
 
 
 def _fixed(family: Family) -> Resolve:

@@ -11,6 +11,7 @@ from typing import Any
 
 from orderlink import coerce, errors, events, listing
 from orderlink.entity_types import DEAL, LEGACY_INVOICE, SMART_INVOICE
+from orderlink.families.handlers import guarded
 from orderlink.registry import Call, MethodTable, Page, Role
 from orderlink.schema import Field, Schema, flag_descriptors
 from orderlink.storage.base import (
@@ -98,13 +99,8 @@ def _wire(binding: Binding) -> dict[str, int]:
     }
 
 
-@table.method(
-    "crm.orderentity.add",
-    scope="crm",
-    role=Role.STORE_ADMIN,
-    denied=errors.WriteAccessDenied,
-    doc=DOCS + "crm-order-entity-add.md",
-)
+@guarded(table, "crm.orderentity.add", DOCS + "crm-order-entity-add.md", scope="crm",
+         role=Role.STORE_ADMIN)  # fmt: skip
 async def add(call: Call) -> Any:
     """Bind an order to a deal or invoice; an order already bound to another owner is re-bound."""
     binding = _binding(call.params)
@@ -131,13 +127,8 @@ async def add(call: Call) -> Any:
     return {"dealOrder": _wire(binding)}
 
 
-@table.method(
-    "crm.orderentity.list",
-    scope="crm",
-    role=Role.STORE_MANAGER,
-    denied=errors.ReadAccessDenied,
-    doc=DOCS + "crm-order-entity-list.md",
-)
+@guarded(table, "crm.orderentity.list", DOCS + "crm-order-entity-list.md", scope="crm",
+         role=Role.STORE_MANAGER)  # fmt: skip
 async def list_(call: Call) -> Any:
     """Bindings matching a filter, 50 per page, ascending by ownerId unless told otherwise."""
     parsed = listing.parse(
@@ -156,26 +147,15 @@ async def list_(call: Call) -> Any:
     return Page({"orderEntity": rows}, total, following)
 
 
-@table.method(
-    "crm.orderentity.getFields",
-    scope="crm",
-    role=Role.STORE_MANAGER,
-    denied=errors.ReadAccessDenied,
-    doc=DOCS + "crm-order-entity-get-fields.md",
-    aliases=("crm.orderentity.fields",),
-)
+@guarded(table, "crm.orderentity.getFields", DOCS + "crm-order-entity-get-fields.md",
+         scope="crm", role=Role.STORE_MANAGER, aliases=("crm.orderentity.fields",))  # fmt: skip
 async def get_fields(call: Call) -> Any:
     """The three binding fields and their descriptors."""
     return {"orderEntity": flag_descriptors(SCHEMA)}
 
 
-@table.method(
-    "crm.orderentity.deleteByFilter",
-    scope="crm",
-    role=Role.STORE_ADMIN,
-    denied=errors.WriteAccessDenied,
-    doc=DOCS + "crm-order-entity-delete-by-filter.md",
-)
+@guarded(table, "crm.orderentity.deleteByFilter", DOCS + "crm-order-entity-delete-by-filter.md",
+         scope="crm", role=Role.STORE_ADMIN)  # fmt: skip
 async def delete_by_filter(call: Call) -> Any:
     """Delete the one binding named by all three fields (not a filter, despite the name)."""
     binding = _binding(call.params)

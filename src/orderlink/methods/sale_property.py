@@ -12,7 +12,7 @@ from typing import Any
 
 from orderlink import coerce, errors
 from orderlink.families.family import Params
-from orderlink.families.handlers import crud, serve_sale
+from orderlink.families.handlers import crud, guarded, serve_sale
 from orderlink.families.sale import sale_family, sale_value
 from orderlink.records import values as wire
 from orderlink.records.projection import View
@@ -174,14 +174,9 @@ serve_sale(
 )
 
 
-@table.method(
-    "sale.property.getfieldsbytype",
-    scope="sale",
-    role=Role.STORE_MANAGER,
-    denied=errors.ReadAccessDenied,
-    numeric_codes=True,
-    doc=PROPERTY_DOCS + "sale-property-get-fields-by-type.md",
-)
+@guarded(table, "sale.property.getfieldsbytype",
+         PROPERTY_DOCS + "sale-property-get-fields-by-type.md", scope="sale",
+         role=Role.STORE_MANAGER, numeric_codes=True)  # fmt: skip
 async def fields_by_type(call: Call) -> Any:
     """The fields of an order property of one `type`: the common ones and the type's own."""
     raw = call.params.get("type")
@@ -268,14 +263,8 @@ def _order_part(params: Params) -> tuple[int, list[Any]]:
     return order_id, items
 
 
-@table.method(
-    "sale.propertyvalue.modify",
-    scope="sale",
-    role=Role.STORE_ADMIN,
-    denied=errors.WriteAccessDenied,
-    numeric_codes=True,
-    doc=VALUE_DOCS + "sale-property-value-modify.md",
-)
+@guarded(table, "sale.propertyvalue.modify", VALUE_DOCS + "sale-property-value-modify.md",
+         scope="sale", role=Role.STORE_ADMIN, numeric_codes=True)  # fmt: skip
 async def modify(call: Call) -> Any:
     """Replace all of an order's property values with those given; answers the order's values."""
     order_id, items = _order_part(call.params)
