@@ -9,6 +9,7 @@ every scalar a string, money with two decimals, `"error": ""` with crm.deal's te
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from orderlink import coerce, errors, events
@@ -167,15 +168,8 @@ VIEW = View(
     parent_name=parent_upper,
     dynamic_value=wire.as_text,
 )
-LIST_VIEW = View(
-    LIST_FIELDS,
-    (*(f.name for f in LIST_FIELDS), UF),
-    _value,
-    uf_name=unchanged,
-    parent_name=parent_upper,
-    dynamic_value=wire.as_text,
-    select_order=True,
-)
+LIST_VIEW = dataclasses.replace(VIEW, schema=LIST_FIELDS, select_order=True,
+                                layout=(*(f.name for f in LIST_FIELDS), UF))  # fmt: skip
 
 
 # -- reading a request's fields -----------------------------------------------------------------

@@ -18,7 +18,7 @@ from orderlink.families import handlers
 from orderlink.families.family import Created, Family, Params
 from orderlink.families.handlers import crud, serve
 from orderlink.families.items import universal_family
-from orderlink.families.readers import item_fields, positive_id
+from orderlink.families.readers import object_param, positive_id
 from orderlink.families.smart_processes import type_row, user_field_entity
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import parent_camel, unchanged
@@ -219,12 +219,8 @@ def _administrator(call: Call) -> None:
         raise errors.ItemAccessDenied()
 
 
-def _given_fields(params: Params) -> dict[str, Any]:
-    """crm-type-update.md marks `fields` optional: without it nothing changes."""
-    return item_fields(params) if params.get("fields") is not None else {}
-
-
-_UPDATED = dataclasses.replace(TYPES, read_fields=_given_fields)
+# crm-type-update.md marks `fields` optional: without it nothing changes.
+_UPDATED = dataclasses.replace(TYPES, read_fields=object_param("fields", optional=True))
 
 
 def _administered(family: Family) -> handlers.Resolve:

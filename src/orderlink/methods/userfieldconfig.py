@@ -24,7 +24,7 @@ from orderlink import coerce, errors, events
 from orderlink.families.crm_fields import DEAL_USER_FIELDS, LANGUAGE
 from orderlink.families.family import Created, Family, Params
 from orderlink.families.handlers import crud, serve
-from orderlink.families.readers import positive_id
+from orderlink.families.readers import object_param, positive_id
 from orderlink.families.smart_processes import SMART_INVOICE_FIELDS
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import parent_camel, unchanged
@@ -180,14 +180,7 @@ def _viewed(view: View, params: Params) -> View:
 # -- reading a request -----------------------------------------------------------------------
 
 
-def _field(params: Params) -> dict[str, Any]:
-    raw = params.get("field")
-    if raw is None:
-        raise errors.MissingParameter("field")
-    found = fields_object(raw if raw != "" else [])
-    if found is None:
-        raise errors.InvalidArgValue("Invalid value of parameter {field}")
-    return found
+_field = object_param("field")
 
 
 def _labels_written(fields: dict[str, Any], old: Row | None) -> Row:
@@ -389,13 +382,10 @@ def _refusing(text: str, **changes: Any) -> Family:
     )  # fmt: skip
 
 
-def _given_field(params: Params) -> dict[str, Any]:
-    """update's `field` may be left out (userfieldconfig-update.md): nothing changes."""
-    return _field(params) if params.get("field") is not None else {}
-
-
 _CHANGE = "You cannot change the settings of the user field"
 _DELETE = "You cannot delete the user field"
+# update's `field` may be left out (userfieldconfig-update.md): nothing changes.
+_CHANGED = _refusing(_CHANGE, read_fields=object_param("field", optional=True))
 
 
 def _module(call: Call) -> None:
@@ -429,7 +419,7 @@ _READ = _resolver(FIELDS)
 serve(
     table,
     {"add": _resolver(FIELDS, "Access denied"),
-     "update": _resolver(_refusing(_CHANGE, read_fields=_given_field), _CHANGE, sets_enum=True),
+     "update": _resolver(_CHANGED, _CHANGE, sets_enum=True),
      "delete": _resolver(_refusing(_DELETE), _DELETE), "get": _READ, "list": _READ},
     crud(
         "userfieldconfig",
