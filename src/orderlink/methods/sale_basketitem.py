@@ -13,8 +13,6 @@ from orderlink import errors
 from orderlink.families.family import Created
 from orderlink.families.handlers import crud, serve_sale
 from orderlink.methods import sale_contents
-from orderlink.records import values as wire
-from orderlink.records.projection import View
 from orderlink.records.reading import Unreadable
 from orderlink.registry import Call, MethodTable
 from orderlink.rules import order_contents
@@ -62,7 +60,6 @@ SCHEMA = Schema(
 )
 # The answers' collections of properties and reservations: orderlink keeps none.
 _EMPTY: dict[str, Any] = {"properties": [], "reservations": []}
-_LAYOUT = tuple(sorted((*(f.name for f in SCHEMA), *_EMPTY)))
 
 
 def _invalid(name: str, exc: Unreadable) -> errors.B24Error:
@@ -106,7 +103,7 @@ def _events(action: str, user: int, now: float, item_id: int | str, row: Row) ->
 BASKET_ITEMS = sale_contents.content_family(
     table="basket_items",
     schema=SCHEMA,
-    view=View(SCHEMA, _LAYOUT, wire.typed, str, str, constants=_EMPTY),
+    empty=_EMPTY,
     not_found=errors.BasketItemNotFound,
     invalid=_invalid,
     events=_events,

@@ -11,8 +11,6 @@ from orderlink import errors, events
 from orderlink.families.family import Created
 from orderlink.families.handlers import crud, serve_sale
 from orderlink.methods import sale_contents
-from orderlink.records import values as wire
-from orderlink.records.projection import View
 from orderlink.registry import Call, MethodTable
 from orderlink.rules import order_contents
 from orderlink.schema import Schema, field
@@ -112,7 +110,6 @@ def _events(action: str, user: int, now: float, item_id: int | str, row: Row) ->
 PAYMENTS = sale_contents.content_family(
     table="payments",
     schema=SCHEMA,
-    view=View(SCHEMA, tuple(f.name for f in SCHEMA), wire.typed, str, str),
     not_found=errors.PaymentNotFound,
     events=_events,
     envelope="payment",

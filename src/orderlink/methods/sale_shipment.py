@@ -13,8 +13,6 @@ from orderlink import errors, events
 from orderlink.families.family import Created
 from orderlink.families.handlers import crud, serve_sale
 from orderlink.methods import sale_contents
-from orderlink.records import values as wire
-from orderlink.records.projection import View
 from orderlink.registry import Call, MethodTable
 from orderlink.rules import order_contents
 from orderlink.schema import Schema, field
@@ -77,7 +75,6 @@ SCHEMA = Schema(
 )
 # sale_order_shipment in data-types.md; orderlink keeps no shipment line items.
 _EMPTY: dict[str, Any] = {"shipmentItems": []}
-_LAYOUT = tuple(sorted((*(f.name for f in SCHEMA), *_EMPTY)))
 # (flag, date, employee) a save stamps when the flag is set or changes (sale-shipment-add.md's
 # answer: dateAllowDelivery, dateDeducted, dateResponsibleId at the save's time).
 _STAMPED = (
@@ -124,7 +121,7 @@ def _events(action: str, user: int, now: float, item_id: int | str, row: Row) ->
 SHIPMENTS = sale_contents.content_family(
     table="shipments",
     schema=SCHEMA,
-    view=View(SCHEMA, _LAYOUT, wire.typed, str, str, constants=_EMPTY),
+    empty=_EMPTY,
     not_found=errors.ShipmentNotFound,
     events=_events,
     envelope="shipment",
