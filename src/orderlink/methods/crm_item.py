@@ -20,6 +20,7 @@ from orderlink.families.crm_fields import (
     DEAL_USER_FIELDS,
     UTM,
     smart_item_fields,
+    universal,
 )
 from orderlink.families.family import Family
 from orderlink.families.handlers import crud, serve
@@ -29,7 +30,7 @@ from orderlink.records.custom_fields import PARENTS, UF
 from orderlink.records.reading import Changes
 from orderlink.registry import Call, MethodTable
 from orderlink.rules import deals, smart_invoices
-from orderlink.schema import Schema, field
+from orderlink.schema import Schema
 from orderlink.storage.base import Row
 
 table = MethodTable()
@@ -67,12 +68,11 @@ INVOICE_SCHEMA = Schema(
             "isManualOpportunity", "taxValue", "currencyId", "mycompanyId", "sourceId",
             "sourceDescription", "webformId", "assignedById", "lastActivityBy",
             "lastActivityTime"), "SMART_INVOICE_STAGE_0"),
-        field("accountNumber", "account_number", "text", "string", "Invoice number",
-              upper="ACCOUNT_NUMBER"),
-        field("comments", "comments", "text", "text", "Comment", upper="COMMENTS"),
-        field("locationId", "location_id", "text", "location", "Location", upper="LOCATION_ID"),
-        field("parentId2", "parent_id2", "int", "crm_entity", "Deal", upper="PARENT_ID_2",
-              settings={"parentEntityTypeId": DEAL}),
+        universal("accountNumber", "account_number", "text", "string", "Invoice number"),
+        universal("comments", "comments", "text", "text", "Comment"),
+        universal("locationId", "location_id", "text", "location", "Location"),
+        universal("parentId2", "parent_id2", "int", "crm_entity", "Deal", upper="PARENT_ID_2",
+                  settings={"parentEntityTypeId": DEAL}),
         *UTM,
         *smart_item_fields(("observers", "contactIds"), ""),
     ],

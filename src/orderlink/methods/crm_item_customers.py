@@ -18,6 +18,7 @@ from typing import Any
 
 from orderlink.entity_types import COMPANY, CONTACT
 from orderlink.families import customer_links
+from orderlink.families.crm_fields import universal
 from orderlink.families.customer_links import Side
 from orderlink.families.family import Family
 from orderlink.families.handlers import read_columns
@@ -27,7 +28,7 @@ from orderlink.records.custom_fields import PARENTS, UF
 from orderlink.records.reading import fields_object
 from orderlink.registry import Call
 from orderlink.rules import customers, links
-from orderlink.schema import Field, Schema, field
+from orderlink.schema import Field, Schema
 from orderlink.storage.base import Row, Table
 
 # Legacy names whose crm.item name is not their camelCase (object-fields.md's common fields).
@@ -38,7 +39,7 @@ _NAMES = {
 _TEXTS = frozenset({"COMMENTS", "SOURCE_DESCRIPTION"})  # `text` in object-fields.md
 # Read-only in the legacy tables, settable here (crm-item-add.md's Contact and Company tabs).
 _SETTABLE = frozenset({"LEAD_ID"})
-_OBSERVERS = field("observers", "observers", "json", "user", "Observers", "M", upper="OBSERVERS")
+_OBSERVERS = universal("observers", "observers", "json", "user", "Observers", "M")
 
 
 def camel(upper: str) -> str:

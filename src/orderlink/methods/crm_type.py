@@ -15,6 +15,7 @@ from typing import Any
 
 from orderlink import coerce, errors, events
 from orderlink.families import handlers
+from orderlink.families.crm_fields import universal
 from orderlink.families.family import Created, Family, Params
 from orderlink.families.handlers import crud, serve
 from orderlink.families.items import universal_family
@@ -26,7 +27,7 @@ from orderlink.records.projection import View
 from orderlink.records.reading import Unreadable, read_fields
 from orderlink.registry import Call, MethodTable
 from orderlink.rules import smart_processes as rules
-from orderlink.schema import Field, Schema, field
+from orderlink.schema import Field, Schema
 from orderlink.storage.base import Condition, Emit, ListQuery, Row
 
 table = MethodTable()
@@ -54,32 +55,24 @@ _TITLES = {
 
 
 def _setting(name: str, column: str, default: str) -> Field:
-    return field(name, column, "flag", "boolean", _TITLES.get(name, name),
-                 "" if name in _TITLES else "O", default, upper=_upper(name))  # fmt: skip
-
-
-def _upper(name: str) -> str:
-    return "".join(f"_{c}" if c.isupper() else c.upper() for c in name)
+    return universal(name, column, "flag", "boolean", _TITLES.get(name, name),
+                     "" if name in _TITLES else "O", default)  # fmt: skip
 
 
 _SETTINGS = [_setting(*s) for s in rules.SETTINGS]
 # crm-type-fields.md, in its order, with its titles and flags (createdTime and updatedTime are
 # printed writable; a request's values for them are ignored, as the ids are).
 SCHEMA = Schema("crm_types", [
-    field("id", "id", "int", "integer", "ID", "O", upper="ID"),
-    field("title", "title", "text", "string", "Title", "R", upper="TITLE"),
-    field("code", "code", "text", "string", "Symbolic Code", "", "", upper="CODE"),
-    field("createdBy", "created_by", "int", "user", "Created By", "O", upper="CREATED_BY"),
-    field("entityTypeId", "entity_type_id", "int", "integer", "Type Identifier", "RI",
-          upper="ENTITY_TYPE_ID"),
-    field("customSectionId", "custom_section_id", "int", "integer", "Digital Workspace", "I",
-          upper="CUSTOM_SECTION_ID"),
+    universal("id", "id", "int", "integer", "ID", "O"),
+    universal("title", "title", "text", "string", "Title", "R"),
+    universal("code", "code", "text", "string", "Symbolic Code", "", ""),
+    universal("createdBy", "created_by", "int", "user", "Created By", "O"),
+    universal("entityTypeId", "entity_type_id", "int", "integer", "Type Identifier", "RI"),
+    universal("customSectionId", "custom_section_id", "int", "integer", "Digital Workspace", "I"),
     *(f for f in _SETTINGS if f.name in _TITLES),
-    field("createdTime", "created_time", "datetime", "datetime", "Creation Date",
-          upper="CREATED_TIME"),
-    field("updatedTime", "updated_time", "datetime", "datetime", "Modification Date",
-          upper="UPDATED_TIME"),
-    field("updatedBy", "updated_by", "int", "user", "Modified By", "O", upper="UPDATED_BY"),
+    universal("createdTime", "created_time", "datetime", "datetime", "Creation Date"),
+    universal("updatedTime", "updated_time", "datetime", "datetime", "Modification Date"),
+    universal("updatedBy", "updated_by", "int", "user", "Modified By", "O"),
 ])  # fmt: skip
 _SHOWN = Schema("crm_types", [*SCHEMA.fields, *(f for f in _SETTINGS if f.name not in _TITLES)])
 _STAMPS = frozenset({"created_time", "updated_time"})
