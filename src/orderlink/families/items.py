@@ -150,7 +150,6 @@ def item_family(
         schema=schema,
         view=view,
         list_schema=listing_schema(schema, (*DYNAMIC, *hidden)),
-        list_view=view,
         not_found=errors.ItemNotFound,
         invalid=_invalid,
         events=raised,
@@ -170,26 +169,27 @@ def universal_family(
     table: Table,
     schema: Schema,
     view: View,
-    list_schema: Schema,
-    list_view: View,
     not_found: Callable[[], errors.B24Error],
     invalid: ErrorFactory,
     events: Events,
     envelope: str,
     list_envelope: str,
+    list_schema: Schema | None = None,
+    list_view: View | None = None,
     **hooks: Any,
 ) -> Family:
     """A family in the dialect of the crm module's universal methods (crm.item.*, crm.type.*,
     crm.item.productrow.*): `fields` given as an object, `{envelope: ...}` answers (a list's
     rows in `{list_envelope: [...]}`, descriptors in `fields`) with `upperName`, add and update
     answer the entity, delete `[]`; an unknown `order` key or a bad filter is
-    INVALID_ARG_VALUE; a missing or bad id is `not_found()`."""
+    INVALID_ARG_VALUE; a missing or bad id is `not_found()`. A list filters by `schema` and
+    prints as `view` unless `list_schema` and `list_view` differ."""
     return Family(
         table=table,
         schema=schema,
         view=view,
-        list_schema=list_schema,
-        list_view=list_view,
+        list_schema=list_schema or schema,
+        list_view=list_view or view,
         read_id=positive_id(not_found),
         read_fields=item_fields,
         not_found=not_found,

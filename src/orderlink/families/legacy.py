@@ -26,10 +26,10 @@ def legacy_family(
     table: Table,
     schema: Schema,
     view: View,
-    list_schema: Schema,
     invalid: ErrorFactory,
     events: Events,
     descriptor: Callable[[Field], dict[str, Any]],
+    list_schema: Schema | None = None,
     list_view: View | None = None,
     read_id: Callable[[Params], int] = _BAD_ID_READER,
     not_found: Callable[[], errors.B24Error] = errors.LegacyNotFound,
@@ -39,14 +39,15 @@ def legacy_family(
     uf_mask: str | None = "UF_*",
     **hooks: Any,
 ) -> Family:
-    """A legacy crm family; list rows print as `view` prints an entity unless `list_view`
-    says otherwise, add answers the id, update and delete `true` unless `answers` differ;
-    entities without custom fields (deal directions, field definitions) say `custom=None`."""
+    """A legacy crm family; a list filters by `schema` and prints its rows as `view` prints an
+    entity unless `list_schema` and `list_view` say otherwise; add answers the id, update and
+    delete `true` unless `answers` differ; entities without custom fields (deal directions,
+    field definitions) say `custom=None`."""
     return Family(
         table=table,
         schema=schema,
         view=view,
-        list_schema=list_schema,
+        list_schema=list_schema or schema,
         list_view=list_view or view,
         params=params,
         read_id=read_id,

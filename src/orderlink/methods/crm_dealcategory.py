@@ -103,7 +103,6 @@ DIRECTIONS = legacy_family(
     table="deal_categories",
     schema=SCHEMA,
     view=VIEW,
-    list_schema=SCHEMA,
     invalid=_invalid,
     events=no_events,  # no deal-direction event is documented
     descriptor=descriptor,

@@ -271,7 +271,6 @@ def user_field_family(owner: Owner) -> Family:
         table="crm_userfields",
         schema=SCHEMA,
         view=VIEW,
-        list_schema=SCHEMA,
         list_view=LIST_VIEW,
         params=_params,
         viewed=_viewed,
