@@ -15,6 +15,7 @@ from orderlink import errors, events, listing
 from orderlink.families.family import Answer, Created, Family
 from orderlink.records import reading
 from orderlink.registry import Call, Handler, MethodTable, Page, Role
+from orderlink.schema import Schema
 from orderlink.storage.base import Condition, Emit, ListQuery, Row, Table
 
 # A handler's family: fixed, or chosen per call (crm.item's entityTypeId, a smart process read
@@ -181,15 +182,12 @@ async def list_(family: Family, call: Call) -> Page:
     params = family.params(call.params)
     view = family.viewed(family.list_view, call.params) if family.list_view is not None else None
     selection = view.selection(params.get("select"), uf_mask=family.uf_mask) if view else None
-    parsed = listing.parse(
+    parsed = parse_list(
+        call,
         params,
         family.list_schema,
-        portal_id=call.portal,
         error=family.list_error,
-        zone=call.ctx.zone,
         default_order=family.default_order or (("id", family.newest_first),),
-        tie_breaker="id",
-        start_minus_one=call.ctx.settings.start_minus_one,
         refuse_unknown_order=family.refuse_unknown_order,
         filter_groups=family.filter_groups,
         custom=family.custom,
@@ -208,6 +206,23 @@ async def list_(family: Family, call: Call) -> Page:
     total, following = parsed.page(found)
     return Page(rows if family.list_envelope is None else {family.list_envelope: rows},
                 total, following)  # fmt: skip
+
+
+def parse_list(
+    call: Call,
+    params: Mapping[str, Any],
+    schema: Schema,
+    *,
+    error: listing.ErrorFactory,
+    default_order: tuple[tuple[str, bool], ...],
+    tie_breaker: str = "id",
+    **options: Any,
+) -> listing.Listing:
+    """`listing.parse` for this call: its portal, its time zone, the server's `start=-1`."""
+    return listing.parse(params, schema, portal_id=call.portal, error=error, zone=call.ctx.zone,
+                         default_order=default_order, tie_breaker=tie_breaker,
+                         start_minus_one=call.ctx.settings.start_minus_one,
+                         **options)  # fmt: skip
 
 
 def _shared(family: Family) -> tuple[Condition, ...]:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from orderlink import coerce, errors, listing
+from orderlink import coerce, errors
 from orderlink.entity_types import DEAL
+from orderlink.families.handlers import parse_list
 from orderlink.families.stages import funnel
 from orderlink.methods.crm_category import OLD_DOCS, categories
 from orderlink.registry import Call, MethodTable, Page
@@ -115,15 +116,8 @@ async def status_fields(call: Call) -> Any:
 async def status_list(call: Call) -> Any:
     """Reference values matching `filter`, in `order` (SORT by default): every match, no pages."""
     params = {k: v for k, v in call.params.items() if k.lower() in ("filter", "order")}
-    parsed = listing.parse(
-        params,
-        SCHEMA,
-        portal_id=call.portal,
-        error=errors.LegacyCrmError,
-        zone=call.ctx.zone,
-        default_order=(("sort", False),),
-        tie_breaker="id",
-    )
+    parsed = parse_list(call, params, SCHEMA, error=errors.LegacyCrmError,
+                        default_order=(("sort", False),))  # fmt: skip
     query = parsed.query
     found = await call.store.list(
         ListQuery(table="crm_statuses", portal_id=call.portal, columns=_COLUMNS,

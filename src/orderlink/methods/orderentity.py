@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from orderlink import coerce, errors, events, listing
+from orderlink import coerce, errors, events
 from orderlink.entity_types import DEAL, LEGACY_INVOICE, SMART_INVOICE
-from orderlink.families.handlers import guarded
+from orderlink.families.handlers import guarded, parse_list
 from orderlink.registry import Call, MethodTable, Page, Role
 from orderlink.schema import Field, Schema, flag_descriptors
 from orderlink.storage.base import (
@@ -131,16 +131,8 @@ async def add(call: Call) -> Any:
          role=Role.STORE_MANAGER)  # fmt: skip
 async def list_(call: Call) -> Any:
     """Bindings matching a filter, 50 per page, ascending by ownerId unless told otherwise."""
-    parsed = listing.parse(
-        call.params,
-        SCHEMA,
-        portal_id=call.portal,
-        error=_list_error,
-        zone=call.ctx.zone,
-        default_order=(("owner_id", False),),
-        tie_breaker="order_id",
-        start_minus_one=call.ctx.settings.start_minus_one,
-    )
+    parsed = parse_list(call, call.params, SCHEMA, error=_list_error,
+                        default_order=(("owner_id", False),), tie_breaker="order_id")  # fmt: skip
     found = await call.store.list(parsed.query)
     rows = [{f.name: row[f.column] for f in parsed.select} for row in found.rows]
     total, following = parsed.page(found)
