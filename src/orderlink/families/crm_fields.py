@@ -9,13 +9,13 @@ it (`legacy_deal`).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from orderlink.entity_types import COMPANY, LEAD, QUOTE
 from orderlink.records.values import decode
 from orderlink.registry import Call
-from orderlink.schema import Field, field
+from orderlink.schema import Field, Kind, field
 from orderlink.storage.base import Condition, ListQuery, Row
 
 
@@ -23,6 +23,45 @@ def universal(name: str, column: str, *args: Any, upper: str | None = None, **ex
     """`schema.field` in crm.item's spelling: the `upperName` (a second name the field answers
     to) is its column in capitals unless `upper` says otherwise."""
     return field(name, column, *args, upper=upper or column.upper(), **extra)
+
+
+def camel(upper: str) -> str:
+    """`ASSIGNED_BY_ID` -> `assignedById` (crm/universal/index.md "Field Naming Conventions")."""
+    head, *rest = upper.lower().split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+# A custom field's definition (crm_userfields) as crm.*.userfield.* (UPPER_SNAKE, flags typed
+# `char`) and userfieldconfig.* (camelCase, flags `boolean`) both list it, in that order:
+# (column, kind, type unless a flag's, flags, empty).
+_DEFINITION: tuple[tuple[str, Kind, str, str, Any], ...] = (
+    ("id", "int", "integer", "O", None),
+    ("entity_id", "text", "string", "RI", None),
+    ("field_name", "text", "string", "RI", None),
+    ("user_type_id", "text", "string", "RI", None),
+    ("xml_id", "text", "string", "", None),
+    ("sort", "int", "integer", "", 100),
+    ("multiple", "flag", "", "I", "N"),
+    ("mandatory", "flag", "", "", "N"),
+    ("show_filter", "text", "char", "", "N"),
+    ("show_in_list", "flag", "", "O", "Y"),
+    ("edit_in_list", "flag", "", "", "Y"),
+    ("is_searchable", "flag", "", "", "N"),
+    ("settings", "json", "object", "", "{}"),
+)
+
+
+def definition_fields(
+    name: Callable[[str], str], flag_type: str, **differing: tuple[str, Any]
+) -> list[Field]:
+    """The definition's fields, each named `name(column)`, a flag typed `flag_type`;
+    `differing` gives a column's own (flags, empty) in that dialect."""
+    return [
+        field(name(column), column, kind, type_ or flag_type,
+              flags=differing.get(column, (flags, empty))[0],
+              empty=differing.get(column, (flags, empty))[1])
+        for column, kind, type_, flags, empty in _DEFINITION
+    ]  # fmt: skip
 
 
 UTM = [

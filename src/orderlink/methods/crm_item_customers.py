@@ -18,7 +18,7 @@ from typing import Any
 
 from orderlink.entity_types import COMPANY, CONTACT
 from orderlink.families import customer_links
-from orderlink.families.crm_fields import universal
+from orderlink.families.crm_fields import camel, universal
 from orderlink.families.customer_links import Side
 from orderlink.families.family import Family
 from orderlink.families.handlers import read_columns
@@ -40,12 +40,6 @@ _TEXTS = frozenset({"COMMENTS", "SOURCE_DESCRIPTION"})  # `text` in object-field
 # Read-only in the legacy tables, settable here (crm-item-add.md's Contact and Company tabs).
 _SETTABLE = frozenset({"LEAD_ID"})
 _OBSERVERS = universal("observers", "observers", "json", "user", "Observers", "M")
-
-
-def camel(upper: str) -> str:
-    """`ASSIGNED_BY_ID` -> `assignedById` (crm/universal/index.md "Field Naming Conventions")."""
-    head, *rest = upper.lower().split("_")
-    return head + "".join(part.capitalize() for part in rest)
 
 
 def item_field(legacy: Field) -> Field:

@@ -20,7 +20,7 @@ from datetime import tzinfo
 from typing import Any
 
 from orderlink import coerce, errors, events
-from orderlink.families.crm_fields import LANGUAGES
+from orderlink.families.crm_fields import LANGUAGES, definition_fields
 from orderlink.families.family import Created, Family
 from orderlink.families.handlers import crud, serve
 from orderlink.families.legacy import legacy_family
@@ -58,19 +58,8 @@ _LABELS = ("EDIT_FORM_LABEL", "LIST_COLUMN_LABEL", "LIST_FILTER_LABEL", "ERROR_M
 SCHEMA = Schema(
     "crm_userfields",
     [
-        field("ID", "id", "int", "integer", flags="O"),
-        field("ENTITY_ID", "entity_id", "text", "string", flags="O"),
-        field("FIELD_NAME", "field_name", "text", "string", flags="RI"),
-        field("USER_TYPE_ID", "user_type_id", "text", "string", flags="RI"),
-        field("XML_ID", "xml_id", "text", "string"),
-        field("SORT", "sort", "int", "integer", empty=100),
-        field("MULTIPLE", "multiple", "flag", "char", flags="I", empty="N"),
-        field("MANDATORY", "mandatory", "flag", "char", empty="N"),
-        field("SHOW_FILTER", "show_filter", "text", "char", empty="N"),
-        field("SHOW_IN_LIST", "show_in_list", "flag", "char", empty="N"),
-        field("EDIT_IN_LIST", "edit_in_list", "flag", "char", empty="Y"),
-        field("IS_SEARCHABLE", "is_searchable", "flag", "char", empty="N"),
-        field("SETTINGS", "settings", "json", "object", empty="{}"),
+        # The deal page prints ENTITY_ID read-only, SHOW_IN_LIST writable and N by default.
+        *definition_fields(str.upper, "char", entity_id=("O", None), show_in_list=("", "N")),
         *(field(name, name.lower(), "json", "lang_map", empty="{}") for name in _LABELS),
         field("LIST", "list", "json", "uf_enum_element"),
     ],

@@ -21,7 +21,7 @@ from datetime import tzinfo
 from typing import Any
 
 from orderlink import coerce, errors, events
-from orderlink.families.crm_fields import DEAL_USER_FIELDS, LANGUAGE
+from orderlink.families.crm_fields import DEAL_USER_FIELDS, LANGUAGE, camel, definition_fields
 from orderlink.families.family import Created, Family, Params
 from orderlink.families.handlers import crud, serve
 from orderlink.families.readers import object_param, positive_id
@@ -31,7 +31,7 @@ from orderlink.records.custom_fields import parent_camel, unchanged
 from orderlink.records.projection import View
 from orderlink.records.reading import Unreadable, fields_object, read_fields
 from orderlink.registry import Call, MethodTable
-from orderlink.schema import Field, Schema, field
+from orderlink.schema import Field, Schema
 from orderlink.storage.base import Condition, Emit, ListQuery, Row
 
 table = MethodTable()
@@ -54,21 +54,7 @@ _TYPE_IDS = frozenset(t for t, _ in TYPES)
 
 # The definition's fields (userfieldconfig-get.md's `field`, in its order); the labels, their
 # languages and `enum` are printed from the row (`_COMPUTED`).
-SCHEMA = Schema("crm_userfields", [
-    field("id", "id", "int", "integer", flags="O"),
-    field("entityId", "entity_id", "text", "string", flags="RI"),
-    field("fieldName", "field_name", "text", "string", flags="RI"),
-    field("userTypeId", "user_type_id", "text", "string", flags="RI"),
-    field("xmlId", "xml_id", "text", "string"),
-    field("sort", "sort", "int", "integer", empty=100),
-    field("multiple", "multiple", "flag", "boolean", flags="I", empty="N"),
-    field("mandatory", "mandatory", "flag", "boolean", empty="N"),
-    field("showFilter", "show_filter", "text", "char", empty="N"),
-    field("showInList", "show_in_list", "flag", "boolean", flags="O", empty="Y"),
-    field("editInList", "edit_in_list", "flag", "boolean", empty="Y"),
-    field("isSearchable", "is_searchable", "flag", "boolean", empty="N"),
-    field("settings", "settings", "json", "object", empty="{}"),
-])  # fmt: skip
+SCHEMA = Schema("crm_userfields", definition_fields(camel, "boolean"))
 # What add reads (userfieldconfig-add.md: showInList and the list labels are not processed)
 # and what update may change (userfieldconfig-update.md; the rest "cannot be changed").
 _ADDED = frozenset({
