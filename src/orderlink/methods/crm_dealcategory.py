@@ -26,7 +26,7 @@ from orderlink.records.days import today
 from orderlink.records.projection import View
 from orderlink.registry import Call, MethodTable
 from orderlink.rules import funnels
-from orderlink.schema import Schema, field, fit_text
+from orderlink.schema import Schema, fit_text, named
 from orderlink.storage.base import Condition, ListQuery, Row
 
 table = MethodTable()
@@ -38,11 +38,11 @@ DOCS = "api-reference/crm/outdated/category-old/"
 SCHEMA = Schema(
     "deal_categories",
     [
-        field("ID", "id", "int", "integer", "ID", "O"),
-        field("CREATED_DATE", "created_date", "datetime", "date", "Created", "O"),
-        field("NAME", "name", "text", "string", "Name", "R"),
-        field("IS_LOCKED", "is_locked", "flag", "char", "Locked", "O", "N"),
-        field("SORT", "sort", "int", "integer", "Sort", "", 500),
+        named("ID", "int", "integer", "ID", "O"),
+        named("CREATED_DATE", "datetime", "date", "Created", "O"),
+        named("NAME", "text", "string", "Name", "R"),
+        named("IS_LOCKED", "flag", "char", "Locked", "O", "N"),
+        named("SORT", "int", "integer", "Sort", "", 500),
     ],
     case_insensitive=True,
 )

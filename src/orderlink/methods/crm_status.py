@@ -20,7 +20,7 @@ from orderlink.families.stages import funnel
 from orderlink.methods.crm_category import OLD_DOCS, categories
 from orderlink.registry import Call, MethodTable, Page
 from orderlink.rules import funnels
-from orderlink.schema import Schema, field, fit_text
+from orderlink.schema import Schema, fit_text, named
 from orderlink.storage.base import Condition, ListQuery, Row
 
 table = MethodTable()
@@ -31,16 +31,16 @@ DOCS = "api-reference/crm/status/"
 SCHEMA = Schema(
     "crm_statuses",
     [
-        field("ID", "id", "int", "integer", "ID", "O"),
-        field("ENTITY_ID", "entity_id", "text", "string", "Entity ID", "RI"),
-        field("STATUS_ID", "status_id", "text", "string", "Status", "RI"),
-        field("SORT", "sort", "int", "integer", "Sorting"),
-        field("NAME", "name", "text", "string", "Name", "R"),
-        field("NAME_INIT", "name_init", "text", "string", "Default Name", "O"),
-        field("SYSTEM", "system", "text", "char", "System", "O"),
-        field("CATEGORY_ID", "category_id", "int", "integer", "CATEGORY_ID", "I"),
-        field("COLOR", "color", "text", "string", "COLOR"),
-        field("SEMANTICS", "semantics", "text", "char", "SEMANTICS", "I"),
+        named("ID", "int", "integer", "ID", "O"),
+        named("ENTITY_ID", "text", "string", "Entity ID", "RI"),
+        named("STATUS_ID", "text", "string", "Status", "RI"),
+        named("SORT", "int", "integer", "Sorting"),
+        named("NAME", "text", "string", "Name", "R"),
+        named("NAME_INIT", "text", "string", "Default Name", "O"),
+        named("SYSTEM", "text", "char", "System", "O"),
+        named("CATEGORY_ID", "int", "integer", "CATEGORY_ID", "I"),
+        named("COLOR", "text", "string", "COLOR"),
+        named("SEMANTICS", "text", "char", "SEMANTICS", "I"),
     ],
     case_insensitive=True,
 )

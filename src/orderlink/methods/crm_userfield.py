@@ -30,7 +30,7 @@ from orderlink.records import values as wire
 from orderlink.records.custom_fields import parent_upper, unchanged
 from orderlink.records.projection import View
 from orderlink.registry import Call, MethodTable
-from orderlink.schema import Field, Schema, field
+from orderlink.schema import Field, Schema, named
 from orderlink.storage.base import Condition, Emit, ListQuery, Row
 
 table = MethodTable()
@@ -60,8 +60,8 @@ SCHEMA = Schema(
     [
         # The deal page prints ENTITY_ID read-only, SHOW_IN_LIST writable and N by default.
         *definition_fields(str.upper, "char", entity_id=("O", None), show_in_list=("", "N")),
-        *(field(name, name.lower(), "json", "lang_map", empty="{}") for name in _LABELS),
-        field("LIST", "list", "json", "uf_enum_element"),
+        *(named(name, "json", "lang_map", empty="{}") for name in _LABELS),
+        named("LIST", "json", "uf_enum_element"),
     ],
     case_insensitive=True,
 )
