@@ -27,7 +27,7 @@ from orderlink.records.projection import View
 from orderlink.records.reading import Changes
 from orderlink.registry import Call
 from orderlink.rules import customers
-from orderlink.schema import Field, Schema, field
+from orderlink.schema import Field, Schema, field, named
 from orderlink.storage.base import Emit, Row, Table
 
 Check = Callable[[Call, Changes], Awaitable[None]]
@@ -42,52 +42,45 @@ MULTIFIELDS = [
 ]  # fmt: skip
 
 
-def legacy(
-    name: str, kind: Any, type_: str, title: str, flags: str = "", empty: Any = None, **extra: Any
-) -> Field:
-    """A legacy field: its wire name, column (the name in lower case), kind and descriptor.
-    `stored=False`: a field the fields method lists and a write reads, kept elsewhere (a
-    company's CONTACT_ID: its links)."""
-    return field(name, name.lower(), kind, type_, title, flags, empty, **extra)
-
-
 # The fields crm-contact-fields.md and crm-company-fields.md print alike, each group where both
 # tables place it.
 ADDRESS_PARTS = [
-    legacy("ADDRESS_CITY", "text", "string", "City"),
-    legacy("ADDRESS_POSTAL_CODE", "text", "string", "Postal Code"),
-    legacy("ADDRESS_REGION", "text", "string", "Region"),
-    legacy("ADDRESS_PROVINCE", "text", "string", "Province"),
-    legacy("ADDRESS_COUNTRY", "text", "string", "Country"),
-    legacy("ADDRESS_COUNTRY_CODE", "text", "string", "Country Code"),
-    legacy("ADDRESS_LOC_ADDR_ID", "int", "integer", "Location Address ID"),
+    named("ADDRESS_CITY", "text", "string", "City"),
+    named("ADDRESS_POSTAL_CODE", "text", "string", "Postal Code"),
+    named("ADDRESS_REGION", "text", "string", "Region"),
+    named("ADDRESS_PROVINCE", "text", "string", "Province"),
+    named("ADDRESS_COUNTRY", "text", "string", "Country"),
+    named("ADDRESS_COUNTRY_CODE", "text", "string", "Country Code"),
+    named("ADDRESS_LOC_ADDR_ID", "int", "integer", "Location Address ID"),
 ]
 COMMUNICATION_FLAGS = [
-    legacy("HAS_PHONE", "flag", "char", "Phone Set", "O", "N"),
-    legacy("HAS_EMAIL", "flag", "char", "E-mail Set", "O", "N"),
-    legacy("HAS_IMOL", "flag", "char", "Open Line Set", "O", "N"),
+    named("HAS_PHONE", "flag", "char", "Phone Set", "O", "N"),
+    named("HAS_EMAIL", "flag", "char", "E-mail Set", "O", "N"),
+    named("HAS_IMOL", "flag", "char", "Open Line Set", "O", "N"),
 ]
 AUTHORSHIP = [
-    legacy("ASSIGNED_BY_ID", "int", "user", "Responsible Person"),
-    legacy("CREATED_BY_ID", "int", "user", "Created By", "O"),
-    legacy("MODIFY_BY_ID", "int", "user", "Modified By", "O"),
-    legacy("DATE_CREATE", "datetime", "datetime", "Creation Date", "O"),
-    legacy("DATE_MODIFY", "datetime", "datetime", "Modification Date", "O"),
+    named("ASSIGNED_BY_ID", "int", "user", "Responsible Person"),
+    named("CREATED_BY_ID", "int", "user", "Created By", "O"),
+    named("MODIFY_BY_ID", "int", "user", "Modified By", "O"),
+    named("DATE_CREATE", "datetime", "datetime", "Creation Date", "O"),
+    named("DATE_MODIFY", "datetime", "datetime", "Modification Date", "O"),
 ]
 # ... UTM_TERM, titled differently by each page, follows.
 ORIGIN = [
-    legacy("LEAD_ID", "int", "crm_lead", "Lead", "O", settings={"parentEntityTypeId": LEAD}),
-    legacy("ORIGINATOR_ID", "text", "string", "External Source"),
-    legacy("ORIGIN_ID", "text", "string", "Identifier in External Source"),
-    legacy("ORIGIN_VERSION", "text", "string", "Original Version"),
-    legacy("UTM_SOURCE", "text", "string", "Advertising System"),
-    legacy("UTM_MEDIUM", "text", "string", "Traffic Type"),
-    legacy("UTM_CAMPAIGN", "text", "string", "Campaign Identifier"),
-    legacy("UTM_CONTENT", "text", "string", "Campaign Content"),
+    named("LEAD_ID", "int", "crm_lead", "Lead", "O", settings={"parentEntityTypeId": LEAD}),
+    named("ORIGINATOR_ID", "text", "string", "External Source"),
+    named("ORIGIN_ID", "text", "string", "Identifier in External Source"),
+    named("ORIGIN_VERSION", "text", "string", "Original Version"),
+    named("UTM_SOURCE", "text", "string", "Advertising System"),
+    named("UTM_MEDIUM", "text", "string", "Traffic Type"),
+    named("UTM_CAMPAIGN", "text", "string", "Campaign Identifier"),
+    named("UTM_CONTENT", "text", "string", "Campaign Content"),
 ]
 
 
 def _stored(f: Field) -> bool:
+    """`stored=False`: a field the fields method lists and a write reads, kept elsewhere (a
+    company's CONTACT_ID: its links)."""
     return bool(f.extra.get("stored", True))
 
 

@@ -11,11 +11,11 @@ transaction).
 from __future__ import annotations
 
 from orderlink.families import customer_links, customers
-from orderlink.families.customers import MULTIFIELDS, customer_family, legacy
+from orderlink.families.customers import MULTIFIELDS, customer_family
 from orderlink.families.handlers import crud, serve
 from orderlink.records.custom_fields import PARENTS, UF
 from orderlink.registry import MethodTable
-from orderlink.schema import Schema
+from orderlink.schema import Schema, named
 
 table = MethodTable()
 
@@ -27,31 +27,31 @@ DOCS = "api-reference/crm/contacts/"
 SCHEMA = Schema(
     "contacts",
     [
-        legacy("ID", "int", "integer", "ID", "O"),
-        legacy("HONORIFIC", "text", "crm_status", "Salutation", statusType="HONORIFIC"),
-        legacy("NAME", "text", "string", "First Name", "R"),
-        legacy("SECOND_NAME", "text", "string", "Middle Name", "R"),
-        legacy("LAST_NAME", "text", "string", "Last Name", "R"),
-        legacy("PHOTO", "json", "file", "Photo"),
-        legacy("BIRTHDATE", "datetime", "date", "Birthdate"),
-        legacy("TYPE_ID", "text", "crm_status", "Contact Type", statusType="CONTACT_TYPE"),
-        legacy("SOURCE_ID", "text", "crm_status", "Source", statusType="SOURCE"),
-        legacy("SOURCE_DESCRIPTION", "text", "string", "Additional Source Information"),
-        legacy("POST", "text", "string", "Position"),
-        legacy("ADDRESS", "text", "string", "Address"),
-        legacy("ADDRESS_2", "text", "string", "Address (Line 2)"),
+        named("ID", "int", "integer", "ID", "O"),
+        named("HONORIFIC", "text", "crm_status", "Salutation", statusType="HONORIFIC"),
+        named("NAME", "text", "string", "First Name", "R"),
+        named("SECOND_NAME", "text", "string", "Middle Name", "R"),
+        named("LAST_NAME", "text", "string", "Last Name", "R"),
+        named("PHOTO", "json", "file", "Photo"),
+        named("BIRTHDATE", "datetime", "date", "Birthdate"),
+        named("TYPE_ID", "text", "crm_status", "Contact Type", statusType="CONTACT_TYPE"),
+        named("SOURCE_ID", "text", "crm_status", "Source", statusType="SOURCE"),
+        named("SOURCE_DESCRIPTION", "text", "string", "Additional Source Information"),
+        named("POST", "text", "string", "Position"),
+        named("ADDRESS", "text", "string", "Address"),
+        named("ADDRESS_2", "text", "string", "Address (Line 2)"),
         *customers.ADDRESS_PARTS,
-        legacy("COMMENTS", "text", "string", "Comment"),
-        legacy("OPENED", "flag", "char", "Available to All", "", "N"),
-        legacy("EXPORT", "flag", "char", "Participates in Contact Export", "", "N"),
+        named("COMMENTS", "text", "string", "Comment"),
+        named("OPENED", "flag", "char", "Available to All", "", "N"),
+        named("EXPORT", "flag", "char", "Participates in Contact Export", "", "N"),
         *customers.COMMUNICATION_FLAGS,
         *customers.AUTHORSHIP,
-        legacy("COMPANY_ID", "int", "crm_company", "Company", isDeprecated=True),
-        legacy("COMPANY_IDS", "int", "crm_company", "COMPANY_IDS", "M"),
+        named("COMPANY_ID", "int", "crm_company", "Company", isDeprecated=True),
+        named("COMPANY_IDS", "int", "crm_company", "COMPANY_IDS", "M"),
         *customers.ORIGIN,
-        legacy("UTM_TERM", "text", "string", "Campaign Search Condition"),
-        legacy("LAST_ACTIVITY_TIME", "datetime", "datetime", "Last Activity", "O"),
-        legacy("LAST_ACTIVITY_BY", "int", "user", "Last Activity By", "O"),
+        named("UTM_TERM", "text", "string", "Campaign Search Condition"),
+        named("LAST_ACTIVITY_TIME", "datetime", "datetime", "Last Activity", "O"),
+        named("LAST_ACTIVITY_BY", "int", "user", "Last Activity By", "O"),
         *MULTIFIELDS,
     ],
     case_insensitive=True,
