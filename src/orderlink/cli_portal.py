@@ -11,12 +11,16 @@ from typing import Any
 import click
 
 from orderlink import portals
-from orderlink.cli import _run, _run_started, database_option, served_url_options
+from orderlink.cli import _options, _run, _run_started, database_option, served_url_options
 from orderlink.clock import SystemClock
 from orderlink.settings import Settings
 from orderlink.storage.base import Store
 
 _json_flag = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+# PORTAL_ID NAME of `portal snapshot` and `portal restore`.
+_snapshot_args = _options(
+    click.argument("portal_id", type=int), click.argument("name"), database_option
+)
 
 
 @click.group("portal")
@@ -117,9 +121,7 @@ def portal_reset(portal_id: int, seed_examples: bool, database: str) -> None:
 
 
 @portal.command("snapshot")
-@click.argument("portal_id", type=int)
-@click.argument("name")
-@database_option
+@_snapshot_args
 def portal_snapshot(portal_id: int, name: str, database: str) -> None:
     """Save the portal's whole state as NAME (replacing a snapshot of that name)."""
     _run(
@@ -130,9 +132,7 @@ def portal_snapshot(portal_id: int, name: str, database: str) -> None:
 
 
 @portal.command("restore")
-@click.argument("portal_id", type=int)
-@click.argument("name")
-@database_option
+@_snapshot_args
 def portal_restore(portal_id: int, name: str, database: str) -> None:
     """Bring the portal back to its snapshot NAME, in one transaction."""
     _run(lambda store: portals.restore(store, portal_id, name), Settings(database=database))

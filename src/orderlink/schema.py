@@ -8,6 +8,7 @@ family's module does its rendering.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -135,3 +136,17 @@ def flag_descriptors(fields: Iterable[Field]) -> dict[str, dict[str, Any]]:
         }
         for f in fields
     }
+
+
+def column_of(name: str) -> str:
+    """The column a wire name is stored in: `ORDER_TOPIC` -> `order_topic` (the legacy crm
+    dialect), `dateCanceled` -> `date_canceled` (the sale module's)."""
+    if name.upper() == name:
+        return name.lower()
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def named(name: str, kind: Kind, type_: str, title: str = "", flags: str = "", empty: Any = None,
+          **extra: Any) -> Field:  # fmt: skip
+    """`field` for a field stored in the column its name gives (`column_of`)."""
+    return field(name, column_of(name), kind, type_, title, flags, empty, **extra)

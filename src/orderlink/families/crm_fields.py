@@ -2,100 +2,130 @@
 the same `deals` rows) and the UTM fields of every CRM item.
 
 A deal field is described once, in crm.item's spelling (object-fields.md names and types, its
-`upperName` as `upper`); crm.deal's UPPER_SNAKE fields are derived from it (`legacy_deal`).
+`upperName` its column in capitals: `universal`); crm.deal's UPPER_SNAKE fields are derived from
+it (`legacy_deal`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from orderlink.entity_types import COMPANY, LEAD, QUOTE
 from orderlink.records.values import decode
 from orderlink.registry import Call
-from orderlink.schema import Field, field
+from orderlink.schema import Field, Kind, field
 from orderlink.storage.base import Condition, ListQuery, Row
 
+
+def universal(name: str, column: str, *args: Any, upper: str | None = None, **extra: Any) -> Field:
+    """`schema.field` in crm.item's spelling: the `upperName` (a second name the field answers
+    to) is its column in capitals unless `upper` says otherwise."""
+    return field(name, column, *args, upper=upper or column.upper(), **extra)
+
+
+def camel(upper: str) -> str:
+    """`ASSIGNED_BY_ID` -> `assignedById` (crm/universal/index.md "Field Naming Conventions")."""
+    head, *rest = upper.lower().split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+# A custom field's definition (crm_userfields) as crm.*.userfield.* (UPPER_SNAKE, flags typed
+# `char`) and userfieldconfig.* (camelCase, flags `boolean`) both list it, in that order:
+# (column, kind, type unless a flag's, flags, empty).
+_DEFINITION: tuple[tuple[str, Kind, str, str, Any], ...] = (
+    ("id", "int", "integer", "O", None),
+    ("entity_id", "text", "string", "RI", None),
+    ("field_name", "text", "string", "RI", None),
+    ("user_type_id", "text", "string", "RI", None),
+    ("xml_id", "text", "string", "", None),
+    ("sort", "int", "integer", "", 100),
+    ("multiple", "flag", "", "I", "N"),
+    ("mandatory", "flag", "", "", "N"),
+    ("show_filter", "text", "char", "", "N"),
+    ("show_in_list", "flag", "", "O", "Y"),
+    ("edit_in_list", "flag", "", "", "Y"),
+    ("is_searchable", "flag", "", "", "N"),
+    ("settings", "json", "object", "", "{}"),
+)
+
+
+def definition_fields(
+    name: Callable[[str], str], flag_type: str, **differing: tuple[str, Any]
+) -> list[Field]:
+    """The definition's fields, each named `name(column)`, a flag typed `flag_type`;
+    `differing` gives a column's own (flags, empty) in that dialect."""
+    return [
+        field(name(column), column, kind, type_ or flag_type,
+              flags=differing.get(column, (flags, empty))[0],
+              empty=differing.get(column, (flags, empty))[1])
+        for column, kind, type_, flags, empty in _DEFINITION
+    ]  # fmt: skip
+
+
 UTM = [
-    field("utmSource", "utm_source", "text", "string", "Advertising System", upper="UTM_SOURCE"),
-    field("utmMedium", "utm_medium", "text", "string", "Traffic Type", upper="UTM_MEDIUM"),
-    field(
-        "utmCampaign", "utm_campaign", "text", "string", "Campaign Identifier", upper="UTM_CAMPAIGN"
-    ),
-    field("utmContent", "utm_content", "text", "string", "Campaign Content", upper="UTM_CONTENT"),
-    field("utmTerm", "utm_term", "text", "string", "Campaign Search Condition", upper="UTM_TERM"),
+    universal("utmSource", "utm_source", "text", "string", "Advertising System"),
+    universal("utmMedium", "utm_medium", "text", "string", "Traffic Type"),
+    universal("utmCampaign", "utm_campaign", "text", "string", "Campaign Identifier"),
+    universal("utmContent", "utm_content", "text", "string", "Campaign Content"),
+    universal("utmTerm", "utm_term", "text", "string", "Campaign Search Condition"),
 ]
 
 # Deal fields: crm.deal's columns under object-fields.md's names and types, with
 # crm-deal-fields.md's titles and flags (leadId and quoteId are settable here: crm-item-add.md).
 DEAL_FIELDS: tuple[Field, ...] = (
-    field("id", "id", "int", "integer", "ID", "O", upper="ID"),
-    field("createdTime", "date_create", "datetime", "datetime", "Creation Date", "O",
-          upper="DATE_CREATE"),
-    field("updatedTime", "date_modify", "datetime", "datetime", "Modification Date", "O",
-          upper="DATE_MODIFY"),
-    field("createdBy", "created_by_id", "int", "user", "Created By", "O", upper="CREATED_BY_ID"),
-    field("updatedBy", "modify_by_id", "int", "user", "Modified By", "O", upper="MODIFY_BY_ID"),
-    field("assignedById", "assigned_by_id", "int", "user", "Responsible", upper="ASSIGNED_BY_ID"),
-    field("opened", "opened", "flag", "boolean", "Available to All", "", "N", upper="OPENED"),
-    field("leadId", "lead_id", "int", "crm_lead", "Lead", upper="LEAD_ID",
-          settings={"parentEntityTypeId": LEAD}),
-    field("companyId", "company_id", "int", "crm_company", "Company", "", 0, upper="COMPANY_ID",
-          settings={"parentEntityTypeId": COMPANY}),
-    field("contactId", "contact_id", "int", "crm_contact", "Contact", "", 0, upper="CONTACT_ID",
-          isDeprecated=True),
-    field("quoteId", "quote_id", "int", "crm_quote", "Estimate", upper="QUOTE_ID",
-          settings={"parentEntityTypeId": QUOTE}),
-    field("title", "title", "text", "string", "Title", "", "", upper="TITLE"),
-    field("categoryId", "category_id", "int", "crm_category", "Sales Funnel", "", 0,
-          upper="CATEGORY_ID"),
-    field("stageId", "stage_id", "text", "crm_status", "Deal Stage", "", "", upper="STAGE_ID",
-          statusType="DEAL_STAGE"),
-    field("stageSemanticId", "stage_semantic_id", "text", "string", "Stage Group", "O",
-          upper="STAGE_SEMANTIC_ID"),
-    field("isNew", "is_new", "flag", "boolean", "New Deal", "O", "N", upper="IS_NEW"),
-    field("isRecurring", "is_recurring", "flag", "boolean", "Recurring Deal", "", "N",
-          upper="IS_RECURRING"),
-    field("isReturnCustomer", "is_return_customer", "flag", "boolean", "Repeat Deal", "", "N",
-          upper="IS_RETURN_CUSTOMER"),
-    field("isRepeatedApproach", "is_repeated_approach", "flag", "boolean", "Repeated Approach",
-          "", "N", upper="IS_REPEATED_APPROACH"),
-    field("closed", "closed", "flag", "boolean", "Closed", "", "N", upper="CLOSED"),
-    field("typeId", "type_id", "text", "crm_status", "Type", upper="TYPE_ID",
-          statusType="DEAL_TYPE"),
-    field("opportunity", "opportunity", "float", "double", "Amount", "", 0.0, upper="OPPORTUNITY"),
-    field("isManualOpportunity", "is_manual_opportunity", "flag", "boolean",
-          "IS_MANUAL_OPPORTUNITY", "", "N", upper="IS_MANUAL_OPPORTUNITY"),
-    field("taxValue", "tax_value", "float", "double", "Tax Rate", "", 0.0, upper="TAX_VALUE"),
-    field("currencyId", "currency_id", "text", "crm_currency", "Currency", upper="CURRENCY_ID"),
-    field("probability", "probability", "int", "integer", "Probability", upper="PROBABILITY"),
-    field("comments", "comments", "text", "text", "Comment", upper="COMMENTS"),
-    field("begindate", "begindate", "datetime", "date", "Start Date", upper="BEGINDATE"),
-    field("closedate", "closedate", "datetime", "date", "Close Date", upper="CLOSEDATE"),
-    field("locationId", "location_id", "text", "location", "Location", upper="LOCATION_ID"),
-    field("webformId", "webform_id", "int", "integer", "Created by CRM form", upper="WEBFORM_ID"),
-    field("sourceId", "source_id", "text", "crm_status", "Source", upper="SOURCE_ID",
-          statusType="SOURCE"),
-    field("sourceDescription", "source_description", "text", "text",
-          "Additional Info about Source", upper="SOURCE_DESCRIPTION"),
-    field("originatorId", "originator_id", "text", "string", "External Source",
-          upper="ORIGINATOR_ID"),
-    field("originId", "origin_id", "text", "string", "Identifier in External Source",
-          upper="ORIGIN_ID"),
-    field("additionalInfo", "additional_info", "text", "string", "Additional Information",
-          upper="ADDITIONAL_INFO"),
-    field("movedBy", "moved_by_id", "int", "user", "MOVED_BY_ID", "O", upper="MOVED_BY_ID"),
-    field("movedTime", "moved_time", "datetime", "datetime", "MOVED_TIME", "O",
-          upper="MOVED_TIME"),
-    field("lastActivityBy", "last_activity_by", "int", "user", "LAST_ACTIVITY_BY", "O",
-          upper="LAST_ACTIVITY_BY"),
-    field("lastActivityTime", "last_activity_time", "datetime", "datetime", "LAST_ACTIVITY_TIME",
-          "O", upper="LAST_ACTIVITY_TIME"),
+    universal("id", "id", "int", "integer", "ID", "O"),
+    universal("createdTime", "date_create", "datetime", "datetime", "Creation Date", "O"),
+    universal("updatedTime", "date_modify", "datetime", "datetime", "Modification Date", "O"),
+    universal("createdBy", "created_by_id", "int", "user", "Created By", "O"),
+    universal("updatedBy", "modify_by_id", "int", "user", "Modified By", "O"),
+    universal("assignedById", "assigned_by_id", "int", "user", "Responsible"),
+    universal("opened", "opened", "flag", "boolean", "Available to All", "", "N"),
+    universal("leadId", "lead_id", "int", "crm_lead", "Lead",
+              settings={"parentEntityTypeId": LEAD}),
+    universal("companyId", "company_id", "int", "crm_company", "Company", "", 0,
+              settings={"parentEntityTypeId": COMPANY}),
+    universal("contactId", "contact_id", "int", "crm_contact", "Contact", "", 0, isDeprecated=True),
+    universal("quoteId", "quote_id", "int", "crm_quote", "Estimate",
+              settings={"parentEntityTypeId": QUOTE}),
+    universal("title", "title", "text", "string", "Title", "", ""),
+    universal("categoryId", "category_id", "int", "crm_category", "Sales Funnel", "", 0),
+    universal("stageId", "stage_id", "text", "crm_status", "Deal Stage", "", "",
+              statusType="DEAL_STAGE"),
+    universal("stageSemanticId", "stage_semantic_id", "text", "string", "Stage Group", "O"),
+    universal("isNew", "is_new", "flag", "boolean", "New Deal", "O", "N"),
+    universal("isRecurring", "is_recurring", "flag", "boolean", "Recurring Deal", "", "N"),
+    universal("isReturnCustomer", "is_return_customer", "flag", "boolean", "Repeat Deal", "", "N"),
+    universal("isRepeatedApproach", "is_repeated_approach", "flag", "boolean", "Repeated Approach",
+              "", "N"),
+    universal("closed", "closed", "flag", "boolean", "Closed", "", "N"),
+    universal("typeId", "type_id", "text", "crm_status", "Type", statusType="DEAL_TYPE"),
+    universal("opportunity", "opportunity", "float", "double", "Amount", "", 0.0),
+    universal("isManualOpportunity", "is_manual_opportunity", "flag", "boolean",
+              "IS_MANUAL_OPPORTUNITY", "", "N"),
+    universal("taxValue", "tax_value", "float", "double", "Tax Rate", "", 0.0),
+    universal("currencyId", "currency_id", "text", "crm_currency", "Currency"),
+    universal("probability", "probability", "int", "integer", "Probability"),
+    universal("comments", "comments", "text", "text", "Comment"),
+    universal("begindate", "begindate", "datetime", "date", "Start Date"),
+    universal("closedate", "closedate", "datetime", "date", "Close Date"),
+    universal("locationId", "location_id", "text", "location", "Location"),
+    universal("webformId", "webform_id", "int", "integer", "Created by CRM form"),
+    universal("sourceId", "source_id", "text", "crm_status", "Source", statusType="SOURCE"),
+    universal("sourceDescription", "source_description", "text", "text",
+              "Additional Info about Source"),
+    universal("originatorId", "originator_id", "text", "string", "External Source"),
+    universal("originId", "origin_id", "text", "string", "Identifier in External Source"),
+    universal("additionalInfo", "additional_info", "text", "string", "Additional Information"),
+    universal("movedBy", "moved_by_id", "int", "user", "MOVED_BY_ID", "O"),
+    universal("movedTime", "moved_time", "datetime", "datetime", "MOVED_TIME", "O"),
+    universal("lastActivityBy", "last_activity_by", "int", "user", "LAST_ACTIVITY_BY", "O"),
+    universal("lastActivityTime", "last_activity_time", "datetime", "datetime",
+              "LAST_ACTIVITY_TIME", "O"),
         *UTM,
-    field("observers", "observers", "json", "user", "Observers", "M", upper="OBSERVERS"),
-    field("contactIds", "contact_ids", "json", "crm_contact", "Contacts", "M",
-          upper="CONTACT_IDS"),
+    universal("observers", "observers", "json", "user", "Observers", "M"),
+    universal("contactIds", "contact_ids", "json", "crm_contact", "Contacts", "M"),
 )  # fmt: skip
 
 
@@ -103,53 +133,43 @@ DEAL_FIELDS: tuple[Field, ...] = (
 # the smart-process example of crm-item-fields.md prints them, with its titles and flags
 # (`opened` required there). `contacts` is a second name of `contactIds` that example lists.
 SMART_ITEM_FIELDS: tuple[Field, ...] = (
-    field("id", "id", "int", "integer", "ID", "O", upper="ID"),
-    field("title", "title", "text", "string", "Name", "", "", upper="TITLE"),
-    field("xmlId", "xml_id", "text", "string", "External code", upper="XML_ID"),
-    field("createdTime", "created_time", "datetime", "datetime", "Created at", "O",
-          upper="CREATED_TIME"),
-    field("updatedTime", "updated_time", "datetime", "datetime", "Updated at", "O",
-          upper="UPDATED_TIME"),
-    field("createdBy", "created_by", "int", "user", "Created by", "O", upper="CREATED_BY"),
-    field("updatedBy", "updated_by", "int", "user", "Updated by", "O", upper="UPDATED_BY"),
-    field("assignedById", "assigned_by_id", "int", "user", "Assigned to",
-          upper="ASSIGNED_BY_ID"),
-    field("opened", "opened", "flag", "boolean", "Publicly available", "R", "N", upper="OPENED"),
-    field("webformId", "webform_id", "int", "integer", "Created by CRM form", upper="WEBFORM_ID"),
-    field("begindate", "begindate", "datetime", "date", "Start date", upper="BEGINDATE"),
-    field("closedate", "closedate", "datetime", "date", "End date", upper="CLOSEDATE"),
-    field("companyId", "company_id", "int", "crm_company", "Company", "", 0, upper="COMPANY_ID",
-          settings={"parentEntityTypeId": COMPANY}),
-    field("contactId", "contact_id", "int", "crm_contact", "Contact", "", 0, upper="CONTACT_ID",
-          isDeprecated=True),
-    field("contactIds", "contact_ids", "json", "crm_contact", "CONTACT_IDS", "M",
-          upper="CONTACT_IDS"),
-    field("contacts", "contact_ids", "json", "crm_contact", "CONTACTS", "M", upper="CONTACTS"),
-    field("observers", "observers", "json", "user", "Observers", "M", upper="OBSERVERS"),
-    field("categoryId", "category_id", "int", "crm_category", "Pipeline", "", 0,
-          upper="CATEGORY_ID"),
-    field("movedTime", "moved_time", "datetime", "datetime", "Moved at", "O", upper="MOVED_TIME"),
-    field("movedBy", "moved_by", "int", "user", "Moved by", "O", upper="MOVED_BY"),
-    field("stageId", "stage_id", "text", "crm_status", "Stage", "", "", upper="STAGE_ID"),
-    field("previousStageId", "previous_stage_id", "text", "crm_status", "Previous stage", "O",
-          upper="PREVIOUS_STAGE_ID"),
-    field("sourceId", "source_id", "text", "crm_status", "Source", upper="SOURCE_ID",
-          statusType="SOURCE"),
-    field("sourceDescription", "source_description", "text", "text", "Additional source info",
-          upper="SOURCE_DESCRIPTION"),
-    field("currencyId", "currency_id", "text", "crm_currency", "Currency", upper="CURRENCY_ID"),
-    field("isManualOpportunity", "is_manual_opportunity", "flag", "boolean",
-          "Amount calculation mode", "", "N", upper="IS_MANUAL_OPPORTUNITY"),
-    field("opportunity", "opportunity", "float", "double", "Amount", "", 0.0,
-          upper="OPPORTUNITY"),
-    field("taxValue", "tax_value", "float", "double", "Tax amount", "", 0.0, upper="TAX_VALUE"),
-    field("mycompanyId", "mycompany_id", "int", "crm_company", "Your company details", "", 0,
-          upper="MYCOMPANY_ID", settings={"isMyCompany": True, "parentEntityTypeId": COMPANY,
-                                          "isEmbeddedEditorEnabled": True}),
-    field("lastActivityBy", "last_activity_by", "int", "user", "Last activity in timeline by",
-          "O", upper="LAST_ACTIVITY_BY"),
-    field("lastActivityTime", "last_activity_time", "datetime", "datetime", "Last activity", "O",
-          upper="LAST_ACTIVITY_TIME"),
+    universal("id", "id", "int", "integer", "ID", "O"),
+    universal("title", "title", "text", "string", "Name", "", ""),
+    universal("xmlId", "xml_id", "text", "string", "External code"),
+    universal("createdTime", "created_time", "datetime", "datetime", "Created at", "O"),
+    universal("updatedTime", "updated_time", "datetime", "datetime", "Updated at", "O"),
+    universal("createdBy", "created_by", "int", "user", "Created by", "O"),
+    universal("updatedBy", "updated_by", "int", "user", "Updated by", "O"),
+    universal("assignedById", "assigned_by_id", "int", "user", "Assigned to"),
+    universal("opened", "opened", "flag", "boolean", "Publicly available", "R", "N"),
+    universal("webformId", "webform_id", "int", "integer", "Created by CRM form"),
+    universal("begindate", "begindate", "datetime", "date", "Start date"),
+    universal("closedate", "closedate", "datetime", "date", "End date"),
+    universal("companyId", "company_id", "int", "crm_company", "Company", "", 0,
+              settings={"parentEntityTypeId": COMPANY}),
+    universal("contactId", "contact_id", "int", "crm_contact", "Contact", "", 0, isDeprecated=True),
+    universal("contactIds", "contact_ids", "json", "crm_contact", "CONTACT_IDS", "M"),
+    universal("contacts", "contact_ids", "json", "crm_contact", "CONTACTS", "M", upper="CONTACTS"),
+    universal("observers", "observers", "json", "user", "Observers", "M"),
+    universal("categoryId", "category_id", "int", "crm_category", "Pipeline", "", 0),
+    universal("movedTime", "moved_time", "datetime", "datetime", "Moved at", "O"),
+    universal("movedBy", "moved_by", "int", "user", "Moved by", "O"),
+    universal("stageId", "stage_id", "text", "crm_status", "Stage", "", ""),
+    universal("previousStageId", "previous_stage_id", "text", "crm_status", "Previous stage", "O"),
+    universal("sourceId", "source_id", "text", "crm_status", "Source", statusType="SOURCE"),
+    universal("sourceDescription", "source_description", "text", "text", "Additional source info"),
+    universal("currencyId", "currency_id", "text", "crm_currency", "Currency"),
+    universal("isManualOpportunity", "is_manual_opportunity", "flag", "boolean",
+              "Amount calculation mode", "", "N"),
+    universal("opportunity", "opportunity", "float", "double", "Amount", "", 0.0),
+    universal("taxValue", "tax_value", "float", "double", "Tax amount", "", 0.0),
+    universal("mycompanyId", "mycompany_id", "int", "crm_company", "Your company details", "", 0,
+              settings={"isMyCompany": True, "parentEntityTypeId": COMPANY,
+                        "isEmbeddedEditorEnabled": True}),
+    universal("lastActivityBy", "last_activity_by", "int", "user", "Last activity in timeline by",
+              "O"),
+    universal("lastActivityTime", "last_activity_time", "datetime", "datetime", "Last activity",
+              "O"),
 )  # fmt: skip
 _SMART_ITEM = {f.name: f for f in SMART_ITEM_FIELDS}
 _STAGES = ("stageId", "previousStageId")

@@ -295,3 +295,31 @@ def contact_companies(fields: dict[str, Any], old: Iterable[int]) -> list[int] |
     base = many if many is not None else ([] if one == [] else list(old))
     main = one[:1] if one else []
     return list(dict.fromkeys([*main, *base]))
+
+
+def company_columns(side: Side, fields: dict[str, Any], old: Row | None) -> Row:
+    """A contact's COMPANY_IDS / COMPANY_ID columns as a write's `fields` (legacy names) leave
+    them; none when it names neither, or for a company."""
+    if side is not CONTACT:
+        return {}
+    ids = contact_companies(fields, decode((old or {}).get("company_ids") or "[]"))
+    if ids is None:
+        return {}
+    return {"company_ids": encode(ids), "company_id": ids[0] if ids else None}
+
+
+async def write_given(call: Call, side: Side, row: Row, fields: dict[str, Any]) -> None:
+    """After a contact's or company's write went through: its links as `fields` (legacy names)
+    name them (crm-contact-add.md COMPANY_IDS, crm-company-update.md CONTACT_ID), in the order
+    given, the first primary; nothing when it names none or the row is gone (a delete)."""
+    if side is CONTACT:
+        if contact_companies(fields, []) is None:
+            return
+        ids = decode(row.get("company_ids") or "[]")
+    else:
+        found = given_ids(fields, "CONTACT_ID")
+        if found is None:
+            return
+        ids = found
+    if await call.store.get(call.portal, side.owner, int(row["id"])) is not None:
+        await write(call, side, int(row["id"]), links.numbered(ids), stamp=False)

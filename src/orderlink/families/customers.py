@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from orderlink import events
+from orderlink.entity_types import LEAD
 from orderlink.families import customer_links
 from orderlink.families.crm_fields import descriptor, uf_descriptor, user_fields_of
 from orderlink.families.customer_links import Side
@@ -24,10 +25,9 @@ from orderlink.records import values as wire
 from orderlink.records.custom_fields import listing_schema, parent_upper, unchanged
 from orderlink.records.projection import View
 from orderlink.records.reading import Changes
-from orderlink.records.values import decode, encode
 from orderlink.registry import Call
-from orderlink.rules import customers, links
-from orderlink.schema import Field, Schema, field
+from orderlink.rules import customers
+from orderlink.schema import Field, Schema, field, named
 from orderlink.storage.base import Emit, Row, Table
 
 Check = Callable[[Call, Changes], Awaitable[None]]
@@ -42,16 +42,45 @@ MULTIFIELDS = [
 ]  # fmt: skip
 
 
-def legacy(
-    name: str, kind: Any, type_: str, title: str, flags: str = "", empty: Any = None, **extra: Any
-) -> Field:
-    """A legacy field: its wire name, column (the name in lower case), kind and descriptor.
-    `stored=False`: a field the fields method lists and a write reads, kept elsewhere (a
-    company's CONTACT_ID: its links)."""
-    return field(name, name.lower(), kind, type_, title, flags, empty, **extra)
+# The fields crm-contact-fields.md and crm-company-fields.md print alike, each group where both
+# tables place it.
+ADDRESS_PARTS = [
+    named("ADDRESS_CITY", "text", "string", "City"),
+    named("ADDRESS_POSTAL_CODE", "text", "string", "Postal Code"),
+    named("ADDRESS_REGION", "text", "string", "Region"),
+    named("ADDRESS_PROVINCE", "text", "string", "Province"),
+    named("ADDRESS_COUNTRY", "text", "string", "Country"),
+    named("ADDRESS_COUNTRY_CODE", "text", "string", "Country Code"),
+    named("ADDRESS_LOC_ADDR_ID", "int", "integer", "Location Address ID"),
+]
+COMMUNICATION_FLAGS = [
+    named("HAS_PHONE", "flag", "char", "Phone Set", "O", "N"),
+    named("HAS_EMAIL", "flag", "char", "E-mail Set", "O", "N"),
+    named("HAS_IMOL", "flag", "char", "Open Line Set", "O", "N"),
+]
+AUTHORSHIP = [
+    named("ASSIGNED_BY_ID", "int", "user", "Responsible Person"),
+    named("CREATED_BY_ID", "int", "user", "Created By", "O"),
+    named("MODIFY_BY_ID", "int", "user", "Modified By", "O"),
+    named("DATE_CREATE", "datetime", "datetime", "Creation Date", "O"),
+    named("DATE_MODIFY", "datetime", "datetime", "Modification Date", "O"),
+]
+# ... UTM_TERM, titled differently by each page, follows.
+ORIGIN = [
+    named("LEAD_ID", "int", "crm_lead", "Lead", "O", settings={"parentEntityTypeId": LEAD}),
+    named("ORIGINATOR_ID", "text", "string", "External Source"),
+    named("ORIGIN_ID", "text", "string", "Identifier in External Source"),
+    named("ORIGIN_VERSION", "text", "string", "Original Version"),
+    named("UTM_SOURCE", "text", "string", "Advertising System"),
+    named("UTM_MEDIUM", "text", "string", "Traffic Type"),
+    named("UTM_CAMPAIGN", "text", "string", "Campaign Identifier"),
+    named("UTM_CONTENT", "text", "string", "Campaign Content"),
+]
 
 
 def _stored(f: Field) -> bool:
+    """`stored=False`: a field the fields method lists and a write reads, kept elsewhere (a
+    company's CONTACT_ID: its links)."""
     return bool(f.extra.get("stored", True))
 
 
@@ -86,11 +115,7 @@ def customer_family(
                  and str(k).upper() not in _NOT_STORED and _column(schema, str(k))}  # fmt: skip
         columns = await read_columns(family, call, plain, old)
         columns.update(customers.written_multifields(old, fields))
-        if side is customer_links.CONTACT:
-            before = decode((old or {}).get("company_ids") or "[]")
-            ids = customer_links.contact_companies(fields, before)
-            if ids is not None:
-                columns.update(company_ids=encode(ids), company_id=ids[0] if ids else None)
+        columns.update(customer_links.company_columns(side, fields, old))
         return columns
 
     async def create(call: Call, columns: Row, now: float) -> Created:
@@ -104,19 +129,7 @@ def customer_family(
         """The links a write names (crm-contact-add.md COMPANY_IDS, crm-company-update.md
         CONTACT_ID), in the order given, the first primary; a delete names none."""
         raw = top_level(call.params).get("fields")
-        fields = raw if isinstance(raw, dict) else {}
-        if side is customer_links.CONTACT:
-            if customer_links.contact_companies(fields, []) is None:
-                return
-            ids = decode(row.get("company_ids") or "[]")
-        else:
-            found = customer_links.given_ids(fields, "CONTACT_ID")
-            if found is None:
-                return
-            ids = found
-        if await call.store.get(call.portal, table, int(row["id"])) is not None:
-            await customer_links.write(call, side, int(row["id"]), links.numbered(ids),
-                                       stamp=False)  # fmt: skip
+        await customer_links.write_given(call, side, row, raw if isinstance(raw, dict) else {})
 
     async def custom_fields(call: Call) -> dict[str, Any]:
         """crm-contact-fields.md lists the custom fields after the contact's own, titled by

@@ -7,7 +7,7 @@ Each reads the family's description (`Family`); what is a family's own is a hook
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,11 +15,15 @@ from orderlink import errors, events, listing
 from orderlink.families.family import Answer, Created, Family
 from orderlink.records import reading
 from orderlink.registry import Call, Handler, MethodTable, Page, Role
+from orderlink.schema import Schema
 from orderlink.storage.base import Condition, Emit, ListQuery, Row, Table
 
 # A handler's family: fixed, or chosen per call (crm.item's entityTypeId, a smart process read
 # from the store; a resolver may refuse the call, as userfieldconfig.* refuse a `moduleId`).
 Resolve = Callable[[Call], Awaitable[Family]]
+# What `serve` answers for: one family (or resolver) for every action, or one per action (the
+# writes of crm.type.* and userfieldconfig.* check rights the reads do not).
+Families = Family | Resolve | Mapping[str, Family | Resolve]
 
 
 async def _shown(family: Family, call: Call, row: Row, action: str) -> Any:
@@ -178,15 +182,12 @@ async def list_(family: Family, call: Call) -> Page:
     params = family.params(call.params)
     view = family.viewed(family.list_view, call.params) if family.list_view is not None else None
     selection = view.selection(params.get("select"), uf_mask=family.uf_mask) if view else None
-    parsed = listing.parse(
+    parsed = parse_list(
+        call,
         params,
         family.list_schema,
-        portal_id=call.portal,
         error=family.list_error,
-        zone=call.ctx.zone,
         default_order=family.default_order or (("id", family.newest_first),),
-        tie_breaker="id",
-        start_minus_one=call.ctx.settings.start_minus_one,
         refuse_unknown_order=family.refuse_unknown_order,
         filter_groups=family.filter_groups,
         custom=family.custom,
@@ -205,6 +206,23 @@ async def list_(family: Family, call: Call) -> Page:
     total, following = parsed.page(found)
     return Page(rows if family.list_envelope is None else {family.list_envelope: rows},
                 total, following)  # fmt: skip
+
+
+def parse_list(
+    call: Call,
+    params: Mapping[str, Any],
+    schema: Schema,
+    *,
+    error: listing.ErrorFactory,
+    default_order: tuple[tuple[str, bool], ...],
+    tie_breaker: str = "id",
+    **options: Any,
+) -> listing.Listing:
+    """`listing.parse` for this call: its portal, its time zone, the server's `start=-1`."""
+    return listing.parse(params, schema, portal_id=call.portal, error=error, zone=call.ctx.zone,
+                         default_order=default_order, tie_breaker=tie_breaker,
+                         start_minus_one=call.ctx.settings.start_minus_one,
+                         **options)  # fmt: skip
 
 
 def _shared(family: Family) -> tuple[Condition, ...]:
@@ -253,7 +271,7 @@ def crud(name: str, page: str, fields_name: str = "fields", **summaries: str) ->
 
 def serve(
     table: MethodTable,
-    family: Family | Resolve,
+    family: Families,
     methods: Iterable[Served],
     *,
     scope: str,
@@ -263,9 +281,11 @@ def serve(
     numeric_codes: bool = False,
     setting: str | None = None,
 ) -> None:
-    """Register `methods` in `table`, in the order given, each answered for `family`."""
-    resolve = family if not isinstance(family, Family) else _fixed(family)
+    """Register `methods` in `table`, in the order given, each answered for `family` (or for
+    `family[action]`)."""
     for served in methods:
+        chosen = family[served.action] if isinstance(family, Mapping) else family
+        resolve = chosen if not isinstance(chosen, Family) else _fixed(chosen)
         write = served.action in _WRITES
         role = write_role if write else read_role
         table.method(
@@ -273,11 +293,34 @@ def serve(
             scope=scope,
             doc=docs + served.page,
             role=role,
-            denied=errors.WriteAccessDenied if write and role else errors.ReadAccessDenied,
+            denied=_denied(write and role is not Role.NONE),
             numeric_codes=numeric_codes,
             aliases=served.aliases,
             setting=setting,
         )(_handler(_ACTIONS[served.action], resolve, served.summary))
+
+
+def _denied(write: bool) -> type[errors.B24Error]:
+    return errors.WriteAccessDenied if write else errors.ReadAccessDenied
+
+
+def guarded(
+    table: MethodTable,
+    name: str,
+    doc: str,
+    *,
+    scope: str,
+    role: Role,
+    denied: type[errors.B24Error] | None = None,
+    numeric_codes: bool = False,
+    aliases: tuple[str, ...] = (),
+) -> Callable[[Handler], Handler]:
+    """`table.method` for a hand-written method of the online store: `role` and up may call it;
+    the others get `denied` (by default as `serve`'s: a write refused for store administrators'
+    methods, a read for store managers')."""
+    return table.method(name, scope=scope, doc=doc, role=role,
+                        denied=denied or _denied(role is Role.STORE_ADMIN),
+                        numeric_codes=numeric_codes, aliases=aliases)  # fmt: skip
 
 
 def _fixed(family: Family) -> Resolve:

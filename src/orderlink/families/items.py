@@ -17,7 +17,7 @@ from typing import Any
 
 from orderlink import coerce, errors, events
 from orderlink.families.crm_fields import descriptor, uf_descriptor, user_fields_of
-from orderlink.families.family import Created, Family, Params
+from orderlink.families.family import Created, Events, Family, Params
 from orderlink.families.readers import item_fields, positive_id
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import (
@@ -29,7 +29,7 @@ from orderlink.records.custom_fields import (
     unchanged,
 )
 from orderlink.records.projection import View
-from orderlink.records.reading import Changes, NotMultiple, Unreadable
+from orderlink.records.reading import Changes, ErrorFactory, NotMultiple, Unreadable
 from orderlink.registry import Call
 from orderlink.rules import deals
 from orderlink.rules.portal import CURRENCY_CODES
@@ -145,28 +145,62 @@ def item_family(
         "change": change,
         **hooks,
     }
-    return Family(
+    return universal_family(
         table=table,
         schema=schema,
         view=view,
         list_schema=listing_schema(schema, (*DYNAMIC, *hidden)),
-        list_view=view,
-        read_id=positive_id(errors.ItemNotFound),
-        read_fields=item_fields,
         not_found=errors.ItemNotFound,
         invalid=_invalid,
-        list_error=errors.InvalidArgValue,
         events=raised,
-        descriptor=descriptor,
         envelope="item",
         list_envelope="items",
-        fields_envelope="fields",
-        answers=("entity", "entity", "empty"),
         dynamic=True,
-        refuse_unknown_order=True,
         filter_groups=True,
         custom=CUSTOM_FIELDS,
         viewed=_viewed,
         share=share,
         **settings,
+    )
+
+
+def universal_family(
+    *,
+    table: Table,
+    schema: Schema,
+    view: View,
+    not_found: Callable[[], errors.B24Error],
+    invalid: ErrorFactory,
+    events: Events,
+    envelope: str,
+    list_envelope: str,
+    list_schema: Schema | None = None,
+    list_view: View | None = None,
+    **hooks: Any,
+) -> Family:
+    """A family in the dialect of the crm module's universal methods (crm.item.*, crm.type.*,
+    crm.item.productrow.*): `fields` given as an object, `{envelope: ...}` answers (a list's
+    rows in `{list_envelope: [...]}`, descriptors in `fields`) with `upperName`, add and update
+    answer the entity, delete `[]`; an unknown `order` key or a bad filter is
+    INVALID_ARG_VALUE; a missing or bad id is `not_found()`. A list filters by `schema` and
+    prints as `view` unless `list_schema` and `list_view` differ."""
+    return Family(
+        table=table,
+        schema=schema,
+        view=view,
+        list_schema=list_schema or schema,
+        list_view=list_view or view,
+        read_id=positive_id(not_found),
+        read_fields=item_fields,
+        not_found=not_found,
+        invalid=invalid,
+        list_error=errors.InvalidArgValue,
+        events=events,
+        descriptor=descriptor,
+        envelope=envelope,
+        list_envelope=list_envelope,
+        fields_envelope="fields",
+        answers=("entity", "entity", "empty"),
+        refuse_unknown_order=True,
+        **hooks,
     )

@@ -10,6 +10,7 @@ from typing import Any
 from orderlink import errors
 from orderlink.families.family import Answer, Events, Family, Params
 from orderlink.families.readers import legacy_fields, positive_id, top_level
+from orderlink.listing import CustomFields
 from orderlink.records.custom_fields import CUSTOM_FIELDS
 from orderlink.records.projection import View
 from orderlink.records.reading import ErrorFactory
@@ -25,25 +26,30 @@ def legacy_family(
     table: Table,
     schema: Schema,
     view: View,
-    list_schema: Schema,
     invalid: ErrorFactory,
     events: Events,
     descriptor: Callable[[Field], dict[str, Any]],
+    list_schema: Schema | None = None,
     list_view: View | None = None,
     read_id: Callable[[Params], int] = _BAD_ID_READER,
     not_found: Callable[[], errors.B24Error] = errors.LegacyNotFound,
     answers: tuple[Answer, Answer, Answer] = ("id", "true", "true"),
+    params: Callable[[Params], Params] = top_level,
+    custom: CustomFields | None = CUSTOM_FIELDS,
+    uf_mask: str | None = "UF_*",
     **hooks: Any,
 ) -> Family:
-    """A legacy crm family; list rows print as `view` prints an entity unless `list_view`
-    says otherwise, add answers the id, update and delete `true` unless `answers` differ."""
+    """A legacy crm family; a list filters by `schema` and prints its rows as `view` prints an
+    entity unless `list_schema` and `list_view` say otherwise; add answers the id, update and
+    delete `true` unless `answers` differ; entities without custom fields (deal directions,
+    field definitions) say `custom=None`."""
     return Family(
         table=table,
         schema=schema,
         view=view,
-        list_schema=list_schema,
+        list_schema=list_schema or schema,
         list_view=list_view or view,
-        params=top_level,
+        params=params,
         read_id=read_id,
         read_fields=legacy_fields,
         not_found=not_found,
@@ -55,7 +61,7 @@ def legacy_family(
         list_envelope=None,
         fields_envelope=None,
         answers=answers,
-        custom=CUSTOM_FIELDS,
-        uf_mask="UF_*",
+        custom=custom,
+        uf_mask=uf_mask if custom is not None else None,
         **hooks,
     )

@@ -46,15 +46,26 @@ def sale_fields(params: Params) -> dict[str, Any]:
     return fields
 
 
-def item_fields(params: Params) -> dict[str, Any]:
-    """crm.item.*: `fields` must be given; `""` is an empty object."""
-    raw = params.get("fields")
-    if raw is None:
-        raise errors.MissingParameter("fields")
-    fields = fields_object(raw if raw != "" else [])
-    if fields is None:
-        raise errors.InvalidArgValue("Invalid value of parameter {fields}")
-    return fields
+def object_param(name: str, *, optional: bool = False) -> Callable[[Params], dict[str, Any]]:
+    """A reader of the object `name` as crm.item.* and the universal methods read `fields`: it
+    must be given (`optional`: left out, nothing changes; crm-type-update.md,
+    userfieldconfig-update.md); `""` is an empty object."""
+
+    def read(params: Params) -> dict[str, Any]:
+        raw = params.get(name)
+        if raw is None:
+            if optional:
+                return {}
+            raise errors.MissingParameter(name)
+        found = fields_object(raw if raw != "" else [])
+        if found is None:
+            raise errors.InvalidArgValue(f"Invalid value of parameter {{{name}}}")
+        return found
+
+    return read
+
+
+item_fields = object_param("fields")
 
 
 def legacy_fields(params: Params) -> dict[str, Any]:

@@ -9,15 +9,14 @@ deletes its links.
 from __future__ import annotations
 
 from orderlink import errors
-from orderlink.entity_types import LEAD
-from orderlink.families import customer_links
-from orderlink.families.customers import MULTIFIELDS, customer_family, legacy
+from orderlink.families import customer_links, customers
+from orderlink.families.customers import MULTIFIELDS, customer_family
 from orderlink.families.handlers import crud, serve
 from orderlink.records.custom_fields import PARENTS, UF
 from orderlink.records.reading import Changes
 from orderlink.registry import Call, MethodTable
 from orderlink.rules.portal import CURRENCY_CODES
-from orderlink.schema import Schema
+from orderlink.schema import Schema, named
 
 table = MethodTable()
 
@@ -30,58 +29,39 @@ DOCS = "api-reference/crm/companies/"
 SCHEMA = Schema(
     "companies",
     [
-        legacy("ID", "int", "integer", "ID", "O"),
-        legacy("TITLE", "text", "string", "Company Name", "R", ""),
-        legacy("COMPANY_TYPE", "text", "crm_status", "Company Type", statusType="COMPANY_TYPE"),
-        legacy("LOGO", "json", "file", "Logo"),
-        legacy("ADDRESS", "text", "string", "Physical Address"),
-        legacy("ADDRESS_2", "text", "string", "Address (line 2)"),
-        legacy("ADDRESS_CITY", "text", "string", "City"),
-        legacy("ADDRESS_POSTAL_CODE", "text", "string", "Postal Code"),
-        legacy("ADDRESS_REGION", "text", "string", "Region"),
-        legacy("ADDRESS_PROVINCE", "text", "string", "Province"),
-        legacy("ADDRESS_COUNTRY", "text", "string", "Country"),
-        legacy("ADDRESS_COUNTRY_CODE", "text", "string", "Country Code"),
-        legacy("ADDRESS_LOC_ADDR_ID", "int", "integer", "Location Address ID"),
-        legacy("ADDRESS_LEGAL", "text", "string", "Legal Address"),
-        legacy("REG_ADDRESS", "text", "string", "Legal Address"),
-        legacy("REG_ADDRESS_2", "text", "string", "Legal Address (line 2)"),
-        legacy("REG_ADDRESS_CITY", "text", "string", "Legal Address City"),
-        legacy("REG_ADDRESS_POSTAL_CODE", "text", "string", "Legal Address Postal Code"),
-        legacy("REG_ADDRESS_REGION", "text", "string", "Legal Address Region"),
-        legacy("REG_ADDRESS_PROVINCE", "text", "string", "Legal Address Province"),
-        legacy("REG_ADDRESS_COUNTRY", "text", "string", "Legal Address Country"),
-        legacy("REG_ADDRESS_COUNTRY_CODE", "text", "string", "Legal Address Country Code"),
-        legacy("REG_ADDRESS_LOC_ADDR_ID", "int", "integer", "Legal Address Location ID"),
-        legacy("BANKING_DETAILS", "text", "string", "Banking Details"),
-        legacy("INDUSTRY", "text", "crm_status", "Industry", statusType="INDUSTRY"),
-        legacy("EMPLOYEES", "text", "crm_status", "Number of Employees", statusType="EMPLOYEES"),
-        legacy("CURRENCY_ID", "text", "crm_currency", "Currency"),
-        legacy("REVENUE", "float", "double", "Annual Revenue", "", 0.0),
-        legacy("OPENED", "flag", "char", "Available to Everyone", "", "N"),
-        legacy("COMMENTS", "text", "string", "Comment"),
-        legacy("HAS_PHONE", "flag", "char", "Phone Set", "O", "N"),
-        legacy("HAS_EMAIL", "flag", "char", "E-mail Set", "O", "N"),
-        legacy("HAS_IMOL", "flag", "char", "Open Line Set", "O", "N"),
-        legacy("IS_MY_COMPANY", "flag", "char", "My Company", "", "N"),
-        legacy("ASSIGNED_BY_ID", "int", "user", "Responsible Person"),
-        legacy("CREATED_BY_ID", "int", "user", "Created By", "O"),
-        legacy("MODIFY_BY_ID", "int", "user", "Modified By", "O"),
-        legacy("DATE_CREATE", "datetime", "datetime", "Creation Date", "O"),
-        legacy("DATE_MODIFY", "datetime", "datetime", "Modification Date", "O"),
-        legacy("CONTACT_ID", "json", "crm_contact", "Contact", "M", stored=False),
-        legacy("LEAD_ID", "int", "crm_lead", "Lead", "O", settings={"parentEntityTypeId": LEAD}),
-        legacy("ORIGINATOR_ID", "text", "string", "External Source"),
-        legacy("ORIGIN_ID", "text", "string", "Identifier in External Source"),
-        legacy("ORIGIN_VERSION", "text", "string", "Original Version"),
-        legacy("UTM_SOURCE", "text", "string", "Advertising System"),
-        legacy("UTM_MEDIUM", "text", "string", "Traffic Type"),
-        legacy("UTM_CAMPAIGN", "text", "string", "Campaign Identifier"),
-        legacy("UTM_CONTENT", "text", "string", "Campaign Content"),
-        legacy("UTM_TERM", "text", "string", "Campaign Search Term"),
-        legacy("LAST_ACTIVITY_TIME", "datetime", "datetime", "Last Activity Time"),
-        legacy("LAST_ACTIVITY_BY", "int", "user", "Last Activity Author"),
-        legacy("LAST_COMMUNICATION_TIME", "text", "string", "Last Communication Date", "O"),
+        named("ID", "int", "integer", "ID", "O"),
+        named("TITLE", "text", "string", "Company Name", "R", ""),
+        named("COMPANY_TYPE", "text", "crm_status", "Company Type", statusType="COMPANY_TYPE"),
+        named("LOGO", "json", "file", "Logo"),
+        named("ADDRESS", "text", "string", "Physical Address"),
+        named("ADDRESS_2", "text", "string", "Address (line 2)"),
+        *customers.ADDRESS_PARTS,
+        named("ADDRESS_LEGAL", "text", "string", "Legal Address"),
+        named("REG_ADDRESS", "text", "string", "Legal Address"),
+        named("REG_ADDRESS_2", "text", "string", "Legal Address (line 2)"),
+        named("REG_ADDRESS_CITY", "text", "string", "Legal Address City"),
+        named("REG_ADDRESS_POSTAL_CODE", "text", "string", "Legal Address Postal Code"),
+        named("REG_ADDRESS_REGION", "text", "string", "Legal Address Region"),
+        named("REG_ADDRESS_PROVINCE", "text", "string", "Legal Address Province"),
+        named("REG_ADDRESS_COUNTRY", "text", "string", "Legal Address Country"),
+        named("REG_ADDRESS_COUNTRY_CODE", "text", "string", "Legal Address Country Code"),
+        named("REG_ADDRESS_LOC_ADDR_ID", "int", "integer", "Legal Address Location ID"),
+        named("BANKING_DETAILS", "text", "string", "Banking Details"),
+        named("INDUSTRY", "text", "crm_status", "Industry", statusType="INDUSTRY"),
+        named("EMPLOYEES", "text", "crm_status", "Number of Employees", statusType="EMPLOYEES"),
+        named("CURRENCY_ID", "text", "crm_currency", "Currency"),
+        named("REVENUE", "float", "double", "Annual Revenue", "", 0.0),
+        named("OPENED", "flag", "char", "Available to Everyone", "", "N"),
+        named("COMMENTS", "text", "string", "Comment"),
+        *customers.COMMUNICATION_FLAGS,
+        named("IS_MY_COMPANY", "flag", "char", "My Company", "", "N"),
+        *customers.AUTHORSHIP,
+        named("CONTACT_ID", "json", "crm_contact", "Contact", "M", stored=False),
+        *customers.ORIGIN,
+        named("UTM_TERM", "text", "string", "Campaign Search Term"),
+        named("LAST_ACTIVITY_TIME", "datetime", "datetime", "Last Activity Time"),
+        named("LAST_ACTIVITY_BY", "int", "user", "Last Activity Author"),
+        named("LAST_COMMUNICATION_TIME", "text", "string", "Last Communication Date", "O"),
         *MULTIFIELDS,
     ],
     case_insensitive=True,

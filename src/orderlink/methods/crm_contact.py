@@ -10,13 +10,12 @@ transaction).
 
 from __future__ import annotations
 
-from orderlink.entity_types import LEAD
-from orderlink.families import customer_links
-from orderlink.families.customers import MULTIFIELDS, customer_family, legacy
+from orderlink.families import customer_links, customers
+from orderlink.families.customers import MULTIFIELDS, customer_family
 from orderlink.families.handlers import crud, serve
 from orderlink.records.custom_fields import PARENTS, UF
 from orderlink.registry import MethodTable
-from orderlink.schema import Schema
+from orderlink.schema import Schema, named
 
 table = MethodTable()
 
@@ -28,50 +27,31 @@ DOCS = "api-reference/crm/contacts/"
 SCHEMA = Schema(
     "contacts",
     [
-        legacy("ID", "int", "integer", "ID", "O"),
-        legacy("HONORIFIC", "text", "crm_status", "Salutation", statusType="HONORIFIC"),
-        legacy("NAME", "text", "string", "First Name", "R"),
-        legacy("SECOND_NAME", "text", "string", "Middle Name", "R"),
-        legacy("LAST_NAME", "text", "string", "Last Name", "R"),
-        legacy("PHOTO", "json", "file", "Photo"),
-        legacy("BIRTHDATE", "datetime", "date", "Birthdate"),
-        legacy("TYPE_ID", "text", "crm_status", "Contact Type", statusType="CONTACT_TYPE"),
-        legacy("SOURCE_ID", "text", "crm_status", "Source", statusType="SOURCE"),
-        legacy("SOURCE_DESCRIPTION", "text", "string", "Additional Source Information"),
-        legacy("POST", "text", "string", "Position"),
-        legacy("ADDRESS", "text", "string", "Address"),
-        legacy("ADDRESS_2", "text", "string", "Address (Line 2)"),
-        legacy("ADDRESS_CITY", "text", "string", "City"),
-        legacy("ADDRESS_POSTAL_CODE", "text", "string", "Postal Code"),
-        legacy("ADDRESS_REGION", "text", "string", "Region"),
-        legacy("ADDRESS_PROVINCE", "text", "string", "Province"),
-        legacy("ADDRESS_COUNTRY", "text", "string", "Country"),
-        legacy("ADDRESS_COUNTRY_CODE", "text", "string", "Country Code"),
-        legacy("ADDRESS_LOC_ADDR_ID", "int", "integer", "Location Address ID"),
-        legacy("COMMENTS", "text", "string", "Comment"),
-        legacy("OPENED", "flag", "char", "Available to All", "", "N"),
-        legacy("EXPORT", "flag", "char", "Participates in Contact Export", "", "N"),
-        legacy("HAS_PHONE", "flag", "char", "Phone Set", "O", "N"),
-        legacy("HAS_EMAIL", "flag", "char", "E-mail Set", "O", "N"),
-        legacy("HAS_IMOL", "flag", "char", "Open Line Set", "O", "N"),
-        legacy("ASSIGNED_BY_ID", "int", "user", "Responsible Person"),
-        legacy("CREATED_BY_ID", "int", "user", "Created By", "O"),
-        legacy("MODIFY_BY_ID", "int", "user", "Modified By", "O"),
-        legacy("DATE_CREATE", "datetime", "datetime", "Creation Date", "O"),
-        legacy("DATE_MODIFY", "datetime", "datetime", "Modification Date", "O"),
-        legacy("COMPANY_ID", "int", "crm_company", "Company", isDeprecated=True),
-        legacy("COMPANY_IDS", "int", "crm_company", "COMPANY_IDS", "M"),
-        legacy("LEAD_ID", "int", "crm_lead", "Lead", "O", settings={"parentEntityTypeId": LEAD}),
-        legacy("ORIGINATOR_ID", "text", "string", "External Source"),
-        legacy("ORIGIN_ID", "text", "string", "Identifier in External Source"),
-        legacy("ORIGIN_VERSION", "text", "string", "Original Version"),
-        legacy("UTM_SOURCE", "text", "string", "Advertising System"),
-        legacy("UTM_MEDIUM", "text", "string", "Traffic Type"),
-        legacy("UTM_CAMPAIGN", "text", "string", "Campaign Identifier"),
-        legacy("UTM_CONTENT", "text", "string", "Campaign Content"),
-        legacy("UTM_TERM", "text", "string", "Campaign Search Condition"),
-        legacy("LAST_ACTIVITY_TIME", "datetime", "datetime", "Last Activity", "O"),
-        legacy("LAST_ACTIVITY_BY", "int", "user", "Last Activity By", "O"),
+        named("ID", "int", "integer", "ID", "O"),
+        named("HONORIFIC", "text", "crm_status", "Salutation", statusType="HONORIFIC"),
+        named("NAME", "text", "string", "First Name", "R"),
+        named("SECOND_NAME", "text", "string", "Middle Name", "R"),
+        named("LAST_NAME", "text", "string", "Last Name", "R"),
+        named("PHOTO", "json", "file", "Photo"),
+        named("BIRTHDATE", "datetime", "date", "Birthdate"),
+        named("TYPE_ID", "text", "crm_status", "Contact Type", statusType="CONTACT_TYPE"),
+        named("SOURCE_ID", "text", "crm_status", "Source", statusType="SOURCE"),
+        named("SOURCE_DESCRIPTION", "text", "string", "Additional Source Information"),
+        named("POST", "text", "string", "Position"),
+        named("ADDRESS", "text", "string", "Address"),
+        named("ADDRESS_2", "text", "string", "Address (Line 2)"),
+        *customers.ADDRESS_PARTS,
+        named("COMMENTS", "text", "string", "Comment"),
+        named("OPENED", "flag", "char", "Available to All", "", "N"),
+        named("EXPORT", "flag", "char", "Participates in Contact Export", "", "N"),
+        *customers.COMMUNICATION_FLAGS,
+        *customers.AUTHORSHIP,
+        named("COMPANY_ID", "int", "crm_company", "Company", isDeprecated=True),
+        named("COMPANY_IDS", "int", "crm_company", "COMPANY_IDS", "M"),
+        *customers.ORIGIN,
+        named("UTM_TERM", "text", "string", "Campaign Search Condition"),
+        named("LAST_ACTIVITY_TIME", "datetime", "datetime", "Last Activity", "O"),
+        named("LAST_ACTIVITY_BY", "int", "user", "Last Activity By", "O"),
         *MULTIFIELDS,
     ],
     case_insensitive=True,

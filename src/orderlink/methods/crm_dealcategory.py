@@ -17,15 +17,16 @@ from typing import Any
 from orderlink import coerce, errors
 from orderlink.families.crm_fields import descriptor
 from orderlink.families.family import Created, Family
-from orderlink.families.handlers import Served, no_events, read_columns, serve
-from orderlink.families.readers import legacy_fields, legacy_invalid, positive_id, top_level
+from orderlink.families.handlers import crud, no_events, read_columns, serve
+from orderlink.families.legacy import legacy_family
+from orderlink.families.readers import legacy_invalid, top_level
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import parent_upper, unchanged
 from orderlink.records.days import today
 from orderlink.records.projection import View
 from orderlink.registry import Call, MethodTable
 from orderlink.rules import funnels
-from orderlink.schema import Schema, field, fit_text
+from orderlink.schema import Schema, fit_text, named
 from orderlink.storage.base import Condition, ListQuery, Row
 
 table = MethodTable()
@@ -37,11 +38,11 @@ DOCS = "api-reference/crm/outdated/category-old/"
 SCHEMA = Schema(
     "deal_categories",
     [
-        field("ID", "id", "int", "integer", "ID", "O"),
-        field("CREATED_DATE", "created_date", "datetime", "date", "Created", "O"),
-        field("NAME", "name", "text", "string", "Name", "R"),
-        field("IS_LOCKED", "is_locked", "flag", "char", "Locked", "O", "N"),
-        field("SORT", "sort", "int", "integer", "Sort", "", 500),
+        named("ID", "int", "integer", "ID", "O"),
+        named("CREATED_DATE", "datetime", "date", "Created", "O"),
+        named("NAME", "text", "string", "Name", "R"),
+        named("IS_LOCKED", "flag", "char", "Locked", "O", "N"),
+        named("SORT", "int", "integer", "Sort", "", 500),
     ],
     case_insensitive=True,
 )
@@ -98,24 +99,14 @@ async def _deleting(call: Call, row: Row) -> None:
         raise errors.LegacyCrmError(f"Deals related to the funnel {row['name']} found")
 
 
-DIRECTIONS = Family(
+DIRECTIONS = legacy_family(
     table="deal_categories",
     schema=SCHEMA,
     view=VIEW,
-    list_schema=SCHEMA,
-    list_view=VIEW,
-    params=top_level,
-    read_id=positive_id(errors.LegacyBadId),
-    read_fields=legacy_fields,
-    not_found=errors.LegacyNotFound,
     invalid=_invalid,
-    list_error=errors.LegacyCrmError,
     events=no_events,  # no deal-direction event is documented
     descriptor=descriptor,
-    envelope=None,
-    list_envelope=None,
-    fields_envelope=None,
-    answers=("id", "true", "true"),
+    custom=None,
     # The general funnel (row 0, the default one) is no direction: `default.get` answers it.
     share=("is_default", "N"),
     read=_read,
@@ -127,23 +118,19 @@ DIRECTIONS = Family(
 serve(
     table,
     DIRECTIONS,
-    (
-        Served("add", "crm.dealcategory.add", "crm-deal-category-add.md",
-               "Add a deal direction (a funnel) with the default stages; answers its id."),
-        Served("get", "crm.dealcategory.get", "crm-deal-category-get.md",
-               "One deal direction: ID, CREATED_DATE, NAME, IS_LOCKED, SORT."),
-        Served("list", "crm.dealcategory.list", "crm-deal-category-list.md",
-               "Deal directions matching a filter, 50 per page, a bare array."),
-        Served("update", "crm.dealcategory.update", "crm-deal-category-update.md",
-               "Change a direction's NAME or SORT; answers true."),
-        Served("delete", "crm.dealcategory.delete", "crm-deal-category-delete.md",
-               "Delete a direction without deals, and its stages; answers true."),
-        Served("fields", "crm.dealcategory.fields", "crm-deal-category-fields.md",
-               "The deal-direction fields with their descriptors."),
+    crud(
+        "crm.dealcategory",
+        "crm-deal-category",
+        add="Add a deal direction (a funnel) with the default stages; answers its id.",
+        get="One deal direction: ID, CREATED_DATE, NAME, IS_LOCKED, SORT.",
+        list="Deal directions matching a filter, 50 per page, a bare array.",
+        update="Change a direction's NAME or SORT; answers true.",
+        delete="Delete a direction without deals, and its stages; answers true.",
+        fields="The deal-direction fields with their descriptors.",
     ),
     scope="crm",
     docs=DOCS,
-)  # fmt: skip
+)
 
 
 @table.method("crm.dealcategory.status", scope="crm", doc=DOCS + "crm-deal-category-status.md")

@@ -9,6 +9,7 @@ every scalar a string, money with two decimals, `"error": ""` with crm.deal's te
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from orderlink import coerce, errors, events
@@ -35,7 +36,7 @@ from orderlink.registry import Call, MethodTable
 from orderlink.rules import legacy_invoices
 from orderlink.rules.legacy_invoices import NEW_STATUS
 from orderlink.rules.portal import BASE_CURRENCY, SITE
-from orderlink.schema import Field, Schema, field, fit_text
+from orderlink.schema import Field, Schema, fit_text, named
 from orderlink.storage.base import Emit, Row, Table
 
 table = MethodTable()
@@ -53,69 +54,59 @@ NOT_FOUND = "Not found."
 SCHEMA = Schema(
     TABLE,
     [
-        field("ID", "id", "int", "integer", "Identifier", "O"),
-        field("ACCOUNT_NUMBER", "account_number", "text", "string", "Number", "R", ""),
-        field("COMMENTS", "comments", "text", "text", "Manager's comment"),
-        field("CREATED_BY", "created_by", "int", "integer", "Created by user", "O"),
-        field("CURRENCY", "currency", "text", "crm_currency", "Currency identifier", "O",
+        named("ID", "int", "integer", "Identifier", "O"),
+        named("ACCOUNT_NUMBER", "text", "string", "Number", "R", ""),
+        named("COMMENTS", "text", "text", "Manager's comment"),
+        named("CREATED_BY", "int", "integer", "Created by user", "O"),
+        named("CURRENCY", "text", "crm_currency", "Currency identifier", "O",
               aliases=("CURRENCY_ID",)),
-        field("DATE_BILL", "date_bill", "datetime", "date", "Billing date"),
-        field("DATE_INSERT", "date_insert", "datetime", "datetime", "Creation date"),
-        field("DATE_MARKED", "date_marked", "datetime", "datetime", "Rejection date"),
-        field("DATE_PAY_BEFORE", "date_pay_before", "datetime", "date", "Payment due date"),
-        field("DATE_PAYED", "date_payed", "datetime", "datetime", "Date changed to paid status",
-              "O"),
-        field("DATE_STATUS", "date_status", "datetime", "datetime", "Date of status change", "O"),
-        field("DATE_UPDATE", "date_update", "datetime", "datetime", "Date of update", "O"),
-        field("EMP_PAYED_ID", "emp_payed_id", "int", "integer",
+        named("DATE_BILL", "datetime", "date", "Billing date"),
+        named("DATE_INSERT", "datetime", "datetime", "Creation date"),
+        named("DATE_MARKED", "datetime", "datetime", "Rejection date"),
+        named("DATE_PAY_BEFORE", "datetime", "date", "Payment due date"),
+        named("DATE_PAYED", "datetime", "datetime", "Date changed to paid status", "O"),
+        named("DATE_STATUS", "datetime", "datetime", "Date of status change", "O"),
+        named("DATE_UPDATE", "datetime", "datetime", "Date of update", "O"),
+        named("EMP_PAYED_ID", "int", "integer",
               "Identifier of the user who last marked the invoice as paid", "O"),
-        field("EMP_STATUS_ID", "emp_status_id", "int", "integer",
+        named("EMP_STATUS_ID", "int", "integer",
               "Identifier of the user who last changed the invoice status", "O"),
         # The page types LID `integer`; its value is a site id such as "s1" (see decisions).
-        field("LID", "lid", "text", "string", "Site identifier", "O"),
-        field("IS_RECURRING", "is_recurring", "flag", "char", "Flag for recurring deal template",
-              "", "N"),
-        field("XML_ID", "xml_id", "text", "string", "External code"),
-        field("ORDER_TOPIC", "order_topic", "text", "string", "Subject", "R", ""),
-        field("PAY_SYSTEM_ID", "pay_system_id", "int", "integer", "Identifier of the payment form",
-              "R"),
-        field("PAY_VOUCHER_DATE", "pay_voucher_date", "datetime", "date", "Payment date"),
-        field("PAY_VOUCHER_NUM", "pay_voucher_num", "text", "string", "Payment document number"),
-        field("PAYED", "payed", "flag", "char", "Payment status", "O", "N"),
-        field("PERSON_TYPE_ID", "person_type_id", "int", "integer", "Payer type identifier", "R"),
-        field("PRICE", "price", "float", "double", "Amount", "O", 0.0),
-        field("REASON_MARKED", "reason_marked", "text", "string", "Status comment"),
-        field("RESPONSIBLE_EMAIL", "responsible_email", "text", "string",
-              "Responsible person's e-mail", "O"),
-        field("RESPONSIBLE_ID", "responsible_id", "int", "integer",
-              "Identifier of the responsible person"),
-        field("RESPONSIBLE_LAST_NAME", "responsible_last_name", "text", "string",
+        named("LID", "text", "string", "Site identifier", "O"),
+        named("IS_RECURRING", "flag", "char", "Flag for recurring deal template", "", "N"),
+        named("XML_ID", "text", "string", "External code"),
+        named("ORDER_TOPIC", "text", "string", "Subject", "R", ""),
+        named("PAY_SYSTEM_ID", "int", "integer", "Identifier of the payment form", "R"),
+        named("PAY_VOUCHER_DATE", "datetime", "date", "Payment date"),
+        named("PAY_VOUCHER_NUM", "text", "string", "Payment document number"),
+        named("PAYED", "flag", "char", "Payment status", "O", "N"),
+        named("PERSON_TYPE_ID", "int", "integer", "Payer type identifier", "R"),
+        named("PRICE", "float", "double", "Amount", "O", 0.0),
+        named("REASON_MARKED", "text", "string", "Status comment"),
+        named("RESPONSIBLE_EMAIL", "text", "string", "Responsible person's e-mail", "O"),
+        named("RESPONSIBLE_ID", "int", "integer", "Identifier of the responsible person"),
+        named("RESPONSIBLE_LAST_NAME", "text", "string",
               "Last name of the responsible person", "O"),
-        field("RESPONSIBLE_LOGIN", "responsible_login", "text", "string",
-              "Login of the responsible person", "O"),
-        field("RESPONSIBLE_NAME", "responsible_name", "text", "string",
-              "First name of the responsible person", "O"),
-        field("RESPONSIBLE_PERSONAL_PHOTO", "responsible_personal_photo", "int", "integer",
+        named("RESPONSIBLE_LOGIN", "text", "string", "Login of the responsible person", "O"),
+        named("RESPONSIBLE_NAME", "text", "string", "First name of the responsible person", "O"),
+        named("RESPONSIBLE_PERSONAL_PHOTO", "int", "integer",
               "Identifier of the responsible person's photo", "O"),
-        field("RESPONSIBLE_SECOND_NAME", "responsible_second_name", "text", "string",
+        named("RESPONSIBLE_SECOND_NAME", "text", "string",
               "Middle name of the responsible person", "O"),
-        field("RESPONSIBLE_WORK_POSITION", "responsible_work_position", "text", "string",
+        named("RESPONSIBLE_WORK_POSITION", "text", "string",
               "Position of the responsible person", "O"),
-        field("STATUS_ID", "status_id", "text", "crm_status", "Status identifier", "", NEW_STATUS,
+        named("STATUS_ID", "text", "crm_status", "Status identifier", "", NEW_STATUS,
               statusType="INVOICE_STATUS"),
-        field("TAX_VALUE", "tax_value", "float", "double", "Tax amount", "O", 0.0),
-        field("UF_COMPANY_ID", "uf_company_id", "int", "integer", "Company identifier", "", 0),
-        field("UF_CONTACT_ID", "uf_contact_id", "int", "integer", "Contact identifier", "", 0),
-        field("UF_MYCOMPANY_ID", "uf_mycompany_id", "int", "integer", "Identifier of your company",
-              "", 0),
-        field("UF_DEAL_ID", "uf_deal_id", "int", "integer", "Identifier of the associated deal", "",
-              0),
-        field("UF_QUOTE_ID", "uf_quote_id", "int", "integer", "Identifier of the related estimate",
-              "", 0),
-        field("USER_DESCRIPTION", "user_description", "text", "string", "Comment"),
-        field("PR_LOCATION", "pr_location", "int", "integer", "Location identifier"),
-        field("INVOICE_PROPERTIES", "invoice_properties", "json", "array", "List of properties"),
-        field("PRODUCT_ROWS", "product_rows", "json", "array", "List of product items"),
+        named("TAX_VALUE", "float", "double", "Tax amount", "O", 0.0),
+        named("UF_COMPANY_ID", "int", "integer", "Company identifier", "", 0),
+        named("UF_CONTACT_ID", "int", "integer", "Contact identifier", "", 0),
+        named("UF_MYCOMPANY_ID", "int", "integer", "Identifier of your company", "", 0),
+        named("UF_DEAL_ID", "int", "integer", "Identifier of the associated deal", "", 0),
+        named("UF_QUOTE_ID", "int", "integer", "Identifier of the related estimate", "", 0),
+        named("USER_DESCRIPTION", "text", "string", "Comment"),
+        named("PR_LOCATION", "int", "integer", "Location identifier"),
+        named("INVOICE_PROPERTIES", "json", "array", "List of properties"),
+        named("PRODUCT_ROWS", "json", "array", "List of product items"),
     ],
     case_insensitive=True,
 )  # fmt: skip
@@ -167,15 +158,8 @@ VIEW = View(
     parent_name=parent_upper,
     dynamic_value=wire.as_text,
 )
-LIST_VIEW = View(
-    LIST_FIELDS,
-    (*(f.name for f in LIST_FIELDS), UF),
-    _value,
-    uf_name=unchanged,
-    parent_name=parent_upper,
-    dynamic_value=wire.as_text,
-    select_order=True,
-)
+LIST_VIEW = dataclasses.replace(VIEW, schema=LIST_FIELDS, select_order=True,
+                                layout=(*(f.name for f in LIST_FIELDS), UF))  # fmt: skip
 
 
 # -- reading a request's fields -----------------------------------------------------------------

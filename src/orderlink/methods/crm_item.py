@@ -20,16 +20,17 @@ from orderlink.families.crm_fields import (
     DEAL_USER_FIELDS,
     UTM,
     smart_item_fields,
+    universal,
 )
 from orderlink.families.family import Family
-from orderlink.families.handlers import Served, serve
+from orderlink.families.handlers import crud, serve
 from orderlink.families.items import check_values, item_family
 from orderlink.methods import crm_item_customers
 from orderlink.records.custom_fields import PARENTS, UF
 from orderlink.records.reading import Changes
 from orderlink.registry import Call, MethodTable
 from orderlink.rules import deals, smart_invoices
-from orderlink.schema import Schema, field
+from orderlink.schema import Schema
 from orderlink.storage.base import Row
 
 table = MethodTable()
@@ -67,12 +68,11 @@ INVOICE_SCHEMA = Schema(
             "isManualOpportunity", "taxValue", "currencyId", "mycompanyId", "sourceId",
             "sourceDescription", "webformId", "assignedById", "lastActivityBy",
             "lastActivityTime"), "SMART_INVOICE_STAGE_0"),
-        field("accountNumber", "account_number", "text", "string", "Invoice number",
-              upper="ACCOUNT_NUMBER"),
-        field("comments", "comments", "text", "text", "Comment", upper="COMMENTS"),
-        field("locationId", "location_id", "text", "location", "Location", upper="LOCATION_ID"),
-        field("parentId2", "parent_id2", "int", "crm_entity", "Deal", upper="PARENT_ID_2",
-              settings={"parentEntityTypeId": DEAL}),
+        universal("accountNumber", "account_number", "text", "string", "Invoice number"),
+        universal("comments", "comments", "text", "text", "Comment"),
+        universal("locationId", "location_id", "text", "location", "Location"),
+        universal("parentId2", "parent_id2", "int", "crm_entity", "Deal", upper="PARENT_ID_2",
+                  settings={"parentEntityTypeId": DEAL}),
         *UTM,
         *smart_item_fields(("observers", "contactIds"), ""),
     ],
@@ -147,20 +147,16 @@ async def _entity(call: Call) -> Family:
 serve(
     table,
     _entity,
-    (
-        Served("add", "crm.item.add", "crm-item-add.md",
-               "Create an item of a CRM type or smart process; answers the new item whole."),
-        Served("get", "crm.item.get", "crm-item-get.md",
-               "One deal, contact, company, smart invoice or smart-process item."),
-        Served("update", "crm.item.update", "crm-item-update.md",
-               "Change the fields given; when nothing changes, nothing is saved."),
-        Served("delete", "crm.item.delete", "crm-item-delete.md",
-               "Delete an item and the bindings of orders to it; answers an empty array."),
-        Served("list", "crm.item.list", "crm-item-list.md",
-               "Items matching a filter, 50 per page, ascending by id unless told otherwise."),
-        Served("fields", "crm.item.fields", "crm-item-fields.md",
-               "The type's fields with their descriptors, `upperName` included."),
+    crud(
+        "crm.item",
+        "crm-item",
+        add="Create an item of a CRM type or smart process; answers the new item whole.",
+        get="One deal, contact, company, smart invoice or smart-process item.",
+        update="Change the fields given; when nothing changes, nothing is saved.",
+        delete="Delete an item and the bindings of orders to it; answers an empty array.",
+        list="Items matching a filter, 50 per page, ascending by id unless told otherwise.",
+        fields="The type's fields with their descriptors, `upperName` included.",
     ),
     scope="crm",
     docs=DOCS,
-)  # fmt: skip
+)

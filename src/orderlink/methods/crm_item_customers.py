@@ -18,17 +18,17 @@ from typing import Any
 
 from orderlink.entity_types import COMPANY, CONTACT
 from orderlink.families import customer_links
+from orderlink.families.crm_fields import camel, universal
 from orderlink.families.customer_links import Side
 from orderlink.families.family import Family
 from orderlink.families.handlers import read_columns
 from orderlink.families.items import item_family
 from orderlink.methods import crm_company, crm_contact
-from orderlink.records import values as wire
 from orderlink.records.custom_fields import PARENTS, UF
 from orderlink.records.reading import fields_object
 from orderlink.registry import Call
 from orderlink.rules import customers, links
-from orderlink.schema import Field, Schema, field
+from orderlink.schema import Field, Schema
 from orderlink.storage.base import Row, Table
 
 # Legacy names whose crm.item name is not their camelCase (object-fields.md's common fields).
@@ -39,13 +39,7 @@ _NAMES = {
 _TEXTS = frozenset({"COMMENTS", "SOURCE_DESCRIPTION"})  # `text` in object-fields.md
 # Read-only in the legacy tables, settable here (crm-item-add.md's Contact and Company tabs).
 _SETTABLE = frozenset({"LEAD_ID"})
-_OBSERVERS = field("observers", "observers", "json", "user", "Observers", "M", upper="OBSERVERS")
-
-
-def camel(upper: str) -> str:
-    """`ASSIGNED_BY_ID` -> `assignedById` (crm/universal/index.md "Field Naming Conventions")."""
-    head, *rest = upper.lower().split("_")
-    return head + "".join(part.capitalize() for part in rest)
+_OBSERVERS = universal("observers", "observers", "json", "user", "Observers", "M")
 
 
 def item_field(legacy: Field) -> Field:
@@ -198,11 +192,7 @@ def _customer_family(type_id: int, table: Table, schema: Schema, layout: tuple[s
 
     async def read(family: Family, call: Call, fields: dict[str, Any], old: Row | None) -> Row:
         columns = await _read(family, call, fields, old)
-        if side is customer_links.CONTACT:
-            before = wire.decode((old or {}).get("company_ids") or "[]")
-            ids = customer_links.contact_companies(_link_fields(fields), before)
-            if ids is not None:
-                columns.update(company_ids=wire.encode(ids), company_id=ids[0] if ids else None)
+        columns.update(customer_links.company_columns(side, _link_fields(fields), old))
         return columns
 
     def new(columns: Row, *, user: int, now: float, zone: tzinfo) -> Row:
@@ -220,19 +210,7 @@ def _customer_family(type_id: int, table: Table, schema: Schema, layout: tuple[s
 
     async def settled(call: Call, row: Row) -> None:
         """The links a write names, in the order given, the first primary (as crm.contact's)."""
-        fields = _link_fields(call.params.get("fields"))
-        if side is customer_links.CONTACT:
-            if customer_links.contact_companies(fields, []) is None:
-                return
-            ids = wire.decode(row.get("company_ids") or "[]")
-        else:
-            found = customer_links.given_ids(fields, "CONTACT_ID")
-            if found is None:
-                return
-            ids = found
-        if await call.store.get(call.portal, table, int(row["id"])) is not None:
-            await customer_links.write(call, side, int(row["id"]), links.numbered(ids),
-                                       stamp=False)  # fmt: skip
+        await customer_links.write_given(call, side, row, _link_fields(call.params.get("fields")))
 
     return item_family(
         type_id, table, schema, layout, new=new, changed=changed, title=title,

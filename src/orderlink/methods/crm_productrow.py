@@ -19,8 +19,8 @@ from typing import Any
 from orderlink import coerce, errors, events
 from orderlink.entity_types import DEAL, SMART_INVOICE
 from orderlink.families.crm_fields import descriptor
-from orderlink.families.family import Family
-from orderlink.families.handlers import Served, list_, serve
+from orderlink.families.handlers import crud, list_, serve
+from orderlink.families.items import universal_family
 from orderlink.families.readers import item_fields, legacy_invalid, positive_id, top_level
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import parent_camel, unchanged
@@ -28,7 +28,7 @@ from orderlink.records.projection import View
 from orderlink.records.reading import Unreadable, fields_object, read_fields
 from orderlink.registry import Call, MethodTable, Page
 from orderlink.rules import product_rows as rules
-from orderlink.schema import Field, Schema, field
+from orderlink.schema import Field, Schema, named
 from orderlink.storage.base import ROW_OWNERS, Condition, ListQuery, Row, RowsPlan, SavedRows
 
 table = MethodTable()
@@ -38,34 +38,33 @@ LEGACY_DOCS = "api-reference/crm/deals/"
 
 # crm-item-productrow-fields.md, in its order, with its titles and flags.
 FIELDS = (
-    field("id", "id", "int", "integer", "ID", "O"),
-    field("ownerId", "owner_id", "int", "integer", "Owner ID", "RI"),
-    field("ownerType", "owner_type", "text", "string", "Owner Type", "RI"),
-    field("productId", "product_id", "int", "integer", "Product", "R"),
-    field("productName", "product_name", "text", "string", "Product Name"),
-    field("price", "price", "float", "double", "Price"),
-    field("priceExclusive", "price_exclusive", "float", "double",
-          "Discounted price excluding tax", "O"),
-    field("priceNetto", "price_netto", "float", "double", "PRICE_NETTO", "O"),
-    field("priceBrutto", "price_brutto", "float", "double", "PRICE_BRUTTO", "O"),
-    field("quantity", "quantity", "float", "double", "Quantity"),
-    field("discountTypeId", "discount_type_id", "int", "integer", "Discount Type"),
-    field("discountRate", "discount_rate", "float", "double", "Discount Amount"),
-    field("discountSum", "discount_sum", "float", "double", "Discount Total"),
-    field("taxRate", "tax_rate", "float", "double", "Tax"),
-    field("taxIncluded", "tax_included", "flag", "char", "Tax included in price"),
-    field("customized", "customized", "flag", "char", "Modified"),
-    field("measureCode", "measure_code", "int", "integer", "Unit of Measure Code"),
-    field("measureName", "measure_name", "text", "string", "Unit of Measure"),
-    field("sort", "sort", "int", "integer", "Sorting"),
-    field("type", "type", "int", "integer", "TYPE", "O"),
-    field("storeId", "store_id", "int", "integer", "STORE_ID", "O"),
+    named("id", "int", "integer", "ID", "O"),
+    named("ownerId", "int", "integer", "Owner ID", "RI"),
+    named("ownerType", "text", "string", "Owner Type", "RI"),
+    named("productId", "int", "integer", "Product", "R"),
+    named("productName", "text", "string", "Product Name"),
+    named("price", "float", "double", "Price"),
+    named("priceExclusive", "float", "double", "Discounted price excluding tax", "O"),
+    named("priceNetto", "float", "double", "PRICE_NETTO", "O"),
+    named("priceBrutto", "float", "double", "PRICE_BRUTTO", "O"),
+    named("quantity", "float", "double", "Quantity"),
+    named("discountTypeId", "int", "integer", "Discount Type"),
+    named("discountRate", "float", "double", "Discount Amount"),
+    named("discountSum", "float", "double", "Discount Total"),
+    named("taxRate", "float", "double", "Tax"),
+    named("taxIncluded", "flag", "char", "Tax included in price"),
+    named("customized", "flag", "char", "Modified"),
+    named("measureCode", "int", "integer", "Unit of Measure Code"),
+    named("measureName", "text", "string", "Unit of Measure"),
+    named("sort", "int", "integer", "Sorting"),
+    named("type", "int", "integer", "TYPE", "O"),
+    named("storeId", "int", "integer", "STORE_ID", "O"),
 )  # fmt: skip
 # Every answer also prints `priceAccount` and `xmlId`, which the fields answer leaves out.
 SCHEMA = Schema(
     "product_rows",
-    [*FIELDS, field("priceAccount", "price_account", "float", "double", "", "O"),
-     field("xmlId", "xml_id", "text", "string", "", "O")],
+    [*FIELDS, named("priceAccount", "float", "double", "", "O"),
+     named("xmlId", "text", "string", "", "O")],
 )  # fmt: skip
 
 # crm-item-productrow-get.md's key order; add/update/set answer the same keys without `storeId`
@@ -265,31 +264,21 @@ async def fields(call: Call) -> Any:
     return {"fields": {f.name: descriptor(f) for f in FIELDS}}
 
 
-PRODUCT_ROWS = Family(
+PRODUCT_ROWS = universal_family(
     table="product_rows",
     schema=SCHEMA,
     view=VIEW,
-    list_schema=SCHEMA,
-    list_view=VIEW,
-    read_id=positive_id(_not_found),
-    read_fields=item_fields,
     not_found=_not_found,
     invalid=_invalid,
-    list_error=errors.InvalidArgValue,
     events=lambda action, user, at, row_id, row: (),
-    descriptor=descriptor,
     envelope="productRow",
     list_envelope="productRows",
-    fields_envelope="fields",
-    answers=("entity", "entity", "empty"),
-    refuse_unknown_order=True,
 )
 
 serve(
     table,
     PRODUCT_ROWS,
-    (Served("get", "crm.item.productrow.get", "crm-item-productrow-get.md",
-            "One product row, in `productRow`."),),
+    crud("crm.item.productrow", "crm-item-productrow", get="One product row, in `productRow`."),
     scope="crm",
     docs=DOCS,
 )  # fmt: skip

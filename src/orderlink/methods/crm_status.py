@@ -13,13 +13,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from orderlink import coerce, errors, listing
+from orderlink import coerce, errors
 from orderlink.entity_types import DEAL
+from orderlink.families.handlers import parse_list
 from orderlink.families.stages import funnel
 from orderlink.methods.crm_category import OLD_DOCS, categories
 from orderlink.registry import Call, MethodTable, Page
 from orderlink.rules import funnels
-from orderlink.schema import Schema, field, fit_text
+from orderlink.schema import Schema, fit_text, named
 from orderlink.storage.base import Condition, ListQuery, Row
 
 table = MethodTable()
@@ -30,16 +31,16 @@ DOCS = "api-reference/crm/status/"
 SCHEMA = Schema(
     "crm_statuses",
     [
-        field("ID", "id", "int", "integer", "ID", "O"),
-        field("ENTITY_ID", "entity_id", "text", "string", "Entity ID", "RI"),
-        field("STATUS_ID", "status_id", "text", "string", "Status", "RI"),
-        field("SORT", "sort", "int", "integer", "Sorting"),
-        field("NAME", "name", "text", "string", "Name", "R"),
-        field("NAME_INIT", "name_init", "text", "string", "Default Name", "O"),
-        field("SYSTEM", "system", "text", "char", "System", "O"),
-        field("CATEGORY_ID", "category_id", "int", "integer", "CATEGORY_ID", "I"),
-        field("COLOR", "color", "text", "string", "COLOR"),
-        field("SEMANTICS", "semantics", "text", "char", "SEMANTICS", "I"),
+        named("ID", "int", "integer", "ID", "O"),
+        named("ENTITY_ID", "text", "string", "Entity ID", "RI"),
+        named("STATUS_ID", "text", "string", "Status", "RI"),
+        named("SORT", "int", "integer", "Sorting"),
+        named("NAME", "text", "string", "Name", "R"),
+        named("NAME_INIT", "text", "string", "Default Name", "O"),
+        named("SYSTEM", "text", "char", "System", "O"),
+        named("CATEGORY_ID", "int", "integer", "CATEGORY_ID", "I"),
+        named("COLOR", "text", "string", "COLOR"),
+        named("SEMANTICS", "text", "char", "SEMANTICS", "I"),
     ],
     case_insensitive=True,
 )
@@ -115,15 +116,8 @@ async def status_fields(call: Call) -> Any:
 async def status_list(call: Call) -> Any:
     """Reference values matching `filter`, in `order` (SORT by default): every match, no pages."""
     params = {k: v for k, v in call.params.items() if k.lower() in ("filter", "order")}
-    parsed = listing.parse(
-        params,
-        SCHEMA,
-        portal_id=call.portal,
-        error=errors.LegacyCrmError,
-        zone=call.ctx.zone,
-        default_order=(("sort", False),),
-        tie_breaker="id",
-    )
+    parsed = parse_list(call, params, SCHEMA, error=errors.LegacyCrmError,
+                        default_order=(("sort", False),))  # fmt: skip
     query = parsed.query
     found = await call.store.list(
         ListQuery(table="crm_statuses", portal_id=call.portal, columns=_COLUMNS,

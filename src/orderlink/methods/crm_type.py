@@ -15,10 +15,11 @@ from typing import Any
 
 from orderlink import coerce, errors, events
 from orderlink.families import handlers
-from orderlink.families.crm_fields import descriptor
+from orderlink.families.crm_fields import universal
 from orderlink.families.family import Created, Family, Params
-from orderlink.families.handlers import Served, serve
-from orderlink.families.readers import item_fields, positive_id
+from orderlink.families.handlers import crud, serve
+from orderlink.families.items import universal_family
+from orderlink.families.readers import object_param, positive_id
 from orderlink.families.smart_processes import type_row, user_field_entity
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import parent_camel, unchanged
@@ -26,7 +27,7 @@ from orderlink.records.projection import View
 from orderlink.records.reading import Unreadable, read_fields
 from orderlink.registry import Call, MethodTable
 from orderlink.rules import smart_processes as rules
-from orderlink.schema import Field, Schema, field
+from orderlink.schema import Field, Schema
 from orderlink.storage.base import Condition, Emit, ListQuery, Row
 
 table = MethodTable()
@@ -54,32 +55,24 @@ _TITLES = {
 
 
 def _setting(name: str, column: str, default: str) -> Field:
-    return field(name, column, "flag", "boolean", _TITLES.get(name, name),
-                 "" if name in _TITLES else "O", default, upper=_upper(name))  # fmt: skip
-
-
-def _upper(name: str) -> str:
-    return "".join(f"_{c}" if c.isupper() else c.upper() for c in name)
+    return universal(name, column, "flag", "boolean", _TITLES.get(name, name),
+                     "" if name in _TITLES else "O", default)  # fmt: skip
 
 
 _SETTINGS = [_setting(*s) for s in rules.SETTINGS]
 # crm-type-fields.md, in its order, with its titles and flags (createdTime and updatedTime are
 # printed writable; a request's values for them are ignored, as the ids are).
 SCHEMA = Schema("crm_types", [
-    field("id", "id", "int", "integer", "ID", "O", upper="ID"),
-    field("title", "title", "text", "string", "Title", "R", upper="TITLE"),
-    field("code", "code", "text", "string", "Symbolic Code", "", "", upper="CODE"),
-    field("createdBy", "created_by", "int", "user", "Created By", "O", upper="CREATED_BY"),
-    field("entityTypeId", "entity_type_id", "int", "integer", "Type Identifier", "RI",
-          upper="ENTITY_TYPE_ID"),
-    field("customSectionId", "custom_section_id", "int", "integer", "Digital Workspace", "I",
-          upper="CUSTOM_SECTION_ID"),
+    universal("id", "id", "int", "integer", "ID", "O"),
+    universal("title", "title", "text", "string", "Title", "R"),
+    universal("code", "code", "text", "string", "Symbolic Code", "", ""),
+    universal("createdBy", "created_by", "int", "user", "Created By", "O"),
+    universal("entityTypeId", "entity_type_id", "int", "integer", "Type Identifier", "RI"),
+    universal("customSectionId", "custom_section_id", "int", "integer", "Digital Workspace", "I"),
     *(f for f in _SETTINGS if f.name in _TITLES),
-    field("createdTime", "created_time", "datetime", "datetime", "Creation Date",
-          upper="CREATED_TIME"),
-    field("updatedTime", "updated_time", "datetime", "datetime", "Modification Date",
-          upper="UPDATED_TIME"),
-    field("updatedBy", "updated_by", "int", "user", "Modified By", "O", upper="UPDATED_BY"),
+    universal("createdTime", "created_time", "datetime", "datetime", "Creation Date"),
+    universal("updatedTime", "updated_time", "datetime", "datetime", "Modification Date"),
+    universal("updatedBy", "updated_by", "int", "user", "Modified By", "O"),
 ])  # fmt: skip
 _SHOWN = Schema("crm_types", [*SCHEMA.fields, *(f for f in _SETTINGS if f.name not in _TITLES)])
 _STAMPS = frozenset({"created_time", "updated_time"})
@@ -186,24 +179,17 @@ def _events(action: str, user: int, at: float, type_id: int | str, row: Row) -> 
     return (events.crm_type(action, user, at, type_id),)
 
 
-TYPES = Family(
+TYPES = universal_family(
     table="crm_types",
     schema=SCHEMA,
     view=VIEW,
     list_schema=_SHOWN,  # the type object's fields, the system settings too
     list_view=LIST_VIEW,
-    read_id=positive_id(errors.TypeNotFound),
-    read_fields=item_fields,
     not_found=errors.TypeNotFound,
     invalid=_invalid,
-    list_error=errors.InvalidArgValue,
     events=_events,
-    descriptor=descriptor,
     envelope="type",
     list_envelope="types",
-    fields_envelope="fields",
-    answers=("entity", "entity", "empty"),
-    refuse_unknown_order=True,
     filter_groups=True,
     read=_read,
     create=_create,
@@ -226,59 +212,32 @@ def _administrator(call: Call) -> None:
         raise errors.ItemAccessDenied()
 
 
-def _given_fields(params: Params) -> dict[str, Any]:
-    """crm-type-update.md marks `fields` optional: without it nothing changes."""
-    return item_fields(params) if params.get("fields") is not None else {}
+# crm-type-update.md marks `fields` optional: without it nothing changes.
+_UPDATED = dataclasses.replace(TYPES, read_fields=object_param("fields", optional=True))
 
 
-_UPDATED = dataclasses.replace(TYPES, read_fields=_given_fields)
+def _administered(family: Family) -> handlers.Resolve:
+    """`family`, for portal administrators only."""
 
+    async def resolve(call: Call) -> Family:
+        _administrator(call)
+        return family
 
-async def _for_administrators(call: Call) -> Family:
-    _administrator(call)
-    return TYPES
-
-
-async def _updating(call: Call) -> Family:
-    _administrator(call)
-    return _UPDATED
-
-
-async def _for_everyone(call: Call) -> Family:
-    return TYPES
+    return resolve
 
 
 serve(
     table,
-    _for_administrators,
-    (
-        Served("add", "crm.type.add", "crm-type-add.md",
-               "Add a smart process; answers it in `type`, its entityTypeId given or the next."),
-    ),
-    scope="crm",
-    docs=DOCS,
-    numeric_codes=True,
-)  # fmt: skip
-serve(
-    table,
-    _updating,
-    (
-        Served("update", "crm.type.update", "crm-type-update.md",
-               "Change a smart process's settings; relations given replace the old ones."),
-    ),
-    scope="crm",
-    docs=DOCS,
-    numeric_codes=True,
-)  # fmt: skip
-serve(
-    table,
-    _for_everyone,
-    (
-        Served("get", "crm.type.get", "crm-type-get.md", "One smart process, by its `id`."),
-        Served("list", "crm.type.list", "crm-type-list.md",
-               "Smart processes matching a filter, 50 per page, in `types`."),
-        Served("fields", "crm.type.fields", "crm-type-fields.md",
-               "The fields of a smart process's settings, `upperName` included."),
+    {"add": _administered(TYPES), "update": _administered(_UPDATED), "get": TYPES,
+     "list": TYPES, "fields": TYPES},
+    crud(
+        "crm.type",
+        "crm-type",
+        add="Add a smart process; answers it in `type`, its entityTypeId given or the next.",
+        update="Change a smart process's settings; relations given replace the old ones.",
+        get="One smart process, by its `id`.",
+        list="Smart processes matching a filter, 50 per page, in `types`.",
+        fields="The fields of a smart process's settings, `upperName` included.",
     ),
     scope="crm",
     docs=DOCS,

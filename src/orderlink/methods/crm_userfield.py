@@ -20,16 +20,17 @@ from datetime import tzinfo
 from typing import Any
 
 from orderlink import coerce, errors, events
-from orderlink.families.crm_fields import LANGUAGES
+from orderlink.families.crm_fields import LANGUAGES, definition_fields
 from orderlink.families.family import Created, Family
-from orderlink.families.handlers import Served, serve
-from orderlink.families.readers import legacy_fields, legacy_invalid, positive_id, top_level
+from orderlink.families.handlers import crud, serve
+from orderlink.families.legacy import legacy_family
+from orderlink.families.readers import legacy_invalid, top_level
 from orderlink.records import reading
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import parent_upper, unchanged
 from orderlink.records.projection import View
 from orderlink.registry import Call, MethodTable
-from orderlink.schema import Field, Schema, field
+from orderlink.schema import Field, Schema, named
 from orderlink.storage.base import Condition, Emit, ListQuery, Row
 
 table = MethodTable()
@@ -57,21 +58,10 @@ _LABELS = ("EDIT_FORM_LABEL", "LIST_COLUMN_LABEL", "LIST_FILTER_LABEL", "ERROR_M
 SCHEMA = Schema(
     "crm_userfields",
     [
-        field("ID", "id", "int", "integer", flags="O"),
-        field("ENTITY_ID", "entity_id", "text", "string", flags="O"),
-        field("FIELD_NAME", "field_name", "text", "string", flags="RI"),
-        field("USER_TYPE_ID", "user_type_id", "text", "string", flags="RI"),
-        field("XML_ID", "xml_id", "text", "string"),
-        field("SORT", "sort", "int", "integer", empty=100),
-        field("MULTIPLE", "multiple", "flag", "char", flags="I", empty="N"),
-        field("MANDATORY", "mandatory", "flag", "char", empty="N"),
-        field("SHOW_FILTER", "show_filter", "text", "char", empty="N"),
-        field("SHOW_IN_LIST", "show_in_list", "flag", "char", empty="N"),
-        field("EDIT_IN_LIST", "edit_in_list", "flag", "char", empty="Y"),
-        field("IS_SEARCHABLE", "is_searchable", "flag", "char", empty="N"),
-        field("SETTINGS", "settings", "json", "object", empty="{}"),
-        *(field(name, name.lower(), "json", "lang_map", empty="{}") for name in _LABELS),
-        field("LIST", "list", "json", "uf_enum_element"),
+        # The deal page prints ENTITY_ID read-only, SHOW_IN_LIST writable and N by default.
+        *definition_fields(str.upper, "char", entity_id=("O", None), show_in_list=("", "N")),
+        *(named(name, "json", "lang_map", empty="{}") for name in _LABELS),
+        named("LIST", "json", "uf_enum_element"),
     ],
     case_insensitive=True,
 )
@@ -266,25 +256,18 @@ def user_field_family(owner: Owner) -> Family:
         name = str(row["field_name"])
         return (events.user_field(owner.entity_id, action, user, at, field_id, name),)
 
-    return Family(
+    return legacy_family(
         table="crm_userfields",
         schema=SCHEMA,
         view=VIEW,
-        list_schema=SCHEMA,
         list_view=LIST_VIEW,
         params=_params,
         viewed=_viewed,
-        read_id=positive_id(errors.LegacyBadId),
-        read_fields=legacy_fields,
         not_found=lambda: errors.UserFieldNotFound("The entity is not found."),
         invalid=legacy_invalid(SCHEMA),
-        list_error=errors.LegacyCrmError,
         events=raised,
         descriptor=lambda f: {"type": f.type},
-        envelope=None,
-        list_envelope=None,
-        fields_envelope=None,
-        answers=("id", "true", "true"),
+        custom=None,
         share=("entity_id", owner.entity_id),
         foreign=errors.UserFieldForeign,
         read=_read,
@@ -293,24 +276,20 @@ def user_field_family(owner: Owner) -> Family:
 
 
 for _owner in OWNERS:
-    _name, _of = f"crm.{_owner.noun}.userfield.", f"crm-{_owner.noun}-userfield-"
     serve(
         table,
         user_field_family(_owner),
-        (
-            Served("add", _name + "add", _of + "add.md",
-                   f"Define a {_owner.noun} custom field `UF_CRM_<FIELD_NAME>`; answers its id."),
-            Served("get", _name + "get", _of + "get.md",
-                   f"One {_owner.noun} custom field's definition, labels in every language."),
-            Served("list", _name + "list", _of + "list.md",
-                   f"{_owner.noun.capitalize()} custom field definitions matching a filter, a "
-                   "bare array."),
-            Served("update", _name + "update", _of + "update.md",
-                   "Change a definition; FIELD_NAME, USER_TYPE_ID and MULTIPLE stay, LIST items "
-                   "merge by ID."),
-            Served("delete", _name + "delete", _of + "delete.md",
-                   f"Delete a definition (the values {_owner.plural} hold stay)."),
+        crud(
+            f"crm.{_owner.noun}.userfield",
+            f"crm-{_owner.noun}-userfield",
+            add=f"Define a {_owner.noun} custom field `UF_CRM_<FIELD_NAME>`; answers its id.",
+            get=f"One {_owner.noun} custom field's definition, labels in every language.",
+            list=f"{_owner.noun.capitalize()} custom field definitions matching a filter, a "
+            "bare array.",
+            update="Change a definition; FIELD_NAME, USER_TYPE_ID and MULTIPLE stay, LIST items "
+            "merge by ID.",
+            delete=f"Delete a definition (the values {_owner.plural} hold stay).",
         ),
         scope="crm",
         docs=_owner.docs,
-    )  # fmt: skip
+    )

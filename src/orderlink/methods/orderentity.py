@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from orderlink import coerce, errors, events, listing
+from orderlink import coerce, errors, events
 from orderlink.entity_types import DEAL, LEGACY_INVOICE, SMART_INVOICE
+from orderlink.families.handlers import guarded, parse_list
 from orderlink.registry import Call, MethodTable, Page, Role
 from orderlink.schema import Field, Schema, flag_descriptors
 from orderlink.storage.base import (
@@ -98,13 +99,8 @@ def _wire(binding: Binding) -> dict[str, int]:
     }
 
 
-@table.method(
-    "crm.orderentity.add",
-    scope="crm",
-    role=Role.STORE_ADMIN,
-    denied=errors.WriteAccessDenied,
-    doc=DOCS + "crm-order-entity-add.md",
-)
+@guarded(table, "crm.orderentity.add", DOCS + "crm-order-entity-add.md", scope="crm",
+         role=Role.STORE_ADMIN)  # fmt: skip
 async def add(call: Call) -> Any:
     """Bind an order to a deal or invoice; an order already bound to another owner is re-bound."""
     binding = _binding(call.params)
@@ -131,51 +127,27 @@ async def add(call: Call) -> Any:
     return {"dealOrder": _wire(binding)}
 
 
-@table.method(
-    "crm.orderentity.list",
-    scope="crm",
-    role=Role.STORE_MANAGER,
-    denied=errors.ReadAccessDenied,
-    doc=DOCS + "crm-order-entity-list.md",
-)
+@guarded(table, "crm.orderentity.list", DOCS + "crm-order-entity-list.md", scope="crm",
+         role=Role.STORE_MANAGER)  # fmt: skip
 async def list_(call: Call) -> Any:
     """Bindings matching a filter, 50 per page, ascending by ownerId unless told otherwise."""
-    parsed = listing.parse(
-        call.params,
-        SCHEMA,
-        portal_id=call.portal,
-        error=_list_error,
-        zone=call.ctx.zone,
-        default_order=(("owner_id", False),),
-        tie_breaker="order_id",
-        start_minus_one=call.ctx.settings.start_minus_one,
-    )
+    parsed = parse_list(call, call.params, SCHEMA, error=_list_error,
+                        default_order=(("owner_id", False),), tie_breaker="order_id")  # fmt: skip
     found = await call.store.list(parsed.query)
     rows = [{f.name: row[f.column] for f in parsed.select} for row in found.rows]
     total, following = parsed.page(found)
     return Page({"orderEntity": rows}, total, following)
 
 
-@table.method(
-    "crm.orderentity.getFields",
-    scope="crm",
-    role=Role.STORE_MANAGER,
-    denied=errors.ReadAccessDenied,
-    doc=DOCS + "crm-order-entity-get-fields.md",
-    aliases=("crm.orderentity.fields",),
-)
+@guarded(table, "crm.orderentity.getFields", DOCS + "crm-order-entity-get-fields.md",
+         scope="crm", role=Role.STORE_MANAGER, aliases=("crm.orderentity.fields",))  # fmt: skip
 async def get_fields(call: Call) -> Any:
     """The three binding fields and their descriptors."""
     return {"orderEntity": flag_descriptors(SCHEMA)}
 
 
-@table.method(
-    "crm.orderentity.deleteByFilter",
-    scope="crm",
-    role=Role.STORE_ADMIN,
-    denied=errors.WriteAccessDenied,
-    doc=DOCS + "crm-order-entity-delete-by-filter.md",
-)
+@guarded(table, "crm.orderentity.deleteByFilter", DOCS + "crm-order-entity-delete-by-filter.md",
+         scope="crm", role=Role.STORE_ADMIN)  # fmt: skip
 async def delete_by_filter(call: Call) -> Any:
     """Delete the one binding named by all three fields (not a filter, despite the name)."""
     binding = _binding(call.params)

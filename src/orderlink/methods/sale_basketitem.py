@@ -13,12 +13,10 @@ from orderlink import errors
 from orderlink.families.family import Created
 from orderlink.families.handlers import crud, serve_sale
 from orderlink.methods import sale_contents
-from orderlink.records import values as wire
-from orderlink.records.projection import View
 from orderlink.records.reading import Unreadable
 from orderlink.registry import Call, MethodTable
 from orderlink.rules import order_contents
-from orderlink.schema import Schema, field
+from orderlink.schema import Schema, named
 from orderlink.storage.base import Emit, Row
 
 table = MethodTable()
@@ -34,35 +32,34 @@ DOCS = "api-reference/sale/basket-item/"
 SCHEMA = Schema(
     "basket_items",
     [
-        field("basePrice", "base_price", "float", "double", empty=0.0),
-        field("canBuy", "can_buy", "flag", "string", empty="Y"),
-        field("catalogXmlId", "catalog_xml_id", "text", "string", flags="I", empty=""),
-        field("currency", "currency", "text", "string", flags="RI", empty=""),
-        field("customPrice", "custom_price", "flag", "string", flags="I", empty="N"),
-        field("dateInsert", "date_insert", "datetime", "datetime", flags="O"),
-        field("dateUpdate", "date_update", "datetime", "datetime", flags="O"),
-        field("dimensions", "dimensions", "text", "string", empty=""),
-        field("discountPrice", "discount_price", "float", "double", empty=0.0),
-        field("id", "id", "int", "integer", flags="O"),
-        field("measureCode", "measure_code", "text", "string", empty=""),
-        field("measureName", "measure_name", "text", "string", empty=""),
-        field("name", "name", "text", "string", empty=""),
-        field("orderId", "order_id", "int", "integer", flags="RI"),
-        field("price", "price", "float", "double", empty=0.0),
-        field("productId", "product_id", "int", "integer", flags="RI", empty=0),
-        field("productXmlId", "product_xml_id", "text", "string", empty=""),
-        field("quantity", "quantity", "float", "double", flags="R"),
-        field("sort", "sort", "int", "integer", empty=100),
-        field("type", "type", "int", "integer"),
-        field("vatIncluded", "vat_included", "flag", "string", empty="N"),
-        field("vatRate", "vat_rate", "float", "double"),
-        field("weight", "weight", "float", "double", empty=0.0),
-        field("xmlId", "xml_id", "text", "string", empty=""),
+        named("basePrice", "float", "double", empty=0.0),
+        named("canBuy", "flag", "string", empty="Y"),
+        named("catalogXmlId", "text", "string", flags="I", empty=""),
+        named("currency", "text", "string", flags="RI", empty=""),
+        named("customPrice", "flag", "string", flags="I", empty="N"),
+        named("dateInsert", "datetime", "datetime", flags="O"),
+        named("dateUpdate", "datetime", "datetime", flags="O"),
+        named("dimensions", "text", "string", empty=""),
+        named("discountPrice", "float", "double", empty=0.0),
+        named("id", "int", "integer", flags="O"),
+        named("measureCode", "text", "string", empty=""),
+        named("measureName", "text", "string", empty=""),
+        named("name", "text", "string", empty=""),
+        named("orderId", "int", "integer", flags="RI"),
+        named("price", "float", "double", empty=0.0),
+        named("productId", "int", "integer", flags="RI", empty=0),
+        named("productXmlId", "text", "string", empty=""),
+        named("quantity", "float", "double", flags="R"),
+        named("sort", "int", "integer", empty=100),
+        named("type", "int", "integer"),
+        named("vatIncluded", "flag", "string", empty="N"),
+        named("vatRate", "float", "double"),
+        named("weight", "float", "double", empty=0.0),
+        named("xmlId", "text", "string", empty=""),
     ],
 )
 # The answers' collections of properties and reservations: orderlink keeps none.
 _EMPTY: dict[str, Any] = {"properties": [], "reservations": []}
-_LAYOUT = tuple(sorted((*(f.name for f in SCHEMA), *_EMPTY)))
 
 
 def _invalid(name: str, exc: Unreadable) -> errors.B24Error:
@@ -106,7 +103,7 @@ def _events(action: str, user: int, now: float, item_id: int | str, row: Row) ->
 BASKET_ITEMS = sale_contents.content_family(
     table="basket_items",
     schema=SCHEMA,
-    view=View(SCHEMA, _LAYOUT, wire.typed, str, str, constants=_EMPTY),
+    empty=_EMPTY,
     not_found=errors.BasketItemNotFound,
     invalid=_invalid,
     events=_events,

@@ -7,12 +7,13 @@ and shipments; its price is the basket's plus delivery), api-reference/sale/data
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from orderlink import errors
 from orderlink.families import sale
 from orderlink.families.family import Created, Events, Family
+from orderlink.records import values as wire
 from orderlink.records.projection import View
 from orderlink.records.reading import ErrorFactory
 from orderlink.registry import Call
@@ -124,7 +125,6 @@ def content_family(
     *,
     table: Table,
     schema: Schema,
-    view: View,
     not_found: Callable[[], errors.B24Error],
     events: Events,
     envelope: str,
@@ -135,16 +135,21 @@ def content_family(
     invalid: ErrorFactory = sale.invalid,
     deleting: Callable[[Call, Row], Awaitable[None]] | None = None,
     counted: bool = False,
+    empty: Mapping[str, Any] | None = None,
 ) -> Family:
     """A content family the way the sale module serves them: `{"<envelope>": ...}` answers
-    (add and update the entity, delete `true`), digit codes, its order settled on every write."""
+    (add and update the entity, delete `true`), digit codes, its order settled on every write.
+    An entity prints its keys in alphabetical order, typed, with the collections orderlink
+    keeps none of (`empty`: a basket item's properties) as they are."""
+    constants = dict(empty or {})
+    layout = tuple(sorted((*(f.name for f in schema), *constants)))
     return sale.sale_family(
         table,
         schema,
         envelope,
         list_envelope,
         not_found,
-        view=view,
+        view=View(schema, layout, wire.typed, str, str, constants=constants),
         invalid=invalid,
         events=events,
         counted=counted,

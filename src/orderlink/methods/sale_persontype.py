@@ -13,7 +13,7 @@ from orderlink.families.readers import positive_id
 from orderlink.families.sale import sale_family
 from orderlink.records.reading import Changes
 from orderlink.registry import Call, MethodTable
-from orderlink.schema import Schema, field
+from orderlink.schema import Schema, named
 from orderlink.storage.base import Row
 
 table = MethodTable()
@@ -25,12 +25,12 @@ DOCS = "api-reference/sale/person-type/"
 SCHEMA = Schema(
     "person_types",
     [
-        field("active", "active", "flag", "string", empty="Y"),
-        field("code", "code", "text", "string"),
-        field("id", "id", "int", "integer", flags="O"),
-        field("name", "name", "text", "string", flags="R"),
-        field("sort", "sort", "int", "string", empty=150),
-        field("xmlId", "xml_id", "text", "string"),
+        named("active", "flag", "string", empty="Y"),
+        named("code", "text", "string"),
+        named("id", "int", "integer", flags="O"),
+        named("name", "text", "string", flags="R"),
+        named("sort", "int", "string", empty=150),
+        named("xmlId", "text", "string"),
     ],
 )
 

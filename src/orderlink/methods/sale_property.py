@@ -12,13 +12,13 @@ from typing import Any
 
 from orderlink import coerce, errors
 from orderlink.families.family import Params
-from orderlink.families.handlers import crud, serve_sale
+from orderlink.families.handlers import crud, guarded, serve_sale
 from orderlink.families.sale import sale_family, sale_value
 from orderlink.records import values as wire
 from orderlink.records.projection import View
 from orderlink.records.reading import Changes, fields_object
 from orderlink.registry import Call, MethodTable, Role
-from orderlink.schema import Field, Schema, field, flag_descriptors
+from orderlink.schema import Field, Schema, field, flag_descriptors, named
 from orderlink.storage.base import Condition, ListQuery, Row
 
 table = MethodTable()
@@ -37,10 +37,10 @@ GROUP_DOCS = "api-reference/sale/property-group/"
 GROUP_SCHEMA = Schema(
     "property_groups",
     [
-        field("id", "id", "int", "integer", flags="O"),
-        field("name", "name", "text", "string", flags="R"),
-        field("personTypeId", "person_type_id", "int", "integer", flags="R"),
-        field("sort", "sort", "int", "integer", empty=100),
+        named("id", "int", "integer", flags="O"),
+        named("name", "text", "string", flags="R"),
+        named("personTypeId", "int", "integer", flags="R"),
+        named("sort", "int", "integer", empty=100),
     ],
 )
 
@@ -94,12 +94,12 @@ _BY_TYPE: dict[str, tuple[str, ...]] = {
 PROPERTY_SCHEMA = Schema(
     "properties",
     [
-        field("active", "active", "flag", "char", empty="Y"),
-        field("code", "code", "text", "string"),
-        field("defaultValue", "default_value", "json", "any", empty='""'),
-        field("description", "description", "text", "string"),
-        field("id", "id", "int", "integer", flags="O"),
-        field("inputFieldLocation", "input_field_location", "text", "string", empty="0"),
+        named("active", "flag", "char", empty="Y"),
+        named("code", "text", "string"),
+        named("defaultValue", "json", "any", empty='""'),
+        named("description", "text", "string"),
+        named("id", "int", "integer", flags="O"),
+        named("inputFieldLocation", "text", "string", empty="0"),
         _flag("isAddress", "is_address"),
         _flag("isAddressFrom", "is_address_from"),
         _flag("isAddressTo", "is_address_to"),
@@ -112,16 +112,16 @@ PROPERTY_SCHEMA = Schema(
         _flag("isProfileName", "is_profile_name"),
         _flag("isZip", "is_zip"),
         _flag("multiple", "multiple"),
-        field("name", "name", "text", "string", flags="R"),
-        field("personTypeId", "person_type_id", "int", "integer", flags="RI"),
-        field("propsGroupId", "props_group_id", "int", "integer", flags="RI"),
+        named("name", "text", "string", flags="R"),
+        named("personTypeId", "int", "integer", flags="RI"),
+        named("propsGroupId", "int", "integer", flags="RI"),
         _flag("required", "required"),
-        field("settings", "settings", "json", "datatype", empty="{}"),
-        field("sort", "sort", "int", "integer", empty=100),
-        field("type", "type", "text", "string", flags="RI"),
+        named("settings", "json", "datatype", empty="{}"),
+        named("sort", "int", "integer", empty=100),
+        named("type", "text", "string", flags="RI"),
         _flag("userProps", "user_props"),
         _flag("util", "util"),
-        field("xmlId", "xml_id", "text", "string"),
+        named("xmlId", "text", "string"),
     ],
 )
 _SPECIFIC = frozenset(name for names in _BY_TYPE.values() for name in names)
@@ -174,14 +174,9 @@ serve_sale(
 )
 
 
-@table.method(
-    "sale.property.getfieldsbytype",
-    scope="sale",
-    role=Role.STORE_MANAGER,
-    denied=errors.ReadAccessDenied,
-    numeric_codes=True,
-    doc=PROPERTY_DOCS + "sale-property-get-fields-by-type.md",
-)
+@guarded(table, "sale.property.getfieldsbytype",
+         PROPERTY_DOCS + "sale-property-get-fields-by-type.md", scope="sale",
+         role=Role.STORE_MANAGER, numeric_codes=True)  # fmt: skip
 async def fields_by_type(call: Call) -> Any:
     """The fields of an order property of one `type`: the common ones and the type's own."""
     raw = call.params.get("type")
@@ -202,13 +197,13 @@ VALUE_DOCS = "api-reference/sale/property-value/"
 VALUE_SCHEMA = Schema(
     "property_values",
     [
-        field("code", "code", "text", "string"),
-        field("id", "id", "int", "integer", flags="OI"),
-        field("name", "name", "text", "string"),
-        field("orderId", "order_id", "int", "integer", flags="RI"),
-        field("orderPropsId", "order_props_id", "int", "integer", flags="R"),
-        field("orderPropsXmlId", "order_props_xml_id", "text", "string", flags="O"),
-        field("value", "value", "json", "any", flags="R"),
+        named("code", "text", "string"),
+        named("id", "int", "integer", flags="OI"),
+        named("name", "text", "string"),
+        named("orderId", "int", "integer", flags="RI"),
+        named("orderPropsId", "int", "integer", flags="R"),
+        named("orderPropsXmlId", "text", "string", flags="O"),
+        named("value", "json", "any", flags="R"),
     ],
 )
 # sale-order-get.md and sale-property-value-modify.md print an order's values without orderId.
@@ -268,14 +263,8 @@ def _order_part(params: Params) -> tuple[int, list[Any]]:
     return order_id, items
 
 
-@table.method(
-    "sale.propertyvalue.modify",
-    scope="sale",
-    role=Role.STORE_ADMIN,
-    denied=errors.WriteAccessDenied,
-    numeric_codes=True,
-    doc=VALUE_DOCS + "sale-property-value-modify.md",
-)
+@guarded(table, "sale.propertyvalue.modify", VALUE_DOCS + "sale-property-value-modify.md",
+         scope="sale", role=Role.STORE_ADMIN, numeric_codes=True)  # fmt: skip
 async def modify(call: Call) -> Any:
     """Replace all of an order's property values with those given; answers the order's values."""
     order_id, items = _order_part(call.params)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orderlink import errors, listing
+from orderlink.families.handlers import guarded
 from orderlink.families.readers import top_level
 from orderlink.registry import Call, MethodTable, Role
 from orderlink.rules.order_contents import DELIVERY_SERVICES, PAY_SYSTEMS
@@ -91,27 +92,18 @@ def _answer(call: Call, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: r[k] for k in known if k in picked} for r in found]
 
 
-@table.method(
-    "sale.paysystem.list",
-    # The page's scope is `pay_system`, which orderlink's credentials do not carry: served
-    # under `sale`, the scope sale.payment.* is in (docs/decisions.md).
-    scope="sale",
-    role=Role.STORE_ADMIN,
-    denied=errors.SettingsAccessDenied,
-    doc="api-reference/pay-system/sale-pay-system-list.md",
-)
+# The page's scope is `pay_system`, which orderlink's credentials do not carry: served under
+# `sale`, the scope sale.payment.* is in (docs/decisions.md).
+@guarded(table, "sale.paysystem.list", "api-reference/pay-system/sale-pay-system-list.md",
+         scope="sale", role=Role.STORE_ADMIN, denied=errors.SettingsAccessDenied)  # fmt: skip
 async def pay_system_list(call: Call) -> Any:
     """The portal's payment systems (three, fixed), as SELECT, FILTER and ORDER ask."""
     return _answer(call, PAY_SYSTEMS)
 
 
-@table.method(
-    "sale.delivery.getlist",
-    scope="sale",
-    role=Role.STORE_ADMIN,
-    denied=errors.SettingsAccessDenied,
-    doc="api-reference/sale/delivery/delivery/sale-delivery-get-list.md",
-)
+@guarded(table, "sale.delivery.getlist",
+         "api-reference/sale/delivery/delivery/sale-delivery-get-list.md",
+         scope="sale", role=Role.STORE_ADMIN, denied=errors.SettingsAccessDenied)  # fmt: skip
 async def delivery_list(call: Call) -> Any:
     """The portal's delivery services (three, fixed), as SELECT, FILTER and ORDER ask."""
     return _answer(call, DELIVERY_SERVICES)

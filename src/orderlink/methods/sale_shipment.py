@@ -13,11 +13,9 @@ from orderlink import errors, events
 from orderlink.families.family import Created
 from orderlink.families.handlers import crud, serve_sale
 from orderlink.methods import sale_contents
-from orderlink.records import values as wire
-from orderlink.records.projection import View
 from orderlink.registry import Call, MethodTable
 from orderlink.rules import order_contents
-from orderlink.schema import Schema, field
+from orderlink.schema import Schema, named
 from orderlink.storage.base import Emit, Row
 
 table = MethodTable()
@@ -28,56 +26,55 @@ DOCS = "api-reference/sale/shipment/"
 SCHEMA = Schema(
     "shipments",
     [
-        field("accountNumber", "account_number", "text", "string", flags="O", empty=""),
-        field("allowDelivery", "allow_delivery", "flag", "char", flags="R", empty="N"),
-        field("basePriceDelivery", "base_price_delivery", "float", "double", empty=0.0),
-        field("canceled", "canceled", "flag", "char", flags="O", empty="N"),
-        field("comments", "comments", "text", "string", empty=""),
-        field("companyId", "company_id", "int", "integer"),
-        field("currency", "currency", "text", "string", flags="O", empty=""),
-        field("customPriceDelivery", "custom_price_delivery", "flag", "char", flags="O", empty="N"),
-        field("dateAllowDelivery", "date_allow_delivery", "datetime", "datetime", flags="O"),
-        field("dateCanceled", "date_canceled", "datetime", "datetime", flags="O"),
-        field("dateDeducted", "date_deducted", "datetime", "datetime", flags="O"),
-        field("dateInsert", "date_insert", "datetime", "datetime", flags="O"),
-        field("dateMarked", "date_marked", "datetime", "datetime", flags="O"),
-        field("dateResponsibleId", "date_responsible_id", "datetime", "datetime", flags="O"),
-        field("deducted", "deducted", "flag", "char", flags="R", empty="N"),
-        field("deliveryDocDate", "delivery_doc_date", "datetime", "datetime"),
-        field("deliveryDocNum", "delivery_doc_num", "text", "string", empty=""),
-        field("deliveryId", "delivery_id", "int", "integer", flags="R"),
-        field("deliveryName", "delivery_name", "text", "string", flags="O", empty=""),
-        field("deliveryXmlId", "delivery_xml_id", "text", "string", flags="O", empty=""),
-        field("discountPrice", "discount_price", "float", "double", flags="O", empty=0.0),
-        field("empAllowDeliveryId", "emp_allow_delivery_id", "int", "integer", flags="O"),
-        field("empCanceledId", "emp_canceled_id", "int", "integer", flags="O"),
-        field("empDeductedId", "emp_deducted_id", "int", "integer", flags="O"),
-        field("empMarkedId", "emp_marked_id", "int", "integer", flags="O"),
-        field("empResponsibleId", "emp_responsible_id", "int", "integer", flags="O"),
-        field("externalDelivery", "external_delivery", "flag", "char", flags="O", empty="N"),
-        field("id", "id", "int", "integer", flags="O"),
-        field("id1c", "id1c", "text", "string", flags="O", empty=""),
-        field("marked", "marked", "flag", "char", flags="O", empty="N"),
-        field("orderId", "order_id", "int", "integer", flags="RI"),
-        field("priceDelivery", "price_delivery", "float", "double", empty=0.0),
-        field("reasonMarked", "reason_marked", "text", "string", flags="O", empty=""),
-        field("reasonUndoDeducted", "reason_undo_deducted", "text", "string", flags="O", empty=""),
-        field("responsibleId", "responsible_id", "int", "integer"),
-        field("statusId", "status_id", "text", "char", empty="DN"),
-        field("statusXmlId", "status_xml_id", "text", "char", flags="O", empty=""),
-        field("system", "system", "flag", "char", flags="O", empty="N"),
-        field("trackingDescription", "tracking_description", "text", "string", flags="O", empty=""),
-        field("trackingLastCheck", "tracking_last_check", "text", "string", flags="O", empty=""),
-        field("trackingNumber", "tracking_number", "text", "string", empty=""),
-        field("trackingStatus", "tracking_status", "text", "string", flags="O", empty=""),
-        field("updated1c", "updated1c", "flag", "char", flags="O", empty="N"),
-        field("version1c", "version1c", "text", "string", flags="O", empty=""),
-        field("xmlId", "xml_id", "text", "string", empty=""),
+        named("accountNumber", "text", "string", flags="O", empty=""),
+        named("allowDelivery", "flag", "char", flags="R", empty="N"),
+        named("basePriceDelivery", "float", "double", empty=0.0),
+        named("canceled", "flag", "char", flags="O", empty="N"),
+        named("comments", "text", "string", empty=""),
+        named("companyId", "int", "integer"),
+        named("currency", "text", "string", flags="O", empty=""),
+        named("customPriceDelivery", "flag", "char", flags="O", empty="N"),
+        named("dateAllowDelivery", "datetime", "datetime", flags="O"),
+        named("dateCanceled", "datetime", "datetime", flags="O"),
+        named("dateDeducted", "datetime", "datetime", flags="O"),
+        named("dateInsert", "datetime", "datetime", flags="O"),
+        named("dateMarked", "datetime", "datetime", flags="O"),
+        named("dateResponsibleId", "datetime", "datetime", flags="O"),
+        named("deducted", "flag", "char", flags="R", empty="N"),
+        named("deliveryDocDate", "datetime", "datetime"),
+        named("deliveryDocNum", "text", "string", empty=""),
+        named("deliveryId", "int", "integer", flags="R"),
+        named("deliveryName", "text", "string", flags="O", empty=""),
+        named("deliveryXmlId", "text", "string", flags="O", empty=""),
+        named("discountPrice", "float", "double", flags="O", empty=0.0),
+        named("empAllowDeliveryId", "int", "integer", flags="O"),
+        named("empCanceledId", "int", "integer", flags="O"),
+        named("empDeductedId", "int", "integer", flags="O"),
+        named("empMarkedId", "int", "integer", flags="O"),
+        named("empResponsibleId", "int", "integer", flags="O"),
+        named("externalDelivery", "flag", "char", flags="O", empty="N"),
+        named("id", "int", "integer", flags="O"),
+        named("id1c", "text", "string", flags="O", empty=""),
+        named("marked", "flag", "char", flags="O", empty="N"),
+        named("orderId", "int", "integer", flags="RI"),
+        named("priceDelivery", "float", "double", empty=0.0),
+        named("reasonMarked", "text", "string", flags="O", empty=""),
+        named("reasonUndoDeducted", "text", "string", flags="O", empty=""),
+        named("responsibleId", "int", "integer"),
+        named("statusId", "text", "char", empty="DN"),
+        named("statusXmlId", "text", "char", flags="O", empty=""),
+        named("system", "flag", "char", flags="O", empty="N"),
+        named("trackingDescription", "text", "string", flags="O", empty=""),
+        named("trackingLastCheck", "text", "string", flags="O", empty=""),
+        named("trackingNumber", "text", "string", empty=""),
+        named("trackingStatus", "text", "string", flags="O", empty=""),
+        named("updated1c", "flag", "char", flags="O", empty="N"),
+        named("version1c", "text", "string", flags="O", empty=""),
+        named("xmlId", "text", "string", empty=""),
     ],
 )
 # sale_order_shipment in data-types.md; orderlink keeps no shipment line items.
 _EMPTY: dict[str, Any] = {"shipmentItems": []}
-_LAYOUT = tuple(sorted((*(f.name for f in SCHEMA), *_EMPTY)))
 # (flag, date, employee) a save stamps when the flag is set or changes (sale-shipment-add.md's
 # answer: dateAllowDelivery, dateDeducted, dateResponsibleId at the save's time).
 _STAMPED = (
@@ -124,7 +121,7 @@ def _events(action: str, user: int, now: float, item_id: int | str, row: Row) ->
 SHIPMENTS = sale_contents.content_family(
     table="shipments",
     schema=SCHEMA,
-    view=View(SCHEMA, _LAYOUT, wire.typed, str, str, constants=_EMPTY),
+    empty=_EMPTY,
     not_found=errors.ShipmentNotFound,
     events=_events,
     envelope="shipment",

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from orderlink import coerce, errors, listing
+from orderlink.families.handlers import parse_list
 from orderlink.records import days
 from orderlink.registry import Call, MethodTable, Page
 from orderlink.rules import users
@@ -227,15 +228,12 @@ async def _list(call: Call, *, search: bool) -> Any:
     if isinstance(sort, str) and isinstance(direction, str) and sort.upper() in visible:
         wanted = direction.strip().upper()
         order[sort.upper()] = "DESC" if wanted == "DESC" else "ASC"
-    parsed = listing.parse(
+    parsed = parse_list(
+        call,
         {"filter": engine, "order": order, "start": params.get("START")},
         SCHEMA,
-        portal_id=call.portal,
         error=errors.UserArgumentError,
-        zone=call.ctx.zone,
         default_order=(("id", False),),
-        tie_breaker="id",
-        start_minus_one=call.ctx.settings.start_minus_one,
         custom=listing.CustomFields(
             "user_fields", lambda name: name if name in users.CUSTOM & visible else None
         ),

@@ -21,17 +21,17 @@ from datetime import tzinfo
 from typing import Any
 
 from orderlink import coerce, errors, events
-from orderlink.families.crm_fields import DEAL_USER_FIELDS, LANGUAGE
+from orderlink.families.crm_fields import DEAL_USER_FIELDS, LANGUAGE, camel, definition_fields
 from orderlink.families.family import Created, Family, Params
-from orderlink.families.handlers import Served, serve
-from orderlink.families.readers import positive_id
+from orderlink.families.handlers import crud, serve
+from orderlink.families.readers import object_param, positive_id
 from orderlink.families.smart_processes import SMART_INVOICE_FIELDS
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import parent_camel, unchanged
 from orderlink.records.projection import View
 from orderlink.records.reading import Unreadable, fields_object, read_fields
 from orderlink.registry import Call, MethodTable
-from orderlink.schema import Field, Schema, field
+from orderlink.schema import Field, Schema
 from orderlink.storage.base import Condition, Emit, ListQuery, Row
 
 table = MethodTable()
@@ -54,21 +54,7 @@ _TYPE_IDS = frozenset(t for t, _ in TYPES)
 
 # The definition's fields (userfieldconfig-get.md's `field`, in its order); the labels, their
 # languages and `enum` are printed from the row (`_COMPUTED`).
-SCHEMA = Schema("crm_userfields", [
-    field("id", "id", "int", "integer", flags="O"),
-    field("entityId", "entity_id", "text", "string", flags="RI"),
-    field("fieldName", "field_name", "text", "string", flags="RI"),
-    field("userTypeId", "user_type_id", "text", "string", flags="RI"),
-    field("xmlId", "xml_id", "text", "string"),
-    field("sort", "sort", "int", "integer", empty=100),
-    field("multiple", "multiple", "flag", "boolean", flags="I", empty="N"),
-    field("mandatory", "mandatory", "flag", "boolean", empty="N"),
-    field("showFilter", "show_filter", "text", "char", empty="N"),
-    field("showInList", "show_in_list", "flag", "boolean", flags="O", empty="Y"),
-    field("editInList", "edit_in_list", "flag", "boolean", empty="Y"),
-    field("isSearchable", "is_searchable", "flag", "boolean", empty="N"),
-    field("settings", "settings", "json", "object", empty="{}"),
-])  # fmt: skip
+SCHEMA = Schema("crm_userfields", definition_fields(camel, "boolean"))
 # What add reads (userfieldconfig-add.md: showInList and the list labels are not processed)
 # and what update may change (userfieldconfig-update.md; the rest "cannot be changed").
 _ADDED = frozenset({
@@ -180,14 +166,7 @@ def _viewed(view: View, params: Params) -> View:
 # -- reading a request -----------------------------------------------------------------------
 
 
-def _field(params: Params) -> dict[str, Any]:
-    raw = params.get("field")
-    if raw is None:
-        raise errors.MissingParameter("field")
-    found = fields_object(raw if raw != "" else [])
-    if found is None:
-        raise errors.InvalidArgValue("Invalid value of parameter {field}")
-    return found
+_field = object_param("field")
 
 
 def _labels_written(fields: dict[str, Any], old: Row | None) -> Row:
@@ -389,13 +368,10 @@ def _refusing(text: str, **changes: Any) -> Family:
     )  # fmt: skip
 
 
-def _given_field(params: Params) -> dict[str, Any]:
-    """update's `field` may be left out (userfieldconfig-update.md): nothing changes."""
-    return _field(params) if params.get("field") is not None else {}
-
-
 _CHANGE = "You cannot change the settings of the user field"
 _DELETE = "You cannot delete the user field"
+# update's `field` may be left out (userfieldconfig-update.md): nothing changes.
+_CHANGED = _refusing(_CHANGE, read_fields=object_param("field", optional=True))
 
 
 def _module(call: Call) -> None:
@@ -425,24 +401,24 @@ def _resolver(family: Family, denied: str | None = None, *, sets_enum: bool = Fa
     return resolve
 
 
-serve(table, _resolver(FIELDS, "Access denied"), (
-    Served("add", "userfieldconfig.add", "userfieldconfig-add.md",
-           "Create a custom field of a CRM object (`UF_{entityId}_...`); answers it in `field`."),
-), scope=SCOPE, docs=DOCS)  # fmt: skip
-serve(table, _resolver(_refusing(_CHANGE, read_fields=_given_field), _CHANGE, sets_enum=True), (
-    Served("update", "userfieldconfig.update", "userfieldconfig-update.md",
-           "Change a custom field's settings, labels and list values; answers it in `field`."),
-), scope=SCOPE, docs=DOCS)  # fmt: skip
-serve(table, _resolver(_refusing(_DELETE), _DELETE), (
-    Served("delete", "userfieldconfig.delete", "userfieldconfig-delete.md",
-           "Delete a custom field (the values items hold stay); answers null."),
-), scope=SCOPE, docs=DOCS)  # fmt: skip
-serve(table, _resolver(FIELDS), (
-    Served("get", "userfieldconfig.get", "userfieldconfig-get.md",
-           "One custom field's settings, labels in every language, list values."),
-    Served("list", "userfieldconfig.list", "userfieldconfig-list.md",
-           "Custom field settings matching a filter, 50 per page, by sort then id."),
-), scope=SCOPE, docs=DOCS)  # fmt: skip
+_READ = _resolver(FIELDS)
+serve(
+    table,
+    {"add": _resolver(FIELDS, "Access denied"),
+     "update": _resolver(_CHANGED, _CHANGE, sets_enum=True),
+     "delete": _resolver(_refusing(_DELETE), _DELETE), "get": _READ, "list": _READ},
+    crud(
+        "userfieldconfig",
+        "userfieldconfig",
+        add="Create a custom field of a CRM object (`UF_{entityId}_...`); answers it in `field`.",
+        update="Change a custom field's settings, labels and list values; answers it in `field`.",
+        delete="Delete a custom field (the values items hold stay); answers null.",
+        get="One custom field's settings, labels in every language, list values.",
+        list="Custom field settings matching a filter, 50 per page, by sort then id.",
+    ),
+    scope=SCOPE,
+    docs=DOCS,
+)  # fmt: skip
 
 
 @table.method("userfieldconfig.getTypes", scope=SCOPE, doc=DOCS + "userfieldconfig-get-types.md")

@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from orderlink.records.values import decode, encode
+from orderlink.rules.deals import authored
 from orderlink.storage.base import Row
 
 # The multi-fields, by wire name; each is stored as a JSON list in the column of its name.
@@ -106,19 +107,7 @@ def has_flags(lists: Mapping[str, list[Item]]) -> Row:
 def new_customer(columns: Row, *, user: int, now: float) -> Row:
     """A new contact's or company's columns: crm-contact-add.md / crm-company-add.md defaults
     (OPENED Y, the caller responsible) under whatever the request set."""
-    stamp = int(now)
-    values: Row = {
-        "opened": "Y",
-        "assigned_by_id": user,
-        "created_by_id": user,
-        "modify_by_id": user,
-        "date_create": stamp,
-        "date_modify": stamp,
-        "last_activity_time": stamp,
-        "last_activity_by": user,
-    }
-    values.update({k: v for k, v in columns.items() if v is not None})
-    return values
+    return {**authored(user, int(now)), **{k: v for k, v in columns.items() if v is not None}}
 
 
 def changed_customer(columns: Row, *, user: int, now: float) -> Row:

@@ -48,13 +48,10 @@ def sync_contacts(values: Row) -> None:
         values["contact_ids"] = encode([values["contact_id"]] if values["contact_id"] else [])
 
 
-def new_deal(columns: Row, *, funnel: Funnel, user: int, now: float, zone: tzinfo) -> Row:
-    """A new deal's columns: the documented defaults (crm-deal-add.md, crm-item-add.md) under
-    whatever the request set."""
-    stamp = int(now)
-    values: Row = {
-        "category_id": 0,
-        "currency_id": BASE_CURRENCY,
+def authored(user: int, stamp: int) -> Row:
+    """A new legacy crm row's author and times (a deal, contact or company; crm-deal-add.md,
+    crm-contact-add.md): open to everyone, the caller responsible, made and last touched now."""
+    return {
         "opened": "Y",
         "assigned_by_id": user,
         "created_by_id": user,
@@ -63,11 +60,33 @@ def new_deal(columns: Row, *, funnel: Funnel, user: int, now: float, zone: tzinf
         "date_modify": stamp,
         "last_activity_time": stamp,
         "last_activity_by": user,
+    }
+
+
+def planned(now: float, zone: tzinfo) -> Row:
+    """What a new deal or smart-process item is unless the request says otherwise
+    (crm-item-add.md): in the general funnel, in the base currency, begun today, closing in a
+    week."""
+    return {
+        "category_id": 0,
+        "currency_id": BASE_CURRENCY,
         "begindate": today(now, zone),
         "closedate": today(now, zone, plus_days=7),
     }
-    values.update({k: v for k, v in columns.items() if v is not None})
+
+
+def given_over(defaults: Row, columns: Row) -> Row:
+    """`defaults` under the values the request set, CONTACT_ID and CONTACT_IDS in step."""
+    values = {**defaults, **{k: v for k, v in columns.items() if v is not None}}
     sync_contacts(values)
+    return values
+
+
+def new_deal(columns: Row, *, funnel: Funnel, user: int, now: float, zone: tzinfo) -> Row:
+    """A new deal's columns: the documented defaults (crm-deal-add.md, crm-item-add.md) under
+    whatever the request set."""
+    stamp = int(now)
+    values = given_over({**planned(now, zone), **authored(user, stamp)}, columns)
     staged(values, values.get("stage_id") or funnel.first, funnel, user, stamp)
     return values
 

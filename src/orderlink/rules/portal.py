@@ -11,18 +11,26 @@ INDIVIDUAL, LEGAL_ENTITY = 1, 2
 # Currencies (api-reference/crm/data-types.md, crm_currency): every value a string. USD, EUR and
 # CAD as crm-currency-list.md prints them (its second, non-base USD row is a copy slip), plus RUB.
 BASE_CURRENCY = "USD"
+_CURRENCY_KEYS = (
+    "CURRENCY", "AMOUNT_CNT", "AMOUNT", "SORT", "BASE", "FULL_NAME", "LID", "FORMAT_STRING",
+    "DEC_POINT", "THOUSANDS_SEP", "DECIMALS", "DATE_UPDATE",
+)  # fmt: skip
+
+
+def _currency(code: str, count: str, amount: str, sort: str, base: str, name: str, shown: str,
+              updated: str) -> dict[str, Any]:  # fmt: skip
+    """A crm_currency row; the language, separators and decimals are the same for all four."""
+    values = (code, count, amount, sort, base, name, "en", shown, ".", "&nbsp;", "2", updated)
+    return dict(zip(_CURRENCY_KEYS, values, strict=True))
+
+
 CURRENCIES: tuple[dict[str, Any], ...] = (
-    {"CURRENCY": "USD", "AMOUNT_CNT": "1", "AMOUNT": "1.0000", "SORT": "100", "BASE": "Y",
-     "FULL_NAME": "United States Dollar", "LID": "en", "FORMAT_STRING": "# $", "DEC_POINT": ".",
-     "THOUSANDS_SEP": "&nbsp;", "DECIMALS": "2", "DATE_UPDATE": "2024-01-29T10:28:40+00:00"},
-    {"CURRENCY": "RUB", "AMOUNT_CNT": "100", "AMOUNT": "1.0900", "SORT": "200", "BASE": "N",
-     "FULL_NAME": "Russian Ruble", "LID": "en", "FORMAT_STRING": "# ₽", "DEC_POINT": ".",
-     "THOUSANDS_SEP": "&nbsp;", "DECIMALS": "2", "DATE_UPDATE": "2023-03-21T13:19:50+00:00"},
-    {"CURRENCY": "EUR", "AMOUNT_CNT": "1", "AMOUNT": "1.0800", "SORT": "300", "BASE": "N",
-     "FULL_NAME": "Euro", "LID": "en", "FORMAT_STRING": "# €", "DEC_POINT": ".",
-     "THOUSANDS_SEP": "&nbsp;", "DECIMALS": "2", "DATE_UPDATE": "2023-03-21T13:19:50+00:00"},
-    {"CURRENCY": "CAD", "AMOUNT_CNT": "1", "AMOUNT": "0.7300", "SORT": "500", "BASE": "N",
-     "FULL_NAME": "Canadian Dollar", "LID": "en", "FORMAT_STRING": "# CAD", "DEC_POINT": ".",
-     "THOUSANDS_SEP": "&nbsp;", "DECIMALS": "2", "DATE_UPDATE": "2023-03-21T13:19:50+00:00"},
+    _currency("USD", "1", "1.0000", "100", "Y", "United States Dollar", "# $",
+              "2024-01-29T10:28:40+00:00"),
+    _currency("RUB", "100", "1.0900", "200", "N", "Russian Ruble", "# ₽",
+              "2023-03-21T13:19:50+00:00"),
+    _currency("EUR", "1", "1.0800", "300", "N", "Euro", "# €", "2023-03-21T13:19:50+00:00"),
+    _currency("CAD", "1", "0.7300", "500", "N", "Canadian Dollar", "# CAD",
+              "2023-03-21T13:19:50+00:00"),
 )  # fmt: skip
 CURRENCY_CODES = frozenset(c["CURRENCY"] for c in CURRENCIES)

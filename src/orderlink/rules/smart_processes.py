@@ -16,10 +16,8 @@ from typing import Any
 
 from orderlink import coerce
 from orderlink.entity_types import COMPANY, CONTACT
-from orderlink.records.days import today
 from orderlink.records.values import decode, encode
-from orderlink.rules.deals import moved_to, sync_contacts
-from orderlink.rules.portal import BASE_CURRENCY
+from orderlink.rules.deals import given_over, moved_to, planned, sync_contacts
 from orderlink.storage.base import Row
 
 # crm-type-add.md: "an even integer that is greater than or equal to 1030, or in the range from
@@ -175,9 +173,8 @@ def new_item(
     open, the base currency, begins today and closes in a week, the funnel's first stage) under
     the request's values."""
     stamp = int(now)
-    values: Row = {
-        "category_id": 0,
-        "currency_id": BASE_CURRENCY,
+    values = given_over({
+        **planned(now, zone),
         "opened": "Y",
         "assigned_by_id": user,
         "created_by": user,
@@ -188,11 +185,7 @@ def new_item(
         "moved_time": stamp,
         "last_activity_time": stamp,
         "last_activity_by": user,
-        "begindate": today(now, zone),
-        "closedate": today(now, zone, plus_days=7),
-    }
-    values.update({k: v for k, v in columns.items() if v is not None})
-    sync_contacts(values)
+    }, columns)  # fmt: skip
     if not values.get("stage_id"):
         values["stage_id"] = first(values["category_id"])
     return values
