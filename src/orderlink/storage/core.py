@@ -145,6 +145,8 @@ class SQLStore:
     constraint_error: ClassVar[tuple[type[Exception], ...]]
     # restore_snapshot puts back only the rows that differ (else it copies the whole snapshot).
     restore_by_difference: ClassVar[bool] = False
+    # `_bind` is one statement, whole by itself: an add without events needs no transaction.
+    bind_is_one_statement: ClassVar[bool] = False
 
     def __init__(self, dialect: Dialect, keys: KeySource) -> None:
         self._dialect = dialect
@@ -839,7 +841,8 @@ class SQLStore:
     ) -> AddBinding:
         if owner_table is not None and owner_table not in OWNER_TYPES:
             raise ValueError(f"not an owner table: {owner_table!r}")
-        async with self._write() as conn:
+        alone = self.bind_is_one_statement and not events
+        async with self._conn() if alone else self._write() as conn:
             outcome = await self._bind(conn, portal_id, binding, owner_table)
             if events and (outcome is AddBinding.ADDED or outcome is AddBinding.REPLACED):
                 await self._emit(conn, portal_id, events)
