@@ -147,7 +147,7 @@ class TestSchemaAndSql:
     ) -> None:
         """orderlink_bind (migration 0018) names the owner tables one by one: each of them
         works, and every answer the function gives maps to its outcome."""
-        from orderlink.storage.base import OWNER_TYPES, AddBinding
+        from orderlink.storage.base import OWNER_TABLES, AddBinding
 
         portal, _ = await store.bootstrap(now=0.0)
         order = await store.insert(
@@ -159,7 +159,7 @@ class TestSchemaAndSql:
             "legacy_invoices": {"lid": "s1", "currency": "USD", "order_topic": "t",
                                 "pay_system_id": 6, "person_type_id": 1},
         }  # fmt: skip
-        for table, owner_type in OWNER_TYPES.items():
+        for owner_type, table in OWNER_TABLES.items():
             owner = await store.insert(portal.id, table, values[table])
             bound = Binding(order, owner_type, owner)
             added = await store.add_binding(portal.id, bound, owner_table=table)
