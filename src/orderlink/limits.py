@@ -82,16 +82,20 @@ class Baskets:
     """Per-minute sums, oldest first: minute number -> [first call's time, seconds].
 
     Minutes arrive in time order, so expiry only ever looks at the front, and the running total
-    is kept instead of summed on every call.
+    is kept instead of summed on every call; `expires` (when the oldest basket leaves the
+    window) lets a call that expires nothing skip the look.
     """
 
-    __slots__ = ("minutes", "seconds")
+    __slots__ = ("expires", "minutes", "seconds")
 
     def __init__(self) -> None:
         self.minutes: dict[int, list[float]] = {}
         self.seconds = 0.0
+        self.expires = float("inf")
 
     def expire(self, now: float) -> None:
+        if now < self.expires:
+            return
         minutes = self.minutes
         while minutes:
             minute, (first, seconds) = next(iter(minutes.items()))
@@ -99,18 +103,25 @@ class Baskets:
                 break
             del minutes[minute]
             self.seconds -= seconds
-        if not minutes:
+        if minutes:
+            self.expires = next(iter(minutes.values()))[0] + WINDOW_SECONDS
+        else:
             self.seconds = 0.0
+            self.expires = float("inf")
 
     def total(self, now: float) -> tuple[float, int | None]:
         self.expire(now)
         if not self.minutes:
             return 0.0, None
-        oldest = next(iter(self.minutes.values()))[0]
-        return max(self.seconds, 0.0), int(oldest + WINDOW_SECONDS)
+        return max(self.seconds, 0.0), int(self.expires)
 
     def add(self, started: float, seconds: float) -> None:
-        basket = self.minutes.setdefault(int(started // BASKET_SECONDS), [started, 0.0])
+        minute = int(started // BASKET_SECONDS)
+        basket = self.minutes.get(minute)
+        if basket is None:
+            if not self.minutes:
+                self.expires = started + WINDOW_SECONDS
+            basket = self.minutes[minute] = [started, 0.0]
         basket[1] += seconds
         self.seconds += seconds
 
@@ -152,7 +163,9 @@ class LocalLimits:
     async def record(self, key: str, seconds: float) -> tuple[float, int | None]:
         now = self._clock.now()
         with self._lock:
-            baskets = self._baskets.setdefault(key, Baskets())
+            baskets = self._baskets.get(key)
+            if baskets is None:
+                baskets = self._baskets[key] = Baskets()
             baskets.add(now, seconds)
             return baskets.total(now)
 
