@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,6 +141,37 @@ class TestSchemaAndSql:
             store._dialect,  # the dialect with the schema's NOT NULL columns
         )
         assert "id ASC LIMIT" in sql
+
+    async def test_a_binding_to_each_owner_table_is_written_in_one_call(
+        self, store: PostgresStore
+    ) -> None:
+        """orderlink_bind (migration 0018) names the owner tables one by one: each of them
+        works, and every answer the function gives maps to its outcome."""
+        from orderlink.storage.base import OWNER_TABLES, AddBinding
+
+        portal, _ = await store.bootstrap(now=0.0)
+        order = await store.insert(
+            portal.id, "orders", {"lid": "s1", "person_type_id": 1, "currency": "USD"}
+        )
+        values: dict[str, dict[str, Any]] = {
+            "deals": {"title": "d"},
+            "invoices": {"title": "i"},
+            "legacy_invoices": {"lid": "s1", "currency": "USD", "order_topic": "t",
+                                "pay_system_id": 6, "person_type_id": 1},
+        }  # fmt: skip
+        for owner_type, table in OWNER_TABLES.items():
+            owner = await store.insert(portal.id, table, values[table])
+            bound = Binding(order, owner_type, owner)
+            added = await store.add_binding(portal.id, bound, owner_table=table)
+            assert added in (AddBinding.ADDED, AddBinding.REPLACED)
+            again = await store.add_binding(portal.id, bound, owner_table=table)
+            assert again is AddBinding.DUPLICATE
+            missing = Binding(order, owner_type, owner + 1000)
+            assert await store.add_binding(portal.id, missing, owner_table=table) is (
+                AddBinding.NO_OWNER
+            )
+        gone = Binding(order + 1000, 2, 1)
+        assert await store.add_binding(portal.id, gone, owner_table=None) is AddBinding.NO_ORDER
 
 
 class TestLostConnections:

@@ -12,6 +12,9 @@ for a `drop` fault, faults.py): ASGI itself has none.
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -26,7 +29,47 @@ class _UrlTooLong(Exception):
     pass
 
 
+class _Joined:
+    """The connection's transport, sending a response's head and body in one write.
+
+    uvicorn writes the status line and headers when the app sends `http.response.start`, and
+    the body at `http.response.body`: two sends per answer, and each send costs far more than
+    the copy (~10-100 us of CPU each on the project's VM). A write is held until the next
+    write, which goes out with it, or the end of the loop's turn (a HEAD answer has no body)."""
+
+    __slots__ = ("_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._held is None:
+            self._held = bytes(data)
+            self._loop.call_soon(self._flush)
+            return
+        held, self._held = self._held, None
+        self._transport.write(held + data)
+
+    def _flush(self) -> None:
+        held, self._held = self._held, None
+        if held is not None and not self._transport.is_closing():
+            self._transport.write(held)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:  # abort, is_closing, get_extra_info, ...
+        return getattr(self._transport, name)
+
+
 class Protocol(HttpToolsProtocol):
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.transport = _Joined(self.transport, self.loop)  # type: ignore[assignment]
+
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
         if len(self.url) > MAX_URL_BYTES:

@@ -5,10 +5,12 @@ decisions dispatch takes, faults that fired, a near miss, and each `batch` comma
 `$result[...]` references resolved and its own answer); once its answer is sent, the HTTP layer
 hands the trace over (`Journal.record`). Nothing is written before the answer goes out: traces
 wait in memory and are written some milliseconds later, many in one transaction, the portal's
-oldest rows beyond `journal_limit` dropped in the same one. So another process (`orderlink
-journal`) sees a call within milliseconds of its answer, and this process's admin API flushes
-first. Secrets never reach the table: tokens, codes, passwords and client secrets are masked,
-also inside a batch command's query string and in webhook URLs.
+oldest rows beyond `journal_limit` dropped in the same one (calls that would be dropped at once
+are never written). So another process (`orderlink journal`) sees a call within milliseconds of
+its answer, within a second under load (the writer then waits longer, so that it takes at most
+WRITER_SHARE of the time), and this process's admin API flushes first. Secrets never reach
+the table: tokens, codes, passwords and client secrets are masked, also inside a batch
+command's query string and in webhook URLs.
 
 Read back with `entries()`: one JSON object per call, newest first (docs/admin-api.md).
 """
@@ -19,6 +21,7 @@ import asyncio
 import collections
 import logging
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +41,10 @@ COMMAND_RESULT_LIMIT = 8 * 1024
 # Seconds traces wait to be written together, and how many may wait (past it, the oldest go).
 FLUSH_DELAY = 0.02
 MAX_PENDING = 10_000
+# Under load the writer waits longer, so that writing takes at most this share of the time: the
+# wait after a write is the write's own duration / WRITER_SHARE, up to MAX_FLUSH_DELAY.
+WRITER_SHARE = 0.025
+MAX_FLUSH_DELAY = 1.0
 
 MASK = "***"
 # Parameter names whose values are secrets at any depth, in any case; `code` only at the top
@@ -133,6 +140,7 @@ class Journal:
         self._pending: collections.deque[_Answered] = collections.deque(maxlen=MAX_PENDING)
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._delay = FLUSH_DELAY
 
     @property
     def enabled(self) -> bool:
@@ -148,8 +156,11 @@ class Journal:
 
     async def _soon(self) -> None:
         try:
-            await asyncio.sleep(FLUSH_DELAY)
+            await asyncio.sleep(self._delay)
+            began = time.perf_counter()
             await self.flush()
+            spent = time.perf_counter() - began
+            self._delay = min(max(FLUSH_DELAY, spent / WRITER_SHARE), MAX_FLUSH_DELAY)
         finally:
             self._task = None
 
@@ -158,7 +169,7 @@ class Journal:
         failure loses them, logged: the journal never holds up or fails a call."""
         async with self._lock:
             while self._pending:
-                answered = list(self._pending)
+                answered = _newest(self._pending, self.limit)
                 self._pending.clear()
                 try:
                     await self.store.write_journal([_row(a) for a in answered], self.limit)
@@ -177,6 +188,20 @@ class Journal:
 
 
 # -- rows in and out ---------------------------------------------------------------------------
+
+
+def _newest(pending: Sequence[_Answered], keep: int) -> list[_Answered]:
+    """The waiting calls, without those of a portal older than its newest `keep`: the write
+    would delete them again at once (its trim keeps `keep` rows per portal)."""
+    counts: collections.Counter[int] = collections.Counter()
+    kept: list[_Answered] = []
+    for answered in reversed(pending):
+        portal_id = answered.trace.principal.portal_id if answered.trace.principal else 0
+        counts[portal_id] += 1
+        if counts[portal_id] <= keep:
+            kept.append(answered)
+    kept.reverse()
+    return kept
 
 
 def _row(answered: _Answered) -> Sequence[Any]:

@@ -7,6 +7,7 @@ api-reference/crm/auxiliary/enum/crm-enum-get-order-owner-types.md.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from orderlink import coerce, errors, events
@@ -133,8 +134,13 @@ async def list_(call: Call) -> Any:
     """Bindings matching a filter, 50 per page, ascending by ownerId unless told otherwise."""
     parsed = parse_list(call, call.params, SCHEMA, error=_list_error,
                         default_order=(("owner_id", False),), tie_breaker="order_id")  # fmt: skip
-    found = await call.store.list(parsed.query)
-    rows = [{f.name: row[f.column] for f in parsed.select} for row in found.rows]
+    names = [f.name for f in parsed.select]
+    if len(parsed.query.columns) == len(names):  # a column each: rows come keyed by name
+        found = await call.store.list(replace(parsed.query, keys=names))
+        rows = found.rows
+    else:
+        found = await call.store.list(parsed.query)
+        rows = [{f.name: row[f.column] for f in parsed.select} for row in found.rows]
     total, following = parsed.page(found)
     return Page({"orderEntity": rows}, total, following)
 

@@ -460,6 +460,9 @@ class ListQuery:
     offset: int = 0
     limit: int | None = 50
     count: bool = True
+    # The keys of the rows, one per column (None: the column names): a method whose wire names
+    # map one to one onto columns gets its rows as they go out, with no second dict per row.
+    keys: Sequence[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,6 +145,8 @@ class SQLStore:
     constraint_error: ClassVar[tuple[type[Exception], ...]]
     # restore_snapshot puts back only the rows that differ (else it copies the whole snapshot).
     restore_by_difference: ClassVar[bool] = False
+    # `_bind` is one statement, whole by itself: an add without events needs no transaction.
+    bind_is_one_statement: ClassVar[bool] = False
 
     def __init__(self, dialect: Dialect, keys: KeySource) -> None:
         self._dialect = dialect
@@ -839,7 +841,8 @@ class SQLStore:
     ) -> AddBinding:
         if owner_table is not None and owner_table not in OWNER_TYPES:
             raise ValueError(f"not an owner table: {owner_table!r}")
-        async with self._write() as conn:
+        alone = self.bind_is_one_statement and not events
+        async with self._conn() if alone else self._write() as conn:
             outcome = await self._bind(conn, portal_id, binding, owner_table)
             if events and (outcome is AddBinding.ADDED or outcome is AddBinding.REPLACED):
                 await self._emit(conn, portal_id, events)
@@ -1046,9 +1049,11 @@ class SQLStore:
 
     async def list(self, query: ListQuery) -> ListResult:
         sql, args = select_sql(query, self._dialect)
+        names = query.columns if query.keys is None else query.keys
+        assert len(names) == len(query.columns)
         async with self._conn() as conn:
-            names = builtins.list(query.columns)
-            rows = [dict(zip(names, row, strict=True)) for row in await conn.fetch(sql, args)]
+            # Each row has exactly these columns: zip's strict check would double the cost.
+            rows = [dict(zip(names, row)) for row in await conn.fetch(sql, args)]  # noqa: B905
             total = None
             if query.count:
                 if query.offset == 0 and query.limit is not None and len(rows) < query.limit:

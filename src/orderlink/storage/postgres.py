@@ -36,7 +36,6 @@ from asyncpg.pool import PoolConnectionProxy
 from orderlink.sealing import KeySource
 from orderlink.storage.base import (
     COPY_TABLES,
-    OWNER_TYPES,
     PORTAL_IDS,
     AddBinding,
     Binding,
@@ -184,6 +183,7 @@ class PostgresStore(SQLStore):
         asyncpg.IntegrityConstraintViolationError,
     )
     restore_by_difference: ClassVar[bool] = True
+    bind_is_one_statement: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -461,24 +461,18 @@ class PostgresStore(SQLStore):
     async def _bind(
         self, conn: Connection, portal_id: int, binding: Binding, owner_table: Table | None
     ) -> AddBinding:
-        # The order's lock queues concurrent adds for this order and holds off its deletion
-        # until we commit.
-        if not await conn.fetch_one(_LOCK_ORDER, (portal_id, binding.order_id)):
-            return AddBinding.NO_ORDER
-        # The owner's share lock: a concurrent delete of the deal/invoice waits for us and
-        # then deletes this binding too, or went first and we find no row.
-        if owner_table is not None and not await conn.fetch_one(
-            _LOCK_OWNER[owner_table], (portal_id, binding.owner_id)
-        ):
-            return AddBinding.NO_OWNER
+        # One call of orderlink_bind (migration 0018), one round trip: the order's lock queues
+        # concurrent adds for this order and holds off its deletion until we commit; the
+        # owner's share lock makes a concurrent delete of the deal/invoice wait for us and then
+        # delete this binding too (or it went first and we find no row); then the upsert, in a
+        # statement of its own so it sees the binding the add before us committed (a join in
+        # the locking statement would not: PostgreSQL re-reads only the locked row).
         row = await conn.fetch_one(
-            _UPSERT, (portal_id, binding.order_id, binding.owner_type_id, binding.owner_id)
+            _BIND,
+            (portal_id, binding.order_id, binding.owner_type_id, binding.owner_id, owner_table),
         )
         assert row is not None
-        existed, written = row
-        if not written:
-            return AddBinding.DUPLICATE
-        return AddBinding.REPLACED if existed else AddBinding.ADDED
+        return _BIND_OUTCOMES[int(row[0])]
 
     async def _insert_rows(
         self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Row]
@@ -507,23 +501,11 @@ class PostgresStore(SQLStore):
                 await conn.execute(f"ANALYZE {ident(table)}")
 
 
-_LOCK_ORDER = "SELECT 1 FROM orders WHERE portal_id = $1 AND id = $2 FOR UPDATE"
-_LOCK_OWNER = {
-    t: f"SELECT 1 FROM {t} WHERE portal_id = $1 AND id = $2 FOR SHARE" for t in OWNER_TYPES
-}
-# A statement of its own after the locks, so it sees the binding the add before us committed (a
-# join in the locking statement would not: PostgreSQL re-reads only the locked row). `old` is the
-# binding before this statement; an identical one is left untouched.
-_UPSERT = (
-    "WITH old AS (SELECT owner_type_id, owner_id FROM bindings "
-    "WHERE portal_id = $1 AND order_id = $2), "
-    "upsert AS (INSERT INTO bindings (portal_id, order_id, owner_type_id, owner_id) "
-    "VALUES ($1, $2, $3, $4) ON CONFLICT (portal_id, order_id) DO UPDATE "
-    "SET owner_type_id = EXCLUDED.owner_type_id, owner_id = EXCLUDED.owner_id "
-    "WHERE (bindings.owner_type_id, bindings.owner_id) "
-    "IS DISTINCT FROM (EXCLUDED.owner_type_id, EXCLUDED.owner_id) RETURNING 1) "
-    "SELECT EXISTS (SELECT 1 FROM old), EXISTS (SELECT 1 FROM upsert)"
-)
+_BIND = "SELECT orderlink_bind(?, ?, ?, ?, ?)"
+_BIND_OUTCOMES = (
+    AddBinding.NO_ORDER, AddBinding.NO_OWNER, AddBinding.DUPLICATE, AddBinding.REPLACED,
+    AddBinding.ADDED,
+)  # fmt: skip
 
 
 class _PgGroup:

@@ -1,0 +1,2 @@
+-- Nothing for SQLite: its twin (0018_bind_in_one_call.postgres.sql) puts a function on the
+-- server to save round trips; SQLite runs in the process, where a statement costs no trip.
