@@ -14,18 +14,17 @@ from typing import Any
 
 from orderlink import events
 from orderlink.entity_types import LEAD
-from orderlink.families import customer_links
+from orderlink.families import customer_links, legacy
 from orderlink.families.crm_fields import descriptor, uf_descriptor, user_fields_of
 from orderlink.families.customer_links import Side
 from orderlink.families.family import Created, Family
-from orderlink.families.handlers import read_columns
-from orderlink.families.legacy import legacy_family
+from orderlink.families.handlers import crud, read_columns, serve
 from orderlink.families.readers import legacy_invalid, top_level
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import listing_schema, parent_upper, unchanged
 from orderlink.records.projection import View
 from orderlink.records.reading import Changes
-from orderlink.registry import Call
+from orderlink.registry import Call, MethodTable
 from orderlink.rules import customers
 from orderlink.schema import Field, Schema, field, named
 from orderlink.storage.base import Emit, Row, Table
@@ -146,7 +145,7 @@ def customer_family(
         explicit=frozenset(customers.MULTIFIELDS),
     )  # fmt: skip
     stored = Schema(schema.table, [f for f in schema if _stored(f)], case_insensitive=True)
-    return legacy_family(
+    return legacy.legacy_family(
         table=table,
         schema=schema,
         view=view,
@@ -162,3 +161,18 @@ def customer_family(
         settled=settled,
         more_fields=custom_fields,
     )
+
+
+# What crm.contact.* and crm.company.* say alike (`crud`'s templates).
+SUMMARIES = legacy.SUMMARIES | {
+    "get": "One {noun}, every value a string, multi-fields that hold a value.",
+    "update": "Change the fields given; multi-field values by ID (empty VALUE deletes).",
+    "list": "{Nouns} matching a filter, 50 per page; multi-fields only when selected.",
+}
+
+
+def serve_customers(table: MethodTable, family: Family, docs: str, noun: str, delete: str) -> None:
+    """Serve `crm.<noun>.*` (pages `crm-<noun>-<action>.md`) for a customer family: the
+    summaries `SUMMARIES` writes for `noun`, and what its delete does to the others."""
+    methods = crud(f"crm.{noun}", f"crm-{noun}", noun=noun, standard=SUMMARIES, delete=delete)
+    serve(table, family, methods, scope="crm", docs=docs)

@@ -255,12 +255,37 @@ class Served:
     aliases: tuple[str, ...] = ()
 
 
-def crud(name: str, page: str, fields_name: str = "fields", **summaries: str) -> list[Served]:
-    """A family's methods in the order `summaries` names their actions, each with its summary:
-    `<name>.<action>`, documented on `<page>-<action>.md`; the fields method is
-    `<name>.<fields_name>` (`getFields`, on `<page>-get-fields.md`, in the sale module)."""
+ACTIONS = ("add", "get", "update", "delete", "list", "fields")
+
+
+def crud(
+    name: str,
+    page: str,
+    fields_name: str = "fields",
+    *,
+    noun: str = "",
+    standard: Mapping[str, str] | None = None,
+    without: tuple[str, ...] = (),
+    **summaries: str,
+) -> list[Served]:
+    """A family's methods, in the order of `ACTIONS`: `<name>.<action>`, documented on
+    `<page>-<action>.md`; the fields method is `<name>.<fields_name>` (`getFields`, on
+    `<page>-get-fields.md`, in the sale module). Each action `summaries` names has that summary;
+    the others its dialect's `standard` one (unless `without` leaves it out), written for `noun`:
+    `{a} {noun}`, `{Nouns}` (its plural: an s added, a `y` after a consonant as `ies`)."""
+    unknown = set(summaries) - set(ACTIONS)
+    if unknown:
+        raise ValueError(f"no such action: {sorted(unknown)}")
+    consonant_y = noun[-1:] == "y" and noun[-2:-1] not in "aeiou"
+    many = noun[:-1] + "ies" if consonant_y else noun + "s"
+    words = {"a": "an" if noun[:1] in "aeiou" else "a", "noun": noun, "Nouns": many.capitalize()}
     out = []
-    for action, summary in summaries.items():
+    for action in ACTIONS:
+        summary = summaries.get(action)
+        if summary is None and standard and action in standard and action not in without:
+            summary = standard[action].format(**words)
+        if summary is None:
+            continue
         method, suffix = action, action
         if action == "fields":
             method = fields_name
@@ -336,13 +361,6 @@ def _handler(run: Callable[[Family, Call], Any], resolve: Resolve, summary: str)
 
     handle.__doc__ = summary
     return handle
-
-
-def serve_sale(table: MethodTable, family: Family, methods: Iterable[Served], docs: str) -> None:
-    """`serve` as the sale module's reference lists are served: scope `sale`, store managers
-    read, store administrators write, digit codes as JSON numbers."""
-    serve(table, family, methods, scope="sale", docs=docs, read_role=Role.STORE_MANAGER,
-          write_role=Role.STORE_ADMIN, numeric_codes=True)  # fmt: skip
 
 
 async def exists(call: Call, table_: Table, column: str, value: Any, other_than: int = 0) -> bool:

@@ -17,6 +17,12 @@ from orderlink.records.reading import ErrorFactory
 from orderlink.schema import Field, Schema
 from orderlink.storage.base import Table
 
+# What a legacy family's methods say where the family says nothing else (`crud`'s templates).
+SUMMARIES = {
+    "add": "Create {a} {noun}; answers its id as a number.",
+    "fields": "Every {noun} field with its descriptor.",
+}
+
 # An id that is missing or no positive integer (errors.LegacyBadId, crm-deal-delete.md).
 _BAD_ID_READER = positive_id(errors.LegacyBadId)
 

@@ -9,11 +9,12 @@ from typing import Any
 
 from orderlink import errors
 from orderlink.families.family import Events, Family
-from orderlink.families.handlers import no_events
+from orderlink.families.handlers import crud, no_events, serve
 from orderlink.families.readers import positive_id, sale_fields
 from orderlink.records import values as wire
 from orderlink.records.projection import View
 from orderlink.records.reading import ErrorFactory, Unreadable
+from orderlink.registry import MethodTable, Role
 from orderlink.schema import Field, Schema, flag_descriptors
 from orderlink.storage.base import Table
 
@@ -71,3 +72,32 @@ def sale_family(
         answers=("entity", "entity", "true"),
         **hooks,
     )
+
+
+# What a sale family's methods say where the family says nothing else (`crud`'s templates).
+SUMMARIES = {
+    "get": "One {noun}.",
+    "list": "{Nouns} matching a filter, 50 per page, ascending by id unless told.",
+    "fields": "Every {noun} field with its four descriptor flags.",
+}
+
+
+def serve_sale(
+    table: MethodTable,
+    family: Family,
+    docs: str,
+    noun: str,
+    *,
+    fields_name: str = "getFields",
+    without: tuple[str, ...] = (),
+    **summaries: str,
+) -> None:
+    """`serve` as the sale module serves a family: scope `sale`, store managers read, store
+    administrators write, digit codes as JSON numbers. The docs folder names the methods:
+    `api-reference/sale/<folder>/` documents `sale.<folder without dashes>.*` on its pages
+    `sale-<folder>-<action>.md`; a summary not given is the one `SUMMARIES` writes for `noun`."""
+    folder = docs.rstrip("/").rsplit("/", 1)[-1]
+    methods = crud(f"sale.{folder.replace('-', '')}", f"sale-{folder}", fields_name, noun=noun,
+                   standard=SUMMARIES, without=without, **summaries)  # fmt: skip
+    serve(table, family, methods, scope="sale", docs=docs, read_role=Role.STORE_MANAGER,
+          write_role=Role.STORE_ADMIN, numeric_codes=True)  # fmt: skip

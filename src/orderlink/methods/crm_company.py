@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from orderlink import errors
 from orderlink.families import customer_links, customers
-from orderlink.families.customers import MULTIFIELDS, customer_family
-from orderlink.families.handlers import crud, serve
+from orderlink.families.customers import MULTIFIELDS, customer_family, serve_customers
 from orderlink.records.custom_fields import PARENTS, UF
 from orderlink.records.reading import Changes
 from orderlink.registry import Call, MethodTable
@@ -92,19 +91,6 @@ async def _check(call: Call, changes: Changes) -> None:
 COMPANIES = customer_family(kind="COMPANY", table="companies", schema=SCHEMA, layout=LAYOUT,
                             check=_check, side=customer_links.COMPANY)  # fmt: skip
 
-serve(
-    table,
-    COMPANIES,
-    crud(
-        "crm.company",
-        "crm-company",
-        add="Create a company; answers its id as a number.",
-        get="One company, every value a string, multi-fields that hold a value.",
-        update="Change the fields given; multi-field values by ID (empty VALUE deletes).",
-        delete="Delete a company; its deals and contacts forget it.",
-        list="Companies matching a filter, 50 per page; multi-fields only when selected.",
-        fields="Every company field with its descriptor.",
-    ),
-    scope="crm",
-    docs=DOCS,
+serve_customers(
+    table, COMPANIES, DOCS, "company", delete="Delete a company; its deals and contacts forget it."
 )

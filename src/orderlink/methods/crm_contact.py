@@ -11,8 +11,7 @@ transaction).
 from __future__ import annotations
 
 from orderlink.families import customer_links, customers
-from orderlink.families.customers import MULTIFIELDS, customer_family
-from orderlink.families.handlers import crud, serve
+from orderlink.families.customers import MULTIFIELDS, customer_family, serve_customers
 from orderlink.records.custom_fields import PARENTS, UF
 from orderlink.registry import MethodTable
 from orderlink.schema import Schema, named
@@ -73,19 +72,6 @@ LAYOUT = (
 CONTACTS = customer_family(kind="CONTACT", table="contacts", schema=SCHEMA, layout=LAYOUT,
                            side=customer_links.CONTACT)  # fmt: skip
 
-serve(
-    table,
-    CONTACTS,
-    crud(
-        "crm.contact",
-        "crm-contact",
-        add="Create a contact; answers its id as a number.",
-        get="One contact, every value a string, multi-fields that hold a value.",
-        update="Change the fields given; multi-field values by ID (empty VALUE deletes).",
-        delete="Delete a contact; its deals and companies forget it.",
-        list="Contacts matching a filter, 50 per page; multi-fields only when selected.",
-        fields="Every contact field with its descriptor.",
-    ),
-    scope="crm",
-    docs=DOCS,
+serve_customers(
+    table, CONTACTS, DOCS, "contact", delete="Delete a contact; its deals and companies forget it."
 )

@@ -16,7 +16,7 @@ from orderlink.families import stages
 from orderlink.families.crm_fields import deal_user_fields, descriptor, legacy_deal, uf_descriptor
 from orderlink.families.family import Created
 from orderlink.families.handlers import crud, serve
-from orderlink.families.legacy import legacy_family
+from orderlink.families.legacy import SUMMARIES, legacy_family
 from orderlink.families.readers import legacy_invalid
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import (
@@ -150,7 +150,8 @@ serve(
     crud(
         "crm.deal",
         "crm-deal",
-        add="Create a deal; answers its id as a number.",
+        noun="deal",
+        standard=SUMMARIES,
         get="One deal, every value a string, with its custom fields.",
         update="Change the fields given; others stay as they are.",
         delete="Delete a deal and the bindings of orders to it.",

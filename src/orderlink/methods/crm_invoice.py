@@ -15,7 +15,7 @@ from typing import Any
 from orderlink import coerce, errors, events
 from orderlink.families.family import Created, Family
 from orderlink.families.handlers import crud, serve
-from orderlink.families.legacy import legacy_family
+from orderlink.families.legacy import SUMMARIES, legacy_family
 from orderlink.families.readers import (
     id_or_zero,
     legacy_invalid,
@@ -391,12 +391,12 @@ serve(
     crud(
         "crm.invoice",
         "crm-invoice",
-        add="Create an old invoice; answers its id as a number.",
+        noun="old invoice",
+        standard=SUMMARIES,
         get="One old invoice with its properties and product rows, every value a string.",
         update="Change the fields given; product rows given replace the old ones.",
         delete="Delete an old invoice and the bindings of orders to it.",
         list="Old invoices matching a filter, 50 per page, newest first, without product rows.",
-        fields="Every old-invoice field with its descriptor.",
     ),
     scope="crm",
     docs=DOCS,

@@ -11,7 +11,7 @@ from typing import Any
 
 from orderlink import errors
 from orderlink.families.family import Created
-from orderlink.families.handlers import crud, serve_sale
+from orderlink.families.sale import serve_sale
 from orderlink.methods import sale_contents
 from orderlink.records.reading import Unreadable
 from orderlink.registry import Call, MethodTable
@@ -120,16 +120,9 @@ BASKET_ITEMS = sale_contents.content_family(
 serve_sale(
     table,
     BASKET_ITEMS,
-    crud(
-        "sale.basketitem",
-        "sale-basket-item",
-        "getFields",
-        add="Add an item to an order's basket; the order's price follows.",
-        get="One basket item.",
-        update="Change a basket item; a price given makes it custom, `basePrice` follows.",
-        delete="Remove an item from its order's basket; the order's price follows.",
-        list="Basket items matching a filter, 50 per page, ascending by id unless told.",
-        fields="Every basket item field with its four descriptor flags.",
-    ),
     DOCS,
+    "basket item",
+    add="Add an item to an order's basket; the order's price follows.",
+    update="Change a basket item; a price given makes it custom, `basePrice` follows.",
+    delete="Remove an item from its order's basket; the order's price follows.",
 )

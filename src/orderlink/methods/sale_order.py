@@ -16,14 +16,13 @@ from typing import Any
 from orderlink import coerce, entity_types, errors, events
 from orderlink.families import stages
 from orderlink.families.family import Created, Family
-from orderlink.families.handlers import crud, serve
-from orderlink.families.sale import sale_family
+from orderlink.families.sale import sale_family, serve_sale
 from orderlink.methods import sale_basketitem, sale_contents, sale_payment, sale_shipment
 from orderlink.methods.sale_property import order_property_values
 from orderlink.records import values as wire
 from orderlink.records.projection import View
 from orderlink.records.reading import Changes
-from orderlink.registry import Call, MethodTable, Page, Role
+from orderlink.registry import Call, MethodTable, Page
 from orderlink.rules import deals, orders
 from orderlink.rules.portal import CURRENCIES
 from orderlink.schema import Field, Schema, named
@@ -213,28 +212,18 @@ ORDERS = sale_family(
     settled=_settled,
 )
 
-serve(
+serve_sale(
     table,
     ORDERS,
-    crud(
-        "sale.order",
-        "sale-order",
-        "getFields",
-        add="Create an order; answers it whole, with `version` 1 and `accountNumber` = its id.",
-        get=(
-            "One order with its basket items, payments, shipments and property values "
-            "(clients and trade bindings always empty)."
-        ),
-        update="Change an order's writable fields; `version` goes up by one on every update.",
-        delete="Delete an order; its binding to a deal or invoice goes with it.",
-        list="Orders matching a filter, 50 per page, ascending by id unless told otherwise.",
-        fields="Every order field with its four descriptor flags.",
+    DOCS,
+    "order",
+    add="Create an order; answers it whole, with `version` 1 and `accountNumber` = its id.",
+    get=(
+        "One order with its basket items, payments, shipments and property values "
+        "(clients and trade bindings always empty)."
     ),
-    scope="sale",
-    docs=DOCS,
-    read_role=Role.STORE_MANAGER,
-    write_role=Role.STORE_ADMIN,
-    numeric_codes=True,
+    update="Change an order's writable fields; `version` goes up by one on every update.",
+    delete="Delete an order; its binding to a deal or invoice goes with it.",
 )
 
 

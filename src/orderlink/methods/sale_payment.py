@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from orderlink import errors, events
 from orderlink.families.family import Created
-from orderlink.families.handlers import crud, serve_sale
+from orderlink.families.sale import serve_sale
 from orderlink.methods import sale_contents
 from orderlink.registry import Call, MethodTable
 from orderlink.rules import order_contents
@@ -122,16 +122,9 @@ PAYMENTS = sale_contents.content_family(
 serve_sale(
     table,
     PAYMENTS,
-    crud(
-        "sale.payment",
-        "sale-payment",
-        "getFields",
-        add="Add a payment to an order; a paid one counts towards the order's `payed`.",
-        get="One payment.",
-        update="Change a payment; `paid` stamps `datePaid` and moves the order's `payed`.",
-        delete="Delete a payment; the order's `payed` follows.",
-        list="Payments matching a filter, 50 per page, ascending by id unless told.",
-        fields="Every payment field with its four descriptor flags.",
-    ),
     DOCS,
+    "payment",
+    add="Add a payment to an order; a paid one counts towards the order's `payed`.",
+    update="Change a payment; `paid` stamps `datePaid` and moves the order's `payed`.",
+    delete="Delete a payment; the order's `payed` follows.",
 )

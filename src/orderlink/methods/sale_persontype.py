@@ -8,9 +8,9 @@ sale-person-type-get-fields}.md. Digit error codes print as JSON numbers, as on 
 from __future__ import annotations
 
 from orderlink import errors
-from orderlink.families.handlers import crud, exists, serve_sale
+from orderlink.families.handlers import exists
 from orderlink.families.readers import positive_id
-from orderlink.families.sale import sale_family
+from orderlink.families.sale import sale_family, serve_sale
 from orderlink.records.reading import Changes
 from orderlink.registry import Call, MethodTable
 from orderlink.schema import Schema, named
@@ -73,21 +73,15 @@ PERSON_TYPES = sale_family(
 serve_sale(
     table,
     PERSON_TYPES,
-    crud(
-        "sale.persontype",
-        "sale-person-type",
-        "getFields",
-        add="Create a payer type (`sort` 150 and `active` Y unless given); answers it whole.",
-        update="Change a payer type; `name` must be given every time.",
-        get="One payer type.",
-        # The page's example lacks the `result` wrapper its "Returned Data" table and the
-        # sibling pages show; orderlink answers {"result": {"personTypes": [...]}, "total": ...}.
-        list=(
-            "Payer types matching a filter, 50 per page (every portal starts with 1 "
-            "Individual and 2 Legal Entity)."
-        ),
-        delete="Delete a payer type no order uses.",
-        fields="Every payer type field with its four descriptor flags.",
-    ),
     DOCS,
+    "payer type",
+    add="Create a payer type (`sort` 150 and `active` Y unless given); answers it whole.",
+    update="Change a payer type; `name` must be given every time.",
+    # The page's example lacks the `result` wrapper its "Returned Data" table and the
+    # sibling pages show; orderlink answers {"result": {"personTypes": [...]}, "total": ...}.
+    list=(
+        "Payer types matching a filter, 50 per page (every portal starts with 1 "
+        "Individual and 2 Legal Entity)."
+    ),
+    delete="Delete a payer type no order uses.",
 )

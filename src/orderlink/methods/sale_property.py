@@ -12,8 +12,8 @@ from typing import Any
 
 from orderlink import coerce, errors
 from orderlink.families.family import Params
-from orderlink.families.handlers import crud, guarded, serve_sale
-from orderlink.families.sale import sale_family, sale_value
+from orderlink.families.handlers import guarded
+from orderlink.families.sale import sale_family, sale_value, serve_sale
 from orderlink.records import values as wire
 from orderlink.records.projection import View
 from orderlink.records.reading import Changes, fields_object
@@ -57,18 +57,11 @@ GROUPS = sale_family(
 serve_sale(
     table,
     GROUPS,
-    crud(
-        "sale.propertygroup",
-        "sale-property-group",
-        "getFields",
-        add="Create a property group of a payer type; answers it whole.",
-        update="Change a property group; `name` must be given every time.",
-        get="One property group.",
-        list="Property groups matching a filter, 50 per page.",
-        delete="Delete a property group.",
-        fields="Every property group field with its four descriptor flags.",
-    ),
     GROUP_DOCS,
+    "property group",
+    add="Create a property group of a payer type; answers it whole.",
+    update="Change a property group; `name` must be given every time.",
+    delete="Delete a property group.",
 )
 
 
@@ -161,16 +154,13 @@ PROPERTIES = sale_family(
 serve_sale(
     table,
     PROPERTIES,
-    crud(
-        "sale.property",
-        "sale-property",
-        add="Create an order property in a property group; answers it whole.",
-        update="Change an order property; its payer type, group and type stay.",
-        get="One order property.",
-        list="Order properties matching a filter, 50 per page.",
-        delete="Delete an order property.",
-    ),
     PROPERTY_DOCS,
+    "order property",
+    # The property pages have no getFields: the fields depend on the type (getfieldsbytype).
+    without=("fields",),
+    add="Create an order property in a property group; answers it whole.",
+    update="Change an order property; its payer type, group and type stay.",
+    delete="Delete an order property.",
 )
 
 
@@ -219,16 +209,11 @@ VALUES = sale_family(
 serve_sale(
     table,
     VALUES,
-    crud(
-        "sale.propertyvalue",
-        "sale-property-value",
-        "getfields",
-        get="One order property value.",
-        list="Property values matching a filter (`orderId`, ...), 50 per page.",
-        delete="Delete one property value of an order.",
-        fields="Every property value field with its four descriptor flags.",
-    ),
     VALUE_DOCS,
+    "order property value",
+    fields_name="getfields",
+    list="Property values matching a filter (`orderId`, ...), 50 per page.",
+    delete="Delete one property value of an order.",
 )
 
 

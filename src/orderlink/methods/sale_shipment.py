@@ -11,7 +11,7 @@ from typing import Any
 
 from orderlink import errors, events
 from orderlink.families.family import Created
-from orderlink.families.handlers import crud, serve_sale
+from orderlink.families.sale import serve_sale
 from orderlink.methods import sale_contents
 from orderlink.registry import Call, MethodTable
 from orderlink.rules import order_contents
@@ -136,16 +136,9 @@ SHIPMENTS = sale_contents.content_family(
 serve_sale(
     table,
     SHIPMENTS,
-    crud(
-        "sale.shipment",
-        "sale-shipment",
-        "getFields",
-        add="Add a shipment to an order; its delivery price counts towards the order's.",
-        get="One shipment.",
-        update="Change a shipment; `deducted` stamps `dateDeducted` and moves the order's.",
-        delete="Delete a shipment that is not shipped; the order's summary follows.",
-        list="Shipments matching a filter, 50 per page, ascending by id unless told.",
-        fields="Every shipment field with its four descriptor flags.",
-    ),
     DOCS,
+    "shipment",
+    add="Add a shipment to an order; its delivery price counts towards the order's.",
+    update="Change a shipment; `deducted` stamps `dateDeducted` and moves the order's.",
+    delete="Delete a shipment that is not shipped; the order's summary follows.",
 )
