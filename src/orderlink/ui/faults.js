@@ -1,7 +1,8 @@
 // Faults: add and remove the faults the portal answers with; see how often each fired.
 
-import { get, post, remove } from "./api.js";
+import { post, remove } from "./api.js";
 import { failed, field, h, say, table, when } from "./dom.js";
+import { portalPage } from "./live.js";
 
 const CODES = ["INTERNAL_SERVER_ERROR", "ERROR_UNEXPECTED_ANSWER", "QUERY_LIMIT_EXCEEDED",
   "OVERLOAD_LIMIT", "OPERATION_TIME_LIMIT", "ACCESS_DENIED", "NO_AUTH_FOUND", "INVALID_CREDENTIALS",
@@ -9,11 +10,8 @@ const CODES = ["INTERNAL_SERVER_ERROR", "ERROR_UNEXPECTED_ANSWER", "QUERY_LIMIT_
   "HTML_502", "HTML_503", "HTML_504"];
 
 export async function show(root, ctx) {
-  if (!ctx.portal) {
-    root.append(h("p", {}, "No portal."));
-    return {};
-  }
   const base = `/portals/${ctx.portal}/faults`;
+  let page = {};
   const method = h("input", { name: "method", placeholder: "every method", autocomplete: "off" });
   const error = h("input", { name: "error", list: "fault-codes", autocomplete: "off" });
   const times = h("input", { name: "times", type: "number", min: 1, placeholder: "until removed" });
@@ -37,19 +35,12 @@ export async function show(root, ctx) {
       const { fault } = await post(base, body);
       say(`Fault ${fault.id} added`);
       form.reset();
-      await refresh(true);
+      await page.refresh(true);
     } catch (err) {
       failed(err);
     }
   });
-  const shown = h("div");
-  root.append(h("h3", {}, "Add a fault"), form, shown);
-  let last = "";
-  async function refresh(force = false) {
-    const { faults } = await get(base);
-    const now = JSON.stringify(faults);
-    if (now === last && !force) return;
-    last = now;
+  page = await portalPage(root, ctx, "/faults", ({ faults }, refresh) => {
     const drop = async (path, what) => {
       try {
         await remove(path);
@@ -57,7 +48,7 @@ export async function show(root, ctx) {
         await refresh(true);
       } catch (err) { failed(err); }
     };
-    shown.replaceChildren(
+    return [
       table("Faults, oldest first", [
         ["Id", (f) => f.id], ["Method", (f) => f.method || "every method"],
         ["Answer", (f) => f.drop ? "drop" : f.error ? `${f.error} (HTTP ${f.status})` : "only a delay"],
@@ -70,8 +61,7 @@ export async function show(root, ctx) {
       ], faults, "No faults: the portal answers normally."),
       faults.length ? h("button", { type: "button", class: "danger",
         onclick: () => drop(base, "Every fault removed") }, "Remove every fault") : "",
-    );
-  }
-  await refresh();
-  return { refresh };
+    ];
+  }, [h("h3", {}, "Add a fault"), form]);
+  return page;
 }

@@ -1,25 +1,14 @@
 // Limits: the leaky bucket's level per client address, and each method's operating time in its
 // one-minute baskets, as the limiter holds them now.
 
-import { get } from "./api.js";
 import { h, table, when } from "./dom.js";
+import { portalPage } from "./live.js";
 
-export async function show(root, ctx) {
-  if (!ctx.portal) {
-    root.append(h("p", {}, "No portal."));
-    return {};
-  }
-  const shown = h("div");
-  root.append(shown);
-  let last = "";
-  async function refresh() {
-    const limits = await get(`/portals/${ctx.portal}/limits`);
-    const now = JSON.stringify(limits);
-    if (now === last) return;
-    last = now;
+export function show(root, ctx) {
+  return portalPage(root, ctx, "/limits", (limits) => {
     const rate = limits.rate_limit;
     const op = limits.operating;
-    shown.replaceChildren(
+    return [
       h("h3", {}, "Request rate (leaky bucket)"),
       h("p", {}, rate.on
         ? `On: a burst of ${rate.size} requests, draining ${rate.drain} per second, per client address.`
@@ -40,8 +29,6 @@ export async function show(root, ctx) {
         ["Resets at", (m) => when(m.reset_at)],
         ["Baskets", (m) => m.baskets.map((b) => `${when(b.started).slice(11)} ${b.seconds.toFixed(3)} s`).join(", ")],
       ], op.methods, "No method has run yet."),
-    );
-  }
-  await refresh();
-  return { refresh };
+    ];
+  });
 }
