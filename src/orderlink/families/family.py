@@ -26,6 +26,14 @@ Answer = Literal["entity", "id", "true", "empty", "null"]
 Events = Callable[[str, int, float, "int | str", Row], tuple[Emit, ...]]
 
 
+def plural(noun: str) -> str:
+    """`noun` with an s, a `y` after a consonant as `ies`: every family's list envelope
+    (`payments`, `properties`) and the plural its method summaries use."""
+    if noun[-1:] == "y" and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
 def same(params: Params) -> Params:
     return params
 

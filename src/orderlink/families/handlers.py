@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orderlink import errors, events, listing
-from orderlink.families.family import Answer, Created, Family
+from orderlink.families.family import Answer, Created, Family, plural
 from orderlink.records import reading
 from orderlink.registry import Call, Handler, MethodTable, Page, Role
 from orderlink.schema import Schema
@@ -272,13 +272,12 @@ def crud(
     `<page>-<action>.md`; the fields method is `<name>.<fields_name>` (`getFields`, on
     `<page>-get-fields.md`, in the sale module). Each action `summaries` names has that summary;
     the others its dialect's `standard` one (unless `without` leaves it out), written for `noun`:
-    `{a} {noun}`, `{Nouns}` (its plural: an s added, a `y` after a consonant as `ies`)."""
+    `{a} {noun}`, `{Nouns}` (its `plural`, capitalised)."""
     unknown = set(summaries) - set(ACTIONS)
     if unknown:
         raise ValueError(f"no such action: {sorted(unknown)}")
-    consonant_y = noun[-1:] == "y" and noun[-2:-1] not in "aeiou"
-    many = noun[:-1] + "ies" if consonant_y else noun + "s"
-    words = {"a": "an" if noun[:1] in "aeiou" else "a", "noun": noun, "Nouns": many.capitalize()}
+    words = {"a": "an" if noun[:1] in "aeiou" else "a", "noun": noun,
+             "Nouns": plural(noun).capitalize()}  # fmt: skip
     out = []
     for action in ACTIONS:
         summary = summaries.get(action)

@@ -17,7 +17,7 @@ from typing import Any
 
 from orderlink import coerce, errors, events
 from orderlink.families.crm_fields import descriptor, uf_descriptor, user_fields_of
-from orderlink.families.family import Created, Events, Family, Params
+from orderlink.families.family import Created, Events, Family, Params, plural
 from orderlink.families.readers import item_fields, positive_id
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import (
@@ -154,7 +154,6 @@ def item_family(
         invalid=_invalid,
         events=raised,
         envelope="item",
-        list_envelope="items",
         dynamic=True,
         filter_groups=True,
         custom=CUSTOM_FIELDS,
@@ -173,14 +172,13 @@ def universal_family(
     invalid: ErrorFactory,
     events: Events,
     envelope: str,
-    list_envelope: str,
     list_schema: Schema | None = None,
     list_view: View | None = None,
     **hooks: Any,
 ) -> Family:
     """A family in the dialect of the crm module's universal methods (crm.item.*, crm.type.*,
     crm.item.productrow.*): `fields` given as an object, `{envelope: ...}` answers (a list's
-    rows in `{list_envelope: [...]}`, descriptors in `fields`) with `upperName`, add and update
+    rows in `{plural(envelope): [...]}`, descriptors in `fields`) with `upperName`, add and update
     answer the entity, delete `[]`; an unknown `order` key or a bad filter is
     INVALID_ARG_VALUE; a missing or bad id is `not_found()`. A list filters by `schema` and
     prints as `view` unless `list_schema` and `list_view` differ."""
@@ -198,7 +196,7 @@ def universal_family(
         events=events,
         descriptor=descriptor,
         envelope=envelope,
-        list_envelope=list_envelope,
+        list_envelope=plural(envelope),
         fields_envelope="fields",
         answers=("entity", "entity", "empty"),
         refuse_unknown_order=True,

@@ -8,7 +8,7 @@ from datetime import tzinfo
 from typing import Any
 
 from orderlink import errors
-from orderlink.families.family import Events, Family
+from orderlink.families.family import Events, Family, plural
 from orderlink.families.handlers import crud, no_events, serve
 from orderlink.families.readers import positive_id, sale_fields
 from orderlink.records import values as wire
@@ -42,7 +42,6 @@ def sale_family(
     table_: Table,
     schema: Schema,
     envelope: str,
-    plural: str,
     not_found: Callable[[], errors.B24Error],
     *,
     view: View | None = None,
@@ -50,8 +49,8 @@ def sale_family(
     events: Events = no_events,
     **hooks: Any,
 ) -> Family:
-    """A sale family: `{envelope: ...}` answers (a list's rows in `{plural: [...]}`), add and
-    update answer the row, delete `true`; `view` prints it (default: every field in the
+    """A sale family: `{envelope: ...}` answers (a list's rows in `{plural(envelope): [...]}`),
+    add and update answer the row, delete `true`; `view` prints it (default: every field in the
     schema's order, `sale_value`); no events unless `events` raises them."""
     return Family(
         table=table_,
@@ -67,7 +66,7 @@ def sale_family(
         events=events,
         descriptor=_descriptor,
         envelope=envelope,
-        list_envelope=plural,
+        list_envelope=plural(envelope),
         fields_envelope=envelope,
         answers=("entity", "entity", "true"),
         **hooks,

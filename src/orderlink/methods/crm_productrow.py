@@ -272,7 +272,6 @@ PRODUCT_ROWS = universal_family(
     invalid=_invalid,
     events=lambda action, user, at, row_id, row: (),
     envelope="productRow",
-    list_envelope="productRows",
 )
 
 serve(

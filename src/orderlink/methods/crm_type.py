@@ -189,7 +189,6 @@ TYPES = universal_family(
     invalid=_invalid,
     events=_events,
     envelope="type",
-    list_envelope="types",
     filter_groups=True,
     read=_read,
     create=_create,

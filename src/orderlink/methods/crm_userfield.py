@@ -21,7 +21,7 @@ from typing import Any
 
 from orderlink import coerce, errors, events
 from orderlink.families.crm_fields import LANGUAGES, definition_fields
-from orderlink.families.family import Created, Family
+from orderlink.families.family import Created, Family, plural
 from orderlink.families.handlers import crud, serve
 from orderlink.families.legacy import legacy_family
 from orderlink.families.readers import legacy_invalid, top_level
@@ -42,14 +42,13 @@ class Owner:
 
     entity_id: str  # ENTITY_ID: CRM_DEAL
     noun: str  # in the method and page names: crm.deal.userfield.add, crm-deal-userfield-add.md
-    plural: str  # in the summaries
     docs: str  # the pages' folder
 
 
 OWNERS = (
-    Owner("CRM_DEAL", "deal", "deals", "api-reference/crm/deals/user-defined-fields/"),
-    Owner("CRM_CONTACT", "contact", "contacts", "api-reference/crm/contacts/userfield/"),
-    Owner("CRM_COMPANY", "company", "companies", "api-reference/crm/companies/userfields/"),
+    Owner("CRM_DEAL", "deal", "api-reference/crm/deals/user-defined-fields/"),
+    Owner("CRM_CONTACT", "contact", "api-reference/crm/contacts/userfield/"),
+    Owner("CRM_COMPANY", "company", "api-reference/crm/companies/userfields/"),
 )
 
 _LABELS = ("EDIT_FORM_LABEL", "LIST_COLUMN_LABEL", "LIST_FILTER_LABEL", "ERROR_MESSAGE",
@@ -288,7 +287,7 @@ for _owner in OWNERS:
             "bare array.",
             update="Change a definition; FIELD_NAME, USER_TYPE_ID and MULTIPLE stay, LIST items "
             "merge by ID.",
-            delete=f"Delete a definition (the values {_owner.plural} hold stay).",
+            delete=f"Delete a definition (the values {plural(_owner.noun)} hold stay).",
         ),
         scope="crm",
         docs=_owner.docs,

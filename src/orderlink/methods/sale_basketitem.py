@@ -108,7 +108,6 @@ BASKET_ITEMS = sale_contents.content_family(
     invalid=_invalid,
     events=_events,
     envelope="basketItem",
-    list_envelope="basketItems",
     # The add and update answers print `"total": 1` ("number of processed records").
     counted=True,
     # Checked in the order the add page's table lists them (orderId after, with its own code).

@@ -196,7 +196,6 @@ ORDERS = sale_family(
     "orders",
     SCHEMA,
     "order",
-    "orders",
     errors.OrderNotFound,
     view=View(SCHEMA, tuple(f.name for f in SCHEMA), wire.typed, str, str),
     events=_events,

@@ -113,7 +113,6 @@ PAYMENTS = sale_contents.content_family(
     not_found=errors.PaymentNotFound,
     events=_events,
     envelope="payment",
-    list_envelope="payments",
     required=("orderId", "paySystemId"),
     create=_create,
     change=_change,

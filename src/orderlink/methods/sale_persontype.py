@@ -62,7 +62,6 @@ PERSON_TYPES = sale_family(
     "person_types",
     SCHEMA,
     "personType",
-    "personTypes",
     errors.PersonTypeNotFound,
     required=("name",),
     update_required=("name",),

@@ -125,7 +125,6 @@ SHIPMENTS = sale_contents.content_family(
     not_found=errors.ShipmentNotFound,
     events=_events,
     envelope="shipment",
-    list_envelope="shipments",
     # Checked in the order the add page's table lists them.
     required=("orderId", "allowDelivery", "deducted", "deliveryId"),
     create=_create,
