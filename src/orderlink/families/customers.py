@@ -15,11 +15,11 @@ from typing import Any
 from orderlink import events
 from orderlink.entity_types import LEAD
 from orderlink.families import customer_links, legacy
-from orderlink.families.crm_fields import descriptor, uf_descriptor, user_fields_of
+from orderlink.families.crm_fields import uf_descriptor, user_fields_of
 from orderlink.families.customer_links import Side
 from orderlink.families.family import Created, Family
 from orderlink.families.handlers import crud, read_columns, serve
-from orderlink.families.readers import legacy_invalid, top_level
+from orderlink.families.readers import top_level
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import listing_schema, parent_upper, unchanged
 from orderlink.records.projection import View
@@ -150,9 +150,7 @@ def customer_family(
         schema=schema,
         view=view,
         list_schema=listing_schema(stored),
-        invalid=legacy_invalid(schema),
         events=raised,
-        descriptor=descriptor,
         dynamic=True,
         check=check,
         read=read,

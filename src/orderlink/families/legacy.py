@@ -8,8 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from orderlink import errors
+from orderlink.families.crm_fields import descriptor as crm_descriptor
 from orderlink.families.family import Answer, Events, Family, Params
-from orderlink.families.readers import legacy_fields, positive_id, top_level
+from orderlink.families.readers import legacy_fields, legacy_invalid, positive_id, top_level
 from orderlink.listing import CustomFields
 from orderlink.records.custom_fields import CUSTOM_FIELDS
 from orderlink.records.projection import View
@@ -32,9 +33,9 @@ def legacy_family(
     table: Table,
     schema: Schema,
     view: View,
-    invalid: ErrorFactory,
     events: Events,
-    descriptor: Callable[[Field], dict[str, Any]],
+    invalid: ErrorFactory | None = None,
+    descriptor: Callable[[Field], dict[str, Any]] = crm_descriptor,
     list_schema: Schema | None = None,
     list_view: View | None = None,
     read_id: Callable[[Params], int] = _BAD_ID_READER,
@@ -48,7 +49,8 @@ def legacy_family(
     """A legacy crm family; a list filters by `schema` and prints its rows as `view` prints an
     entity unless `list_schema` and `list_view` say otherwise; add answers the id, update and
     delete `true` unless `answers` differ; entities without custom fields (deal directions,
-    field definitions) say `custom=None`."""
+    field definitions) say `custom=None`. A value a field cannot hold names the field by its
+    title (`legacy_invalid`) and a descriptor is crm_fields' unless the family has its own."""
     return Family(
         table=table,
         schema=schema,
@@ -59,7 +61,7 @@ def legacy_family(
         read_id=read_id,
         read_fields=legacy_fields,
         not_found=not_found,
-        invalid=invalid,
+        invalid=invalid or legacy_invalid(schema),
         list_error=errors.LegacyCrmError,
         events=events,
         descriptor=descriptor,

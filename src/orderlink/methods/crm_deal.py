@@ -13,11 +13,10 @@ from typing import Any
 
 from orderlink import errors, events
 from orderlink.families import stages
-from orderlink.families.crm_fields import deal_user_fields, descriptor, legacy_deal, uf_descriptor
+from orderlink.families.crm_fields import deal_user_fields, legacy_deal, uf_descriptor
 from orderlink.families.family import Created
 from orderlink.families.handlers import crud, serve
 from orderlink.families.legacy import SUMMARIES, legacy_family
-from orderlink.families.readers import legacy_invalid
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import (
     PARENTS,
@@ -78,9 +77,6 @@ VIEW = View(
 )  # fmt: skip
 
 
-_invalid = legacy_invalid(SCHEMA)
-
-
 async def _check(call: Call, changes: Changes) -> None:
     currency = changes.columns.get("currency_id")
     if currency and currency not in CURRENCY_CODES:
@@ -134,9 +130,7 @@ DEALS = legacy_family(
     schema=SCHEMA,
     view=VIEW,
     list_schema=LIST_SCHEMA,
-    invalid=_invalid,
     events=_events,
-    descriptor=descriptor,
     dynamic=True,
     check=_check,
     create=_create,

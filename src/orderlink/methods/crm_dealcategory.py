@@ -15,11 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from orderlink import coerce, errors
-from orderlink.families.crm_fields import descriptor
 from orderlink.families.family import Created, Family
 from orderlink.families.handlers import crud, no_events, read_columns, serve
 from orderlink.families.legacy import legacy_family
-from orderlink.families.readers import legacy_invalid, top_level
+from orderlink.families.readers import top_level
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import parent_upper, unchanged
 from orderlink.records.days import today
@@ -48,7 +47,6 @@ SCHEMA = Schema(
 )
 VIEW = View(SCHEMA, tuple(f.name for f in SCHEMA), wire.strings, uf_name=unchanged,
             parent_name=parent_upper)  # fmt: skip
-_invalid = legacy_invalid(SCHEMA)
 
 
 async def _read(family: Family, call: Call, fields: dict[str, Any], old: Row | None) -> Row:
@@ -103,9 +101,7 @@ DIRECTIONS = legacy_family(
     table="deal_categories",
     schema=SCHEMA,
     view=VIEW,
-    invalid=_invalid,
     events=no_events,  # no deal-direction event is documented
-    descriptor=descriptor,
     custom=None,
     # The general funnel (row 0, the default one) is no direction: `default.get` answers it.
     share=("is_default", "N"),

@@ -24,7 +24,7 @@ from orderlink.families.crm_fields import LANGUAGES, definition_fields
 from orderlink.families.family import Created, Family, plural
 from orderlink.families.handlers import crud, serve
 from orderlink.families.legacy import legacy_family
-from orderlink.families.readers import legacy_invalid, top_level
+from orderlink.families.readers import top_level
 from orderlink.records import reading
 from orderlink.records import values as wire
 from orderlink.records.custom_fields import parent_upper, unchanged
@@ -263,7 +263,6 @@ def user_field_family(owner: Owner) -> Family:
         params=_params,
         viewed=_viewed,
         not_found=lambda: errors.UserFieldNotFound("The entity is not found."),
-        invalid=legacy_invalid(SCHEMA),
         events=raised,
         descriptor=lambda f: {"type": f.type},
         custom=None,
