@@ -30,6 +30,20 @@ LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 INT_MAX = 2**63 - 1
 
 
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?\Z")
+
+
+def comparable(value: Any) -> tuple[int, Any]:
+    """`value` as SQL would order and compare it, for the lists orderlink holds in memory
+    (payment systems, delivery services, currencies): nulls first, then numbers (also as
+    strings: `"110"`) by value, then text without case."""
+    if value is None:
+        return (0, 0)
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.match(value)):
+        return (1, float(value))
+    return (2, str(value).lower())
+
+
 def to_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None

@@ -8,7 +8,6 @@ The sale pages print digit error codes as JSON numbers.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -251,18 +250,6 @@ async def currency_list(call: Call) -> Any:
     return Page(items, 0)
 
 
-_NUMERIC = re.compile(r"-?[0-9]+(?:\.[0-9]+)?\Z")
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    """Numbers (also as strings: `"110"`) before text, nulls first, as SQL would order them."""
-    if value is None:
-        return (0, 0)
-    if isinstance(value, int | float) or (isinstance(value, str) and _NUMERIC.match(value)):
-        return (1, float(value))
-    return (2, str(value).lower())
-
-
 def _sorted(
     rows: list[dict[str, Any]],
     order: Any,
@@ -279,5 +266,7 @@ def _sorted(
         if text not in ("ASC", "DESC"):
             raise error(f"Invalid order: allowed sort directions are ASC, DESC. But got "
                         f"'{direction}' for field '{found.name}'")  # fmt: skip
-        rows = sorted(rows, key=lambda r: _sort_key(r[found.column]), reverse=text == "DESC")
+        rows = sorted(
+            rows, key=lambda r: coerce.comparable(r[found.column]), reverse=text == "DESC"
+        )
     return rows

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from orderlink import errors, listing
+from orderlink import coerce, errors, listing
 from orderlink.families.handlers import guarded
 from orderlink.families.readers import top_level
 from orderlink.registry import Call, MethodTable, Role
@@ -22,16 +22,6 @@ table = MethodTable()
 
 # The pages' filter prefixes, longest first so `!=%` is not read as `!=`.
 _PREFIXES = ("!=%", "!%=", ">=", "<=", "!=", "!@", "=%", "%=", "!%", "=", "!", ">", "<", "@", "%")
-_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?\Z")
-
-
-def _key(value: Any) -> tuple[int, Any]:
-    """Nulls first, then numbers (also as strings), then text, as SQL would compare them."""
-    if value is None:
-        return (0, 0)
-    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.match(value)):
-        return (1, float(value))
-    return (2, str(value).lower())
 
 
 def _like(text: str, pattern: str) -> bool:
@@ -43,14 +33,14 @@ def _holds(op: str, actual: Any, wanted: Any) -> bool:
     if op in ("@", "!@") or isinstance(wanted, list | dict):
         options = list(wanted.values()) if isinstance(wanted, dict) else wanted
         options = options if isinstance(options, list) else [options]
-        hit = any(_key(actual) == _key(v) for v in options)
+        hit = any(coerce.comparable(actual) == coerce.comparable(v) for v in options)
         return hit != op.startswith("!")
     if op in ("%", "!%"):
         hit = str(wanted).lower() in str(actual or "").lower()
         return hit != (op == "!%")
     if op in ("=%", "%=", "!=%", "!%="):
         return _like(str(actual or ""), str(wanted)) != op.startswith("!")
-    left, right = _key(actual), _key(wanted)
+    left, right = coerce.comparable(actual), coerce.comparable(wanted)
     return {"=": left == right, "!=": left != right, "!": left != right, ">": left > right,
             ">=": left >= right, "<": left < right, "<=": left <= right}[op]  # fmt: skip
 
@@ -86,7 +76,7 @@ def _answer(call: Call, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         text = direction.strip().upper() if isinstance(direction, str) else ""
         if text not in ("ASC", "DESC"):
             raise errors.CheckFailure(f"Invalid order direction for field {name}")
-        found.sort(key=lambda r: _key(r[name]), reverse=text == "DESC")
+        found.sort(key=lambda r: coerce.comparable(r[name]), reverse=text == "DESC")
     asked = listing.names(params.get("select"))
     picked = known if "*" in asked else [_field(n, known) for n in asked] or known
     return [{k: r[k] for k in known if k in picked} for r in found]
