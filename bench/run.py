@@ -1,7 +1,7 @@
 """orderlink's benchmarks, in one command, with a baseline measured in the same run.
 
     python bench/run.py            # full: 5 rounds of 10 s; 100k and 1M bindings; scale-out
-    python bench/run.py --quick    # under a minute: 2 rounds of 3 s, 100k bindings, c32 only
+    python bench/run.py --quick    # under two minutes: 2 rounds of 3 s, c32, PostgreSQL too
 
 The server under test is pinned to CPU 0 and wrk (the load generator, from Debian: `apt-get
 install wrk`) to CPU 1. Every scenario is warmed up, then run several rounds at 1 and 32
@@ -397,7 +397,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="under a minute")
+    parser.add_argument("--quick", action="store_true", help="under two minutes")
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--seconds", type=float)
     parser.add_argument("--no-scale", action="store_true", help="skip PostgreSQL + Redis")
@@ -422,8 +422,8 @@ def main() -> None:
         print(f"  cold start (process start -> first answer): {run.extra['cold_start_s']:.3f} s")
         if not args.quick:
             million(run, work, connections)
-            if not args.no_scale:
-                scale_out(run, work, small)
+        if not args.no_scale:  # issue 17's PostgreSQL targets: in a quick run too
+            scale_out(run, work, small)
     report(run, quick=args.quick)
 
 
@@ -441,6 +441,16 @@ def report(run: Run, *, quick: bool) -> None:
                 f"  batch of 50 adds vs single adds, c{r.connections}: "
                 f"{r.per_second / adds[r.connections]:.1f}x bindings/s"
             )
+    scale = {r.name: r.per_second for r in run.results if r.name.startswith("scale:")}
+    for scenario in ("deleteByFilter", "list docs filter"):
+        sqlite = scale.get(f"scale: {scenario}, SQLite, 1 worker")
+        for workers in (1, 2):
+            postgres = scale.get(f"scale: {scenario}, PostgreSQL + Redis, {workers} worker(s)")
+            if sqlite and postgres:
+                print(
+                    f"  {scenario}, PostgreSQL + Redis, {workers} worker(s) vs SQLite: "
+                    f"{postgres / sqlite:.2f}x"
+                )
     out = HERE / "results" / ("quick" if quick else "")
     out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

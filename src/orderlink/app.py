@@ -269,6 +269,10 @@ class OrderlinkApp:
                 _client(scope), scope["method"], masked(scope), scope.get("http_version", "1.1"),
                 status, _phrase(status),
             )  # fmt: skip
+        if trace is not None and trace.principal is not None:
+            # Kept before the answer goes out: a client that reads the journal as soon as it
+            # has its answer finds the call there.
+            self.journal.record(trace, status, payload, self.clock.monotonic())
         await send(
             {
                 "type": "http.response.start",
@@ -277,8 +281,6 @@ class OrderlinkApp:
             }
         )
         await send({"type": "http.response.body", "body": payload})
-        if trace is not None and trace.principal is not None:
-            self.journal.record(trace, status, payload, self.clock.monotonic())
 
     async def _drop(self, scope: Scope, receive: Receive) -> None:
         """Close the connection without an answer (a `drop` fault). http_protocol.Protocol

@@ -2,15 +2,15 @@
 
 A call is traced while it runs (`Trace`: the caller, the parameters, the limit and scope
 decisions dispatch takes, faults that fired, a near miss, and each `batch` command with its
-`$result[...]` references resolved and its own answer); once its answer is sent, the HTTP layer
-hands the trace over (`Journal.record`). Nothing is written before the answer goes out: traces
-wait in memory and are written some milliseconds later, many in one transaction, the portal's
-oldest rows beyond `journal_limit` dropped in the same one (calls that would be dropped at once
-are never written). So another process (`orderlink journal`) sees a call within milliseconds of
-its answer, within a second under load (the writer then waits longer, so that it takes at most
-WRITER_SHARE of the time), and this process's admin API flushes first. Secrets never reach
-the table: tokens, codes, passwords and client secrets are masked, also inside a batch
-command's query string and in webhook URLs.
+`$result[...]` references resolved and its own answer); as its answer goes out, the HTTP layer
+hands the trace over (`Journal.record`). Nothing is written then: traces wait in memory and are
+written some milliseconds later, many in one transaction, the portal's oldest rows beyond
+`journal_limit` dropped in the same one (calls that would be dropped at once are never
+written). So another process (`orderlink journal`) sees a call within milliseconds of its
+answer, within a quarter of a second under load (the writer then waits longer, so that it
+takes about WRITER_SHARE of the time), and this process's admin API flushes first. Secrets
+never reach the table: tokens, codes, passwords and client secrets are masked, also inside a
+batch command's query string and in webhook URLs.
 
 Read back with `entries()`: one JSON object per call, newest first (docs/admin-api.md).
 """
@@ -44,7 +44,7 @@ MAX_PENDING = 10_000
 # Under load the writer waits longer, so that writing takes at most this share of the time: the
 # wait after a write is the write's own duration / WRITER_SHARE, up to MAX_FLUSH_DELAY.
 WRITER_SHARE = 0.025
-MAX_FLUSH_DELAY = 1.0
+MAX_FLUSH_DELAY = 0.25  # another process's `orderlink journal` sees a call this soon
 
 MASK = "***"
 # Parameter names whose values are secrets at any depth, in any case; `code` only at the top
@@ -147,7 +147,7 @@ class Journal:
         return self.limit > 0
 
     def record(self, trace: Trace, status: int, payload: bytes, finished: float) -> None:
-        """After the answer went out: keep the call, to be written shortly."""
+        """As the answer goes out: keep the call, to be written shortly."""
         self._pending.append(_Answered(trace, status, payload, max(finished - trace.begun, 0.0)))
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(
