@@ -1,3 +1,5 @@
+-- Apart from its SQLite twin: the text columns made here are in the database's collation,
+-- not "C" (portable TEXT); they are compared for equality only.
 -- Token families (RFC 9700 4.14.2, RFC 6749 4.1.2): every pair descends from one authorization
 -- code (or one direct issue); a used code or rotated-out refresh token presented again revokes
 -- every pair of its family. Pairs from before this rule are each a family of their own.

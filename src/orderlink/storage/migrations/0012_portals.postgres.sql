@@ -1,7 +1,4 @@
--- Many portals on one server (issue 15): see 0012_portals.sqlite.sql.
-
-ALTER TABLE portals ADD COLUMN name TEXT COLLATE "C" NOT NULL DEFAULT '';
-ALTER TABLE portals ADD COLUMN plan TEXT COLLATE "C" NOT NULL DEFAULT 'standard';
+-- The two tables keyed by (portal_id, id) instead of an identity (see 0012_portals.sql).
 
 ALTER TABLE person_types DROP CONSTRAINT person_types_pkey;
 ALTER TABLE person_types ALTER COLUMN id DROP IDENTITY;
@@ -13,10 +10,3 @@ ALTER TABLE deal_categories DROP CONSTRAINT deal_categories_pkey;
 ALTER TABLE deal_categories ALTER COLUMN id DROP IDENTITY;
 ALTER TABLE deal_categories ADD CONSTRAINT deal_categories_id_check CHECK (id >= 0);
 ALTER TABLE deal_categories ADD PRIMARY KEY (portal_id, id);
-
-CREATE TABLE portal_snapshots (
-    portal_id   BIGINT           NOT NULL REFERENCES portals (id),
-    name        TEXT COLLATE "C" NOT NULL,
-    created_at  DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (portal_id, name)
-);

@@ -21,9 +21,9 @@ CREATE TABLE person_types (
     UNIQUE (portal_id, id)
 );
 INSERT INTO person_types (id, portal_id, name, sort)
-    SELECT 1, id, 'Individual', 100 FROM (SELECT MIN(id) AS id FROM portals) WHERE id IS NOT NULL;
+    SELECT 1, id, 'Individual', 100 FROM (SELECT MIN(id) AS id FROM portals) p WHERE id IS NOT NULL;
 INSERT INTO person_types (id, portal_id, name, sort)
-    SELECT 2, id, 'Legal Entity', 110 FROM (SELECT MIN(id) AS id FROM portals) WHERE id IS NOT NULL;
+    SELECT 2, id, 'Legal Entity', 110 FROM (SELECT MIN(id) AS id FROM portals) p WHERE id IS NOT NULL;
 
 CREATE TABLE property_groups (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
