@@ -45,6 +45,9 @@ SERVER_CPU, LOAD_CPU = "0", "1"
 # A benchmark runs a method continuously for minutes: it would use up the 480-second
 # operating-time window as a portal would, so that limit is off, as is the request-rate one.
 UNLIMITED = ("--no-rate-limit", "--operating-limit", "0")
+# The journal of every call (the test kit, journal.py) is on by default; the "journal off"
+# scenarios show what it costs a call, against the same baseline in the same run.
+NO_JOURNAL = ("--journal-limit", "0")
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
@@ -294,14 +297,27 @@ def core(run: Run, work: Path, small: Path, connections: tuple[int, ...]) -> Non
                     label, url, script, connections=c, env={**env, **scenario_env}, unit=unit,
                     restore=restore_sqlite(db),
                 )  # fmt: skip
+        port = free_port()
+        with server(orderlink(f"sqlite:///{db}", port, *UNLIMITED, *NO_JOURNAL), port):
+            url = f"http://127.0.0.1:{port}{HOOK}"
+            for label, script, scenario_env in (
+                ("add, journal off", "add.lua", {}),
+                ("list docs filter, 100k, journal off", "list.lua", {"MODE": "docs"}),
+            ):
+                run.measure(
+                    label, url, script, connections=c, env={**env, **scenario_env},
+                    restore=restore_sqlite(db),
+                )  # fmt: skip
 
 
 def deletes(run: Run, work: Path, small: Path, connections: int, env: dict[str, str]) -> None:
     """deleteByFilter on the baseline and on orderlink (limits off, then counting but never
-    refusing: what the limiter costs). All three servers run at once and their rounds
+    refusing: what the limiter costs; and with the journal off: what it costs). All four
+    servers run at once and their rounds
     alternate, so drifting machine load touches each the same."""
     variants = {
         "deleteByFilter": UNLIMITED,
+        "deleteByFilter, journal off": (*UNLIMITED, *NO_JOURNAL),
         "deleteByFilter, limiter on": (
             "--bucket-size", "1000000000", "--drain-rate", "1e6", "--operating-limit", "1e9",
         ),
@@ -314,7 +330,7 @@ def deletes(run: Run, work: Path, small: Path, connections: int, env: dict[str, 
         stack.enter_context(server(baseline(base_db, port), port))
         targets.append(("baseline deleteByFilter", port, "single", base_db))
         for label, flags in variants.items():
-            db = work / f"ol-{label[-2:]}-{connections}.db"
+            db = work / f"ol-{len(targets)}-{connections}.db"
             shutil.copy(small, db)
             port = free_port()
             stack.enter_context(server(orderlink(f"sqlite:///{db}", port, *flags), port))
@@ -440,6 +456,24 @@ def report(run: Run, *, quick: bool) -> None:
             print(
                 f"  batch of 50 adds vs single adds, c{r.connections}: "
                 f"{r.per_second / adds[r.connections]:.1f}x bindings/s"
+            )
+    by_name = {(r.name, r.connections): r.per_second for r in run.results}
+    for on, off in (
+        ("deleteByFilter", "deleteByFilter, journal off"),
+        ("add", "add, journal off"),
+        ("list docs filter, 100k", "list docs filter, 100k, journal off"),
+    ):
+        for c in sorted({r.connections for r in run.results}):
+            if (on, c) in by_name and (off, c) in by_name:
+                print(
+                    f"  {on}, journal on vs off, c{c}: {by_name[(on, c)] / by_name[(off, c)]:.2f}"
+                )
+    limited = "deleteByFilter, limiter on"
+    for c in sorted({r.connections for r in run.results}):
+        if (limited, c) in by_name and ("deleteByFilter", c) in by_name:
+            print(
+                f"  deleteByFilter, limiter on vs off, c{c}: "
+                f"{by_name[(limited, c)] / by_name[('deleteByFilter', c)]:.2f}"
             )
     scale = {r.name: r.per_second for r in run.results if r.name.startswith("scale:")}
     for scenario in ("deleteByFilter", "list docs filter"):

@@ -3,12 +3,14 @@
 A call is traced while it runs (`Trace`: the caller, the parameters, the limit and scope
 decisions dispatch takes, faults that fired, a near miss, and each `batch` command with its
 `$result[...]` references resolved and its own answer); as its answer goes out, the HTTP layer
-hands the trace over (`Journal.record`). Nothing is written then: traces wait in memory and are
-written some milliseconds later, many in one transaction, the portal's oldest rows beyond
-`journal_limit` dropped in the same one (calls that would be dropped at once are never
-written). So another process (`orderlink journal`) sees a call within milliseconds of its
-answer, within a quarter of a second under load (the writer then waits longer, so that it
-takes about WRITER_SHARE of the time), and this process's admin API flushes first. Secrets
+hands the trace over (`Journal.record`), which turns it into its row at once (strings and
+numbers: a waiting call holds no object the garbage collector must walk, which cost more than
+the row). Nothing is written then: rows wait in memory and are written some milliseconds later,
+many in one transaction, the portal's oldest rows beyond `journal_limit` dropped in the same
+one (calls that would be dropped at once are never written). So another process (`orderlink
+journal`) sees a call within milliseconds of its answer, within a quarter of a second under
+load (the writer then waits longer, so that it takes about WRITER_SHARE of the time), and this
+process's admin API flushes first. Secrets
 never reach the table: tokens, codes, passwords and client secrets are masked, also inside a
 batch command's query string and in webhook URLs.
 
@@ -123,21 +125,14 @@ class Trace:
         self.current = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Answered:
-    trace: Trace
-    status: int  # 0: the connection was dropped, nothing was answered
-    payload: bytes
-    duration: float
-
-
 class Journal:
     """Traces waiting to be written, and the writer (see the module docstring)."""
 
     def __init__(self, store: Store, *, limit: int) -> None:
         self.store = store
         self.limit = limit
-        self._pending: collections.deque[_Answered] = collections.deque(maxlen=MAX_PENDING)
+        # Rows in JOURNAL_COLUMNS order (portal id first), oldest first.
+        self._pending: collections.deque[Sequence[Any]] = collections.deque(maxlen=MAX_PENDING)
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._delay = FLUSH_DELAY
@@ -147,8 +142,9 @@ class Journal:
         return self.limit > 0
 
     def record(self, trace: Trace, status: int, payload: bytes, finished: float) -> None:
-        """As the answer goes out: keep the call, to be written shortly."""
-        self._pending.append(_Answered(trace, status, payload, max(finished - trace.begun, 0.0)))
+        """As the answer goes out (`status` 0: the connection was dropped, nothing was
+        answered): keep the call's row, to be written shortly."""
+        self._pending.append(_row(trace, status, payload, max(finished - trace.begun, 0.0)))
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(
                 self._soon(), name="orderlink-journal"
@@ -169,12 +165,12 @@ class Journal:
         failure loses them, logged: the journal never holds up or fails a call."""
         async with self._lock:
             while self._pending:
-                answered = _newest(self._pending, self.limit)
+                rows = _newest(self._pending, self.limit)
                 self._pending.clear()
                 try:
-                    await self.store.write_journal([_row(a) for a in answered], self.limit)
+                    await self.store.write_journal(rows, self.limit)
                 except Exception as exc:
-                    log.warning("journal: %d call(s) not recorded: %s", len(answered), exc)
+                    log.warning("journal: %d call(s) not recorded: %s", len(rows), exc)
 
     async def close(self) -> None:
         """Write what waits (the pending write finishes first: it takes milliseconds)."""
@@ -190,38 +186,37 @@ class Journal:
 # -- rows in and out ---------------------------------------------------------------------------
 
 
-def _newest(pending: Sequence[_Answered], keep: int) -> list[_Answered]:
-    """The waiting calls, without those of a portal older than its newest `keep`: the write
+def _newest(pending: Sequence[Sequence[Any]], keep: int) -> list[Sequence[Any]]:
+    """The waiting rows, without those of a portal older than its newest `keep`: the write
     would delete them again at once (its trim keeps `keep` rows per portal)."""
     counts: collections.Counter[int] = collections.Counter()
-    kept: list[_Answered] = []
-    for answered in reversed(pending):
-        portal_id = answered.trace.principal.portal_id if answered.trace.principal else 0
-        counts[portal_id] += 1
-        if counts[portal_id] <= keep:
-            kept.append(answered)
+    kept: list[Sequence[Any]] = []
+    for row in reversed(pending):
+        counts[row[0]] += 1
+        if counts[row[0]] <= keep:
+            kept.append(row)
     kept.reverse()
     return kept
 
 
-def _row(answered: _Answered) -> Sequence[Any]:
+def _row(trace: Trace, status: int, payload: bytes, duration: float) -> tuple[Any, ...]:
     """The stored row, in JOURNAL_COLUMNS order."""
-    trace, principal = answered.trace, answered.trace.principal
+    principal = trace.principal
     assert principal is not None
-    answer, truncated = _cut(answered.payload, ANSWER_LIMIT)
+    answer, truncated = _cut(payload, ANSWER_LIMIT)
     params, _ = _cut(masked_json(trace.params) if trace.params else b"{}", PARAMS_LIMIT)
     detail: dict[str, Any] = {"decisions": trace.decisions}
     if trace.faults:
         detail["faults"] = trace.faults
     if trace.did_you_mean:
         detail["did_you_mean"] = trace.did_you_mean
-    if answered.status == 0:
+    if status == 0:
         detail["dropped"] = True
     batch = _batch(trace.commands) if trace.commands is not None else None
     return (
         principal.portal_id, float(trace.started), trace.method, principal.kind,
-        principal.user_id, principal.credential, params, answered.status, answer,
-        int(truncated), float(answered.duration), orjson.dumps(detail).decode(), batch,
+        principal.user_id, principal.credential, params, status, answer,
+        int(truncated), float(duration), orjson.dumps(detail).decode(), batch,
     )  # fmt: skip
 
 
