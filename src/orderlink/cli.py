@@ -340,7 +340,7 @@ def serve(
     webhook (scopes crm, sale, userfieldconfig), and print its URL."""
     import uvicorn
 
-    from orderlink.app import create_app
+    from orderlink.app import served_app
     from orderlink.events import shown_url
     from orderlink.http_protocol import Protocol
 
@@ -409,7 +409,7 @@ def serve(
         "http": Protocol,
     }
     if settings.workers == 1:
-        served = create_app(settings)
+        served = served_app(settings)
         if settings.proxy_port:
             from orderlink.proxy import ProxyingServer
 
