@@ -401,15 +401,9 @@ class OrderlinkApp:
     async def _webhook(self, scope: Scope, user_id: str, code: str, host: str = "") -> Principal:
         """A webhook's user; on a portal's domain, only a webhook of that portal (another
         portal's answers as a wrong code does: INVALID_CREDENTIALS)."""
-        address = self._not_locked_out(scope)
-        try:
-            principal = await self.auth.webhook(user_id, code)
-            if not await self._on_its_portal(principal, host):
-                raise errors.InvalidCredentials()
-        except errors.InvalidCredentials:
-            self.lockout.failed(address)
-            raise
-        return principal
+        return await self._admitted(
+            scope, host, lambda: self.auth.webhook(user_id, code), errors.InvalidCredentials
+        )
 
     async def _token(self, scope: Scope, merged: dict[str, Any], host: str = "") -> Principal:
         """`auth=<access token>` from the query string or the body (settings/oauth/index.md);
@@ -417,12 +411,25 @@ class OrderlinkApp:
         token = merged.get("auth")
         if not isinstance(token, str) or not token:
             raise errors.NoAuthFound()
+        return await self._admitted(
+            scope, host, lambda: self.auth.token(token, self.clock), errors.InvalidToken
+        )
+
+    async def _admitted(
+        self,
+        scope: Scope,
+        host: str,
+        find: Callable[[], Awaitable[Principal]],
+        refusal: type[errors.B24Error],
+    ) -> Principal:
+        """The credential's principal, refused as `refusal` when unknown or of another portal
+        than the host's; a refusal counts toward the client address's lockout."""
         address = self._not_locked_out(scope)
         try:
-            principal = await self.auth.token(token, self.clock)
+            principal = await find()
             if not await self._on_its_portal(principal, host):
-                raise errors.InvalidToken()
-        except errors.InvalidToken:
+                raise refusal()
+        except refusal:
             self.lockout.failed(address)
             raise
         return principal

@@ -64,9 +64,28 @@ def path_from_url(url: str) -> str:
 _render = Rendered(SQLITE).__getitem__
 
 
+class _Failures:
+    """`with _FAILURES:` around a statement: every sqlite3 error but a constraint violation
+    leaves as `sqlite_failure` maps it (a class, not a generator context manager: it wraps
+    every statement)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, _: object
+    ) -> None:
+        if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+            raise sqlite_failure(exc) from exc
+
+
+_FAILURES = _Failures()
+
+
 class _Connection:
-    """core.Connection over the store's one sqlite3 connection: each call runs at once, and
-    every sqlite3 error but a constraint violation leaves as `sqlite_failure` maps it."""
+    """core.Connection over the store's one sqlite3 connection: each call runs at once."""
 
     __slots__ = ("bumped", "raw")
 
@@ -75,49 +94,29 @@ class _Connection:
         self.bumped = False
 
     async def fetch(self, sql: str, args: Sequence[Any] = ()) -> builtins.list[Any]:
-        try:
+        with _FAILURES:
             return self.raw.execute(_render(sql), args).fetchall()
-        except sqlite3.IntegrityError:
-            raise
-        except sqlite3.Error as exc:
-            raise sqlite_failure(exc) from exc
 
     async def fetch_one(self, sql: str, args: Sequence[Any] = ()) -> Any:
         # fetchall, not fetchone: a statement left half-read would hold its implicit
         # transaction (and an INSERT ... RETURNING its write lock) open.
-        try:
+        with _FAILURES:
             rows = self.raw.execute(_render(sql), args).fetchall()
-        except sqlite3.IntegrityError:
-            raise
-        except sqlite3.Error as exc:
-            raise sqlite_failure(exc) from exc
         return rows[0] if rows else None
 
     async def fetch_named(self, sql: str, args: Sequence[Any] = ()) -> builtins.list[Row]:
-        try:
+        with _FAILURES:
             cur = self.raw.execute(_render(sql), args)
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-        except sqlite3.IntegrityError:
-            raise
-        except sqlite3.Error as exc:
-            raise sqlite_failure(exc) from exc
 
     async def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
-        try:
+        with _FAILURES:
             return int(self.raw.execute(_render(sql), args).rowcount)
-        except sqlite3.IntegrityError:
-            raise
-        except sqlite3.Error as exc:
-            raise sqlite_failure(exc) from exc
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        try:
+        with _FAILURES:
             self.raw.executemany(_render(sql), rows)
-        except sqlite3.IntegrityError:
-            raise
-        except sqlite3.Error as exc:
-            raise sqlite_failure(exc) from exc
 
 
 class _Use:
@@ -393,10 +392,8 @@ class SQLiteStore(SQLStore):
 
 def _begin(raw: sqlite3.Connection) -> None:
     # The write lock up front, so no other process slips in between a check and the write.
-    try:
+    with _FAILURES:
         raw.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        raise sqlite_failure(exc) from exc
 
 
 def _commit(raw: sqlite3.Connection) -> None:
