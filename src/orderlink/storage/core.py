@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
-from typing import Any, ClassVar, Literal, Protocol, get_args
+from typing import Any, ClassVar, Literal, Protocol, TypeVar, get_args
 
 import orjson
 
@@ -59,6 +59,8 @@ from orderlink.storage.base import (
     fill_id,
 )
 from orderlink.storage.sql import Dialect, count_sql, ident, select_sql
+
+_T = TypeVar("_T")
 
 ENTITY_TABLES = frozenset(get_args(Table)) - {"bindings"}
 # Advisory lock keys, (class, object) pairs in their own namespace (0x6f6c = "ol"); PostgreSQL
@@ -217,6 +219,21 @@ class SQLStore:
         if self._sealer is None:
             raise StoreUnavailable(f"the {self.label} store is not open")
         return self._sealer
+
+    async def _read_one(
+        self, sql: str, args: Sequence[Any], into: Callable[[Any], _T]
+    ) -> _T | None:
+        """The one row `sql` reads, made into a value; None when there is none."""
+        async with self._conn() as conn:
+            row = await conn.fetch_one(sql, args)
+        return into(row) if row else None
+
+    async def _read_all(
+        self, sql: str, args: Sequence[Any], into: Callable[[Any], _T]
+    ) -> builtins.list[_T]:
+        async with self._conn() as conn:
+            rows = await conn.fetch(sql, args)
+        return [into(row) for row in rows]
 
     async def _bump_auth(self, conn: Connection) -> None:
         await conn.execute("UPDATE auth_version SET version = version + 1 WHERE id = 1")
@@ -391,16 +408,14 @@ class SQLStore:
             return await self._new_portal(conn, name, plan, now)
 
     async def portals(self) -> builtins.list[Portal]:
-        async with self._conn() as conn:
-            rows = await conn.fetch(f"SELECT {_PORTAL_COLUMNS} FROM portals ORDER BY id")
-        return [_portal(row) for row in rows]
+        return await self._read_all(
+            f"SELECT {_PORTAL_COLUMNS} FROM portals ORDER BY id", (), _portal
+        )
 
     async def portal(self, portal_id: int) -> Portal | None:
-        async with self._conn() as conn:
-            row = await conn.fetch_one(
-                f"SELECT {_PORTAL_COLUMNS} FROM portals WHERE id = ?", (portal_id,)
-            )
-        return _portal(row) if row else None
+        return await self._read_one(
+            f"SELECT {_PORTAL_COLUMNS} FROM portals WHERE id = ?", (portal_id,), _portal
+        )
 
     async def delete_portal(self, portal_id: int) -> bool:
         async with self._write() as conn:
@@ -728,20 +743,18 @@ class SQLStore:
         return changed > 0
 
     async def get_user(self, portal_id: int, user_id: int) -> User | None:
-        async with self._conn() as conn:
-            row = await conn.fetch_one(
-                f"SELECT {_USER_COLUMNS} FROM users WHERE portal_id = ? AND id = ?",
-                (portal_id, user_id),
-            )
-        return _user(row) if row else None
+        return await self._read_one(
+            f"SELECT {_USER_COLUMNS} FROM users WHERE portal_id = ? AND id = ?",
+            (portal_id, user_id),
+            _user,
+        )
 
     async def users(self, portal_id: int) -> builtins.list[User]:
-        async with self._conn() as conn:
-            rows = await conn.fetch(
-                f"SELECT {_USER_COLUMNS} FROM users WHERE portal_id = ? ORDER BY id",
-                (portal_id,),
-            )
-        return [_user(r) for r in rows]
+        return await self._read_all(
+            f"SELECT {_USER_COLUMNS} FROM users WHERE portal_id = ? ORDER BY id",
+            (portal_id,),
+            _user,
+        )
 
     async def add_webhook(
         self, portal_id: int, user_id: int, code_hash: str, scopes: Sequence[str], now: float
@@ -757,12 +770,11 @@ class SQLStore:
         return Webhook(int(row[0]), portal_id, user_id, code_hash, tuple(scopes), True, now)
 
     async def list_webhooks(self, portal_id: int) -> builtins.list[Webhook]:
-        async with self._conn() as conn:
-            rows = await conn.fetch(
-                f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks WHERE portal_id = ? ORDER BY id",
-                (portal_id,),
-            )
-        return [_webhook(row) for row in rows]
+        return await self._read_all(
+            f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks WHERE portal_id = ? ORDER BY id",
+            (portal_id,),
+            _webhook,
+        )
 
     async def revoke_webhook(self, portal_id: int, webhook_id: int) -> bool:
         async with self._write() as conn:
@@ -1109,19 +1121,16 @@ class SQLStore:
                    redirect_uri, handler_url)  # fmt: skip
 
     async def app(self, client_id: str) -> App | None:
-        async with self._conn() as conn:
-            row = await conn.fetch_one(
-                f"SELECT {_APP_COLUMNS} FROM apps WHERE client_id = ?", (client_id,)
-            )
-        return _app(row) if row else None
+        return await self._read_one(
+            f"SELECT {_APP_COLUMNS} FROM apps WHERE client_id = ?", (client_id,), _app
+        )
 
     async def apps(self, portal_id: int) -> builtins.list[App]:
-        async with self._conn() as conn:
-            rows = await conn.fetch(
-                f"SELECT {_APP_COLUMNS} FROM apps WHERE portal_id = ? ORDER BY id",
-                (portal_id,),
-            )
-        return [_app(row) for row in rows]
+        return await self._read_all(
+            f"SELECT {_APP_COLUMNS} FROM apps WHERE portal_id = ? ORDER BY id",
+            (portal_id,),
+            _app,
+        )
 
     async def install_app(
         self,
@@ -1384,12 +1393,11 @@ class SQLStore:
 
     async def deliveries(self, portal_id: int | None, limit: int) -> builtins.list[Delivery]:
         where, args = ("WHERE portal_id = ? ", [portal_id]) if portal_id is not None else ("", [])
-        async with self._conn() as conn:
-            rows = await conn.fetch(
-                f"SELECT {_DELIVERY_COLUMNS} FROM event_outbox {where}ORDER BY id DESC LIMIT ?",
-                (*args, limit),
-            )
-        return [_delivery(row) for row in rows]
+        return await self._read_all(
+            f"SELECT {_DELIVERY_COLUMNS} FROM event_outbox {where}ORDER BY id DESC LIMIT ?",
+            (*args, limit),
+            _delivery,
+        )
 
     async def redeliver(self, portal_id: int, delivery_id: int, now: float) -> bool:
         async with self._conn() as conn:
@@ -1430,9 +1438,9 @@ class SQLStore:
 
     async def faults(self, portal_id: int | None) -> builtins.list[Fault]:
         where, args = ("WHERE portal_id = ? ", (portal_id,)) if portal_id is not None else ("", ())
-        async with self._conn() as conn:
-            rows = await conn.fetch(f"SELECT {_FAULT_COLUMNS} FROM faults {where}ORDER BY id", args)
-        return [_fault(row) for row in rows]
+        return await self._read_all(
+            f"SELECT {_FAULT_COLUMNS} FROM faults {where}ORDER BY id", args, _fault
+        )
 
     async def remove_fault(self, fault_id: int, portal_id: int | None = None) -> bool:
         sql, args = "DELETE FROM faults WHERE id = ?", [fault_id]
