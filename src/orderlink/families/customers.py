@@ -169,8 +169,8 @@ SUMMARIES = legacy.SUMMARIES | {
 }
 
 
-def serve_customers(table: MethodTable, family: Family, docs: str, noun: str, delete: str) -> None:
+def serve_customers(table: MethodTable, family: Family, noun: str, delete: str) -> None:
     """Serve `crm.<noun>.*` (pages `crm-<noun>-<action>.md`) for a customer family: the
     summaries `SUMMARIES` writes for `noun`, and what its delete does to the others."""
     methods = crud(f"crm.{noun}", f"crm-{noun}", noun=noun, standard=SUMMARIES, delete=delete)
-    serve(table, family, methods, scope="crm", docs=docs)
+    serve(table, family, methods)

@@ -84,19 +84,21 @@ SUMMARIES = {
 def serve_sale(
     table: MethodTable,
     family: Family,
-    docs: str,
     noun: str,
     *,
+    docs: str = "",
     fields_name: str = "getFields",
     without: tuple[str, ...] = (),
     **summaries: str,
 ) -> None:
-    """`serve` as the sale module serves a family: scope `sale`, store managers read, store
-    administrators write, digit codes as JSON numbers. The docs folder names the methods:
-    `api-reference/sale/<folder>/` documents `sale.<folder without dashes>.*` on its pages
-    `sale-<folder>-<action>.md`; a summary not given is the one `SUMMARIES` writes for `noun`."""
+    """`serve` as the sale module serves a family: store managers read, store administrators
+    write, digit codes as JSON numbers. The docs folder (the table's, unless `docs` names
+    another) names the methods: `api-reference/sale/<folder>/` documents
+    `sale.<folder without dashes>.*` on its pages `sale-<folder>-<action>.md`; a summary not
+    given is the one `SUMMARIES` writes for `noun`."""
+    docs = docs or table.docs
     folder = docs.rstrip("/").rsplit("/", 1)[-1]
     methods = crud(f"sale.{folder.replace('-', '')}", f"sale-{folder}", fields_name, noun=noun,
                    standard=SUMMARIES, without=without, **summaries)  # fmt: skip
-    serve(table, family, methods, scope="sale", docs=docs, read_role=Role.STORE_MANAGER,
+    serve(table, family, methods, docs=docs, read_role=Role.STORE_MANAGER,
           write_role=Role.STORE_ADMIN, numeric_codes=True)  # fmt: skip

@@ -33,9 +33,7 @@ from orderlink.rules.portal import CURRENCY_CODES
 from orderlink.schema import Schema
 from orderlink.storage.base import Emit, Row
 
-table = MethodTable()
-
-DOCS = "api-reference/crm/deals/"
+table = MethodTable(scope="crm", docs="api-reference/crm/deals/")
 
 # crm-deal-fields.md, in its order, with its titles, statusType and settings.
 SCHEMA = Schema(
@@ -155,6 +153,4 @@ serve(
         ),
         fields="Every deal field with its descriptor (no `upperName`, as the page prints them).",
     ),
-    scope="crm",
-    docs=DOCS,
 )

@@ -33,9 +33,7 @@ from orderlink.rules import deals, smart_invoices
 from orderlink.schema import Schema
 from orderlink.storage.base import Row
 
-table = MethodTable()
-
-DOCS = "api-reference/crm/universal/"
+table = MethodTable(scope="crm", docs="api-reference/crm/universal/")
 
 DEAL_SCHEMA = Schema("deals", DEAL_FIELDS)
 
@@ -157,6 +155,4 @@ serve(
         list="Items matching a filter, 50 per page, ascending by id unless told otherwise.",
         fields="The type's fields with their descriptors, `upperName` included.",
     ),
-    scope="crm",
-    docs=DOCS,
 )

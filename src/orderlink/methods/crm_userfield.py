@@ -33,7 +33,7 @@ from orderlink.registry import Call, MethodTable
 from orderlink.schema import Field, Schema, named
 from orderlink.storage.base import Condition, Emit, ListQuery, Row
 
-table = MethodTable()
+table = MethodTable(scope="crm")
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +288,5 @@ for _owner in OWNERS:
             "merge by ID.",
             delete=f"Delete a definition (the values {plural(_owner.noun)} hold stay).",
         ),
-        scope="crm",
         docs=_owner.docs,
     )

@@ -27,9 +27,7 @@ from orderlink.rules.portal import CURRENCIES
 from orderlink.schema import Field, Schema, named
 from orderlink.storage.base import Binding, Emit, Row
 
-table = MethodTable()
-
-DOCS = "api-reference/sale/order/"
+table = MethodTable(scope="sale", docs="api-reference/sale/order/")
 
 # sale-order-get-fields.md, in its order; types as printed there (`lockedBy` and `recurringId`
 # are `char`: strings on the wire, `"1"` or `""`).
@@ -213,7 +211,6 @@ ORDERS = sale_family(
 serve_sale(
     table,
     ORDERS,
-    DOCS,
     "order",
     add="Create an order; answers it whole, with `version` 1 and `accountNumber` = its id.",
     get=(
