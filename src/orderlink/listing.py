@@ -112,21 +112,13 @@ def parse(
     )
     start = coerce.to_int(params.get("start")) or 0
     columns = list(dict.fromkeys([f.column for f in select]))
+    limit: int | None = PAGE_SIZE
+    count = True
     if start == -1:
         # settings/performance/huge-data.md: up to 50 rows, no count. The orderentity page says
         # "all records"; `start_minus_one = "all"` follows that page instead.
-        limit = None if start_minus_one == "all" else PAGE_SIZE
-        query = ListQuery(
-            table=_table(schema.table),
-            portal_id=portal_id,
-            columns=columns,
-            conditions=conditions,
-            order=order,
-            offset=0,
-            limit=limit,
-            count=start_minus_one == "all",
-        )
-        return Listing(query, select, 0)
+        count = start_minus_one == "all"
+        limit = None if count else PAGE_SIZE
     start = max(start, 0)
     query = ListQuery(
         table=_table(schema.table),
@@ -135,8 +127,8 @@ def parse(
         conditions=conditions,
         order=order,
         offset=start,
-        limit=PAGE_SIZE,
-        count=True,
+        limit=limit,
+        count=count,
     )
     return Listing(query, select, start)
 
