@@ -36,7 +36,6 @@ from orderlink.storage.base import Condition, Emit, ListQuery, Row
 
 table = MethodTable(scope="userfieldconfig", docs="api-reference/crm/universal/userfieldconfig/")
 
-
 # userfieldconfig-get-types.md's answer for moduleId crm (without its example's application
 # type `rest_219_test`): (userTypeId, description).
 TYPES = (
