@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from orderlink import coerce
 from orderlink.errors import B24Error
@@ -27,7 +27,7 @@ from orderlink.storage.base import (
     ListQuery,
     ListResult,
     Op,
-    Table,
+    entity_table,
 )
 
 PAGE_SIZE = 50
@@ -121,7 +121,7 @@ def parse(
         limit = None if count else PAGE_SIZE
     start = max(start, 0)
     query = ListQuery(
-        table=_table(schema.table),
+        table=entity_table(schema.table),
         portal_id=portal_id,
         columns=columns,
         conditions=conditions,
@@ -131,12 +131,6 @@ def parse(
         count=count,
     )
     return Listing(query, select, start)
-
-
-def _table(name: str) -> Table:
-    if name not in get_args(Table):
-        raise ValueError(name)
-    return name  # type: ignore[return-value]
 
 
 def names(raw: Any) -> list[str]:

@@ -16,7 +16,6 @@ from orderlink.records.projection import View
 from orderlink.records.reading import ErrorFactory, Unreadable
 from orderlink.registry import MethodTable, Role
 from orderlink.schema import Field, Schema, flag_descriptors
-from orderlink.storage.base import Table
 
 
 def sale_value(f: Field, value: Any, zone: tzinfo) -> Any:
@@ -39,7 +38,6 @@ def _view(schema: Schema) -> View:
 
 
 def sale_family(
-    table_: Table,
     schema: Schema,
     envelope: str,
     not_found: Callable[[], errors.B24Error],
@@ -53,7 +51,6 @@ def sale_family(
     add and update answer the row, delete `true`; `view` prints it (default: every field in the
     schema's order, `sale_value`); no events unless `events` raises them."""
     return Family(
-        table=table_,
         schema=schema,
         view=view or _view(schema),
         list_schema=schema,

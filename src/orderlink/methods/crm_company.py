@@ -86,8 +86,8 @@ async def _check(call: Call, changes: Changes) -> None:
         raise errors.LegacyCrmError('Invalid value for the "Currency" field')
 
 
-COMPANIES = customer_family(kind="COMPANY", table="companies", schema=SCHEMA, layout=LAYOUT,
-                            check=_check, side=customer_links.COMPANY)  # fmt: skip
+COMPANIES = customer_family(kind="COMPANY", schema=SCHEMA, layout=LAYOUT, check=_check,
+                            side=customer_links.COMPANY)  # fmt: skip
 
 serve_customers(
     table, COMPANIES, "company", delete="Delete a company; its deals and contacts forget it."

@@ -67,8 +67,9 @@ LAYOUT = (
     PARENTS, "LAST_ACTIVITY_BY", UF, "PHONE", "EMAIL", "WEB", "IM", "LINK",
 )  # fmt: skip
 
-CONTACTS = customer_family(kind="CONTACT", table="contacts", schema=SCHEMA, layout=LAYOUT,
-                           side=customer_links.CONTACT)  # fmt: skip
+CONTACTS = customer_family(
+    kind="CONTACT", schema=SCHEMA, layout=LAYOUT, side=customer_links.CONTACT
+)
 
 serve_customers(
     table, CONTACTS, "contact", delete="Delete a contact; its deals and companies forget it."

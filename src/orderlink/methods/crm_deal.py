@@ -124,7 +124,6 @@ async def _custom_fields(call: Call) -> dict[str, Any]:
 # crm-deal-list.md lists no `!%`, `!=%`, `!%=` prefixes; they are accepted here as on every
 # other list page (crm-item-list.md, sale-order-list.md) rather than read as field names.
 DEALS = legacy_family(
-    table="deals",
     schema=SCHEMA,
     view=VIEW,
     list_schema=LIST_SCHEMA,

@@ -96,7 +96,6 @@ async def _deleting(call: Call, row: Row) -> None:
 
 
 DIRECTIONS = legacy_family(
-    table="deal_categories",
     schema=SCHEMA,
     view=VIEW,
     events=no_events,  # no deal-direction event is documented

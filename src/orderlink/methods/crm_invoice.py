@@ -363,7 +363,6 @@ def _descriptor(field: Field) -> dict[str, Any]:
 
 
 INVOICES = legacy_family(
-    table=TABLE,
     schema=SCHEMA,
     view=VIEW,
     list_schema=LIST_SCHEMA,

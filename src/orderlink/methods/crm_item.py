@@ -108,12 +108,12 @@ async def _deal_extras(call: Call, old: Row | None, columns: Row) -> dict[str, A
 
 
 TYPES: dict[int, Family] = {
-    DEAL: item_family(DEAL, "deals", DEAL_SCHEMA, DEAL_LAYOUT, new=deals.new_deal,
+    DEAL: item_family(DEAL, DEAL_SCHEMA, DEAL_LAYOUT, new=deals.new_deal,
                       changed=deals.changed_deal, title="Deal", extras=_deal_extras,
                       user_fields=DEAL_USER_FIELDS),
     CONTACT: crm_item_customers.CONTACTS,
     COMPANY: crm_item_customers.COMPANIES,
-    SMART_INVOICE: item_family(SMART_INVOICE, "invoices", INVOICE_SCHEMA, INVOICE_LAYOUT,
+    SMART_INVOICE: item_family(SMART_INVOICE, INVOICE_SCHEMA, INVOICE_LAYOUT,
                                new=smart_invoices.new_invoice,
                                changed=smart_invoices.changed_invoice, title="Invoice",
                                user_fields=smart_processes.SMART_INVOICE_FIELDS,

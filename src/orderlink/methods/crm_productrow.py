@@ -261,7 +261,6 @@ async def fields(call: Call) -> Any:
 
 
 PRODUCT_ROWS = universal_family(
-    table="product_rows",
     schema=SCHEMA,
     view=VIEW,
     not_found=_not_found,

@@ -178,7 +178,6 @@ def _events(action: str, user: int, at: float, type_id: int | str, row: Row) -> 
 
 
 TYPES = universal_family(
-    table="crm_types",
     schema=SCHEMA,
     view=VIEW,
     list_schema=_SHOWN,  # the type object's fields, the system settings too

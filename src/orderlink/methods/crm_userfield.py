@@ -256,7 +256,6 @@ def user_field_family(owner: Owner) -> Family:
         return (events.user_field(owner.entity_id, action, user, at, field_id, name),)
 
     return legacy_family(
-        table="crm_userfields",
         schema=SCHEMA,
         view=VIEW,
         list_view=LIST_VIEW,

@@ -99,7 +99,6 @@ def _events(action: str, user: int, now: float, item_id: int | str, row: Row) ->
 
 
 BASKET_ITEMS = sale_contents.content_family(
-    table="basket_items",
     schema=SCHEMA,
     empty=_EMPTY,
     not_found=errors.BasketItemNotFound,

@@ -190,7 +190,6 @@ def _events(action: str, user: int, now: float, order_id: int | str, row: Row) -
 # sale-order-get.md's table says 201240400001 "Order not found"; its example, the update and
 # delete pages and crm.orderentity all print 200540400001 "order does not exist".
 ORDERS = sale_family(
-    "orders",
     SCHEMA,
     "order",
     errors.OrderNotFound,

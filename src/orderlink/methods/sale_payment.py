@@ -106,7 +106,6 @@ def _events(action: str, user: int, now: float, item_id: int | str, row: Row) ->
 
 
 PAYMENTS = sale_contents.content_family(
-    table="payments",
     schema=SCHEMA,
     not_found=errors.PaymentNotFound,
     events=_events,

@@ -57,7 +57,6 @@ async def _deleting(call: Call, row: Row) -> None:
 
 
 PERSON_TYPES = sale_family(
-    "person_types",
     SCHEMA,
     "personType",
     errors.PersonTypeNotFound,

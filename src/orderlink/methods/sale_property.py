@@ -45,7 +45,7 @@ GROUP_SCHEMA = Schema(
 )
 
 GROUPS = sale_family(
-    "property_groups", GROUP_SCHEMA, "propertyGroup",
+    GROUP_SCHEMA, "propertyGroup",
     errors.PropertyGroupNotFound,
     # The add page's table lists personTypeId before name; its error example names `name`.
     required=("personTypeId", "name"),
@@ -145,7 +145,7 @@ async def _check_property(call: Call, changes: Changes) -> None:
 
 
 PROPERTIES = sale_family(
-    "properties", PROPERTY_SCHEMA, "property", errors.PropertyNotFound,
+    PROPERTY_SCHEMA, "property", errors.PropertyNotFound,
     # sale-property-add.md's table order; its error example: "Required fields: propsGroupId".
     required=("personTypeId", "propsGroupId", "name", "type"),
     check=_check_property,
@@ -202,7 +202,7 @@ _EMBEDDED = View(VALUE_SCHEMA, tuple(f.name for f in VALUE_SCHEMA if f.name != "
 _COLUMNS = tuple(f.column for f in VALUE_SCHEMA)
 
 VALUES = sale_family(
-    "property_values", VALUE_SCHEMA, "propertyValue",
+    VALUE_SCHEMA, "propertyValue",
     errors.PropertyValueNotFound,
 )  # fmt: skip
 

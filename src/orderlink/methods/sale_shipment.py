@@ -117,7 +117,6 @@ def _events(action: str, user: int, now: float, item_id: int | str, row: Row) ->
 
 
 SHIPMENTS = sale_contents.content_family(
-    table="shipments",
     schema=SCHEMA,
     empty=_EMPTY,
     not_found=errors.ShipmentNotFound,

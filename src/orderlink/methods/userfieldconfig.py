@@ -328,7 +328,6 @@ def _refused(text: str) -> Callable[[], errors.B24Error]:
 
 
 FIELDS = Family(
-    table="crm_userfields",
     schema=SCHEMA,
     view=VIEW,
     list_schema=LIST_SCHEMA,
