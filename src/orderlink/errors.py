@@ -113,11 +113,13 @@ class B24Error(Exception):
     code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
     status: ClassVar[int] = 500
     description: ClassVar[str] = "Internal server error"
+    # HTTP headers every answer of this error carries besides the envelope's (`Connection`).
+    fixed_headers: ClassVar[tuple[tuple[bytes, bytes], ...]] = ()
 
     def __init__(self, description: str | None = None) -> None:
         self.text = self.description if description is None else description
-        # HTTP headers the answer carries besides the envelope's (`Allow`, `Connection`).
-        self.headers: list[tuple[bytes, bytes]] = []
+        # This answer's headers: the fixed ones, and those its arguments add (`Allow`).
+        self.headers: list[tuple[bytes, bytes]] = list(self.fixed_headers)
         # Set by dispatch when the method's page prints digit codes as JSON numbers
         # (`sale.order.*`: `"error":200040300020`; `crm.orderentity.*` prints strings).
         self.numeric = False
@@ -182,11 +184,8 @@ class HttpMethodNotAllowed(InvalidRequest):
 class BodyTimeout(InvalidRequest):
     status = 408
     description = "Request body was not received in time"
-
-    def __init__(self, description: str | None = None) -> None:
-        super().__init__(description)
-        # The rest of the body may still arrive: the connection cannot be reused.
-        self.headers.append((b"connection", b"close"))
+    # The rest of the body may still arrive: the connection cannot be reused.
+    fixed_headers = ((b"connection", b"close"),)
 
 
 class NoAuthFound(RequestError):
@@ -408,10 +407,7 @@ class AdminAuthRequired(RequestError):
     code = "NO_AUTH_FOUND"
     status = 401
     description = "The admin API needs the header Authorization: Bearer <admin token>"
-
-    def __init__(self, description: str | None = None) -> None:
-        super().__init__(description)
-        self.headers.append((b"www-authenticate", b'Bearer realm="orderlink"'))
+    fixed_headers = ((b"www-authenticate", b'Bearer realm="orderlink"'),)
 
 
 class AdminNotFound(RequestError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from orderlink import coerce
 from orderlink.errors import B24Error
@@ -27,7 +27,7 @@ from orderlink.storage.base import (
     ListQuery,
     ListResult,
     Op,
-    Table,
+    entity_table,
 )
 
 PAGE_SIZE = 50
@@ -112,39 +112,25 @@ def parse(
     )
     start = coerce.to_int(params.get("start")) or 0
     columns = list(dict.fromkeys([f.column for f in select]))
+    limit: int | None = PAGE_SIZE
+    count = True
     if start == -1:
         # settings/performance/huge-data.md: up to 50 rows, no count. The orderentity page says
         # "all records"; `start_minus_one = "all"` follows that page instead.
-        limit = None if start_minus_one == "all" else PAGE_SIZE
-        query = ListQuery(
-            table=_table(schema.table),
-            portal_id=portal_id,
-            columns=columns,
-            conditions=conditions,
-            order=order,
-            offset=0,
-            limit=limit,
-            count=start_minus_one == "all",
-        )
-        return Listing(query, select, 0)
+        count = start_minus_one == "all"
+        limit = None if count else PAGE_SIZE
     start = max(start, 0)
     query = ListQuery(
-        table=_table(schema.table),
+        table=entity_table(schema.table),
         portal_id=portal_id,
         columns=columns,
         conditions=conditions,
         order=order,
         offset=start,
-        limit=PAGE_SIZE,
-        count=True,
+        limit=limit,
+        count=count,
     )
     return Listing(query, select, start)
-
-
-def _table(name: str) -> Table:
-    if name not in get_args(Table):
-        raise ValueError(name)
-    return name  # type: ignore[return-value]
 
 
 def names(raw: Any) -> list[str]:
@@ -243,12 +229,7 @@ def _custom_condition(
     invalid = f"Invalid filter: field '{_clip(name)}' has invalid value"
     prefix = _as_in(prefix, value)
     if prefix in ("@", "!@"):
-        values = _in_values(value)
-        if len(values) > MAX_IN_VALUES:
-            raise how.error(f"Invalid filter: more than {MAX_IN_VALUES} values for '{_clip(name)}'")
-        texts = tuple(coerce.to_text(item) for item in values)
-        if any(text is None for text in texts):
-            raise how.error(invalid)
+        texts = _in_list(value, _clip(name), how.error, coerce.to_text)
         return Condition(column, "in" if prefix == "@" else "not in", texts, key=key)
     text = None if isinstance(value, list | dict) else coerce.to_text(value)
     if text is None:
@@ -270,12 +251,7 @@ def _item_condition(prefix: str, field: Field, value: Any, error: ErrorFactory) 
     prefix = _as_in(prefix, value)
     key = field.extra["item"]
     if prefix in ("@", "!@"):
-        values = _in_values(value)
-        if len(values) > MAX_IN_VALUES:
-            raise error(f"Invalid filter: more than {MAX_IN_VALUES} values for '{field.name}'")
-        texts = tuple(coerce.to_text(item) for item in values)
-        if any(text is None for text in texts):
-            raise error(invalid)
+        texts = _in_list(value, field.name, error, coerce.to_text)
         return Condition(field.column, "in" if prefix == "@" else "not in", texts, item=key)
     if prefix not in ("", "=", "!", "!="):
         raise error(f"Invalid filter: field '{field.name}' takes exact values only")
@@ -297,6 +273,20 @@ def _as_in(prefix: str, value: Any) -> str:
     return prefix
 
 
+def _in_list(
+    value: Any, name: str, error: ErrorFactory, convert: Callable[[Any], Any]
+) -> tuple[Any, ...]:
+    """The values of an `@` / `!@` filter on `name`, each `convert`ed: at most MAX_IN_VALUES,
+    none empty (None) or `_INVALID`."""
+    values = _in_values(value)
+    if len(values) > MAX_IN_VALUES:
+        raise error(f"Invalid filter: more than {MAX_IN_VALUES} values for '{name}'")
+    converted = tuple(convert(item) for item in values)
+    if any(item is None or item is _INVALID for item in converted):
+        raise error(f"Invalid filter: field '{name}' has invalid value")
+    return converted
+
+
 def _in_values(value: Any) -> list[Any]:
     if isinstance(value, list):
         return value
@@ -311,16 +301,8 @@ def _condition(
     invalid = f"Invalid filter: field '{field.name}' has invalid value"
     prefix = _as_in(prefix, value)
     if prefix in ("@", "!@"):
-        values = _in_values(value)
-        if len(values) > MAX_IN_VALUES:
-            raise error(f"Invalid filter: more than {MAX_IN_VALUES} values for '{field.name}'")
-        typed = []
-        for item in values:
-            converted = filter_value(field, item, zone)
-            if converted is _INVALID or converted is None:
-                raise error(invalid)
-            typed.append(converted)
-        return Condition(field.column, "in" if prefix == "@" else "not in", tuple(typed))
+        typed = _in_list(value, field.name, error, lambda item: filter_value(field, item, zone))
+        return Condition(field.column, "in" if prefix == "@" else "not in", typed)
     if prefix in _LIKE_OPS:
         op, own_wildcards = _LIKE_OPS[prefix]
         text = coerce.to_text(value)

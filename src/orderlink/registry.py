@@ -109,16 +109,21 @@ class Method:
 
 @dataclass
 class MethodTable:
-    """One namespace's methods; `@table.method(...)` registers a handler."""
+    """One namespace's methods; `@table.method(...)` registers a handler. `scope` and `docs`
+    (the folder of the namespace's pages) are said once, for every method: a method names its
+    `page` in that folder, or its whole `doc` path and its `scope` where they differ."""
 
+    scope: str = ""
+    docs: str = ""
     methods: list[Method] = field(default_factory=list)
 
     def method(
         self,
         name: str,
         *,
-        scope: str,
-        doc: str,
+        page: str = "",
+        doc: str = "",
+        scope: str = "",
         role: Role = Role.NONE,
         denied: type[errors.B24Error] = errors.ReadAccessDenied,
         batchable: bool = True,
@@ -133,8 +138,8 @@ class MethodTable:
                 Method(
                     name=name,
                     handler=handler,
-                    scope=scope,
-                    doc=doc,
+                    scope=scope or self.scope,
+                    doc=doc or self.docs + page,
                     role=role,
                     denied=denied,
                     batchable=batchable,
@@ -174,7 +179,7 @@ class Registry:
         """The methods these settings serve: one whose `setting` is off is left out, so dispatch,
         `batch`, `methods` and `method.get` all answer for it as for an unknown name."""
         on = [m for m in self._methods if m.setting is None or getattr(settings, m.setting)]
-        return Registry(MethodTable(on))
+        return Registry(MethodTable(methods=on))
 
     def lookup(self, name: str) -> Method:
         method = self._by_name.get(name.lower())

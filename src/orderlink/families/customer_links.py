@@ -266,7 +266,7 @@ def serve_links(table: MethodTable, side: Side, *, prefix: str, docs: str, page:
     )  # fmt: skip
     for name, handler, summary in handlers:
         handler.__doc__ = summary
-        table.method(f"{prefix}.{name}", scope="crm", doc=doc(name.replace(".", "-")))(handler)
+        table.method(f"{prefix}.{name}", doc=doc(name.replace(".", "-")))(handler)
 
 
 # -- what a contact's or company's own write says of its links ---------------------------------

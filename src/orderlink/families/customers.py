@@ -27,7 +27,7 @@ from orderlink.records.reading import Changes
 from orderlink.registry import Call, MethodTable
 from orderlink.rules import customers
 from orderlink.schema import Field, Schema, field, named
-from orderlink.storage.base import Emit, Row, Table
+from orderlink.storage.base import Emit, Row
 
 Check = Callable[[Call, Changes], Awaitable[None]]
 
@@ -97,13 +97,12 @@ _NOT_STORED = frozenset({"PHOTO", "LOGO"})
 def customer_family(
     *,
     kind: str,
-    table: Table,
     schema: Schema,
     layout: tuple[str, ...],
     check: Check | None = None,
     side: Side,
 ) -> Family:
-    """The crm.contact / crm.company family (`kind` CONTACT or COMPANY) over `table`; `side` is
+    """The crm.contact / crm.company family (`kind` CONTACT or COMPANY) over `schema`; `side` is
     its end of the contact-company links (families/customer_links.py), which a write that names
     COMPANY_ID / COMPANY_IDS (a contact) or CONTACT_ID (a company) replaces."""
     entity_id = f"CRM_{kind}"
@@ -146,7 +145,6 @@ def customer_family(
     )  # fmt: skip
     stored = Schema(schema.table, [f for f in schema if _stored(f)], case_insensitive=True)
     return legacy.legacy_family(
-        table=table,
         schema=schema,
         view=view,
         list_schema=listing_schema(stored),
@@ -169,8 +167,8 @@ SUMMARIES = legacy.SUMMARIES | {
 }
 
 
-def serve_customers(table: MethodTable, family: Family, docs: str, noun: str, delete: str) -> None:
+def serve_customers(table: MethodTable, family: Family, noun: str, delete: str) -> None:
     """Serve `crm.<noun>.*` (pages `crm-<noun>-<action>.md`) for a customer family: the
     summaries `SUMMARIES` writes for `noun`, and what its delete does to the others."""
     methods = crud(f"crm.{noun}", f"crm-{noun}", noun=noun, standard=SUMMARIES, delete=delete)
-    serve(table, family, methods, scope="crm", docs=docs)
+    serve(table, family, methods)

@@ -6,6 +6,7 @@ either a value here (envelope keys, readers, default order) or a hook for a rule
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -16,7 +17,7 @@ from orderlink.records.projection import View
 from orderlink.records.reading import Changes, ErrorFactory
 from orderlink.registry import Call
 from orderlink.schema import Field, Schema
-from orderlink.storage.base import Emit, Row, Table
+from orderlink.storage.base import Emit, Row, Table, entity_table
 
 Params = dict[str, Any]
 # What add/update/delete answer: the saved entity (in its envelope), its id, `true`, `[]` or
@@ -54,8 +55,9 @@ class Created:
 class Family:
     """Everything the generic handlers know about one family."""
 
-    table: Table
     schema: Schema  # the fields, in the order the fields method lists them
+    # Where the rows are: the schema's table.
+    table: Table = dataclasses.field(init=False)
     view: View  # one entity as get (and add/update, when they answer it) prints it
     list_schema: Schema  # what the listing engine filters and orders by
     # How list rows print: a View that reads `select` itself, or None: the listing engine's
@@ -126,6 +128,9 @@ class Family:
     # After an add, update or delete went through, with the row as stored (on delete: as it
     # was): what the change settles elsewhere (an order's price follows its basket).
     settled: Callable[[Call, Row], Awaitable[None]] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "table", entity_table(self.schema.table))
 
     def owned(self, row: Row | None) -> Row | None:
         """`row`, after checking it is this family's own (`share`)."""

@@ -298,15 +298,15 @@ def serve(
     family: Families,
     methods: Iterable[Served],
     *,
-    scope: str,
-    docs: str,
+    docs: str = "",
     read_role: Role = Role.NONE,
     write_role: Role = Role.NONE,
     numeric_codes: bool = False,
     setting: str | None = None,
 ) -> None:
     """Register `methods` in `table`, in the order given, each answered for `family` (or for
-    `family[action]`)."""
+    `family[action]`), under the table's scope; their pages are in the table's folder unless
+    `docs` names another."""
     for served in methods:
         chosen = family[served.action] if isinstance(family, Mapping) else family
         resolve = chosen if not isinstance(chosen, Family) else _fixed(chosen)
@@ -314,8 +314,7 @@ def serve(
         role = write_role if write else read_role
         table.method(
             served.name,
-            scope=scope,
-            doc=docs + served.page,
+            doc=(docs or table.docs) + served.page,
             role=role,
             denied=_denied(write and role is not Role.NONE),
             numeric_codes=numeric_codes,
@@ -331,10 +330,10 @@ def _denied(write: bool) -> type[errors.B24Error]:
 def guarded(
     table: MethodTable,
     name: str,
-    doc: str,
     *,
-    scope: str,
     role: Role,
+    page: str = "",
+    doc: str = "",
     denied: type[errors.B24Error] | None = None,
     numeric_codes: bool = False,
     aliases: tuple[str, ...] = (),
@@ -342,7 +341,7 @@ def guarded(
     """`table.method` for a hand-written method of the online store: `role` and up may call it;
     the others get `denied` (by default as `serve`'s: a write refused for store administrators'
     methods, a read for store managers')."""
-    return table.method(name, scope=scope, doc=doc, role=role,
+    return table.method(name, page=page, doc=doc, role=role,
                         denied=denied or _denied(role is Role.STORE_ADMIN),
                         numeric_codes=numeric_codes, aliases=aliases)  # fmt: skip
 

@@ -34,7 +34,7 @@ from orderlink.registry import Call
 from orderlink.rules import deals
 from orderlink.rules.portal import CURRENCY_CODES
 from orderlink.schema import Field, Schema
-from orderlink.storage.base import Emit, Row, Table
+from orderlink.storage.base import Emit, Row
 
 
 def original_names(params: Params) -> bool:
@@ -98,7 +98,6 @@ def custom_fields(entity_id: str) -> Callable[[Call], Awaitable[dict[str, Any]]]
 
 def item_family(
     type_id: int,
-    table: Table,
     schema: Schema,
     layout: tuple[str, ...],
     *,
@@ -113,7 +112,7 @@ def item_family(
     share: tuple[str, Any] | None = None,
     **hooks: Any,
 ) -> Family:
-    """crm.item's family for entity type `type_id` over `table`, whose rows `new` makes and
+    """crm.item's family for entity type `type_id` over `schema`'s table, whose rows `new` makes and
     `changed` changes. `title` names an untitled new row (`Deal #{id}`); `user_fields` is the
     `entityId` whose custom fields crm.item.fields lists; `hidden` are listing-schema fields no
     request names (the columns a `computed` key reads), `constants` what layout keys without a
@@ -146,7 +145,6 @@ def item_family(
         **hooks,
     }
     return universal_family(
-        table=table,
         schema=schema,
         view=view,
         list_schema=listing_schema(schema, (*DYNAMIC, *hidden)),
@@ -165,7 +163,6 @@ def item_family(
 
 def universal_family(
     *,
-    table: Table,
     schema: Schema,
     view: View,
     not_found: Callable[[], errors.B24Error],
@@ -183,7 +180,6 @@ def universal_family(
     INVALID_ARG_VALUE; a missing or bad id is `not_found()`. A list filters by `schema` and
     prints as `view` unless `list_schema` and `list_view` differ."""
     return Family(
-        table=table,
         schema=schema,
         view=view,
         list_schema=list_schema or schema,

@@ -16,7 +16,6 @@ from orderlink.records.custom_fields import CUSTOM_FIELDS
 from orderlink.records.projection import View
 from orderlink.records.reading import ErrorFactory
 from orderlink.schema import Field, Schema
-from orderlink.storage.base import Table
 
 # What a legacy family's methods say where the family says nothing else (`crud`'s templates).
 SUMMARIES = {
@@ -30,7 +29,6 @@ _BAD_ID_READER = positive_id(errors.LegacyBadId)
 
 def legacy_family(
     *,
-    table: Table,
     schema: Schema,
     view: View,
     events: Events,
@@ -52,7 +50,6 @@ def legacy_family(
     field definitions) say `custom=None`. A value a field cannot hold names the field by its
     title (`legacy_invalid`) and a descriptor is crm_fields' unless the family has its own."""
     return Family(
-        table=table,
         schema=schema,
         view=view,
         list_schema=list_schema or schema,

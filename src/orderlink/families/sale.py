@@ -16,7 +16,6 @@ from orderlink.records.projection import View
 from orderlink.records.reading import ErrorFactory, Unreadable
 from orderlink.registry import MethodTable, Role
 from orderlink.schema import Field, Schema, flag_descriptors
-from orderlink.storage.base import Table
 
 
 def sale_value(f: Field, value: Any, zone: tzinfo) -> Any:
@@ -39,7 +38,6 @@ def _view(schema: Schema) -> View:
 
 
 def sale_family(
-    table_: Table,
     schema: Schema,
     envelope: str,
     not_found: Callable[[], errors.B24Error],
@@ -53,7 +51,6 @@ def sale_family(
     add and update answer the row, delete `true`; `view` prints it (default: every field in the
     schema's order, `sale_value`); no events unless `events` raises them."""
     return Family(
-        table=table_,
         schema=schema,
         view=view or _view(schema),
         list_schema=schema,
@@ -84,19 +81,21 @@ SUMMARIES = {
 def serve_sale(
     table: MethodTable,
     family: Family,
-    docs: str,
     noun: str,
     *,
+    docs: str = "",
     fields_name: str = "getFields",
     without: tuple[str, ...] = (),
     **summaries: str,
 ) -> None:
-    """`serve` as the sale module serves a family: scope `sale`, store managers read, store
-    administrators write, digit codes as JSON numbers. The docs folder names the methods:
-    `api-reference/sale/<folder>/` documents `sale.<folder without dashes>.*` on its pages
-    `sale-<folder>-<action>.md`; a summary not given is the one `SUMMARIES` writes for `noun`."""
+    """`serve` as the sale module serves a family: store managers read, store administrators
+    write, digit codes as JSON numbers. The docs folder (the table's, unless `docs` names
+    another) names the methods: `api-reference/sale/<folder>/` documents
+    `sale.<folder without dashes>.*` on its pages `sale-<folder>-<action>.md`; a summary not
+    given is the one `SUMMARIES` writes for `noun`."""
+    docs = docs or table.docs
     folder = docs.rstrip("/").rsplit("/", 1)[-1]
     methods = crud(f"sale.{folder.replace('-', '')}", f"sale-{folder}", fields_name, noun=noun,
                    standard=SUMMARIES, without=without, **summaries)  # fmt: skip
-    serve(table, family, methods, scope="sale", docs=docs, read_role=Role.STORE_MANAGER,
+    serve(table, family, methods, docs=docs, read_role=Role.STORE_MANAGER,
           write_role=Role.STORE_ADMIN, numeric_codes=True)  # fmt: skip

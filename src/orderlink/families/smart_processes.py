@@ -99,6 +99,6 @@ def item_family_for(type_row_: Row) -> Family:
     # `{id}` with str.format, so braces in the name are escaped.
     title = str(type_row_["title"]).replace("{", "{{").replace("}", "}}")
     return item_family(
-        type_id, "crm_items", schema, layout, new=new, changed=changed, title=title,
+        type_id, schema, layout, new=new, changed=changed, title=title,
         share=("entity_type_id", type_id), more_fields=more_fields,
     )  # fmt: skip

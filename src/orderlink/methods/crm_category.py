@@ -20,9 +20,8 @@ from orderlink.rules import funnels
 from orderlink.schema import fit_text
 from orderlink.storage.base import Condition, ListQuery, Row
 
-table = MethodTable()
+table = MethodTable(scope="crm", docs="api-reference/crm/universal/category/")
 
-DOCS = "api-reference/crm/universal/category/"
 OLD_DOCS = "api-reference/crm/outdated/category-old/"
 
 # crm-category-fields.md, as printed: (name, type, required, read-only, title = upperName).
@@ -117,7 +116,7 @@ async def categories(
     return found.rows, found.total or 0
 
 
-@table.method("crm.category.fields", scope="crm", doc=DOCS + "crm-category-fields.md")
+@table.method("crm.category.fields", page="crm-category-fields.md")
 async def category_fields(call: Call) -> Any:
     """The funnel fields, `upperName` included."""
     _entity_type(call.params)
@@ -133,7 +132,7 @@ async def category_fields(call: Call) -> Any:
     }  # fmt: skip
 
 
-@table.method("crm.category.list", scope="crm", doc=DOCS + "crm-category-list.md")
+@table.method("crm.category.list", page="crm-category-list.md")
 async def category_list(call: Call) -> Any:
     """The funnels, by sort then id, the general one (id 0) among them; 50 per page."""
     _entity_type(call.params)
@@ -144,14 +143,14 @@ async def category_list(call: Call) -> Any:
                 following if total > following else None)  # fmt: skip
 
 
-@table.method("crm.category.get", scope="crm", doc=DOCS + "crm-category-get.md")
+@table.method("crm.category.get", page="crm-category-get.md")
 async def category_get(call: Call) -> Any:
     """One funnel."""
     _entity_type(call.params)
     return {"category": render(await _get(call, _id(call.params)))}
 
 
-@table.method("crm.category.add", scope="crm", doc=DOCS + "crm-category-add.md")
+@table.method("crm.category.add", page="crm-category-add.md")
 async def category_add(call: Call) -> Any:
     """A new funnel, with the default stages under its prefix (`C{id}:NEW`, ...)."""
     _entity_type(call.params)
@@ -166,7 +165,7 @@ async def category_add(call: Call) -> Any:
     return {"category": render(await _get(call, category))}
 
 
-@table.method("crm.category.update", scope="crm", doc=DOCS + "crm-category-update.md")
+@table.method("crm.category.update", page="crm-category-update.md")
 async def category_update(call: Call) -> Any:
     """Change a funnel's name, sort or origin; the rest stays."""
     _entity_type(call.params)
@@ -179,7 +178,7 @@ async def category_update(call: Call) -> Any:
     return {"category": render(row)}
 
 
-@table.method("crm.category.delete", scope="crm", doc=DOCS + "crm-category-delete.md")
+@table.method("crm.category.delete", page="crm-category-delete.md")
 async def category_delete(call: Call) -> Any:
     """Delete an empty funnel that is not the general one, and its stages; answers null."""
     _entity_type(call.params)

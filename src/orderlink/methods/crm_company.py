@@ -17,9 +17,7 @@ from orderlink.registry import Call, MethodTable
 from orderlink.rules.portal import CURRENCY_CODES
 from orderlink.schema import Schema, named
 
-table = MethodTable()
-
-DOCS = "api-reference/crm/companies/"
+table = MethodTable(scope="crm", docs="api-reference/crm/companies/")
 
 # crm-company-fields.md, in its order (its example's PARENT_ID_156 and UF_CRM_* are a portal's
 # own dynamic fields). CONTACT_ID (the contacts, multiple; crm-company-update.md) is no column:
@@ -88,9 +86,9 @@ async def _check(call: Call, changes: Changes) -> None:
         raise errors.LegacyCrmError('Invalid value for the "Currency" field')
 
 
-COMPANIES = customer_family(kind="COMPANY", table="companies", schema=SCHEMA, layout=LAYOUT,
-                            check=_check, side=customer_links.COMPANY)  # fmt: skip
+COMPANIES = customer_family(kind="COMPANY", schema=SCHEMA, layout=LAYOUT, check=_check,
+                            side=customer_links.COMPANY)  # fmt: skip
 
 serve_customers(
-    table, COMPANIES, DOCS, "company", delete="Delete a company; its deals and contacts forget it."
+    table, COMPANIES, "company", delete="Delete a company; its deals and contacts forget it."
 )

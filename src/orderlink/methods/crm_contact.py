@@ -16,9 +16,7 @@ from orderlink.records.custom_fields import PARENTS, UF
 from orderlink.registry import MethodTable
 from orderlink.schema import Schema, named
 
-table = MethodTable()
-
-DOCS = "api-reference/crm/contacts/"
+table = MethodTable(scope="crm", docs="api-reference/crm/contacts/")
 
 # crm-contact-fields.md, in its order, with its titles, flags and statusType. NAME, SECOND_NAME
 # and LAST_NAME are printed required there, yet crm-contact-add.md requires no field: the add
@@ -69,9 +67,10 @@ LAYOUT = (
     PARENTS, "LAST_ACTIVITY_BY", UF, "PHONE", "EMAIL", "WEB", "IM", "LINK",
 )  # fmt: skip
 
-CONTACTS = customer_family(kind="CONTACT", table="contacts", schema=SCHEMA, layout=LAYOUT,
-                           side=customer_links.CONTACT)  # fmt: skip
+CONTACTS = customer_family(
+    kind="CONTACT", schema=SCHEMA, layout=LAYOUT, side=customer_links.CONTACT
+)
 
 serve_customers(
-    table, CONTACTS, DOCS, "contact", delete="Delete a contact; its deals and companies forget it."
+    table, CONTACTS, "contact", delete="Delete a contact; its deals and companies forget it."
 )

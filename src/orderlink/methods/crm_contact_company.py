@@ -10,7 +10,7 @@ from __future__ import annotations
 from orderlink.families.customer_links import COMPANY, CONTACT, serve_links
 from orderlink.registry import MethodTable
 
-table = MethodTable()
+table = MethodTable(scope="crm")
 
 serve_links(table, CONTACT, prefix="crm.contact.company",
             docs="api-reference/crm/contacts/company/", page="crm-contact-company-",

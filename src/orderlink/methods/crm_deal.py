@@ -33,9 +33,7 @@ from orderlink.rules.portal import CURRENCY_CODES
 from orderlink.schema import Schema
 from orderlink.storage.base import Emit, Row
 
-table = MethodTable()
-
-DOCS = "api-reference/crm/deals/"
+table = MethodTable(scope="crm", docs="api-reference/crm/deals/")
 
 # crm-deal-fields.md, in its order, with its titles, statusType and settings.
 SCHEMA = Schema(
@@ -126,7 +124,6 @@ async def _custom_fields(call: Call) -> dict[str, Any]:
 # crm-deal-list.md lists no `!%`, `!=%`, `!%=` prefixes; they are accepted here as on every
 # other list page (crm-item-list.md, sale-order-list.md) rather than read as field names.
 DEALS = legacy_family(
-    table="deals",
     schema=SCHEMA,
     view=VIEW,
     list_schema=LIST_SCHEMA,
@@ -155,6 +152,4 @@ serve(
         ),
         fields="Every deal field with its descriptor (no `upperName`, as the page prints them).",
     ),
-    scope="crm",
-    docs=DOCS,
 )

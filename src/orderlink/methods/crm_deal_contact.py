@@ -17,9 +17,7 @@ from orderlink.registry import Call, MethodTable
 from orderlink.rules import customers
 from orderlink.storage.base import Row
 
-table = MethodTable()
-
-DOCS = "api-reference/crm/deals/contacts/"
+table = MethodTable(scope="crm", docs="api-reference/crm/deals/contacts/")
 
 # crm-deal-contact-fields.md, verbatim.
 FIELDS = {
@@ -69,14 +67,13 @@ def _binding(raw: Any, error: str) -> tuple[int, int, bool]:
     return contact, sort, coerce.to_flag(item.get("is_primary", "N")) is True
 
 
-@table.method("crm.deal.contact.fields", scope="crm", doc=DOCS + "crm-deal-contact-fields.md")
+@table.method("crm.deal.contact.fields", page="crm-deal-contact-fields.md")
 async def fields(call: Call) -> Any:
     """The binding's three fields with their descriptors."""
     return FIELDS
 
 
-@table.method("crm.deal.contact.items.get", scope="crm",
-              doc=DOCS + "crm-deal-contact-items-get.md")  # fmt: skip
+@table.method("crm.deal.contact.items.get", page="crm-deal-contact-items-get.md")
 async def items_get(call: Call) -> Any:
     """The deal's contacts, primary first: CONTACT_ID, SORT, ROLE_ID numbers, IS_PRIMARY Y/N."""
     row = await _deal(call, top_level(call.params), "The parameter 'ownerEntityID' is invalid "
@@ -84,8 +81,7 @@ async def items_get(call: Call) -> Any:
     return customers.binding_items(_ids(row), "CONTACT_ID")
 
 
-@table.method("crm.deal.contact.items.set", scope="crm",
-              doc=DOCS + "crm-deal-contact-items-set.md")  # fmt: skip
+@table.method("crm.deal.contact.items.set", page="crm-deal-contact-items-set.md")
 async def items_set(call: Call) -> Any:
     """Replace the deal's contacts: ordered by SORT, the primary one first; `[]` clears them."""
     params = top_level(call.params)
@@ -98,7 +94,7 @@ async def items_set(call: Call) -> Any:
     return await _save(call, row, customers.bound_ids(items))
 
 
-@table.method("crm.deal.contact.add", scope="crm", doc=DOCS + "crm-deal-contact-add.md")
+@table.method("crm.deal.contact.add", page="crm-deal-contact-add.md")
 async def add(call: Call) -> Any:
     """Bind one contact (primary first when IS_PRIMARY=Y, else last); answers `true`."""
     params = top_level(call.params)
@@ -109,7 +105,7 @@ async def add(call: Call) -> Any:
     return await _save(call, row, ids)
 
 
-@table.method("crm.deal.contact.delete", scope="crm", doc=DOCS + "crm-deal-contact-delete.md")
+@table.method("crm.deal.contact.delete", page="crm-deal-contact-delete.md")
 async def delete(call: Call) -> Any:
     """Unbind one contact; the next one becomes primary. Answers `true`."""
     params = top_level(call.params)

@@ -28,9 +28,7 @@ from orderlink.rules import funnels
 from orderlink.schema import Schema, fit_text, named
 from orderlink.storage.base import Condition, ListQuery, Row
 
-table = MethodTable()
-
-DOCS = "api-reference/crm/outdated/category-old/"
+table = MethodTable(scope="crm", docs="api-reference/crm/outdated/category-old/")
 
 # The fields b24phpsdk's DealCategoryItemResult annotates (a portal's rest proxy lists them in
 # this order); the titles are ours, none is documented.
@@ -98,7 +96,6 @@ async def _deleting(call: Call, row: Row) -> None:
 
 
 DIRECTIONS = legacy_family(
-    table="deal_categories",
     schema=SCHEMA,
     view=VIEW,
     events=no_events,  # no deal-direction event is documented
@@ -124,12 +121,10 @@ serve(
         delete="Delete a direction without deals, and its stages; answers true.",
         fields="The deal-direction fields with their descriptors.",
     ),
-    scope="crm",
-    docs=DOCS,
 )
 
 
-@table.method("crm.dealcategory.status", scope="crm", doc=DOCS + "crm-deal-category-status.md")
+@table.method("crm.dealcategory.status", page="crm-deal-category-status.md")
 async def status(call: Call) -> Any:
     """The stage list of a direction, for crm.status.*: `DEAL_STAGE_{id}` (`DEAL_STAGE` for 0)."""
     params = top_level(call.params)
@@ -141,8 +136,7 @@ async def status(call: Call) -> Any:
     return funnels.stage_entity(category)
 
 
-@table.method("crm.dealcategory.default.get", scope="crm",
-              doc=DOCS + "crm-deal-category-default-get.md")  # fmt: skip
+@table.method("crm.dealcategory.default.get", page="crm-deal-category-default-get.md")
 async def default_get(call: Call) -> Any:
     """The general direction's settings: ID 0, its NAME and SORT."""
     row = await call.store.get(call.portal, "deal_categories", 0)
@@ -150,8 +144,7 @@ async def default_get(call: Call) -> Any:
     return {"ID": 0, "NAME": general["name"], "SORT": general["sort"]}
 
 
-@table.method("crm.dealcategory.default.set", scope="crm",
-              doc=DOCS + "crm-deal-category-default-set.md")  # fmt: skip
+@table.method("crm.dealcategory.default.set", page="crm-deal-category-default-set.md")
 async def default_set(call: Call) -> Any:
     """Rename the general direction (`name`; empty: its default name) and set its SORT."""
     params = top_level(call.params)

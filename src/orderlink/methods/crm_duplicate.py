@@ -20,9 +20,8 @@ from orderlink.registry import Call, MethodTable
 from orderlink.rules import customers
 from orderlink.storage.base import Condition, ListQuery, Table
 
-table = MethodTable()
+table = MethodTable(scope="crm", docs="api-reference/crm/duplicates/")
 
-DOCS = "api-reference/crm/duplicates/"
 
 # The page: "Maximum number of values — 20"; each value finds up to 20 items, leads first, then
 # contacts, then companies ("If 20 or more duplicates are found for one object, the other types
@@ -91,7 +90,7 @@ async def _holders(call: Call, table_: Table, kind: str, codes: list[str]) -> di
         last = int(rows[-1]["id"])
 
 
-@table.method("crm.duplicate.findbycomm", scope="crm", doc=DOCS + "crm-duplicate-find-by-comm.md")
+@table.method("crm.duplicate.findbycomm", page="crm-duplicate-find-by-comm.md")
 async def find_by_comm(call: Call) -> Any:
     """Contacts and companies holding one of up to 20 phones or e-mails; `[]` when none."""
     params = top_level(call.params)

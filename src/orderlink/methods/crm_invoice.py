@@ -39,9 +39,8 @@ from orderlink.rules.portal import BASE_CURRENCY, SITE
 from orderlink.schema import Field, Schema, fit_text, named
 from orderlink.storage.base import Emit, Row, Table
 
-table = MethodTable()
+table = MethodTable(scope="crm", docs="api-reference/crm/outdated/invoice/")
 
-DOCS = "api-reference/crm/outdated/invoice/"
 # Every crm.invoice.* method exists only while this setting is on (registry.Method.setting).
 SETTING = "legacy_invoices"
 TABLE: Table = "legacy_invoices"
@@ -364,7 +363,6 @@ def _descriptor(field: Field) -> dict[str, Any]:
 
 
 INVOICES = legacy_family(
-    table=TABLE,
     schema=SCHEMA,
     view=VIEW,
     list_schema=LIST_SCHEMA,
@@ -398,7 +396,5 @@ serve(
         delete="Delete an old invoice and the bindings of orders to it.",
         list="Old invoices matching a filter, 50 per page, newest first, without product rows.",
     ),
-    scope="crm",
-    docs=DOCS,
     setting=SETTING,
 )

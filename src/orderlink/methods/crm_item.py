@@ -33,9 +33,7 @@ from orderlink.rules import deals, smart_invoices
 from orderlink.schema import Schema
 from orderlink.storage.base import Row
 
-table = MethodTable()
-
-DOCS = "api-reference/crm/universal/"
+table = MethodTable(scope="crm", docs="api-reference/crm/universal/")
 
 DEAL_SCHEMA = Schema("deals", DEAL_FIELDS)
 
@@ -110,12 +108,12 @@ async def _deal_extras(call: Call, old: Row | None, columns: Row) -> dict[str, A
 
 
 TYPES: dict[int, Family] = {
-    DEAL: item_family(DEAL, "deals", DEAL_SCHEMA, DEAL_LAYOUT, new=deals.new_deal,
+    DEAL: item_family(DEAL, DEAL_SCHEMA, DEAL_LAYOUT, new=deals.new_deal,
                       changed=deals.changed_deal, title="Deal", extras=_deal_extras,
                       user_fields=DEAL_USER_FIELDS),
     CONTACT: crm_item_customers.CONTACTS,
     COMPANY: crm_item_customers.COMPANIES,
-    SMART_INVOICE: item_family(SMART_INVOICE, "invoices", INVOICE_SCHEMA, INVOICE_LAYOUT,
+    SMART_INVOICE: item_family(SMART_INVOICE, INVOICE_SCHEMA, INVOICE_LAYOUT,
                                new=smart_invoices.new_invoice,
                                changed=smart_invoices.changed_invoice, title="Invoice",
                                user_fields=smart_processes.SMART_INVOICE_FIELDS,
@@ -157,6 +155,4 @@ serve(
         list="Items matching a filter, 50 per page, ascending by id unless told otherwise.",
         fields="The type's fields with their descriptors, `upperName` included.",
     ),
-    scope="crm",
-    docs=DOCS,
 )

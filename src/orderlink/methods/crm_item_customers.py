@@ -29,7 +29,7 @@ from orderlink.records.reading import fields_object
 from orderlink.registry import Call
 from orderlink.rules import customers, links
 from orderlink.schema import Field, Schema
-from orderlink.storage.base import Row, Table
+from orderlink.storage.base import Row
 
 # Legacy names whose crm.item name is not their camelCase (object-fields.md's common fields).
 _NAMES = {
@@ -183,7 +183,7 @@ def _link_fields(fields: Any) -> dict[str, Any]:
             if str(k).lower() in _LINK_NAMES}  # fmt: skip
 
 
-def _customer_family(type_id: int, table: Table, schema: Schema, layout: tuple[str, ...], *,
+def _customer_family(type_id: int, schema: Schema, layout: tuple[str, ...], *,
                      title: str | None, user_fields: str, side: Side,
                      **hooks: Any) -> Family:  # fmt: skip
     """`side` is the family's end of the contact-company links (families/customer_links.py): a
@@ -213,7 +213,7 @@ def _customer_family(type_id: int, table: Table, schema: Schema, layout: tuple[s
         await customer_links.write_given(call, side, row, _link_fields(call.params.get("fields")))
 
     return item_family(
-        type_id, table, schema, layout, new=new, changed=changed, title=title,
+        type_id, schema, layout, new=new, changed=changed, title=title,
         user_fields=user_fields, hidden=_HIDDEN, computed=_COMPUTED,
         constants={"categoryId": 0}, read=read, change=change, settled=settled, **hooks,
     )  # fmt: skip
@@ -236,10 +236,10 @@ def _company_present(family: Family, call: Call, row: Row, action: str,
 
 
 CONTACTS = _customer_family(
-    CONTACT, "contacts", CONTACT_SCHEMA, CONTACT_LAYOUT, title=None, user_fields="CRM_CONTACT",
+    CONTACT, CONTACT_SCHEMA, CONTACT_LAYOUT, title=None, user_fields="CRM_CONTACT",
     side=customer_links.CONTACT,
 )  # fmt: skip
-COMPANIES = _customer_family(COMPANY, "companies", COMPANY_SCHEMA, COMPANY_LAYOUT, title="Company",
+COMPANIES = _customer_family(COMPANY, COMPANY_SCHEMA, COMPANY_LAYOUT, title="Company",
                              user_fields="CRM_COMPANY", side=customer_links.COMPANY,
                              embedded=_company_contacts,
                              present=_company_present)  # fmt: skip

@@ -31,9 +31,8 @@ from orderlink.rules import product_rows as rules
 from orderlink.schema import Field, Schema, named
 from orderlink.storage.base import ROW_OWNERS, Condition, ListQuery, Row, RowsPlan, SavedRows
 
-table = MethodTable()
+table = MethodTable(scope="crm", docs="api-reference/crm/universal/product-rows/")
 
-DOCS = "api-reference/crm/universal/product-rows/"
 LEGACY_DOCS = "api-reference/crm/deals/"
 
 # crm-item-productrow-fields.md, in its order, with its titles and flags.
@@ -157,7 +156,7 @@ def _columns(fields: dict[str, Any], call: Call, *, new: bool) -> Row:
 # -- crm.item.productrow.* ---------------------------------------------------------------------
 
 
-@table.method("crm.item.productrow.add", scope="crm", doc=DOCS + "crm-item-productrow-add.md")
+@table.method("crm.item.productrow.add", page="crm-item-productrow-add.md")
 async def add(call: Call) -> Any:
     """Add a row to a deal or smart invoice; answers it in `productRow`."""
     columns = _columns(item_fields(call.params), call, new=True)
@@ -178,8 +177,7 @@ def _changes(old: Row, columns: Row) -> Row:
     return {k: v for k, v in after.items() if old.get(k) != v}
 
 
-@table.method("crm.item.productrow.update", scope="crm",
-              doc=DOCS + "crm-item-productrow-update.md")  # fmt: skip
+@table.method("crm.item.productrow.update", page="crm-item-productrow-update.md")
 async def update(call: Call) -> Any:
     """Change the fields given of one row; answers it in `productRow`."""
     row_id = positive_id(_not_found)(call.params)
@@ -205,8 +203,7 @@ async def update(call: Call) -> Any:
     return {"productRow": _saved(call, next(r for r in saved.rows if r["id"] == row_id))}
 
 
-@table.method("crm.item.productrow.delete", scope="crm",
-              doc=DOCS + "crm-item-productrow-delete.md")  # fmt: skip
+@table.method("crm.item.productrow.delete", page="crm-item-productrow-delete.md")
 async def delete(call: Call) -> Any:
     """Delete one row; answers null."""
     row_id = positive_id(_not_found)(call.params)
@@ -237,7 +234,7 @@ def _replace(owner: Row, rows: list[Row], new: tuple[Row, ...]) -> RowsPlan:
     return _planned(owner, rows, delete=tuple(r["id"] for r in rows), insert=new)
 
 
-@table.method("crm.item.productrow.set", scope="crm", doc=DOCS + "crm-item-productrow-set.md")
+@table.method("crm.item.productrow.set", page="crm-item-productrow-set.md")
 async def set_(call: Call) -> Any:
     """Replace every row of an owner with those given; answers them all in `productRows`."""
     for name in ("ownerType", "ownerId", "productRows"):
@@ -257,15 +254,13 @@ async def set_(call: Call) -> Any:
     return {"productRows": [_saved(call, r) for r in saved.rows]}
 
 
-@table.method("crm.item.productrow.fields", scope="crm",
-              doc=DOCS + "crm-item-productrow-fields.md")  # fmt: skip
+@table.method("crm.item.productrow.fields", page="crm-item-productrow-fields.md")
 async def fields(call: Call) -> Any:
     """Every product-row field with its descriptor, in `fields`."""
     return {"fields": {f.name: descriptor(f) for f in FIELDS}}
 
 
 PRODUCT_ROWS = universal_family(
-    table="product_rows",
     schema=SCHEMA,
     view=VIEW,
     not_found=_not_found,
@@ -278,14 +273,12 @@ serve(
     table,
     PRODUCT_ROWS,
     crud("crm.item.productrow", "crm-item-productrow", get="One product row, in `productRow`."),
-    scope="crm",
-    docs=DOCS,
 )  # fmt: skip
 
 _OWNER_KEYS = (("=ownerType", "ownerType"), ("=ownerId", "ownerId"))
 
 
-@table.method("crm.item.productrow.list", scope="crm", doc=DOCS + "crm-item-productrow-list.md")
+@table.method("crm.item.productrow.list", page="crm-item-productrow-list.md")
 async def list_rows(call: Call) -> Page:
     """An owner's rows, 50 per page, by id: `filter` must name `=ownerType` and `=ownerId`."""
     raw = call.params.get("filter")
@@ -299,8 +292,8 @@ async def list_rows(call: Call) -> Page:
     return await list_(PRODUCT_ROWS, call)
 
 
-@table.method("crm.item.productrow.getAvailableForPayment", scope="crm",
-              doc=DOCS + "crm-item-productrow-get-available-for-payment.md")  # fmt: skip
+@table.method("crm.item.productrow.getAvailableForPayment",
+              page="crm-item-productrow-get-available-for-payment.md")  # fmt: skip
 async def available_for_payment(call: Call) -> Any:
     """An owner's rows not yet billed to the customer (no payments here: every row), in
     `productRows`, by SORT then id."""
@@ -376,8 +369,7 @@ def _bad_deal_id() -> errors.B24Error:
 _deal_id = positive_id(_bad_deal_id)
 
 
-@table.method("crm.deal.productrows.get", scope="crm",
-              doc=LEGACY_DOCS + "crm-deal-productrows-get.md")  # fmt: skip
+@table.method("crm.deal.productrows.get", doc=LEGACY_DOCS + "crm-deal-productrows-get.md")
 async def legacy_get(call: Call) -> Any:
     """A deal's product rows, by SORT then ID: a bare array, UPPER_SNAKE."""
     deal_id = _deal_id(top_level(call.params))
@@ -402,8 +394,7 @@ def _legacy_new(call: Call, fields: dict[str, Any]) -> Row:
     return rules.new_row(columns)
 
 
-@table.method("crm.deal.productrows.set", scope="crm",
-              doc=LEGACY_DOCS + "crm-deal-productrows-set.md")  # fmt: skip
+@table.method("crm.deal.productrows.set", doc=LEGACY_DOCS + "crm-deal-productrows-set.md")
 async def legacy_set(call: Call) -> Any:
     """Replace a deal's product rows with `rows` (none given: none left); answers true."""
     params = top_level(call.params)

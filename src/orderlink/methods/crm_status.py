@@ -23,9 +23,7 @@ from orderlink.rules import funnels
 from orderlink.schema import Schema, fit_text, named
 from orderlink.storage.base import Condition, ListQuery, Row
 
-table = MethodTable()
-
-DOCS = "api-reference/crm/status/"
+table = MethodTable(scope="crm", docs="api-reference/crm/status/")
 
 # crm-status-fields.md, in its order, with its types and titles.
 SCHEMA = Schema(
@@ -93,7 +91,7 @@ async def _status(call: Call) -> Row:
     return row
 
 
-@table.method("crm.status.fields", scope="crm", doc=DOCS + "crm-status-fields.md")
+@table.method("crm.status.fields", page="crm-status-fields.md")
 async def status_fields(call: Call) -> Any:
     """The reference value fields, EXTRA included."""
     described = {
@@ -112,7 +110,7 @@ async def status_fields(call: Call) -> Any:
     return described
 
 
-@table.method("crm.status.list", scope="crm", doc=DOCS + "crm-status-list.md")
+@table.method("crm.status.list", page="crm-status-list.md")
 async def status_list(call: Call) -> Any:
     """Reference values matching `filter`, in `order` (SORT by default): every match, no pages."""
     params = {k: v for k, v in call.params.items() if k.lower() in ("filter", "order")}
@@ -128,7 +126,7 @@ async def status_list(call: Call) -> Any:
     return Page(rows, len(rows))
 
 
-@table.method("crm.status.get", scope="crm", doc=DOCS + "crm-status-get.md")
+@table.method("crm.status.get", page="crm-status-get.md")
 async def status_get(call: Call) -> Any:
     """One reference value, without EXTRA (as the page prints it)."""
     shown = render(await _status(call))
@@ -150,14 +148,14 @@ async def _entity_stages(call: Call, entity: Any) -> list[Row]:
     return found.rows
 
 
-@table.method("crm.status.entity.items", scope="crm", doc=DOCS + "crm-status-entity-items.md")
+@table.method("crm.status.entity.items", page="crm-status-entity-items.md")
 async def status_entity_items(call: Call) -> Any:
     """One reference list's values by SORT: NAME, SORT (a number), STATUS_ID."""
     rows = await _entity_stages(call, call.params.get("entityId"))
     return [{"NAME": r["name"], "SORT": r["sort"], "STATUS_ID": r["status_id"]} for r in rows]
 
 
-@table.method("crm.status.entity.types", scope="crm", doc=DOCS + "crm-status-entity-types.md")
+@table.method("crm.status.entity.types", page="crm-status-entity-types.md")
 async def status_entity_types(call: Call) -> Any:
     """The reference lists: each deal funnel's stage list, in funnel order."""
     shown = []
@@ -196,7 +194,7 @@ def _fields(call: Call) -> dict[str, Any]:
     return {k.upper(): v for k, v in fields.items()}
 
 
-@table.method("crm.status.add", scope="crm", doc=DOCS + "crm-status-add.md")
+@table.method("crm.status.add", page="crm-status-add.md")
 async def status_add(call: Call) -> Any:
     """A new stage (SYSTEM `N`), its code prefixed with its funnel's (`C1:`); answers its id."""
     fields = _fields(call)
@@ -245,7 +243,7 @@ async def _won_sort(call: Call, entity: str, won: str | None) -> int | None:
     return int(found.rows[0]["sort"]) if found.rows else None
 
 
-@table.method("crm.status.update", scope="crm", doc=DOCS + "crm-status-update.md")
+@table.method("crm.status.update", page="crm-status-update.md")
 async def status_update(call: Call) -> Any:
     """Change a value's NAME, SORT or COLOR; other fields are ignored."""
     row = await _status(call)
@@ -262,7 +260,7 @@ async def status_update(call: Call) -> Any:
     return True
 
 
-@table.method("crm.status.delete", scope="crm", doc=DOCS + "crm-status-delete.md")
+@table.method("crm.status.delete", page="crm-status-delete.md")
 async def status_delete(call: Call) -> Any:
     """Delete a value no deal is in; a system one only with `params[FORCED]=Y`."""
     row = await _status(call)
@@ -284,8 +282,7 @@ async def status_delete(call: Call) -> Any:
     return True
 
 
-@table.method("crm.dealcategory.stage.list", scope="crm",
-              doc=OLD_DOCS + "crm-deal-category-stage-list.md")  # fmt: skip
+@table.method("crm.dealcategory.stage.list", doc=OLD_DOCS + "crm-deal-category-stage-list.md")
 async def dealcategory_stage_list(call: Call) -> Any:
     """A funnel's stages (id 0 or none: the general funnel's; an unknown funnel: none), SORT as
     a string."""

@@ -30,9 +30,7 @@ from orderlink.rules import smart_processes as rules
 from orderlink.schema import Field, Schema
 from orderlink.storage.base import Condition, Emit, ListQuery, Row
 
-table = MethodTable()
-
-DOCS = "api-reference/crm/universal/user-defined-object-types/"
+table = MethodTable(scope="crm", docs="api-reference/crm/universal/user-defined-object-types/")
 
 # crm-type-fields.md's titles of the settings (isPaymentsEnabled and isCountersEnabled are
 # system settings the fields answer leaves out).
@@ -180,7 +178,6 @@ def _events(action: str, user: int, at: float, type_id: int | str, row: Row) -> 
 
 
 TYPES = universal_family(
-    table="crm_types",
     schema=SCHEMA,
     view=VIEW,
     list_schema=_SHOWN,  # the type object's fields, the system settings too
@@ -238,14 +235,12 @@ serve(
         list="Smart processes matching a filter, 50 per page, in `types`.",
         fields="The fields of a smart process's settings, `upperName` included.",
     ),
-    scope="crm",
-    docs=DOCS,
     numeric_codes=True,
 )  # fmt: skip
 
 
-@table.method("crm.type.getByEntityTypeId", scope="crm", numeric_codes=True,
-              doc=DOCS + "crm-type-get-by-entity-type-id.md")  # fmt: skip
+@table.method("crm.type.getByEntityTypeId", numeric_codes=True,
+              page="crm-type-get-by-entity-type-id.md")  # fmt: skip
 async def get_by_entity_type_id(call: Call) -> Any:
     """One smart process, by its entityTypeId."""
     raw = call.params.get("entityTypeId")
@@ -258,7 +253,7 @@ async def get_by_entity_type_id(call: Call) -> Any:
     return TYPES.entity(call, row, "get")
 
 
-@table.method("crm.type.delete", scope="crm", numeric_codes=True, doc=DOCS + "crm-type-delete.md")
+@table.method("crm.type.delete", numeric_codes=True, page="crm-type-delete.md")
 async def delete(call: Call) -> Any:
     """Delete a smart process that has no items, and its custom fields; answers `[]`."""
     params: Params = call.params

@@ -33,7 +33,7 @@ from orderlink.registry import Call, MethodTable
 from orderlink.schema import Field, Schema, named
 from orderlink.storage.base import Condition, Emit, ListQuery, Row
 
-table = MethodTable()
+table = MethodTable(scope="crm")
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +256,6 @@ def user_field_family(owner: Owner) -> Family:
         return (events.user_field(owner.entity_id, action, user, at, field_id, name),)
 
     return legacy_family(
-        table="crm_userfields",
         schema=SCHEMA,
         view=VIEW,
         list_view=LIST_VIEW,
@@ -288,6 +287,5 @@ for _owner in OWNERS:
             "merge by ID.",
             delete=f"Delete a definition (the values {plural(_owner.noun)} hold stay).",
         ),
-        scope="crm",
         docs=_owner.docs,
     )

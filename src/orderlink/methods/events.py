@@ -12,9 +12,7 @@ from orderlink import coerce, destinations, errors
 from orderlink.events import CATALOG
 from orderlink.registry import Call, MethodTable
 
-table = MethodTable()
-
-DOCS = "api-reference/events/"
+table = MethodTable(scope="basic", docs="api-reference/events/")
 
 
 def _app(call: Call) -> int:
@@ -77,7 +75,7 @@ def _offline(call: Call, verb: str) -> bool:
     return offline
 
 
-@table.method("event.bind", scope="basic", doc=DOCS + "event-bind.md")
+@table.method("event.bind", page="event-bind.md")
 async def bind(call: Call) -> Any:
     """Register a handler URL for an event."""
     app_id = _app(call)
@@ -97,7 +95,7 @@ async def bind(call: Call) -> Any:
     return True
 
 
-@table.method("event.unbind", scope="basic", doc=DOCS + "event-unbind.md")
+@table.method("event.unbind", page="event-unbind.md")
 async def unbind(call: Call) -> Any:
     """Remove a handler; answers how many were removed."""
     app_id = _app(call)
@@ -109,7 +107,7 @@ async def unbind(call: Call) -> Any:
     return {"count": count}
 
 
-@table.method("event.get", scope="basic", doc=DOCS + "event-get.md")
+@table.method("event.get", page="event-get.md")
 async def get(call: Call) -> Any:
     """The application's handlers."""
     app_id = _app(call)
@@ -124,7 +122,7 @@ async def get(call: Call) -> Any:
     ]
 
 
-@table.method("events", scope="basic", doc=DOCS + "events.md")
+@table.method("events", page="events.md")
 async def events(call: Call) -> Any:
     """Event names available to the application (`SCOPE` filters, `FULL` lists all)."""
     _app(call)

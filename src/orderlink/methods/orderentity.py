@@ -24,9 +24,7 @@ from orderlink.storage.base import (
     Table,
 )
 
-table = MethodTable()
-
-DOCS = "api-reference/crm/universal/order-entity/"
+table = MethodTable(scope="crm", docs="api-reference/crm/universal/order-entity/")
 
 # getFields order and descriptors exactly as crm-order-entity-get-fields.md prints them. The
 # data-types page spells the fields ORDER_ID/OWNER_ID/OWNER_TYPE_ID; those are accepted too.
@@ -100,8 +98,7 @@ def _wire(binding: Binding) -> dict[str, int]:
     }
 
 
-@guarded(table, "crm.orderentity.add", DOCS + "crm-order-entity-add.md", scope="crm",
-         role=Role.STORE_ADMIN)  # fmt: skip
+@guarded(table, "crm.orderentity.add", page="crm-order-entity-add.md", role=Role.STORE_ADMIN)
 async def add(call: Call) -> Any:
     """Bind an order to a deal or invoice; an order already bound to another owner is re-bound."""
     binding = _binding(call.params)
@@ -128,8 +125,7 @@ async def add(call: Call) -> Any:
     return {"dealOrder": _wire(binding)}
 
 
-@guarded(table, "crm.orderentity.list", DOCS + "crm-order-entity-list.md", scope="crm",
-         role=Role.STORE_MANAGER)  # fmt: skip
+@guarded(table, "crm.orderentity.list", page="crm-order-entity-list.md", role=Role.STORE_MANAGER)
 async def list_(call: Call) -> Any:
     """Bindings matching a filter, 50 per page, ascending by ownerId unless told otherwise."""
     parsed = parse_list(call, call.params, SCHEMA, error=_list_error,
@@ -145,15 +141,15 @@ async def list_(call: Call) -> Any:
     return Page({"orderEntity": rows}, total, following)
 
 
-@guarded(table, "crm.orderentity.getFields", DOCS + "crm-order-entity-get-fields.md",
-         scope="crm", role=Role.STORE_MANAGER, aliases=("crm.orderentity.fields",))  # fmt: skip
+@guarded(table, "crm.orderentity.getFields", page="crm-order-entity-get-fields.md",
+         role=Role.STORE_MANAGER, aliases=("crm.orderentity.fields",))  # fmt: skip
 async def get_fields(call: Call) -> Any:
     """The three binding fields and their descriptors."""
     return {"orderEntity": flag_descriptors(SCHEMA)}
 
 
-@guarded(table, "crm.orderentity.deleteByFilter", DOCS + "crm-order-entity-delete-by-filter.md",
-         scope="crm", role=Role.STORE_ADMIN)  # fmt: skip
+@guarded(table, "crm.orderentity.deleteByFilter", page="crm-order-entity-delete-by-filter.md",
+         role=Role.STORE_ADMIN)  # fmt: skip
 async def delete_by_filter(call: Call) -> Any:
     """Delete the one binding named by all three fields (not a filter, despite the name)."""
     binding = _binding(call.params)
@@ -178,7 +174,6 @@ _OWNER_TYPE_ENTRIES = {
 
 @table.method(
     "crm.enum.getorderownertypes",
-    scope="crm",
     doc="api-reference/crm/auxiliary/enum/crm-enum-get-order-owner-types.md",
 )
 async def get_order_owner_types(call: Call) -> Any:

@@ -12,9 +12,7 @@ from orderlink import coerce
 from orderlink.auth import KNOWN_SCOPES
 from orderlink.registry import Call, MethodTable
 
-table = MethodTable()
-
-SYSTEM = "api-reference/common/system/"
+table = MethodTable(scope="basic", docs="api-reference/common/system/")
 
 
 async def _user_names(call: Call) -> tuple[str, str]:
@@ -22,7 +20,7 @@ async def _user_names(call: Call) -> tuple[str, str]:
     return (user.name, user.last_name) if user else ("", "")
 
 
-@table.method("profile", scope="basic", doc="api-reference/common/users/profile.md")
+@table.method("profile", doc="api-reference/common/users/profile.md")
 async def profile(call: Call) -> Any:
     """The calling user: id, admin flag, name."""
     first, last = await _user_names(call)
@@ -36,7 +34,7 @@ async def profile(call: Call) -> Any:
     }
 
 
-@table.method("scope", scope="basic", doc=SYSTEM + "scope.md")
+@table.method("scope", page="scope.md")
 async def scope(call: Call) -> Any:
     """Scopes granted to the caller, or with `full=true` every scope the portal has."""
     if coerce.to_flag(call.params.get("full")):
@@ -50,7 +48,7 @@ def _available(call: Call, method_scope: str) -> bool:
     return call.principal.has_scope(method_scope)
 
 
-@table.method("methods", scope="basic", doc=SYSTEM + "methods.md")
+@table.method("methods", page="methods.md")
 async def methods(call: Call) -> Any:
     """Method names: the caller's (no parameters), all (`full`), or one scope's (`scope`)."""
     registry = call.ctx.registry
@@ -64,7 +62,7 @@ async def methods(call: Call) -> Any:
     return [m.name.lower() for m in registry if _available(call, m.scope)]
 
 
-@table.method("method.get", scope="basic", doc=SYSTEM + "method-get.md")
+@table.method("method.get", page="method-get.md")
 async def method_get(call: Call) -> Any:
     """Whether a method exists, and whether the caller may call it."""
     name = call.params.get("name")
@@ -75,13 +73,13 @@ async def method_get(call: Call) -> Any:
     }
 
 
-@table.method("server.time", scope="basic", doc=SYSTEM + "server-time.md")
+@table.method("server.time", page="server-time.md")
 async def server_time(call: Call) -> Any:
     """The server's time in the portal's zone."""
     return coerce.iso(call.ctx.clock.now(), call.ctx.zone)
 
 
-@table.method("app.info", scope="basic", doc=SYSTEM + "app-info.md")
+@table.method("app.info", page="app-info.md")
 async def app_info(call: Call) -> Any:
     """The calling application's card. Over a webhook real portals answer the portal's licence
     and the webhook's scopes (both official SDKs' real-portal tests read `SCOPE`, `LICENSE`)."""

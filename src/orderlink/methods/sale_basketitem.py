@@ -19,9 +19,7 @@ from orderlink.rules import order_contents
 from orderlink.schema import Schema, named
 from orderlink.storage.base import Emit, Row
 
-table = MethodTable()
-
-DOCS = "api-reference/sale/basket-item/"
+table = MethodTable(scope="sale", docs="api-reference/sale/basket-item/")
 
 # sale_basket_item in data-types.md, in the alphabetical order getFields prints, without
 # `barcodeMulti` (b24phpsdk's integration test holds every getFields key of a real portal to its
@@ -101,7 +99,6 @@ def _events(action: str, user: int, now: float, item_id: int | str, row: Row) ->
 
 
 BASKET_ITEMS = sale_contents.content_family(
-    table="basket_items",
     schema=SCHEMA,
     empty=_EMPTY,
     not_found=errors.BasketItemNotFound,
@@ -119,7 +116,6 @@ BASKET_ITEMS = sale_contents.content_family(
 serve_sale(
     table,
     BASKET_ITEMS,
-    DOCS,
     "basket item",
     add="Add an item to an order's basket; the order's price follows.",
     update="Change a basket item; a price given makes it custom, `basePrice` follows.",

@@ -19,7 +19,7 @@ from orderlink.records.reading import ErrorFactory
 from orderlink.registry import Call
 from orderlink.rules import order_contents
 from orderlink.schema import Schema
-from orderlink.storage.base import Condition, ListQuery, Row, Table
+from orderlink.storage.base import Condition, ListQuery, Row, Table, entity_table
 
 ORDERS: Table = "orders"
 BASKET_ITEMS: Table = "basket_items"
@@ -123,7 +123,6 @@ def no_order() -> errors.B24Error:
 
 def content_family(
     *,
-    table: Table,
     schema: Schema,
     not_found: Callable[[], errors.B24Error],
     events: Events,
@@ -143,7 +142,6 @@ def content_family(
     constants = dict(empty or {})
     layout = tuple(sorted((*(f.name for f in schema), *constants)))
     return sale.sale_family(
-        table,
         schema,
         envelope,
         not_found,
@@ -155,5 +153,5 @@ def content_family(
         create=create,
         change=change,
         deleting=deleting,
-        settled=settler(table),
+        settled=settler(entity_table(schema.table)),
     )

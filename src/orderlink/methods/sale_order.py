@@ -27,9 +27,7 @@ from orderlink.rules.portal import CURRENCIES
 from orderlink.schema import Field, Schema, named
 from orderlink.storage.base import Binding, Emit, Row
 
-table = MethodTable()
-
-DOCS = "api-reference/sale/order/"
+table = MethodTable(scope="sale", docs="api-reference/sale/order/")
 
 # sale-order-get-fields.md, in its order; types as printed there (`lockedBy` and `recurringId`
 # are `char`: strings on the wire, `"1"` or `""`).
@@ -192,7 +190,6 @@ def _events(action: str, user: int, now: float, order_id: int | str, row: Row) -
 # sale-order-get.md's table says 201240400001 "Order not found"; its example, the update and
 # delete pages and crm.orderentity all print 200540400001 "order does not exist".
 ORDERS = sale_family(
-    "orders",
     SCHEMA,
     "order",
     errors.OrderNotFound,
@@ -213,7 +210,6 @@ ORDERS = sale_family(
 serve_sale(
     table,
     ORDERS,
-    DOCS,
     "order",
     add="Create an order; answers it whole, with `version` 1 and `accountNumber` = its id.",
     get=(

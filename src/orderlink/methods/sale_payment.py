@@ -16,9 +16,7 @@ from orderlink.rules import order_contents
 from orderlink.schema import Schema, named
 from orderlink.storage.base import Emit, Row
 
-table = MethodTable()
-
-DOCS = "api-reference/sale/payment/"
+table = MethodTable(scope="sale", docs="api-reference/sale/payment/")
 
 # sale-payment-get-fields.md, in its order, with its flags and types. `priceCod` is a double
 # there but every answer prints it as a string ("100", "0"): stored as text.
@@ -108,7 +106,6 @@ def _events(action: str, user: int, now: float, item_id: int | str, row: Row) ->
 
 
 PAYMENTS = sale_contents.content_family(
-    table="payments",
     schema=SCHEMA,
     not_found=errors.PaymentNotFound,
     events=_events,
@@ -121,7 +118,6 @@ PAYMENTS = sale_contents.content_family(
 serve_sale(
     table,
     PAYMENTS,
-    DOCS,
     "payment",
     add="Add a payment to an order; a paid one counts towards the order's `payed`.",
     update="Change a payment; `paid` stamps `datePaid` and moves the order's `payed`.",

@@ -16,9 +16,7 @@ from orderlink.registry import Call, MethodTable
 from orderlink.schema import Schema, named
 from orderlink.storage.base import Row
 
-table = MethodTable()
-
-DOCS = "api-reference/sale/person-type/"
+table = MethodTable(scope="sale", docs="api-reference/sale/person-type/")
 
 # sale-person-type-get-fields.md, in its order. `sort` is a `string` there and in every answer
 # ("100"), but a number in the store, so that lists order and compare it as one.
@@ -59,7 +57,6 @@ async def _deleting(call: Call, row: Row) -> None:
 
 
 PERSON_TYPES = sale_family(
-    "person_types",
     SCHEMA,
     "personType",
     errors.PersonTypeNotFound,
@@ -72,7 +69,6 @@ PERSON_TYPES = sale_family(
 serve_sale(
     table,
     PERSON_TYPES,
-    DOCS,
     "payer type",
     add="Create a payer type (`sort` 150 and `active` Y unless given); answers it whole.",
     update="Change a payer type; `name` must be given every time.",

@@ -21,7 +21,7 @@ from orderlink.registry import Call, MethodTable, Role
 from orderlink.schema import Field, Schema, field, flag_descriptors, named
 from orderlink.storage.base import Condition, ListQuery, Row
 
-table = MethodTable()
+table = MethodTable(scope="sale")
 
 
 async def _person_type_exists(call: Call, changes: Changes) -> None:
@@ -45,7 +45,7 @@ GROUP_SCHEMA = Schema(
 )
 
 GROUPS = sale_family(
-    "property_groups", GROUP_SCHEMA, "propertyGroup",
+    GROUP_SCHEMA, "propertyGroup",
     errors.PropertyGroupNotFound,
     # The add page's table lists personTypeId before name; its error example names `name`.
     required=("personTypeId", "name"),
@@ -57,8 +57,8 @@ GROUPS = sale_family(
 serve_sale(
     table,
     GROUPS,
-    GROUP_DOCS,
     "property group",
+    docs=GROUP_DOCS,
     add="Create a property group of a payer type; answers it whole.",
     update="Change a property group; `name` must be given every time.",
     delete="Delete a property group.",
@@ -145,7 +145,7 @@ async def _check_property(call: Call, changes: Changes) -> None:
 
 
 PROPERTIES = sale_family(
-    "properties", PROPERTY_SCHEMA, "property", errors.PropertyNotFound,
+    PROPERTY_SCHEMA, "property", errors.PropertyNotFound,
     # sale-property-add.md's table order; its error example: "Required fields: propsGroupId".
     required=("personTypeId", "propsGroupId", "name", "type"),
     check=_check_property,
@@ -154,8 +154,8 @@ PROPERTIES = sale_family(
 serve_sale(
     table,
     PROPERTIES,
-    PROPERTY_DOCS,
     "order property",
+    docs=PROPERTY_DOCS,
     # The property pages have no getFields: the fields depend on the type (getfieldsbytype).
     without=("fields",),
     add="Create an order property in a property group; answers it whole.",
@@ -165,7 +165,7 @@ serve_sale(
 
 
 @guarded(table, "sale.property.getfieldsbytype",
-         PROPERTY_DOCS + "sale-property-get-fields-by-type.md", scope="sale",
+         doc=PROPERTY_DOCS + "sale-property-get-fields-by-type.md",
          role=Role.STORE_MANAGER, numeric_codes=True)  # fmt: skip
 async def fields_by_type(call: Call) -> Any:
     """The fields of an order property of one `type`: the common ones and the type's own."""
@@ -202,15 +202,15 @@ _EMBEDDED = View(VALUE_SCHEMA, tuple(f.name for f in VALUE_SCHEMA if f.name != "
 _COLUMNS = tuple(f.column for f in VALUE_SCHEMA)
 
 VALUES = sale_family(
-    "property_values", VALUE_SCHEMA, "propertyValue",
+    VALUE_SCHEMA, "propertyValue",
     errors.PropertyValueNotFound,
 )  # fmt: skip
 
 serve_sale(
     table,
     VALUES,
-    VALUE_DOCS,
     "order property value",
+    docs=VALUE_DOCS,
     fields_name="getfields",
     list="Property values matching a filter (`orderId`, ...), 50 per page.",
     delete="Delete one property value of an order.",
@@ -248,8 +248,8 @@ def _order_part(params: Params) -> tuple[int, list[Any]]:
     return order_id, items
 
 
-@guarded(table, "sale.propertyvalue.modify", VALUE_DOCS + "sale-property-value-modify.md",
-         scope="sale", role=Role.STORE_ADMIN, numeric_codes=True)  # fmt: skip
+@guarded(table, "sale.propertyvalue.modify", doc=VALUE_DOCS + "sale-property-value-modify.md",
+         role=Role.STORE_ADMIN, numeric_codes=True)  # fmt: skip
 async def modify(call: Call) -> Any:
     """Replace all of an order's property values with those given; answers the order's values."""
     order_id, items = _order_part(call.params)

@@ -18,7 +18,7 @@ from orderlink.families.readers import top_level
 from orderlink.registry import Call, MethodTable, Role
 from orderlink.rules.order_contents import DELIVERY_SERVICES, PAY_SYSTEMS
 
-table = MethodTable()
+table = MethodTable(scope="sale")
 
 # The pages' filter prefixes, longest first so `!=%` is not read as `!=`.
 _PREFIXES = ("!=%", "!%=", ">=", "<=", "!=", "!@", "=%", "%=", "!%", "=", "!", ">", "<", "@", "%")
@@ -84,16 +84,16 @@ def _answer(call: Call, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # The page's scope is `pay_system`, which orderlink's credentials do not carry: served under
 # `sale`, the scope sale.payment.* is in (docs/decisions.md).
-@guarded(table, "sale.paysystem.list", "api-reference/pay-system/sale-pay-system-list.md",
-         scope="sale", role=Role.STORE_ADMIN, denied=errors.SettingsAccessDenied)  # fmt: skip
+@guarded(table, "sale.paysystem.list", doc="api-reference/pay-system/sale-pay-system-list.md",
+         role=Role.STORE_ADMIN, denied=errors.SettingsAccessDenied)  # fmt: skip
 async def pay_system_list(call: Call) -> Any:
     """The portal's payment systems (three, fixed), as SELECT, FILTER and ORDER ask."""
     return _answer(call, PAY_SYSTEMS)
 
 
 @guarded(table, "sale.delivery.getlist",
-         "api-reference/sale/delivery/delivery/sale-delivery-get-list.md",
-         scope="sale", role=Role.STORE_ADMIN, denied=errors.SettingsAccessDenied)  # fmt: skip
+         doc="api-reference/sale/delivery/delivery/sale-delivery-get-list.md",
+         role=Role.STORE_ADMIN, denied=errors.SettingsAccessDenied)  # fmt: skip
 async def delivery_list(call: Call) -> Any:
     """The portal's delivery services (three, fixed), as SELECT, FILTER and ORDER ask."""
     return _answer(call, DELIVERY_SERVICES)

@@ -18,9 +18,7 @@ from orderlink.rules import order_contents
 from orderlink.schema import Schema, named
 from orderlink.storage.base import Emit, Row
 
-table = MethodTable()
-
-DOCS = "api-reference/sale/shipment/"
+table = MethodTable(scope="sale", docs="api-reference/sale/shipment/")
 
 # sale-shipment-get-fields.md, in its order, with its flags and types.
 SCHEMA = Schema(
@@ -119,7 +117,6 @@ def _events(action: str, user: int, now: float, item_id: int | str, row: Row) ->
 
 
 SHIPMENTS = sale_contents.content_family(
-    table="shipments",
     schema=SCHEMA,
     empty=_EMPTY,
     not_found=errors.ShipmentNotFound,
@@ -135,7 +132,6 @@ SHIPMENTS = sale_contents.content_family(
 serve_sale(
     table,
     SHIPMENTS,
-    DOCS,
     "shipment",
     add="Add a shipment to an order; its delivery price counts towards the order's.",
     update="Change a shipment; `deducted` stamps `dateDeducted` and moves the order's.",

@@ -26,9 +26,8 @@ from orderlink.rules import users
 from orderlink.schema import Field, Kind, Schema
 from orderlink.storage.base import Condition, ConditionGroup, ListQuery, Row
 
-table = MethodTable()
+table = MethodTable(docs="api-reference/user/")
 
-DOCS = "api-reference/user/"
 _KINDS: dict[str, Kind] = {"ID": "int", "ACTIVE": "flag", "DATE_REGISTER": "datetime",
                            "PERSONAL_BIRTHDAY": "datetime"}  # fmt: skip
 # What the users table stores (the UF_* values in `user_fields`); LAST_LOGIN, IS_ONLINE,
@@ -259,19 +258,19 @@ def _selected(raw: Any, names: tuple[str, ...]) -> tuple[str, ...]:
     return picked or names
 
 
-@table.method("user.get", scope=users.BRIEF, doc=DOCS + "user-get.md")
+@table.method("user.get", scope=users.BRIEF, page="user-get.md")
 async def user_get(call: Call) -> Any:
     """Users by filter, 50 a page, with the fields the caller's user scope reveals."""
     return await _list(call, search=False)
 
 
-@table.method("user.search", scope=users.BRIEF, doc=DOCS + "user-search.md")
+@table.method("user.search", scope=users.BRIEF, page="user-search.md")
 async def user_search(call: Call) -> Any:
     """user.get with FIND and the name fields matched from their start."""
     return await _list(call, search=True)
 
 
-@table.method("user.fields", scope=users.BRIEF, doc=DOCS + "user-fields.md")
+@table.method("user.fields", scope=users.BRIEF, page="user-fields.md")
 async def user_fields(call: Call) -> Any:
     """The profile fields the caller's user scope reveals, with their titles."""
     return {name: users.TITLES[name] for name in users.visible(_scope_of(call))}
@@ -281,7 +280,7 @@ async def user_fields(call: Call) -> Any:
 _CURRENT_ALWAYS = users.ALWAYS | {"XML_ID", "TIME_ZONE"}
 
 
-@table.method("user.current", scope=users.BRIEF, doc=DOCS + "user-current.md")
+@table.method("user.current", scope=users.BRIEF, page="user-current.md")
 async def user_current(call: Call) -> Any:
     """The calling user's record, with the fields its user scope reveals."""
     row = await call.store.get(call.portal, "users", call.principal.user_id)
@@ -339,7 +338,7 @@ async def _email_taken(call: Call, email: str, other_than: int = 0) -> bool:
     return bool((await call.store.list(query)).rows)
 
 
-@table.method("user.add", scope=users.FULL, doc=DOCS + "user-add.md")
+@table.method("user.add", scope=users.FULL, page="user-add.md")
 async def user_add(call: Call) -> Any:
     """Invite a user: its e-mail is required and unique; answers the new id."""
     if not call.principal.is_admin:
@@ -364,7 +363,7 @@ async def user_add(call: Call) -> Any:
     return user.id
 
 
-@table.method("user.update", scope=users.FULL, doc=DOCS + "user-update.md")
+@table.method("user.update", scope=users.FULL, page="user-update.md")
 async def user_update(call: Call) -> Any:
     """Change a user's profile (an administrator any user's, a user its own but its activity).
 

@@ -34,10 +34,7 @@ from orderlink.registry import Call, MethodTable
 from orderlink.schema import Field, Schema
 from orderlink.storage.base import Condition, Emit, ListQuery, Row
 
-table = MethodTable()
-
-DOCS = "api-reference/crm/universal/userfieldconfig/"
-SCOPE = "userfieldconfig"
+table = MethodTable(scope="userfieldconfig", docs="api-reference/crm/universal/userfieldconfig/")
 
 # userfieldconfig-get-types.md's answer for moduleId crm (without its example's application
 # type `rest_219_test`): (userTypeId, description).
@@ -331,7 +328,6 @@ def _refused(text: str) -> Callable[[], errors.B24Error]:
 
 
 FIELDS = Family(
-    table="crm_userfields",
     schema=SCHEMA,
     view=VIEW,
     list_schema=LIST_SCHEMA,
@@ -416,12 +412,10 @@ serve(
         get="One custom field's settings, labels in every language, list values.",
         list="Custom field settings matching a filter, 50 per page, by sort then id.",
     ),
-    scope=SCOPE,
-    docs=DOCS,
 )  # fmt: skip
 
 
-@table.method("userfieldconfig.getTypes", scope=SCOPE, doc=DOCS + "userfieldconfig-get-types.md")
+@table.method("userfieldconfig.getTypes", page="userfieldconfig-get-types.md")
 async def get_types(call: Call) -> Any:
     """The custom field types of the module, by userTypeId."""
     _module(call)

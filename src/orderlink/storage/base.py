@@ -45,6 +45,14 @@ Table = Literal[
     "crm_items",
 ]
 
+
+def entity_table(name: str) -> Table:
+    """`name` as an entity table (a schema names its table as a string); ValueError for none."""
+    if name not in get_args(Table):
+        raise ValueError(name)
+    return name  # type: ignore[return-value]
+
+
 # Tables `orderlink db copy` moves, parents first, with the key columns that order them.
 COPY_TABLES: dict[str, tuple[str, ...]] = {
     "portals": ("id",),
