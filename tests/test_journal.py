@@ -55,6 +55,19 @@ class TestOneCall:
         assert entry["decisions"]["operating"] == {"spent": 0.0, "limit": 480.0,
                                                    "refused": False}  # fmt: skip
 
+    async def test_a_call_whose_row_cannot_be_made_is_left_out_not_failed(
+        self, portal: Portal, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        # The row is made as the answer goes out (journal.record): a value it cannot serialise
+        # must cost the journal that entry, never the call its answer.
+        code = portal.hook.strip("/").split("/")[-1]
+        principal = await portal.app.auth.webhook("1", code)
+        trace = journal.Trace(time.time(), 0.0, principal, "crm.deal.add", {"x": object()})
+        portal.app.journal.record(trace, 200, b"{}", 0.0)
+        assert "not recorded" in caplog.text
+        await portal.call("crm.deal.list")
+        assert [e["method"] for e in await entries(portal)] == ["crm.deal.list"]
+
     async def test_a_refusal_is_recorded_with_its_status_and_body(self, portal: Portal) -> None:
         manager = await portal.webhook_for(Role.STORE_ADMIN, scopes=("sale",))
         refused = await portal.call("crm.deal.list", hook=manager)

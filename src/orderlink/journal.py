@@ -10,9 +10,8 @@ many in one transaction, the portal's oldest rows beyond `journal_limit` dropped
 one (calls that would be dropped at once are never written). So another process (`orderlink
 journal`) sees a call within milliseconds of its answer, within a quarter of a second under
 load (the writer then waits longer, so that it takes about WRITER_SHARE of the time), and this
-process's admin API flushes first. Secrets
-never reach the table: tokens, codes, passwords and client secrets are masked, also inside a
-batch command's query string and in webhook URLs.
+process's admin API flushes first. Secrets never reach the table: tokens, codes, passwords and
+client secrets are masked, also inside a batch command's query string and in webhook URLs.
 
 Read back with `entries()`: one JSON object per call, newest first (docs/admin-api.md).
 """
@@ -143,8 +142,14 @@ class Journal:
 
     def record(self, trace: Trace, status: int, payload: bytes, finished: float) -> None:
         """As the answer goes out (`status` 0: the connection was dropped, nothing was
-        answered): keep the call's row, to be written shortly."""
-        self._pending.append(_row(trace, status, payload, max(finished - trace.begun, 0.0)))
+        answered): keep the call's row, to be written shortly. A call whose row cannot be made
+        is logged and left out: the journal never fails a call."""
+        try:
+            row = _row(trace, status, payload, max(finished - trace.begun, 0.0))
+        except Exception:
+            log.exception("journal: a call of %s not recorded", trace.method)
+            return
+        self._pending.append(row)
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(
                 self._soon(), name="orderlink-journal"
